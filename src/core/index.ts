@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './logger';
+export * from './clock';
+export * from './backoff';
+export * from './byte-queue';

@@ -1,0 +1,50 @@
+/** The logging surface relaybridge needs: a pino-compatible subset. Inject any pino logger. */
+export interface LogFn {
+  (obj: object, msg?: string): void;
+  (msg: string): void;
+}
+
+export interface Logger {
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+const noop = (): void => {};
+
+/** A logger that discards everything (default in tests and for library users who pass none). */
+export const noopLogger: Logger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  child: () => noopLogger,
+};
+
+/** Keys whose values must never reach a log line. Used for pino's `redact` in cli/. */
+export const REDACT_PATHS: readonly string[] = [
+  'sig',
+  'token',
+  'key',
+  'primaryKey',
+  'secondaryKey',
+  'headers.authorization',
+  'headers.serviceBusAuthorization',
+  'headers["servicebusauthorization"]',
+  'headers["sb-hc-token"]',
+  '*.token',
+  '*.primaryKey',
+  '*.secondaryKey',
+];
+
+/** Removes SAS material from a URL or header value before it is logged. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(sig=)[^&\s"]+/gi, '$1[redacted]')
+    .replace(/(sb-hc-token=)[^&\s"]+/gi, '$1[redacted]')
+    .replace(/(SharedAccessSignature\s+)\S+/gi, '$1[redacted]');
+}
