@@ -3,3 +3,4 @@ export * from './logger';
 export * from './clock';
 export * from './backoff';
 export * from './byte-queue';
+export * from './entities';
