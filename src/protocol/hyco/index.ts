@@ -1,0 +1,23 @@
+/** Hybrid Connections control channel codec (hybrid-connections.md §2): public surface. */
+export type {
+  AcceptCommand,
+  ControlMessage,
+  ListenerToService,
+  RemoteEndpoint,
+  RenewTokenCommand,
+  RequestCommand,
+  ResponseCommand,
+  ServiceToListener,
+  UnknownCommand,
+} from './messages';
+export { CommandName } from './messages';
+export { HYCO_LIMITS, type HycoLimits } from './limits';
+export {
+  parseListenerMessage,
+  parseServiceMessage,
+  serializeAccept,
+  serializeRenewToken,
+  serializeRequest,
+  serializeResponse,
+} from './codec';
+export { reasonPhrase } from './status';
