@@ -85,7 +85,7 @@ const INVALID_CHAR_RE = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]
 const WHITESPACE_ONLY_RE = /^[ \t\r\n]*$/;
 const DECIMAL_RE = /^[0-9]{1,7}$/;
 const HEX_RE = /^[0-9a-fA-F]{1,6}$/;
-const MAX_REFERENCE_CHARS = 10; // '#x10FFFF' is 8; longer names are not references we know
+const MAX_REFERENCE_CHARS = 64; // how far to look for the ';' of a reference
 
 const PREDEFINED_ENTITIES: ReadonlyMap<string, string> = new Map([['lt', '<'], ['gt', '>'], ['amp', '&'], ['quot', '"'], ['apos', "'"]]);
 

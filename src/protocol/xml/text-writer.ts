@@ -93,6 +93,7 @@ export function writeXml(tokens: Iterable<XmlToken>, options: WriteXmlOptions = 
         break;
       }
       case 'text':
+        if (token.value === '' && !token.cdata) break; // keeps <a/> empty: nothing to write
         closeStartTag();
         if (token.cdata && !token.value.includes('\r')) {
           // A literal ']]>' cannot appear inside CDATA: split it across two sections. (A CR could
