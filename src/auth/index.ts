@@ -1,0 +1,3 @@
+export * from './sas-token';
+export * from './rules';
+export * from './token-provider';

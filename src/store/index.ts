@@ -1,0 +1,3 @@
+export * from './store';
+export * from './memory-store';
+export * from './validate';

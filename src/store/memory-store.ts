@@ -1,0 +1,411 @@
+/**
+ * The embedded store: state in memory, optionally persisted to one JSON file (the single-node
+ * default, so nothing is lost on restart).
+ *
+ * Durability: every mutation of entities or rules rewrites the file atomically: write a temp
+ * file in the same directory (mode 0600: it holds keys), fsync it, rename it over the file,
+ * fsync the directory. Writes are serialized and coalesced: a mutation made while a write is
+ * running joins the next write, which snapshots the state when it starts, so no update is lost
+ * and no two writes interleave. A mutation's promise resolves once a write that includes it is
+ * on disk. If the write fails, the promise rejects with RELAY_ERR_STORE_IO; the change stays in
+ * memory and goes to disk with the next successful write.
+ *
+ * The listener registry is in memory only (listeners reconnect after a restart anyway).
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { type Clock, systemClock } from '../core/clock';
+import type { AuthorizationRule, HybridConnection, ListenerRecord } from '../core/entities';
+import { RelayError } from '../core/errors';
+import type { EntityInput, EntityPatch, Store } from './store';
+import {
+  MAX_RULES_PER_ENTITY,
+  MAX_RULES_PER_NAMESPACE,
+  assertValid,
+  copyRule,
+  entityFieldIssues,
+  pathIssues,
+  ruleIssues,
+  rulesIssues,
+} from './validate';
+
+/** Version of the file format written by this class. */
+export const STORE_FILE_VERSION = 1;
+
+export interface MemoryStoreOptions {
+  /** JSON file to load on open() and persist to. Without it, the store lives in memory only. */
+  file?: string;
+  /** Time source for createdAt/updatedAt. Default: the system clock. */
+  clock?: Clock;
+}
+
+interface EntityState {
+  path: string;
+  requiresClientAuthorization: boolean;
+  userMetadata?: string;
+  createdAt: string;
+  updatedAt: string;
+  authorizationRules: AuthorizationRule[];
+}
+
+interface StoreFile {
+  version: number;
+  namespaceRules: AuthorizationRule[];
+  entities: EntityState[];
+}
+
+const key = (path: string): string => path.toLowerCase();
+
+function copyEntity(e: EntityState): HybridConnection {
+  return {
+    path: e.path,
+    requiresClientAuthorization: e.requiresClientAuthorization,
+    ...(e.userMetadata === undefined ? {} : { userMetadata: e.userMetadata }),
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    authorizationRules: e.authorizationRules.map(copyRule),
+  };
+}
+
+function notFound(path: string): RelayError {
+  return new RelayError('RELAY_ERR_ENTITY_NOT_FOUND', `The hybrid connection '${path}' does not exist.`);
+}
+
+/** Replaces the rule with the same keyName, or appends; enforces `max`. */
+function putRule(rules: AuthorizationRule[], rule: AuthorizationRule, max: number, field: string): AuthorizationRule[] {
+  const i = rules.findIndex((r) => r.keyName === rule.keyName);
+  if (i === -1) {
+    assertValid(field, rules.length >= max ? [`${field}: at most ${max} rules are allowed; delete one first`] : []);
+    return [...rules, copyRule(rule)];
+  }
+  const next = [...rules];
+  next[i] = copyRule(rule);
+  return next;
+}
+
+export class MemoryStore implements Store {
+  readonly #file: string | undefined;
+  readonly #clock: Clock;
+  #entities = new Map<string, EntityState>();
+  #namespaceRules: AuthorizationRule[] = [];
+  readonly #listeners = new Map<string, Map<string, ListenerRecord>>();
+  #open = false;
+  /** The last write started or queued (never rejects: failures go to the callers only). */
+  #lastWrite: Promise<void> = Promise.resolve();
+  /** A write queued behind the running one and not started yet; later mutations join it. */
+  #queuedWrite: Promise<void> | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#file = options.file === undefined ? undefined : nodePath.resolve(options.file);
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async open(): Promise<void> {
+    if (this.#file !== undefined) {
+      await this.#settle();
+      const state = await this.#load(this.#file);
+      this.#entities = new Map(state.entities.map((e) => [key(e.path), e]));
+      this.#namespaceRules = state.namespaceRules;
+    }
+    this.#open = true;
+  }
+
+  async close(): Promise<void> {
+    await this.#settle();
+    this.#open = false;
+  }
+
+  async getEntity(path: string): Promise<HybridConnection | undefined> {
+    this.#assertOpen();
+    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
+    return e && copyEntity(e);
+  }
+
+  async listEntities(): Promise<HybridConnection[]> {
+    this.#assertOpen();
+    return [...this.#entities.values()]
+      .sort((a, b) => {
+        const ka = key(a.path);
+        const kb = key(b.path);
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      })
+      .map(copyEntity);
+  }
+
+  async createEntity(input: EntityInput): Promise<HybridConnection> {
+    this.#assertOpen();
+    const e = this.#validateNew(input);
+    if (this.#entities.has(key(e.path))) {
+      throw new RelayError('RELAY_ERR_ENTITY_EXISTS', `The hybrid connection '${e.path}' already exists.`);
+    }
+    this.#entities.set(key(e.path), e);
+    await this.#persist();
+    return copyEntity(e);
+  }
+
+  async updateEntity(path: string, patch: EntityPatch): Promise<HybridConnection> {
+    this.#assertOpen();
+    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
+    if (!e) throw notFound(String(path));
+    assertValid('hybrid connection update', entityFieldIssues(patch ?? {}));
+    this.#applyPatch(e, patch ?? {});
+    await this.#persist();
+    return copyEntity(e);
+  }
+
+  async upsertEntity(input: EntityInput): Promise<HybridConnection> {
+    this.#assertOpen();
+    const fresh = this.#validateNew(input);
+    const e = this.#entities.get(key(fresh.path));
+    if (!e) {
+      this.#entities.set(key(fresh.path), fresh);
+      await this.#persist();
+      return copyEntity(fresh);
+    }
+    let rules = e.authorizationRules;
+    for (const r of input.authorizationRules ?? []) rules = putRule(rules, r, MAX_RULES_PER_ENTITY, 'authorizationRules');
+    e.authorizationRules = rules;
+    this.#applyPatch(e, input);
+    await this.#persist();
+    return copyEntity(e);
+  }
+
+  async deleteEntity(path: string): Promise<boolean> {
+    this.#assertOpen();
+    if (typeof path !== 'string' || !this.#entities.delete(key(path))) return false;
+    await this.#persist();
+    return true;
+  }
+
+  async putEntityRule(path: string, rule: AuthorizationRule): Promise<void> {
+    this.#assertOpen();
+    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
+    if (!e) throw notFound(String(path));
+    assertValid('authorization rule', ruleIssues(rule, 'rule'));
+    e.authorizationRules = putRule(e.authorizationRules, rule, MAX_RULES_PER_ENTITY, 'authorizationRules');
+    e.updatedAt = this.#now();
+    await this.#persist();
+  }
+
+  async deleteEntityRule(path: string, keyName: string): Promise<boolean> {
+    this.#assertOpen();
+    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
+    const i = e ? e.authorizationRules.findIndex((r) => r.keyName === keyName) : -1;
+    if (!e || i === -1) return false;
+    e.authorizationRules = e.authorizationRules.filter((_, j) => j !== i);
+    e.updatedAt = this.#now();
+    await this.#persist();
+    return true;
+  }
+
+  async listNamespaceRules(): Promise<AuthorizationRule[]> {
+    this.#assertOpen();
+    return this.#namespaceRules.map(copyRule);
+  }
+
+  async putNamespaceRule(rule: AuthorizationRule): Promise<void> {
+    this.#assertOpen();
+    assertValid('authorization rule', ruleIssues(rule, 'rule'));
+    this.#namespaceRules = putRule(this.#namespaceRules, rule, MAX_RULES_PER_NAMESPACE, 'namespaceRules');
+    await this.#persist();
+  }
+
+  async deleteNamespaceRule(keyName: string): Promise<boolean> {
+    this.#assertOpen();
+    const before = this.#namespaceRules.length;
+    this.#namespaceRules = this.#namespaceRules.filter((r) => r.keyName !== keyName);
+    if (this.#namespaceRules.length === before) return false;
+    await this.#persist();
+    return true;
+  }
+
+  async registerListener(rec: ListenerRecord): Promise<void> {
+    this.#assertOpen();
+    const k = key(rec.path);
+    let byId = this.#listeners.get(k);
+    if (!byId) this.#listeners.set(k, (byId = new Map()));
+    byId.delete(rec.listenerId); // re-registration moves it to the end
+    byId.set(rec.listenerId, { ...rec });
+  }
+
+  async unregisterListener(path: string, listenerId: string): Promise<void> {
+    this.#assertOpen();
+    const k = key(path);
+    const byId = this.#listeners.get(k);
+    if (byId?.delete(listenerId) && byId.size === 0) this.#listeners.delete(k);
+  }
+
+  async listListeners(path: string): Promise<ListenerRecord[]> {
+    this.#assertOpen();
+    return [...(this.#listeners.get(key(path))?.values() ?? [])].map((r) => ({ ...r }));
+  }
+
+  async countListeners(path: string): Promise<number> {
+    this.#assertOpen();
+    return this.#listeners.get(key(path))?.size ?? 0;
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #now(): string {
+    return new Date(this.#clock.now()).toISOString();
+  }
+
+  /** A file-backed store must be opened first, or its file would be overwritten unread. */
+  #assertOpen(): void {
+    if (this.#file !== undefined && !this.#open) {
+      throw new RelayError('RELAY_ERR_STORE_IO', `The store backed by ${this.#file} is not open; call open() first.`);
+    }
+  }
+
+  #validateNew(input: EntityInput): EntityState {
+    if (!input || typeof input !== 'object') assertValid('hybrid connection', ['(root): expected an object']);
+    const issues = [
+      ...pathIssues(input.path),
+      ...entityFieldIssues(input),
+      ...(input.authorizationRules === undefined ? [] : rulesIssues(input.authorizationRules, MAX_RULES_PER_ENTITY)),
+    ];
+    assertValid('hybrid connection', issues);
+    const now = this.#now();
+    return {
+      path: input.path,
+      requiresClientAuthorization: input.requiresClientAuthorization ?? true,
+      ...(input.userMetadata === undefined ? {} : { userMetadata: input.userMetadata }),
+      createdAt: now,
+      updatedAt: now,
+      authorizationRules: (input.authorizationRules ?? []).map(copyRule),
+    };
+  }
+
+  #applyPatch(e: EntityState, patch: EntityPatch): void {
+    if (patch.requiresClientAuthorization !== undefined) e.requiresClientAuthorization = patch.requiresClientAuthorization;
+    if (patch.userMetadata !== undefined) e.userMetadata = patch.userMetadata;
+    e.updatedAt = this.#now();
+  }
+
+  // --- persistence --------------------------------------------------------------------------
+
+  /** Waits for every queued write (ignoring failures, which their callers already saw). */
+  async #settle(): Promise<void> {
+    await this.#lastWrite;
+  }
+
+  /** Resolves when a write that includes the current state is on disk. */
+  #persist(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) return Promise.resolve();
+    if (this.#queuedWrite) return this.#queuedWrite;
+    const write = this.#lastWrite.then(() => {
+      // From here on, new mutations queue a further write; this one snapshots them all so far.
+      this.#queuedWrite = undefined;
+      return this.#writeFile(file, this.#snapshot());
+    });
+    this.#queuedWrite = write;
+    this.#lastWrite = write.catch(() => undefined);
+    return write;
+  }
+
+  #snapshot(): string {
+    const data: StoreFile = {
+      version: STORE_FILE_VERSION,
+      namespaceRules: this.#namespaceRules,
+      entities: [...this.#entities.values()],
+    };
+    return `${JSON.stringify(data, null, 2)}\n`;
+  }
+
+  async #writeFile(file: string, text: string): Promise<void> {
+    const dir = nodePath.dirname(file);
+    const tmp = nodePath.join(dir, `.${nodePath.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      const fh = await fsp.open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw new RelayError('RELAY_ERR_STORE_IO', `Could not write the store file ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    // Make the rename itself durable. Directories cannot be opened for sync on every platform.
+    try {
+      const d = await fsp.open(dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch {
+      /* best effort */
+    }
+  }
+
+  async #load(file: string): Promise<{ entities: EntityState[]; namespaceRules: AuthorizationRule[] }> {
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entities: [], namespaceRules: [] };
+      throw new RelayError('RELAY_ERR_STORE_IO', `Could not read the store file ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const corrupt = (why: string, cause?: unknown): RelayError =>
+      new RelayError(
+        'RELAY_ERR_STORE_IO',
+        `The store file ${file} is corrupt (${why}). Restore it from a backup, or move it away to start empty.`,
+        { cause },
+      );
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw corrupt(`not JSON: ${(err as Error).message}`, err);
+    }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw corrupt('not a JSON object');
+    const d = data as Partial<Record<keyof StoreFile, unknown>>;
+    if (d.version !== STORE_FILE_VERSION) throw corrupt(`unsupported version ${JSON.stringify(d.version)}`);
+    if (!Array.isArray(d.entities)) throw corrupt('"entities" is not a list');
+    const issues = rulesIssues(d.namespaceRules, MAX_RULES_PER_NAMESPACE, 'namespaceRules');
+    const entities: EntityState[] = [];
+    const seen = new Set<string>();
+    d.entities.forEach((raw: unknown, i: number) => {
+      const f = `entities[${i}]`;
+      if (!raw || typeof raw !== 'object') {
+        issues.push(`${f}: expected an object`);
+        return;
+      }
+      const e = raw as Record<string, unknown>;
+      const entityIssues = [
+        ...pathIssues(e.path, `${f}.path`),
+        ...entityFieldIssues(e).map((s) => `${f}.${s}`),
+        ...rulesIssues(e.authorizationRules, MAX_RULES_PER_ENTITY, `${f}.authorizationRules`),
+      ];
+      if (typeof e.requiresClientAuthorization !== 'boolean') entityIssues.push(`${f}.requiresClientAuthorization: expected true or false`);
+      for (const t of ['createdAt', 'updatedAt']) {
+        if (typeof e[t] !== 'string' || Number.isNaN(Date.parse(e[t] as string))) entityIssues.push(`${f}.${t}: expected an ISO-8601 time`);
+      }
+      if (typeof e.path === 'string' && seen.has(key(e.path))) entityIssues.push(`${f}.path: '${e.path}' appears more than once`);
+      issues.push(...entityIssues);
+      if (entityIssues.length) return;
+      seen.add(key(e.path as string));
+      entities.push({
+        path: e.path as string,
+        requiresClientAuthorization: e.requiresClientAuthorization as boolean,
+        ...(e.userMetadata === undefined ? {} : { userMetadata: e.userMetadata as string }),
+        createdAt: e.createdAt as string,
+        updatedAt: e.updatedAt as string,
+        authorizationRules: (e.authorizationRules as AuthorizationRule[]).map(copyRule),
+      });
+    });
+    if (issues.length) throw corrupt(issues.slice(0, 5).join('; ') + (issues.length > 5 ? '; ...' : ''));
+    return { entities, namespaceRules: (d.namespaceRules as AuthorizationRule[]).map(copyRule) };
+  }
+}
