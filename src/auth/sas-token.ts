@@ -169,7 +169,7 @@ export function verifySasSignature(t: ParsedSasToken, keys: readonly string[]): 
   return ok;
 }
 
-/** Host (lower-case, no port, no brackets kept for IPv6) and path of a URI-ish string. */
+/** Host (lower-case, no port, IPv6 without brackets) and path of a URI-ish string. */
 function splitUri(uri: string): { host: string; path: string } {
   let rest = uri.trim();
   // Drop query and fragment.
@@ -186,10 +186,11 @@ function splitUri(uri: string): { host: string; path: string } {
   return { host: stripPort(authority).toLowerCase(), path };
 }
 
+/** Host without port; IPv6 brackets are dropped so `[::1]:9443` and `::1` compare equal. */
 function stripPort(authority: string): string {
   if (authority.startsWith('[')) {
     const end = authority.indexOf(']');
-    return end === -1 ? authority : authority.slice(0, end + 1);
+    return end === -1 ? authority : authority.slice(1, end);
   }
   const colon = authority.lastIndexOf(':');
   // More than one colon and no brackets: a bare IPv6 address, no port.
