@@ -43,7 +43,7 @@ import {
 import { readAddressing, scanEnvelope } from './envelope';
 
 export interface QNameSpec {
-  readonly namespace: string;
+  readonly namespaceUri: string;
   readonly localName: string;
   /** Prefix to write (default 'a', as WCF). */
   readonly prefix?: string;
@@ -126,7 +126,7 @@ export function buildFault(options: BuildFaultOptions): BuiltFault {
 
   const fault = createElement(ENV_PREFIX, 'Fault', ns);
   const sub = options.subcode;
-  const subPrefix = sub ? (sub.namespace === ns ? ENV_PREFIX : sub.prefix ?? 'a') : '';
+  const subPrefix = sub ? (sub.namespaceUri === ns ? ENV_PREFIX : sub.prefix ?? 'a') : '';
   const xmlLang = attribute('xml', 'lang', lang);
   if (options.soapVersion === 'soap12') {
     const code = createElement(ENV_PREFIX, 'Code', ns, [], [
@@ -134,7 +134,7 @@ export function buildFault(options: BuildFaultOptions): BuiltFault {
     ]);
     if (sub) {
       code.children.push(createElement(ENV_PREFIX, 'Subcode', ns, [], [
-        qnameValue(subPrefix, sub.localName, createElement(ENV_PREFIX, 'Value', ns), sub.namespace),
+        qnameValue(subPrefix, sub.localName, createElement(ENV_PREFIX, 'Value', ns), sub.namespaceUri),
       ]));
     }
     fault.children.push(code, createElement(ENV_PREFIX, 'Reason', ns, [], [
@@ -143,7 +143,7 @@ export function buildFault(options: BuildFaultOptions): BuiltFault {
     if (options.detail !== undefined) fault.children.push(createElement(ENV_PREFIX, 'Detail', ns, [], detailNodes(options.detail)));
   } else {
     const faultcode = createElement('', 'faultcode', '');
-    if (sub) qnameValue(subPrefix, sub.localName, faultcode, sub.namespace);
+    if (sub) qnameValue(subPrefix, sub.localName, faultcode, sub.namespaceUri);
     else faultcode.children.push(textNode(`${ENV_PREFIX}:${options.code === 'Sender' ? v.senderCode : v.receiverCode}`));
     fault.children.push(faultcode, createElement('', 'faultstring', '', [xmlLang], [textNode(options.reason)]));
     if (options.detail !== undefined) fault.children.push(createElement('', 'detail', '', [], detailNodes(options.detail)));
@@ -171,7 +171,7 @@ export function faultFromError(
   return buildFault({
     soapVersion,
     code: err.soapFaultCode ?? 'Receiver',
-    subcode: { namespace: RELAYBRIDGE_FAULT_NS, localName: err.code, prefix: 'r' },
+    subcode: { namespaceUri: RELAYBRIDGE_FAULT_NS, localName: err.code, prefix: 'r' },
     reason: err.message,
     addressing: addressing ? { version: addressing.version, relatesTo: addressing.messageId } : undefined,
   });
