@@ -11,7 +11,7 @@
  * Body's content is neither tokenized nor validated here.
  */
 import { ProtocolError } from '../../core/errors';
-import type { XmlLimits } from '../xml/limits';
+import { resolveXmlLimits, type XmlLimits } from '../xml/limits';
 import { scanXml } from '../xml/text-reader';
 import { escapeText } from '../xml/text-writer';
 import {
@@ -120,6 +120,34 @@ interface MutableHeader {
  * a SOAP 1.1/1.2 envelope, or when the XML before the Body is malformed.
  */
 export function scanEnvelope(message: Buffer | string, limits?: Partial<XmlLimits>): EnvelopeStructure {
+  if (Buffer.isBuffer(message) && message.length > HEAD_BYTES && !isUtf16(message)) {
+    const max = resolveXmlLimits(limits).maxInputBytes;
+    if (message.length > max) {
+      throw new ProtocolError('RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE', `XML limit exceeded: input of ${message.length} bytes is larger than maxInputBytes ${max}`);
+    }
+    // Fast path: decode and scan only the head; the tail is checked in bytes. Any failure (the
+    // Body starts beyond the head, or the head is malformed) falls back to the full scan, which
+    // then reports the real error.
+    let cut = HEAD_BYTES;
+    while (cut > 0 && (message[cut]! & 0xc0) === 0x80) cut--; // never split a UTF-8 sequence
+    try {
+      return scanHead(message.subarray(0, cut), message, limits);
+    } catch {
+      /* fall through */
+    }
+  }
+  return scanHead(message, message, limits);
+}
+
+/** How much of a large UTF-8 message is decoded first when looking for the Body. */
+const HEAD_BYTES = 64 * 1024;
+
+function isUtf16(message: Buffer): boolean {
+  return (message[0] === 0xff && message[1] === 0xfe) || (message[0] === 0xfe && message[1] === 0xff);
+}
+
+/** Scans `head` (all of `message`, or a prefix of a UTF-8 `message`) up to the first Body child. */
+function scanHead(head: Buffer | string, message: Buffer | string, limits?: Partial<XmlLimits>): EnvelopeStructure {
   let envNs = '';
   let envelopePrefix = '';
   let envelopeQName = '';
@@ -132,7 +160,7 @@ export function scanEnvelope(message: Buffer | string, limits?: Partial<XmlLimit
   let inAddress = false;
   let phase: 'start' | 'envelope' | 'header' | 'body' = 'start';
 
-  const result = scanXml(message, (token, info) => {
+  const result = scanXml(head, (token, info) => {
     switch (token.kind) {
       case 'startElement': {
         const ns = info.namespaceUri ?? '';
@@ -204,16 +232,7 @@ export function scanEnvelope(message: Buffer | string, limits?: Partial<XmlLimit
   }, limits);
 
   if (!bodyChars) throw invalid('Envelope has no Body');
-  if (!result.complete) {
-    // Stopped inside Body: its end tag must be the last markup but </Envelope>.
-    const close = result.text.lastIndexOf(`</${bodyQName}`);
-    const tail = new RegExp(`^</${escapeRegExp(bodyQName)}[ \\t\\r\\n]*>[ \\t\\r\\n]*</${escapeRegExp(envelopeQName)}[ \\t\\r\\n]*>(?:[ \\t\\r\\n]|<!--[^]*?-->|<\\?[^]*?\\?>)*$`);
-    if (close < bodyChars[1] || !tail.test(result.text.slice(close))) {
-      throw invalid('Body is not closed by </Body></Envelope> at the end of the message');
-    }
-    bodyChars[2] = close;
-    bodyChars[3] = close + result.text.slice(close).indexOf('>') + 1;
-  }
+  if (result.complete && head !== message) throw invalid('the head of the message is a whole document'); // cannot happen for a valid envelope
 
   // Offsets were recorded in document order, so converting in this order keeps byteOffset linear.
   const toRange = (c: [number, number, number, number]): ElementRange => ({
@@ -230,7 +249,31 @@ export function scanEnvelope(message: Buffer | string, limits?: Partial<XmlLimit
     headerInfos = headers.map(({ chars, ...rest }) => ({ ...rest, ...toRange(chars) }));
     header = { start, contentStart, contentEnd: result.byteOffset(headerChars[2]), end: result.byteOffset(headerChars[3]) };
   }
-  const body = toRange(bodyChars);
+  let body: ElementRange;
+  if (result.complete) {
+    body = toRange(bodyChars);
+  } else {
+    // Stopped inside Body: its end tag must be the last markup but </Envelope>.
+    const bodyStart = result.byteOffset(bodyChars[0]);
+    const contentStart = result.byteOffset(bodyChars[1]);
+    const closeTag = `</${bodyQName}`;
+    const tail = new RegExp(`^</${escapeRegExp(bodyQName)}[ \\t\\r\\n]*>[ \\t\\r\\n]*</${escapeRegExp(envelopeQName)}[ \\t\\r\\n]*>(?:[ \\t\\r\\n]|<!--[^]*?-->|<\\?[^]*?\\?>)*$`);
+    let close: number;
+    let closeText: string;
+    if (Buffer.isBuffer(message) && !isUtf16(message)) {
+      close = message.lastIndexOf(closeTag, undefined, 'utf8');
+      closeText = close < 0 ? '' : message.subarray(close).toString('utf8');
+    } else {
+      const at = result.text.lastIndexOf(closeTag);
+      closeText = at < 0 ? '' : result.text.slice(at);
+      close = at < 0 ? -1 : result.byteOffset(at);
+    }
+    if (close < contentStart || !tail.test(closeText)) {
+      throw invalid('Body is not closed by </Body></Envelope> at the end of the message');
+    }
+    const closeBytes = Buffer.isBuffer(message) && isUtf16(message) ? (closeText.indexOf('>') + 1) * 2 : Buffer.byteLength(closeText.slice(0, closeText.indexOf('>') + 1), 'utf8');
+    body = { start: bodyStart, contentStart, contentEnd: close, end: close + closeBytes };
+  }
   const soapVersion = soapVersionOfNamespace(envNs)!;
   return {
     soapVersion,

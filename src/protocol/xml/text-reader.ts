@@ -28,7 +28,7 @@
 import { TextDecoder } from 'node:util';
 import { ProtocolError } from '../../core/errors';
 import { resolveXmlLimits, type XmlLimits } from './limits';
-import { NamespaceScope, XMLNS_NAMESPACE, type AttributeToken, type XmlToken } from './tokens';
+import { XML_NAMESPACE, XMLNS_NAMESPACE, type AttributeToken, type XmlToken } from './tokens';
 
 /** Where a token came from, and its namespace, passed with every token by scanXml. */
 export interface TokenInfo {
@@ -82,6 +82,8 @@ const NAME_CHAR = `${NAME_START}\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040`;
 const NAME_RE = new RegExp(`[${NAME_START}][${NAME_CHAR}]*`, 'uy');
 // §2.2 Char, negated: anything matching is not allowed anywhere in a document.
 const INVALID_CHAR_RE = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+// Cheap pre-check without the u flag: anything INVALID_CHAR_RE can match also matches this.
+const SUSPECT_CHAR_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
 const WHITESPACE_ONLY_RE = /^[ \t\r\n]*$/;
 const DECIMAL_RE = /^[0-9]{1,7}$/;
 const HEX_RE = /^[0-9a-fA-F]{1,6}$/;
@@ -175,7 +177,11 @@ class Scanner {
   #rootSeen = false;
   /** Open elements' qualified names, as written. */
   readonly #open: string[] = [];
-  readonly #scope = new NamespaceScope();
+  // Namespace bindings as parallel stacks (cheaper than a Map per element): the declarations
+  // of open elements in document order, and how many each open element added.
+  readonly #nsPrefixes: string[] = ['xml'];
+  readonly #nsUris: string[] = [XML_NAMESPACE];
+  readonly #nsCounts: number[] = [];
 
   constructor(text: string, limits: XmlLimits, onToken: TokenHandler) {
     this.#text = text;
@@ -186,8 +192,6 @@ class Scanner {
   /** Runs to the end of the document or until the handler stops it; returns whether complete. */
   run(): boolean {
     const text = this.#text;
-    const bad = INVALID_CHAR_RE.exec(text);
-    if (bad) this.#fail(`character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`, bad.index);
     if (text.charCodeAt(0) === 0xfeff) this.#pos = 1;
     if (text.startsWith('<?xml', this.#pos) && /[ \t\r\n?]/.test(text.charAt(this.#pos + 5))) this.#xmlDeclaration();
 
@@ -216,6 +220,7 @@ class Scanner {
     const end = this.#text.indexOf('?>', this.#pos);
     if (end < 0) this.#fail('unterminated XML declaration', this.#pos);
     const decl = this.#text.slice(this.#pos + 5, end);
+    this.#checkChars(decl, this.#pos + 5);
     if (!/^\s+version\s*=\s*(["'])1\.[0-9]+\1/.test(decl)) this.#fail('XML declaration without a version', this.#pos);
     this.#pos = end + 2;
   }
@@ -228,6 +233,7 @@ class Scanner {
       const end = text.indexOf('-->', start + 4);
       if (end < 0) this.#fail('unterminated comment', start);
       const value = text.slice(start + 4, end);
+      this.#checkChars(value, start + 4);
       // §2.5: '--' must not occur within comments, and a comment must not end with '-'.
       if (value.includes('--') || value.endsWith('-')) this.#fail("'--' inside a comment", start);
       this.#checkText(value.length, 'comment', start);
@@ -240,6 +246,7 @@ class Scanner {
       const end = text.indexOf(']]>', start + 9);
       if (end < 0) this.#fail('unterminated CDATA section', start);
       const raw = text.slice(start + 9, end);
+      this.#checkChars(raw, start + 9);
       this.#checkText(raw.length, 'CDATA section', start);
       this.#pos = end + 3;
       this.#emit({ kind: 'text', value: normalizeLineEndings(raw), cdata: true }, start, this.#pos);
@@ -261,6 +268,7 @@ class Scanner {
     if (end < 0) this.#fail('unterminated processing instruction', start);
     const c = this.#text.charCodeAt(this.#pos);
     if (end !== this.#pos && !isWhitespace(c)) this.#fail('whitespace required after processing instruction target', this.#pos);
+    this.#checkChars(this.#text.slice(this.#pos, end), this.#pos);
     this.#pos = end + 2;
   }
 
@@ -278,7 +286,7 @@ class Scanner {
     const [prefix, localName] = this.#splitQName(qname, start);
 
     const attributes: PendingAttribute[] = [];
-    const seen = new Set<string>();
+    let seen: Set<string> | undefined; // only built for elements with many attributes
     let selfClosing = false;
     for (;;) {
       const hadSpace = this.#skipWhitespace();
@@ -298,28 +306,36 @@ class Scanner {
         this.#fail(`more than maxAttributesPerElement ${this.#limits.maxAttributesPerElement} attributes on <${qname}>`, this.#pos);
       }
       const attribute = this.#attribute(qname);
-      if (seen.has(attribute.qname)) this.#fail(`duplicate attribute ${attribute.qname} on <${qname}>`, attribute.value.start);
-      seen.add(attribute.qname);
+      if (attributes.length >= 8) {
+        seen ??= new Set(attributes.map((a) => (a.prefix ? `${a.prefix}:${a.localName}` : a.localName)));
+        if (seen.has(attribute.qname)) this.#fail(`duplicate attribute ${attribute.qname} on <${qname}>`, attribute.value.start);
+        seen.add(attribute.qname);
+      } else if (attributes.some((a) => a.localName === attribute.value.localName && a.prefix === attribute.value.prefix)) {
+        this.#fail(`duplicate attribute ${attribute.qname} on <${qname}>`, attribute.value.start);
+      }
       attributes.push(attribute.value);
     }
     const end = this.#pos;
 
     // Namespaces 1.0: declarations first, then every prefix must resolve.
-    this.#scope.push();
+    let declared = 0;
     for (const a of attributes) {
       if (!a.isNamespaceDeclaration) continue;
       if (a.prefix === 'xmlns') {
         if (a.localName === 'xmlns') this.#fail('the xmlns prefix must not be declared', a.start);
         if (a.value === '') this.#fail(`xmlns:${a.localName}="" is not allowed in XML Namespaces 1.0`, a.start);
-        this.#scope.declare(a.localName, a.value);
+        this.#nsPrefixes.push(a.localName);
       } else {
-        this.#scope.declare('', a.value);
+        this.#nsPrefixes.push('');
       }
+      this.#nsUris.push(a.value);
+      declared++;
     }
     if (prefix === 'xmlns') this.#fail(`element <${qname}> uses the reserved xmlns prefix`, start);
     const elementNs = this.#resolve(prefix, qname, start);
     this.#rootSeen = true;
     this.#open.push(qname);
+    this.#nsCounts.push(declared);
     this.#emit({ kind: 'startElement', prefix, localName }, start, end, depth, elementNs);
     for (const a of attributes) {
       if (this.#stopped) return;
@@ -353,6 +369,7 @@ class Scanner {
     const raw = text.slice(valueStart, valueEnd);
     const lt = raw.indexOf('<');
     if (lt >= 0) this.#fail(`'<' in value of attribute ${qname}`, valueStart + lt);
+    this.#checkChars(raw, valueStart);
     this.#pos = valueEnd + 1;
     const value = this.#decodeReferences(raw, valueStart, true);
     this.#checkText(value.length, `value of attribute ${qname}`, valueStart);
@@ -378,7 +395,9 @@ class Scanner {
     const depth = this.#open.length;
     this.#emit({ kind: 'endElement' }, start, end, depth);
     this.#open.pop();
-    this.#scope.pop();
+    const declared = this.#nsCounts.pop() ?? 0;
+    this.#nsPrefixes.length -= declared;
+    this.#nsUris.length -= declared;
   }
 
   /** Character data up to the next '<'; outside the root only whitespace is allowed (and skipped). */
@@ -389,6 +408,7 @@ class Scanner {
     if (end < 0) end = text.length;
     const raw = text.slice(start, end);
     this.#pos = end;
+    this.#checkChars(raw, start);
     if (this.#open.length === 0) {
       if (!WHITESPACE_ONLY_RE.test(raw)) this.#fail(this.#rootSeen ? 'text after the root element' : 'text before the root element', start);
       return;
@@ -445,10 +465,23 @@ class Scanner {
 
   /** §2.3 Name at the current position, length-limited. */
   #name(what: string): string {
-    NAME_RE.lastIndex = this.#pos;
-    const m = NAME_RE.exec(this.#text);
-    if (!m) this.#fail(this.#pos >= this.#text.length ? `unexpected end of input, expected ${what}` : `invalid ${what}`, this.#pos);
-    const name = m[0];
+    const text = this.#text;
+    // ASCII fast path; anything else goes through the full Unicode production.
+    let end = this.#pos;
+    let c = text.charCodeAt(end);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a) {
+      do c = text.charCodeAt(++end);
+      while ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x3a) || c === 0x5f || c === 0x2d || c === 0x2e);
+    }
+    let name: string;
+    if (end > this.#pos && !(c >= 0x80)) {
+      name = text.slice(this.#pos, end);
+    } else {
+      NAME_RE.lastIndex = this.#pos;
+      const m = NAME_RE.exec(text);
+      if (!m) this.#fail(this.#pos >= text.length ? `unexpected end of input, expected ${what}` : `invalid ${what}`, this.#pos);
+      name = m[0];
+    }
     if (name.length > this.#limits.maxNameChars) this.#fail(`${what} longer than maxNameChars ${this.#limits.maxNameChars}`, this.#pos);
     this.#pos += name.length;
     return name;
@@ -465,7 +498,13 @@ class Scanner {
   }
 
   #resolve(prefix: string, qname: string, at: number): string {
-    const uri = this.#scope.resolve(prefix);
+    let uri: string | undefined = prefix === '' ? '' : undefined;
+    for (let i = this.#nsPrefixes.length - 1; i >= 0; i--) {
+      if (this.#nsPrefixes[i] === prefix) {
+        uri = this.#nsUris[i]!;
+        break;
+      }
+    }
     if (uri === undefined) this.#fail(`prefix ${prefix} of ${qname} is not declared`, at);
     return uri;
   }
@@ -474,6 +513,16 @@ class Scanner {
     const start = this.#pos;
     while (isWhitespace(this.#text.charCodeAt(this.#pos))) this.#pos++;
     return this.#pos > start;
+  }
+
+  /**
+   * §2.2 Char: checked per segment as it is consumed (names are checked by NAME_RE), so a scan
+   * that stops early never looks at the rest of the input.
+   */
+  #checkChars(segment: string, at: number): void {
+    if (!SUSPECT_CHAR_RE.test(segment)) return;
+    const bad = INVALID_CHAR_RE.exec(segment);
+    if (bad) this.#fail(`character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`, at + bad.index);
   }
 
   #checkText(length: number, what: string, at: number): void {

@@ -170,6 +170,34 @@ describe('inspectEnvelope: the Body is not tokenized', () => {
   });
 });
 
+describe('scanEnvelope on large messages (head-only decoding)', () => {
+  const head = `<s:Envelope xmlns:s="${S12}" xmlns:a="${WSA10_NS}"><s:Header><a:Action>urn:op</a:Action><a:To>urn:to</a:To></s:Header>`;
+  const big = (bodyContent: string, header = head): Buffer => Buffer.from(`${header}<s:Body>${bodyContent}</s:Body></s:Envelope>`);
+
+  it('finds header and Body ranges in bytes in a 2 MB message with non-ASCII content', () => {
+    const content = `<Echo xmlns="urn:x"><t>${'héllo 世界 '.repeat(150_000)}</t></Echo>`;
+    const msg = big(content);
+    const info = scanEnvelope(msg);
+    expect(info.addressing).toMatchObject({ action: 'urn:op', to: 'urn:to' });
+    expect(msg.subarray(info.body.contentStart, info.body.contentEnd).toString()).toBe(content);
+    expect(info.body.end).toBe(msg.length - '</s:Envelope>'.length);
+  });
+
+  it('falls back to a full scan when the Body starts beyond the head', () => {
+    const longHeader = head.replace('</s:Header>', `<h:Big xmlns:h="urn:h">${'x'.repeat(100_000)}</h:Big></s:Header>`);
+    const msg = big('<op/>', longHeader);
+    const info = scanEnvelope(msg);
+    expect(info.headers.map((h) => h.localName)).toEqual(['Action', 'To', 'Big']);
+    expect(msg.subarray(info.body.contentStart, info.body.contentEnd).toString()).toBe('<op/>');
+  });
+
+  it('still reports errors in the head, the tail, and the size limit', () => {
+    expect(() => scanEnvelope(big(`<op>${'x'.repeat(100_000)}</op>`, head.replace('<a:To>', '<a:To x>')))).toThrow(/expected '='/);
+    expect(() => scanEnvelope(Buffer.concat([big(`<op>${'x'.repeat(100_000)}</op>`), Buffer.from('<extra/>')]))).toThrow(/Body is not closed/);
+    expect(protocolError(() => scanEnvelope(big('x'.repeat(100_000)), { maxInputBytes: 50_000 })).code).toBe('RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE');
+  });
+});
+
 describe('inspectEnvelope: errors', () => {
   const s11 = Buffer.from(`<s:Envelope xmlns:s="${S11}"><s:Body><x/></s:Body></s:Envelope>`);
   const s12 = Buffer.from(`<s:Envelope xmlns:s="${S12}"><s:Body><x/></s:Body></s:Envelope>`);
