@@ -36,12 +36,11 @@ import {
   soapVersionOfNamespace,
   WCF_ADDRESSING_NONE_NS,
   WCF_DISPATCHER_FAULT_ACTION,
-  WCF_DISPATCHER_NS,
   type AddressingVersion,
   type SoapVersion,
 } from './addressing';
 import { formatSoapActionHeader, soap12ContentType } from './content-type';
-import { readAddressing, scanEnvelope, type AddressingInfo } from './envelope';
+import { scanEnvelope, type AddressingInfo } from './envelope';
 import { readFaultElement } from './fault';
 import { ProtocolError } from '../../core/errors';
 
@@ -429,6 +428,3 @@ function readAddressingFromTree(header: XmlElement): string | undefined {
   const action = childElements(header).find((c) => c.localName === 'Action' && addressingVersionOfNamespace(c.namespaceUri) !== undefined);
   return action ? childText(action) : undefined;
 }
-
-// Re-exported for callers that only import translate.
-export { readAddressing, WCF_DISPATCHER_NS };
