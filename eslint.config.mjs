@@ -11,8 +11,14 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
     plugins: { '@typescript-eslint': tseslint.plugin },
-    rules: {},
+    rules: {
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'no-var': 'error',
+      'prefer-const': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
   },
+  { files: ['src/**/*.ts'], ignores: ['src/cli/**'], rules: { 'no-console': 'error' } },
   { files: ['src/core/**/*.ts'], rules: restrict([
     { group: ['../*', '!../core/*'], message: 'core/ is a leaf: node built-ins only' },
     { group: io, message: 'core/ does no I/O' } ]) },

@@ -4,3 +4,4 @@ export * from './clock';
 export * from './backoff';
 export * from './byte-queue';
 export * from './entities';
+export * from './options-util';

@@ -1,0 +1,107 @@
+/**
+ * Agent options: one schema, defaults in one place, unknown keys rejected, every bad key named,
+ * result deep-frozen.
+ */
+import { z } from 'zod';
+import type { TokenProvider } from '../auth/token-provider';
+import { systemClock, type Clock } from '../core/clock';
+import { ConfigError } from '../core/errors';
+import { noopLogger, type Logger } from '../core/logger';
+import { deepFreeze, formatIssues, renamedOptionHints, type SchemaIssue } from '../core/options-util';
+
+const httpTarget = z.strictObject({
+  type: z.literal('http'),
+  /** Base URL of the local service; the part of the request path after the entity path is appended. */
+  url: z.string().url(),
+  /** Local call timeout, ms. */
+  timeoutMs: z.number().int().min(100).default(60_000),
+  /** PEM CA for an https target with a private certificate. */
+  ca: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+const tcpTarget = z.strictObject({
+  type: z.literal('tcp'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535),
+});
+const wsTarget = z.strictObject({
+  type: z.literal('ws'),
+  url: z.string().regex(/^wss?:\/\//i, 'expected a ws:// or wss:// URL'),
+});
+
+const serviceSchema = z.strictObject({
+  /** Hybrid connection path to listen on. */
+  path: z.string().min(1).max(260),
+  /** Listener id sent as sb-hc-id (for pinning); generated when unset. */
+  listenerId: z.string().min(1).max(128).optional(),
+  /** Number of control channels to open for this path (load spreading, failover). */
+  connections: z.number().int().min(1).max(25).default(1),
+  target: z.discriminatedUnion('type', [httpTarget, tcpTarget, wsTarget]),
+});
+
+export const agentOptionsSchema = z.strictObject({
+  /** The relay's base URL: http(s):// or ws(s)://host:port. */
+  relayUrl: z.string().regex(/^(https?|wss?):\/\/[^/]+\/?$/i, 'expected scheme://host[:port] (http, https, ws or wss)'),
+  /** SAS rule name and key used to mint tokens (or pass `tokenProvider` programmatically, or `token`). */
+  keyName: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  /** A fixed SAS token (no renewal beyond its expiry). */
+  token: z.string().min(1).optional(),
+  /** Lifetime of minted tokens, seconds. */
+  tokenTtlSeconds: z.number().int().min(60).default(3600),
+  /** Renew this long before expiry, seconds. */
+  renewBeforeSeconds: z.number().int().min(1).default(300),
+  services: z.array(serviceSchema).min(1),
+  reconnect: z
+    .strictObject({
+      initialMs: z.number().int().min(1).default(500),
+      maxMs: z.number().int().min(1).default(30_000),
+      multiplier: z.number().min(1).default(1.6),
+      jitter: z.number().min(0).max(1).default(0.2),
+    })
+    .default({ initialMs: 500, maxMs: 30_000, multiplier: 1.6, jitter: 0.2 }),
+  heartbeat: z
+    .strictObject({ intervalMs: z.number().int().min(50).default(30_000) })
+    .default({ intervalMs: 30_000 }),
+  /** TLS to the relay: a PEM CA for a self-signed relay certificate. */
+  tls: z.strictObject({ ca: z.string().optional(), rejectUnauthorized: z.boolean().default(true) }).optional(),
+  /** Largest control-channel message accepted from the relay, bytes. */
+  maxControlMessageBytes: z.number().int().min(70_000).default(1024 * 1024),
+  /** Response bodies up to this size go back on the control channel; larger ones use rendezvous. */
+  controlBodyThresholdBytes: z.number().int().min(0).max(64 * 1024).default(64 * 1024),
+  /** Largest frame payload on rendezvous sockets, bytes. */
+  maxFramePayloadBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+});
+
+export type AgentOptionsInput = z.input<typeof agentOptionsSchema> & {
+  tokenProvider?: TokenProvider;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+};
+
+export type AgentConfig = Readonly<z.output<typeof agentOptionsSchema>> & {
+  readonly tokenProvider?: TokenProvider;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: () => number;
+};
+
+export function buildAgentConfig(input: AgentOptionsInput): AgentConfig {
+  const { tokenProvider, logger, clock, random, ...plain } = input;
+  const hints = renamedOptionHints(plain, { relay: 'relayUrl', paths: 'services', sasKeyName: 'keyName', sasKey: 'key' });
+  if (hints.length) throw new ConfigError('invalid agent options', hints);
+  const parsed = agentOptionsSchema.safeParse(plain);
+  if (!parsed.success) throw new ConfigError('invalid agent options', formatIssues(parsed.error.issues as unknown as SchemaIssue[]));
+  const o = parsed.data;
+  if (!tokenProvider && !o.token && !(o.keyName && o.key)) {
+    throw new ConfigError('invalid agent options', ['keyName/key: a SAS rule name and key (or token) are required']);
+  }
+  if ((o.keyName && !o.key) || (!o.keyName && o.key)) {
+    throw new ConfigError('invalid agent options', [`${o.keyName ? 'key' : 'keyName'}: keyName and key go together`]);
+  }
+  if (o.renewBeforeSeconds >= o.tokenTtlSeconds) {
+    throw new ConfigError('invalid agent options', ['renewBeforeSeconds: must be less than tokenTtlSeconds']);
+  }
+  return deepFreeze({ ...o, tokenProvider, logger: logger ?? noopLogger, clock: clock ?? systemClock, random: random ?? Math.random }) as AgentConfig;
+}

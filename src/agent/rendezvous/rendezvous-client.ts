@@ -1,0 +1,89 @@
+/**
+ * Opens a rendezvous WebSocket to an address the relay handed out (accept or request),
+ * as a raw frame-level client, so bodies stream both ways without being buffered whole.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { ProtocolError, RelayError } from '../../core/errors';
+import { computeAcceptKey, generateClientKey } from '../../protocol/websocket';
+import { WsEndpoint } from '../../transport/ws-endpoint';
+
+export interface RendezvousOptions {
+  mode: 'frames' | 'messages';
+  protocol?: string;
+  ca?: string;
+  rejectUnauthorized?: boolean;
+  timeoutMs: number;
+  maxFramePayloadBytes: number;
+}
+
+function requestFor(address: string, headers: Record<string, string>, o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs'>) {
+  const url = new URL(address.replace(/^ws/i, 'http'));
+  const mod = url.protocol === 'https:' ? https : http;
+  return mod.request(url, {
+    method: 'GET',
+    headers,
+    agent: false,
+    timeout: o.timeoutMs,
+    ...(url.protocol === 'https:' ? { ca: o.ca, rejectUnauthorized: o.rejectUnauthorized ?? true } : {}),
+  });
+}
+
+export function openRendezvous(address: string, o: RendezvousOptions): Promise<WsEndpoint> {
+  const key = generateClientKey();
+  const headers: Record<string, string> = {
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': key,
+  };
+  if (o.protocol) headers['Sec-WebSocket-Protocol'] = o.protocol;
+  return new Promise((resolve, reject) => {
+    const req = requestFor(address, headers, o);
+    req.on('upgrade', (res, socket, head) => {
+      if (res.headers['sec-websocket-accept'] !== computeAcceptKey(key)) {
+        socket.destroy();
+        reject(new ProtocolError('RELAY_ERR_PROTOCOL_WS_FRAME', 'rendezvous handshake: bad Sec-WebSocket-Accept'));
+        return;
+      }
+      socket.setNoDelay(true);
+      resolve(new WsEndpoint(socket, head, { role: 'client', mode: o.mode, maxFramePayloadBytes: o.maxFramePayloadBytes }));
+    });
+    req.on('response', (res) => {
+      res.resume();
+      reject(new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', `rendezvous refused: ${res.statusCode} ${res.statusMessage ?? ''}`));
+    });
+    req.on('timeout', () => req.destroy(new RelayError('RELAY_ERR_RENDEZVOUS_TIMEOUT', 'rendezvous connect timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Rejects an accept: the relay answers 410 Gone and gives the sender our status (§3.1). */
+export function rejectRendezvous(
+  address: string,
+  status: number,
+  description: string,
+  o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs'>,
+): Promise<number> {
+  const url = `${address}&sb-hc-statusCode=${status}&sb-hc-statusDescription=${encodeURIComponent(description)}`;
+  return new Promise((resolve, reject) => {
+    const req = requestFor(url, {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': generateClientKey(),
+    }, o);
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.on('timeout', () => req.destroy(new RelayError('RELAY_ERR_RENDEZVOUS_TIMEOUT', 'reject timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}

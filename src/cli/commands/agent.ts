@@ -1,0 +1,37 @@
+/** `relaybridge agent --config agent.yaml`: dials out to the relay for each configured service. */
+import fs from 'node:fs';
+import { createAgent, type Agent } from '../../agent/agent';
+import { ConfigError } from '../../core/errors';
+import { createCliLogger } from '../logger';
+import { agentFileSchema, envOverrides, parseSection, readConfigFile, resolveFrom } from '../config-file';
+
+export interface AgentCommandInput {
+  config?: string;
+  logLevel?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function startAgentFromConfig(input: AgentCommandInput): Agent {
+  const file = input.config ? readConfigFile(input.config) : {};
+  const merged = { ...file, ...envOverrides(input.env, { relayUrl: 'string', keyName: 'string', key: 'string', token: 'string' }) };
+  const { tls, log, ...agentOptions } = parseSection(agentFileSchema, merged, 'agent config');
+  const logger = createCliLogger(input.logLevel ?? input.env.RELAYBRIDGE_LOG_LEVEL ?? log?.level ?? 'info');
+  let ca: string | undefined;
+  if (tls?.caFile) {
+    try {
+      ca = fs.readFileSync(resolveFrom(input.config, tls.caFile), 'utf8');
+    } catch (err) {
+      throw new ConfigError('invalid agent config', [`tls.caFile: ${(err as Error).message}`]);
+    }
+  }
+  const agent = createAgent({
+    ...(agentOptions as Parameters<typeof createAgent>[0]),
+    tls: tls ? { ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : undefined,
+    logger,
+  });
+  agent.on('state', (e) => {
+    if (e.to === 'READY') logger.info({ path: e.path, listenerId: e.listenerId }, 'agent channel ready');
+  });
+  agent.start();
+  return agent;
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+/**
+ * relaybridge command line. The only module that reads argv, env and files, or exits.
+ *
+ *   relaybridge demo [--port 9443] [--data-dir ./.relaybridge]
+ *   relaybridge relay --config relay.yaml [--port N] [--host H] [--log-level L]
+ *   relaybridge agent --config agent.yaml [--log-level L]
+ *   relaybridge token --uri URL --key-name NAME --key KEY [--ttl SECONDS]
+ *   relaybridge hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
+ *   relaybridge rule list|create|delete [keyName] [--path P] [--rights Listen,Send,Manage]
+ *   relaybridge cert --out DIR [--host NAME ...]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createSasToken } from '../auth/sas-token';
+import { ConfigError, RelayError } from '../core/errors';
+import { startAgentFromConfig } from './commands/agent';
+import { runDemo } from './commands/demo';
+import { runManage } from './commands/manage';
+import { startRelayFromConfig } from './commands/relay';
+import { createCliLogger } from './logger';
+import { generateSelfSigned } from './tls';
+
+const USAGE = `usage: relaybridge <command> [options]
+
+commands:
+  demo                     relay + agent + sample service on this machine (embedded store)
+  relay --config FILE      run a relay            (options: --port, --host, --log-level)
+  agent --config FILE      run an agent           (options: --log-level)
+  token --uri URL --key-name NAME --key KEY [--ttl SECONDS]
+                           mint a SAS token
+  hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
+  rule list|create|delete [keyName] [--path P] [--rights Listen,Send,Manage]
+                           manage hybrid connections and rules (--relay URL --key-name --key)
+  cert --out DIR [--host NAME]...
+                           write a self-signed certificate for local use
+`;
+
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const env = process.env;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string' },
+      host: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      'data-dir': { type: 'string' },
+      uri: { type: 'string' },
+      'key-name': { type: 'string' },
+      key: { type: 'string' },
+      ttl: { type: 'string' },
+      relay: { type: 'string' },
+      anonymous: { type: 'boolean' },
+      metadata: { type: 'string' },
+      path: { type: 'string' },
+      rights: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError('invalid option', [`--${name}: expected a non-negative integer, got "${v}"`]);
+    return n;
+  };
+  if (!command || values.help || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'demo': {
+      const logger = createCliLogger(values['log-level'] ?? env.RELAYBRIDGE_LOG_LEVEL ?? 'warn');
+      const demo = await runDemo({
+        port: num(values.port, 'port') ?? Number(env.RELAYBRIDGE_PORT ?? 9443),
+        dataDir: path.resolve(values['data-dir'] ?? './.relaybridge'),
+        logger,
+      });
+      process.stdout.write(demo.banner);
+      onShutdown(() => demo.stop());
+      return -1;
+    }
+    case 'relay': {
+      const relay = await startRelayFromConfig({
+        config: values.config,
+        port: num(values.port, 'port'),
+        host: values.host?.[0],
+        logLevel: values['log-level'],
+        env,
+      });
+      process.stdout.write(`relay listening on ${relay.url}\n`);
+      onShutdown(() => relay.close());
+      return -1;
+    }
+    case 'agent': {
+      const agent = startAgentFromConfig({ config: values.config, logLevel: values['log-level'], env });
+      onShutdown(() => agent.stop());
+      return -1;
+    }
+    case 'token': {
+      const uri = values.uri;
+      const keyName = values['key-name'] ?? env.RELAYBRIDGE_KEY_NAME;
+      const key = values.key ?? env.RELAYBRIDGE_KEY;
+      const issues = [!uri && '--uri: required', !keyName && '--key-name: required', !key && '--key: required'].filter(Boolean) as string[];
+      if (issues.length) throw new ConfigError('missing options', issues);
+      process.stdout.write(`${createSasToken({ resourceUri: uri!, keyName: keyName!, key: key!, expiresInSeconds: num(values.ttl, 'ttl') ?? 3600 })}\n`);
+      return 0;
+    }
+    case 'hc':
+    case 'rule': {
+      const { status, data } = await runManage(command, positionals, { anonymous: values.anonymous, metadata: values.metadata, path: values.path, rights: values.rights }, {
+        relay: values.relay ?? env.RELAYBRIDGE_RELAY_URL ?? '',
+        keyName: values['key-name'] ?? env.RELAYBRIDGE_KEY_NAME ?? '',
+        key: values.key ?? env.RELAYBRIDGE_KEY ?? '',
+      });
+      process.stdout.write(`${data === undefined ? `HTTP ${status}` : JSON.stringify(data, null, 2)}\n`);
+      return status >= 400 ? 1 : 0;
+    }
+    case 'cert': {
+      if (!values.out) throw new ConfigError('missing options', ['--out: the directory to write relay-cert.pem and relay-key.pem to']);
+      const pems = await generateSelfSigned(values.host ?? ['localhost', '127.0.0.1']);
+      fs.mkdirSync(values.out, { recursive: true });
+      fs.writeFileSync(path.join(values.out, 'relay-cert.pem'), pems.cert);
+      fs.writeFileSync(path.join(values.out, 'relay-key.pem'), pems.key, { mode: 0o600 });
+      process.stdout.write(`wrote ${path.join(values.out, 'relay-cert.pem')} and relay-key.pem\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`relaybridge: ${err.message}\n`);
+    else if (err instanceof RelayError) process.stderr.write(`relaybridge: ${err.code}: ${err.message}\n`);
+    else if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`relaybridge: ${(err as Error).message}\n\n${USAGE}`);
+    else if ((err as { code?: string }).code === 'EADDRINUSE') process.stderr.write(`relaybridge: the port is already in use (${(err as Error).message}); pick another with --port\n`);
+    else process.stderr.write(`relaybridge: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

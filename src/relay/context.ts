@@ -1,0 +1,129 @@
+/**
+ * What every relay endpoint shares: config, store, listener registry, pending rendezvous
+ * tables, authorization and entity lookup. Built once by relay-server.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { authorize, extractToken, type AuthorizeResult } from '../auth';
+import { AuthError, EndpointNotFoundError, RelayError } from '../core/errors';
+import type { HybridConnection, Right } from '../core/entities';
+import type { Logger } from '../core/logger';
+import type { Store } from '../store/store';
+import type { ControlChannel } from './endpoints/control/control-channel';
+import type { PendingRequest } from './endpoints/http-sender/pending-request';
+import type { PendingAccept } from './endpoints/ws-sender/pending-accept';
+import type { RelayMetrics } from './metrics';
+import type { RelayConfig } from './options';
+import { ListenerRegistry } from './registry/listener-registry';
+
+export class RelayContext {
+  readonly config: RelayConfig;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly registry: ListenerRegistry<ControlChannel>;
+  readonly pendingRequests = new Map<string, PendingRequest>();
+  readonly pendingAccepts = new Map<string, PendingAccept>();
+  readonly metrics: RelayMetrics;
+  #tls = false;
+
+  constructor(config: RelayConfig, store: Store, metrics: RelayMetrics) {
+    this.config = config;
+    this.store = store;
+    this.log = config.logger;
+    this.metrics = metrics;
+    this.registry = new ListenerRegistry<ControlChannel>(store, config.random);
+  }
+
+  set tls(v: boolean) {
+    this.#tls = v;
+  }
+
+  get tls(): boolean {
+    return this.#tls;
+  }
+
+  newId(): string {
+    return randomUUID();
+  }
+
+  /**
+   * The entity a request path belongs to: the longest prefix of its segments that is an entity
+   * (`/orders/v1/x` → `orders/v1` when that exists, else `orders`).
+   */
+  async resolveEntity(pathname: string): Promise<{ entity: HybridConnection; suffix: string } | undefined> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return undefined;
+    }
+    const segments = decoded.split('/').filter(Boolean);
+    for (let n = Math.min(segments.length, 16); n > 0; n--) {
+      const candidate = segments.slice(0, n).join('/');
+      if (candidate.startsWith('$')) return undefined;
+      const entity = await this.store.getEntity(candidate);
+      if (entity) return { entity, suffix: segments.slice(n).join('/') };
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks a caller's token for a right on an entity. Senders on entities with
+   * requiresClientAuthorization=false pass without a token.
+   */
+  async authorize(
+    entity: HybridConnection,
+    right: Right,
+    headers: IncomingHttpHeaders,
+    query: URLSearchParams | undefined,
+  ): Promise<{ result?: AuthorizeResult; source?: string }> {
+    const { token, source } = extractToken({ headers, query });
+    if (right === 'Send' && !entity.requiresClientAuthorization) return { source };
+    const result = this.authorizeToken(entity, right, token);
+    return { result, source };
+  }
+
+  authorizeToken(entity: HybridConnection, right: Right, token: string | undefined): AuthorizeResult {
+    return authorize({
+      token,
+      path: entity.path,
+      right,
+      namespaceRules: this.namespaceRules,
+      entityRules: entity.authorizationRules,
+      hosts: this.config.audienceHosts,
+      clock: this.config.clock,
+      graceSeconds: this.config.tokenGraceSeconds,
+    });
+  }
+
+  /** Namespace rules, cached from the store (refreshed by the management API). */
+  namespaceRules: readonly import('../core/entities').AuthorizationRule[] = [];
+
+  async refreshNamespaceRules(): Promise<void> {
+    this.namespaceRules = await this.store.listNamespaceRules();
+  }
+
+  /** Base ws(s) URL for rendezvous addresses, from publicUrl or the listener's own Host. */
+  rendezvousBase(hostHeader: string | undefined): string {
+    if (this.config.publicUrl) return this.config.publicUrl.replace(/^http/i, 'ws').replace(/\/+$/, '');
+    return `${this.#tls ? 'wss' : 'ws'}://${hostHeader ?? 'localhost'}`;
+  }
+
+  /** Azure-style error text with a tracking id. */
+  describe(message: string, path?: string): string {
+    const tracker = path ? `, SystemTracker:${path}` : '';
+    return `${message} TrackingId:${randomUUID()}${tracker}, Timestamp:${new Date(this.config.clock.now()).toISOString()}`;
+  }
+
+  endpointNotFound(path: string): EndpointNotFoundError {
+    return new EndpointNotFoundError('RELAY_ERR_ENTITY_NOT_FOUND', this.describe('Endpoint does not exist.', path));
+  }
+}
+
+/** Maps any error to its HTTP status and a one-line message, for handshakes and plain HTTP. */
+export function httpFormOf(err: unknown): { status: number; message: string; code: string } {
+  if (err instanceof RelayError) {
+    return { status: err.httpStatus ?? (err instanceof AuthError ? 401 : 500), message: err.message, code: err.code };
+  }
+  return { status: 500, message: 'Internal relay error.', code: 'RELAY_ERR_INTERNAL' };
+}

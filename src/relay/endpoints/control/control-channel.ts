@@ -1,0 +1,177 @@
+/**
+ * The relay's side of one listener control channel (hybrid-connections.md §2).
+ *
+ * Outbound: `accept` and `request` JSON in text frames; a request body is exactly one binary
+ * message right after its JSON (§2.4 rules 1–2). Each unit is written with consecutive
+ * synchronous `ws.send` calls, so nothing can come between a request and its body.
+ * Only valid JSON text (plus those bodies) is ever sent here (§2.4 rule 3).
+ *
+ * Inbound: `response` (+ one binary body message when body:true), `renewToken`, unknown
+ * commands (ignored). Tolerated: a stray empty binary message after body:false (hyco-https),
+ * pings and unsolicited pongs (.NET keepalive).
+ */
+import type { WebSocket } from 'ws';
+import { AuthError, ProtocolError, RelayError } from '../../../core/errors';
+import type { Clock, TimerHandle } from '../../../core/clock';
+import type { Logger } from '../../../core/logger';
+import { parseListenerMessage, type ResponseCommand } from '../../../protocol/hyco';
+import type { RegisteredListener } from '../../registry/listener-registry';
+
+export interface ControlChannelHooks {
+  /** A response arrived (body whole, or undefined when body:false). */
+  onResponse(channel: ControlChannel, response: ResponseCommand, body: Buffer | undefined): void;
+  /** Validates a renewed token; returns its expiry (unix seconds) or throws AuthError. */
+  renewToken(channel: ControlChannel, token: string): number;
+  /** The channel is gone (closed, failed heartbeat, token expiry). */
+  onClosed(channel: ControlChannel): void;
+}
+
+export interface ControlChannelOptions {
+  listenerId: string;
+  path: string;
+  remoteAddress: string;
+  /** Host header the listener connected with: rendezvous addresses reuse it. */
+  hostHeader?: string;
+  tokenExpiresAt: number;
+  tokenGraceSeconds: number;
+  heartbeatIntervalMs: number;
+  heartbeatMaxMissed: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class ControlChannel implements RegisteredListener {
+  readonly listenerId: string;
+  readonly path: string;
+  readonly remoteAddress: string;
+  readonly hostHeader: string | undefined;
+  readonly log: Logger;
+  /** Requests routed to this channel and not answered yet (id set), for failover accounting. */
+  readonly pending = new Set<string>();
+  readonly #ws: WebSocket;
+  readonly #hooks: ControlChannelHooks;
+  readonly #opts: ControlChannelOptions;
+  #awaitingBody: ResponseCommand | undefined;
+  #missed = 0;
+  #heartbeat: TimerHandle | undefined;
+  #expiry: TimerHandle | undefined;
+  #closing = false;
+
+  constructor(ws: WebSocket, hooks: ControlChannelHooks, options: ControlChannelOptions) {
+    this.#ws = ws;
+    this.#hooks = hooks;
+    this.#opts = options;
+    this.listenerId = options.listenerId;
+    this.path = options.path;
+    this.remoteAddress = options.remoteAddress;
+    this.hostHeader = options.hostHeader;
+    this.log = options.logger;
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => (this.#missed = 0));
+    ws.on('ping', () => (this.#missed = 0));
+    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'control channel error'));
+    this.#heartbeat = options.clock.setInterval(() => this.#beat(), options.heartbeatIntervalMs);
+    this.#armExpiry(options.tokenExpiresAt);
+  }
+
+  get healthy(): boolean {
+    return !this.#closing && this.#missed < this.#opts.heartbeatMaxMissed && this.#ws.readyState === this.#ws.OPEN;
+  }
+
+  /** Sends an `accept` (no body). Returns false when the channel cannot take it. */
+  sendJson(json: string): boolean {
+    if (!this.healthy) return false;
+    this.#ws.send(json, { binary: false });
+    return true;
+  }
+
+  /** Sends a `request` and, when given, its body as one binary message directly after it. */
+  sendRequest(json: string, body: Buffer | undefined): boolean {
+    if (!this.healthy) return false;
+    this.#ws.send(json, { binary: false });
+    if (body !== undefined) this.#ws.send(body, { binary: true });
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.log.info({ code, reason }, 'closing control channel');
+    this.#ws.close(code, reason.slice(0, 120));
+    const t = this.#opts.clock.setTimeout(() => this.#ws.terminate(), 2000);
+    void t;
+  }
+
+  #beat(): void {
+    if (this.#missed >= this.#opts.heartbeatMaxMissed) {
+      this.log.info({ missed: this.#missed }, 'listener missed heartbeats; terminating');
+      this.#closing = true;
+      this.#ws.terminate();
+      return;
+    }
+    this.#missed++;
+    this.#ws.ping();
+  }
+
+  #armExpiry(expiresAt: number): void {
+    this.#opts.clock.clearTimeout(this.#expiry);
+    const ms = (expiresAt + this.#opts.tokenGraceSeconds) * 1000 - this.#opts.clock.now();
+    // setTimeout overflows above 2^31-1 ms; tokens that far out are re-armed on renewal.
+    this.#expiry = this.#opts.clock.setTimeout(() => this.close(1008, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    this.#missed = 0;
+    try {
+      if (isBinary) return this.#onBinary(data);
+      const msg = parseListenerMessage(data.toString('utf8'));
+      if (this.#awaitingBody) {
+        throw new ProtocolError('RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME', 'a response body was expected, got a text message');
+      }
+      switch (msg.type) {
+        case 'response':
+          if (msg.body) this.#awaitingBody = msg;
+          else this.#hooks.onResponse(this, msg, undefined);
+          return;
+        case 'renewToken': {
+          const expiresAt = this.#hooks.renewToken(this, msg.token);
+          this.#armExpiry(expiresAt);
+          this.log.debug({ expiresAt }, 'token renewed');
+          return;
+        }
+        default:
+          this.log.debug({ command: msg.name }, 'ignoring unknown listener command');
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #onBinary(data: Buffer): void {
+    const response = this.#awaitingBody;
+    if (response) {
+      this.#awaitingBody = undefined;
+      this.#hooks.onResponse(this, response, data);
+      return;
+    }
+    // hyco-https sends an empty binary frame after body:false (HEAD, 204, 304): drop it.
+    if (data.length === 0) return;
+    throw new ProtocolError('RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME', 'binary message without a preceding response');
+  }
+
+  #fail(err: unknown): void {
+    const e = err instanceof RelayError ? err : new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', String(err));
+    const code = e instanceof AuthError ? 1008 : (e.wsCloseCode ?? 1008);
+    this.log.info({ code: e.code, err: e.message }, 'listener protocol error; closing its control channel');
+    this.close(code, e.message);
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#closing = true;
+    this.#opts.clock.clearInterval(this.#heartbeat);
+    this.#opts.clock.clearTimeout(this.#expiry);
+    this.log.info({ code, reason }, 'control channel closed');
+    this.#hooks.onClosed(this);
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * WebSocket upgrades under `/$hc/`: listener control channels (`sb-hc-action=listen`),
+ * WebSocket senders (`connect`), and the two rendezvous kinds (`accept`, `request`).
+ * Every check (entity, token, quota) runs BEFORE the 101, and a listener is routable before
+ * its 101 is written (hybrid-connections.md §10 item 1).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
+import type { HybridConnection } from '../../../core/entities';
+import { serializeAccept } from '../../../protocol/hyco';
+import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
+import { WsEndpoint } from '../../../transport/ws-endpoint';
+import { httpFormOf, type RelayContext } from '../../context';
+import { parseListenerList } from '../../registry/listener-registry';
+import { splitTarget, stripRelayQuery } from '../http-sender/http-headers';
+import { PendingAccept, writeHttpError } from '../ws-sender/pending-accept';
+import { ControlChannel } from './control-channel';
+
+const PHRASES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+export class UpgradeEndpoint {
+  readonly #ctx: RelayContext;
+  readonly #wss: WebSocketServer;
+  readonly #failures = new Map<string, { second: number; count: number }>();
+
+  constructor(ctx: RelayContext) {
+    this.#ctx = ctx;
+    // Control channels carry small JSON plus ≤64 KiB bodies: `ws` at message level is right here.
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false, // §10 item 4: never negotiate permessage-deflate
+      maxPayload: ctx.config.limits.maxControlMessageBytes,
+      clientTracking: false,
+    });
+  }
+
+  close(): void {
+    this.#wss.close();
+  }
+
+  async handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const { pathname, search } = splitTarget(req.url ?? '/');
+    const query = new URLSearchParams(search);
+    const action = query.get('sb-hc-action') ?? '';
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    if (this.#throttled(remote)) {
+      return writeHttpError(socket, 429, PHRASES[429]!, 'Too many failed handshakes; slow down.');
+    }
+    try {
+      if (!pathname.startsWith('/$hc/')) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'WebSocket upgrades are served under /$hc/ only.', { httpStatus: 404 });
+      const rest = pathname.slice('/$hc'.length);
+      switch (action) {
+        case 'listen':
+          return await this.#listen(req, socket, head, rest, query);
+        case 'connect':
+          return await this.#connect(req, socket, head, rest, search, query);
+        case 'accept':
+          return this.#acceptRendezvous(req, socket, head, search, query);
+        case 'request':
+          return this.#requestRendezvous(req, socket, head, query);
+        default:
+          throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `Unknown sb-hc-action '${action}'.`);
+      }
+    } catch (err) {
+      const e = toRelayError(err);
+      const { status, message } = httpFormOf(e);
+      if (status >= 500) this.#ctx.log.warn({ err: e.message, action }, 'upgrade failed');
+      else this.#ctx.log.debug({ err: e.message, action, status }, 'upgrade refused');
+      this.#ctx.metrics.handshakeFailures.inc({ action: action || 'none', status: String(status) });
+      this.#noteFailure(remote);
+      writeHttpError(socket, status, PHRASES[status] ?? 'Error', message);
+    }
+  }
+
+  async #exactEntity(rest: string): Promise<HybridConnection> {
+    const path = decodeURIComponent(rest).replace(/^\/+|\/+$/g, '');
+    const entity = path ? await this.#ctx.store.getEntity(path) : undefined;
+    if (!entity) throw this.#ctx.endpointNotFound(path);
+    return entity;
+  }
+
+  async #listen(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, query: URLSearchParams): Promise<void> {
+    const ctx = this.#ctx;
+    const entity = await this.#exactEntity(rest);
+    const { result } = await ctx.authorize(entity, 'Listen', req.headers, query);
+    if (ctx.registry.count(entity.path) >= ctx.config.limits.maxListenersPerPath) {
+      throw new QuotaExceededError(
+        'RELAY_ERR_LISTENER_QUOTA',
+        `QuotaExceeded: at most ${ctx.config.limits.maxListenersPerPath} listeners may listen on '${entity.path}'.`,
+      );
+    }
+    const listenerId = query.get('sb-hc-id') || ctx.newId();
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    // Routable before the 101: the store learns of the listener first.
+    await ctx.store.registerListener({
+      path: entity.path,
+      listenerId,
+      nodeId: ctx.config.nodeId,
+      connectedAt: new Date(ctx.config.clock.now()).toISOString(),
+      remoteAddress,
+    });
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const channel: ControlChannel = new ControlChannel(
+        ws,
+        {
+          onResponse: (ch, response, body) => {
+            const pending = ctx.pendingRequests.get(response.requestId);
+            if (!pending) return ch.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
+            pending.onControlResponse(response, body);
+          },
+          renewToken: (_ch, token) => ctx.authorizeToken(entity, 'Listen', token).expiresAt,
+          onClosed: (ch) => {
+            void ctx.registry.remove(ch).catch(() => undefined);
+            ctx.metrics.listeners.set({ path: entity.path }, ctx.registry.count(entity.path));
+            // Requests this listener took and never answered fail now: never a hang.
+            for (const id of ch.pending) {
+              ctx.pendingRequests
+                .get(id)
+                ?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
+            }
+          },
+        },
+        {
+          listenerId,
+          path: entity.path,
+          remoteAddress,
+          hostHeader: req.headers.host,
+          tokenExpiresAt: result?.expiresAt ?? Number.MAX_SAFE_INTEGER,
+          tokenGraceSeconds: ctx.config.tokenGraceSeconds,
+          heartbeatIntervalMs: ctx.config.heartbeat.intervalMs,
+          heartbeatMaxMissed: ctx.config.heartbeat.maxMissed,
+          clock: ctx.config.clock,
+          logger: ctx.log.child({ endpoint: 'control', path: entity.path, listenerId }),
+        },
+      );
+      ctx.registry.addLocal(channel);
+      ctx.metrics.listeners.set({ path: entity.path }, ctx.registry.count(entity.path));
+      channel.log.info({ remoteAddress }, 'listener connected');
+    });
+  }
+
+  async #connect(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    rest: string,
+    search: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    const resolved = await ctx.resolveEntity(rest);
+    if (!resolved) throw ctx.endpointNotFound(rest);
+    const { entity } = resolved;
+    const { source } = await ctx.authorize(entity, 'Send', req.headers, query);
+    const { key, protocols } = validateClientHandshake(req.headers);
+    let id = query.get('sb-hc-id') || ctx.newId();
+    if (ctx.pendingAccepts.has(id)) id = ctx.newId();
+
+    const connectHeaders: Record<string, string> = {};
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'servicebusauthorization' || (lower === 'authorization' && source === 'Authorization')) continue;
+      connectHeaders[name] = connectHeaders[name] ? `${connectHeaders[name]}, ${req.rawHeaders[i + 1]}` : req.rawHeaders[i + 1]!;
+    }
+    const exclude = new Set<string>();
+    const pending = new PendingAccept(req, socket, head, {
+      id,
+      path: entity.path,
+      senderKey: key,
+      senderProtocols: protocols,
+      timeoutMs: ctx.config.limits.rendezvousTimeoutMs,
+      maxFramePayloadBytes: ctx.config.limits.maxFramePayloadBytes,
+      clock: ctx.config.clock,
+      logger: ctx.log.child({ endpoint: 'ws-sender', path: entity.path, connId: id }),
+      onSettled: (p, r) => {
+        ctx.pendingAccepts.delete(p.id);
+        ctx.metrics.wsConnections.inc({ path: entity.path, result: r });
+      },
+    });
+    ctx.pendingAccepts.set(id, pending);
+    for (;;) {
+      const picked = ctx.registry.pick(entity.path, {
+        allowed: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
+        disallowed: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
+        exclude,
+      });
+      if (!picked.listener) {
+        ctx.pendingAccepts.delete(id);
+        pending.cancel();
+        // No listener for a WebSocket sender: 404 (transient EndpointNotFound for .NET senders).
+        throw ctx.endpointNotFound(entity.path);
+      }
+      const appQuery = stripRelayQuery(search).replace(/^\?/, '');
+      const address =
+        `${ctx.rendezvousBase(picked.listener.hostHeader)}/$hc${rest}?` +
+        `${appQuery ? `${appQuery}&` : ''}sb-hc-action=accept&sb-hc-id=${encodeURIComponent(id)}`;
+      const json = serializeAccept({
+        address,
+        id,
+        connectHeaders,
+        remoteEndpoint: { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 },
+      });
+      if (picked.listener.sendJson(json)) return;
+      exclude.add(picked.listener.listenerId);
+    }
+  }
+
+  #acceptRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, search: string, query: URLSearchParams): void {
+    const id = query.get('sb-hc-id') ?? '';
+    const pending = this.#ctx.pendingAccepts.get(id);
+    if (!pending || pending.settled) {
+      throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
+    }
+    const reject = rejectParams(search, query);
+    if (reject) return pending.reject(socket, reject.status, reject.description);
+    const { key } = validateClientHandshake(req.headers);
+    const offered = req.headers['sec-websocket-protocol'];
+    const protocol = typeof offered === 'string' ? offered.split(',')[0]!.trim() || undefined : undefined;
+    pending.accept(socket, head, key, protocol);
+  }
+
+  #requestRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): void {
+    const ctx = this.#ctx;
+    const id = query.get('sb-hc-id') ?? '';
+    const pending = ctx.pendingRequests.get(id);
+    if (!pending || pending.done) {
+      throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
+    }
+    const { key } = validateClientHandshake(req.headers);
+    socket.write(buildServerHandshakeResponse({ key }));
+    const ep = new WsEndpoint(socket, head, {
+      role: 'server',
+      mode: 'messages',
+      maxFramePayloadBytes: ctx.config.limits.maxFramePayloadBytes,
+      maxTextMessageBytes: ctx.config.limits.maxControlMessageBytes,
+    });
+    pending.attachRendezvous(ep);
+    ep.start();
+  }
+
+  #throttled(remote: string): boolean {
+    const entry = this.#failures.get(remote);
+    const second = Math.floor(this.#ctx.config.clock.now() / 1000);
+    return !!entry && entry.second === second && entry.count >= this.#ctx.config.limits.maxFailedHandshakesPerSecond;
+  }
+
+  #noteFailure(remote: string): void {
+    const second = Math.floor(this.#ctx.config.clock.now() / 1000);
+    const entry = this.#failures.get(remote);
+    if (entry && entry.second === second) entry.count++;
+    else {
+      if (this.#failures.size > 10_000) this.#failures.clear();
+      this.#failures.set(remote, { second, count: 1 });
+    }
+  }
+}
+
+/**
+ * A reject is `sb-hc-statusCode`/`sb-hc-statusDescription` on the accept address, or the
+ * un-prefixed `statusCode`/`statusDescription` the Node packages write — recognised only AFTER
+ * the relay's own final parameter (sb-hc-id), so a sender's own query cannot fake a reject.
+ */
+export function rejectParams(search: string, query: URLSearchParams): { status: number; description: string } | undefined {
+  let code = query.get('sb-hc-statusCode');
+  let description = query.get('sb-hc-statusDescription');
+  if (code === null) {
+    const at = search.lastIndexOf('sb-hc-id=');
+    if (at >= 0) {
+      const tail = new URLSearchParams(search.slice(at).replace(/^[^&]*/, ''));
+      code = tail.get('statusCode');
+      description = tail.get('statusDescription');
+    }
+  }
+  if (code === null) return undefined;
+  const status = Number(code);
+  if (!Number.isInteger(status) || status < 100 || status > 999) return { status: 400, description: description ?? 'Rejected' };
+  return { status, description: description ?? '' };
+}

@@ -1,0 +1,99 @@
+/**
+ * Header and query handling for relayed HTTP requests (hybrid-connections.md §1, §2.1, §2.4, §3.2).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop headers (RFC 7230 §6.1) plus those the relay answers itself. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'close',
+  'content-length',
+  'expect',
+  'http2-settings',
+]);
+
+/** Relay credentials never reach a listener. */
+const RELAY_AUTH = new Set(['servicebusauthorization']);
+
+/**
+ * Request headers for the listener, names as the sender wrote them, repeated headers joined
+ * with ", " (live MultiValueHeader test). `Host` is kept; `Via` is added or extended.
+ */
+export function listenerRequestHeaders(
+  rawHeaders: readonly string[],
+  options: { stripAuthorization: boolean; viaHost: string },
+): Record<string, string> {
+  const connectionListed = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'connection') {
+      for (const t of rawHeaders[i + 1]!.split(',')) connectionListed.add(t.trim().toLowerCase());
+    }
+  }
+  const out: Record<string, string> = {};
+  const names = new Map<string, string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || RELAY_AUTH.has(lower) || connectionListed.has(lower)) continue;
+    if (lower === 'authorization' && options.stripAuthorization) continue;
+    if (lower.startsWith('sec-websocket-')) continue;
+    const value = rawHeaders[i + 1]!;
+    const existing = names.get(lower);
+    if (existing) out[existing] = `${out[existing]}, ${value}`;
+    else {
+      names.set(lower, name);
+      out[name] = value;
+    }
+  }
+  const via = names.get('via');
+  if (via) out[via] = `${out[via]}, 1.1 ${options.viaHost}`;
+  else out['Via'] = `1.1 ${options.viaHost}`;
+  return out;
+}
+
+/** Size of a header map as it would appear on the wire, bytes. */
+export function headerBytes(headers: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(headers)) n += k.length + v.length + 4;
+  return n;
+}
+
+/**
+ * Removes every `sb-hc-*` parameter that has an `=`, keeping everything else byte for byte
+ * (live QueryString test: `?sb-hc-undefined` is kept, `?&&&` is kept, api-version is kept).
+ */
+export function stripRelayQuery(search: string): string {
+  if (!search || search === '?') return search;
+  const body = search.startsWith('?') ? search.slice(1) : search;
+  const kept = body.split('&').filter((part) => !/^sb-hc-[^=]*=/i.test(part));
+  const joined = kept.join('&');
+  return joined.length || body.length === 0 ? `?${joined}` : '';
+}
+
+/** Splits a raw request URL into path and search without normalising escapes. */
+export function splitTarget(url: string): { pathname: string; search: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { pathname: url, search: '' } : { pathname: url.slice(0, q), search: url.slice(q) };
+}
+
+/** Response headers from a listener, minus hop-by-hop headers (the relay frames the body). */
+export function senderResponseHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (HOP_BY_HOP.has(k.toLowerCase())) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** First value of a Node header. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

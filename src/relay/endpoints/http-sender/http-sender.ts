@@ -1,0 +1,181 @@
+/**
+ * HTTP senders: any method to `/{path}[/suffix][?query]` is relayed to a listener as a
+ * control-channel `request` and answered with its `response` (hybrid-connections.md §3.2).
+ * Errors: 404 unknown entity, 401/403 auth, 502 no listener, 504 listener silent, 413 body too
+ * large, 503 listener saturated. A plain caller gets Azure's JSON error body; callers of other
+ * kinds (SOAP, later) plug their own error writer through `errorWriterFor`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
+import type { HybridConnection } from '../../../core/entities';
+import type { RelayContext } from '../../context';
+import { httpFormOf } from '../../context';
+import { parseListenerList } from '../../registry/listener-registry';
+import type { ControlChannel } from '../control/control-channel';
+import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
+import { PendingRequest } from './pending-request';
+
+export type ErrorWriter = (res: ServerResponse, err: RelayError) => void;
+
+const ERROR_NAMES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'EndpointNotFound',
+  413: 'RequestEntityTooLarge',
+  429: 'TooManyRequests',
+  500: 'InternalServerError',
+  502: 'BadGateway',
+  503: 'ServerBusy',
+  504: 'GatewayTimeout',
+};
+
+/** Azure's JSON error body: {"error":{"code":"GatewayTimeout","message":"…"}}. */
+export const writeJsonError: ErrorWriter = (res, err) => {
+  const { status, message, code } = httpFormOf(err);
+  const body = JSON.stringify({ error: { code: ERROR_NAMES[status] ?? 'Error', message, relayCode: code } });
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+};
+
+export class HttpSenderEndpoint {
+  readonly #ctx: RelayContext;
+  /** Chooses how relay-side errors look for this request (JSON by default). */
+  errorWriterFor: (req: IncomingMessage) => ErrorWriter = () => writeJsonError;
+
+  constructor(ctx: RelayContext) {
+    this.#ctx = ctx;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const writeError = this.errorWriterFor(req);
+    try {
+      await this.#handle(req, res, writeError);
+    } catch (err) {
+      const e = toRelayError(err);
+      if (e.code === 'RELAY_ERR_INTERNAL') this.#ctx.log.error({ err: e.message }, 'relay error on HTTP request');
+      if (!res.headersSent) writeError(res, e);
+      else res.destroy();
+      req.resume();
+    }
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, writeError: ErrorWriter): Promise<void> {
+    const ctx = this.#ctx;
+    const { pathname, search } = splitTarget(req.url ?? '/');
+    const resolved = await ctx.resolveEntity(pathname);
+    if (!resolved) throw ctx.endpointNotFound(pathname);
+    const { entity } = resolved;
+    const query = new URLSearchParams(search);
+    const { source } = await ctx.authorize(entity, 'Send', req.headers, query);
+
+    const limits = ctx.config.limits;
+    const length = contentLength(req);
+    if (length !== undefined && length > limits.maxRequestBodyBytes) {
+      throw new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `The request body exceeds ${limits.maxRequestBodyBytes} bytes.`);
+    }
+    const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
+    const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
+    const id = ctx.newId();
+    const pending = new PendingRequest(
+      {
+        id,
+        address: '',
+        requestTarget: pathname + stripRelayQuery(search),
+        method: req.method ?? 'GET',
+        headers,
+        remoteEndpoint: req.socket.remoteAddress
+          ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 }
+          : undefined,
+      },
+      req,
+      res,
+      {
+        requestTimeoutMs: limits.requestTimeoutMs,
+        bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
+        viaHost,
+        clock: ctx.config.clock,
+        logger: ctx.log.child({ requestId: id, path: entity.path }),
+        writeError,
+        onDone: (p, status) => this.#done(p, entity, status),
+      },
+    );
+    ctx.pendingRequests.set(id, pending);
+
+    const small =
+      length !== undefined && length <= limits.controlBodyThresholdBytes && headerBytes(headers) <= limits.maxHeaderBytes;
+    const body = small && length! > 0 ? await readBody(req, length!) : Buffer.alloc(0);
+    if (pending.done) return;
+
+    const exclude = new Set<string>();
+    for (;;) {
+      const channel = this.#pick(entity, req, exclude);
+      pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${id}`;
+      const sent = small ? pending.sendOnControl(channel, body) : pending.sendAddressOnly(channel);
+      if (sent) return;
+      exclude.add(channel.listenerId); // failover: the channel died between pick and send
+    }
+  }
+
+  #pick(entity: HybridConnection, req: IncomingMessage, exclude: Set<string>): ControlChannel {
+    const ctx = this.#ctx;
+    const picked = ctx.registry.pick(entity.path, {
+      allowed: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
+      disallowed: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
+      exclude,
+    });
+    if (picked.reason === 'pinning') {
+      throw new RelayError(
+        'RELAY_ERR_LISTENER_PINNING',
+        'None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria',
+      );
+    }
+    if (!picked.listener) {
+      throw new RelayError('RELAY_ERR_NO_LISTENER', ctx.describe(`No listener is connected for '${entity.path}'.`, entity.path));
+    }
+    if (picked.listener.pending.size >= ctx.config.limits.maxPendingRequestsPerListener) {
+      throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
+    }
+    return picked.listener;
+  }
+
+  #done(p: PendingRequest, entity: HybridConnection, status: number): void {
+    const ctx = this.#ctx;
+    ctx.pendingRequests.delete(p.parts.id);
+    const operation = p.parts.method;
+    ctx.metrics.httpRequests.inc({ path: entity.path, operation, status: String(status) });
+    ctx.metrics.httpDuration.observe({ path: entity.path, operation }, (ctx.config.clock.now() - p.startedAt) / 1000);
+  }
+}
+
+function contentLength(req: IncomingMessage): number | undefined {
+  if (req.headers['transfer-encoding']) return undefined;
+  const v = req.headers['content-length'];
+  if (v === undefined) return req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS' ? 0 : undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Reads a body of known, small size. */
+function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    req.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got > length) {
+        reject(new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', 'The request body is longer than its Content-Length.'));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, got)));
+    req.on('error', reject);
+  });
+}
+
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}

@@ -1,0 +1,241 @@
+/**
+ * One relayed HTTP request, from the sender's request to the end of the listener's response
+ * (hybrid-connections.md §2.1–§2.4, §3.2).
+ *
+ * Route: small bodies (Content-Length ≤ 64 KiB, headers ≤ 32 KiB) travel on the control channel;
+ * anything else uses the address-only form, and the full request plus a streamed body go over
+ * the rendezvous socket the listener opens. The response comes back on the control channel,
+ * or on a rendezvous socket (the listener decides: hyco-https opens one for responses over
+ * 64 KiB even for control-channel requests). Streamed bodies never sit whole in memory:
+ * back-pressure pauses the producing socket.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RelayError, TimeoutError } from '../../../core/errors';
+import type { Clock, TimerHandle } from '../../../core/clock';
+import type { Logger } from '../../../core/logger';
+import { parseListenerMessage, reasonPhrase, serializeRequest, type ResponseCommand } from '../../../protocol/hyco';
+import type { WsEndpoint } from '../../../transport/ws-endpoint';
+import type { ControlChannel } from '../control/control-channel';
+import { senderResponseHeaders } from './http-headers';
+
+export interface RequestParts {
+  id: string;
+  /** Rendezvous address handed to the listener. */
+  address: string;
+  requestTarget: string;
+  method: string;
+  headers: Record<string, string>;
+  remoteEndpoint?: { address: string; port: number };
+}
+
+export interface PendingRequestOptions {
+  requestTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  viaHost: string;
+  clock: Clock;
+  logger: Logger;
+  /** Writes a relay-side error to the sender (JSON for plain HTTP, a SOAP fault for SOAP callers). */
+  writeError: (res: ServerResponse, err: RelayError) => void;
+  onDone: (p: PendingRequest, status: number) => void;
+}
+
+export class PendingRequest {
+  readonly parts: RequestParts;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly startedAt: number;
+  channel: ControlChannel | undefined;
+  /** 'control': request sent on the control channel; 'rendezvous': address-only form. */
+  mode: 'control' | 'rendezvous' = 'control';
+  #requestDelivered = false;
+  #responseStarted = false;
+  #done = false;
+  #timer: TimerHandle | undefined;
+  #rendezvous: WsEndpoint | undefined;
+  readonly #o: PendingRequestOptions;
+  readonly #log: Logger;
+
+  constructor(parts: RequestParts, req: IncomingMessage, res: ServerResponse, options: PendingRequestOptions) {
+    this.parts = parts;
+    this.req = req;
+    this.res = res;
+    this.#o = options;
+    this.#log = options.logger;
+    this.startedAt = options.clock.now();
+    this.#armTimer(options.requestTimeoutMs, 'response');
+    res.on('close', () => {
+      if (!this.#done) this.#abort('sender went away');
+    });
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  get requestDelivered(): boolean {
+    return this.#requestDelivered;
+  }
+
+  /** Sends the request with its whole (small) body on the control channel. */
+  sendOnControl(channel: ControlChannel, body: Buffer): boolean {
+    const json = serializeRequest({
+      ...this.parts,
+      requestHeaders: this.parts.headers,
+      body: body.length > 0,
+    });
+    const ok = channel.sendRequest(json, body.length > 0 ? body : undefined);
+    if (ok) {
+      this.channel = channel;
+      this.mode = 'control';
+      this.#requestDelivered = true;
+      channel.pending.add(this.parts.id);
+    }
+    return ok;
+  }
+
+  /** Sends the address-only form; the listener fetches the request over rendezvous. */
+  sendAddressOnly(channel: ControlChannel): boolean {
+    const ok = channel.sendJson(serializeRequest({ address: this.parts.address, id: this.parts.id }));
+    if (ok) {
+      this.channel = channel;
+      this.mode = 'rendezvous';
+      channel.pending.add(this.parts.id);
+    }
+    return ok;
+  }
+
+  /** A response arrived on the control channel. */
+  onControlResponse(response: ResponseCommand, body: Buffer | undefined): void {
+    if (this.#done || this.#responseStarted) return;
+    this.#startResponse(response, body ? body.length : 0);
+    if (body && body.length && !this.#bodyless()) this.res.write(body);
+    this.#finish(response.statusCode);
+  }
+
+  /** The listener opened a rendezvous socket for this request. */
+  attachRendezvous(ep: WsEndpoint): void {
+    if (this.#done || this.#rendezvous) {
+      ep.close(1008, 'rendezvous already used');
+      return;
+    }
+    this.#rendezvous = ep;
+    let awaitingBody: ResponseCommand | undefined;
+    ep.on('text', (text) => {
+      try {
+        const msg = parseListenerMessage(text);
+        if (msg.type !== 'response' || this.#responseStarted) return;
+        if (msg.body) {
+          awaitingBody = msg;
+          this.#startResponse(msg, undefined);
+          this.#armTimer(this.#o.bodyIdleTimeoutMs, 'body');
+        } else {
+          this.#startResponse(msg, 0);
+          this.#finish(msg.statusCode);
+        }
+      } catch (err) {
+        this.#log.info({ err: (err as Error).message }, 'bad message on request rendezvous');
+        ep.close(1008, 'invalid message');
+        this.#abort('invalid message on rendezvous');
+      }
+    });
+    ep.on('binaryData', (data) => {
+      if (!awaitingBody || this.#done) return;
+      this.#armTimer(this.#o.bodyIdleTimeoutMs, 'body');
+      if (this.#bodyless()) return;
+      if (!this.res.write(data)) {
+        ep.pause();
+        this.res.once('drain', () => ep.resume());
+      }
+    });
+    ep.on('binaryEnd', () => {
+      if (!awaitingBody || this.#done) return;
+      const status = awaitingBody.statusCode;
+      awaitingBody = undefined;
+      this.#finish(status);
+    });
+    ep.on('closed', () => {
+      if (!this.#done) this.#abort('rendezvous closed before the response finished');
+    });
+    if (this.mode === 'rendezvous' && !this.#requestDelivered) this.#deliverOverRendezvous(ep);
+  }
+
+  /** Full request JSON, then the body streamed as one fragmented binary message. */
+  #deliverOverRendezvous(ep: WsEndpoint): void {
+    this.#requestDelivered = true;
+    ep.sendText(
+      serializeRequest({ ...this.parts, requestHeaders: this.parts.headers, body: true }),
+    );
+    const req = this.req;
+    req.on('data', (chunk: Buffer) => {
+      if (!ep.writeBinaryFragment(chunk)) {
+        req.pause();
+        ep.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => ep.endBinaryMessage());
+    req.resume();
+  }
+
+  #bodyless(): boolean {
+    const s = this.res.statusCode;
+    return this.parts.method === 'HEAD' || s === 204 || s === 304 || (s >= 100 && s < 200);
+  }
+
+  #startResponse(response: ResponseCommand, wholeLength: number | undefined): void {
+    this.#responseStarted = true;
+    const res = this.res;
+    const headers = senderResponseHeaders(response.responseHeaders);
+    headers['Via'] = headers['Via'] ? `${headers['Via']}, 1.1 ${this.#o.viaHost}` : `1.1 ${this.#o.viaHost}`;
+    res.statusCode = response.statusCode;
+    res.statusMessage = response.statusDescription ?? reasonPhrase(response.statusCode);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (!this.#bodyless()) {
+      // The relay frames the body itself (§2.4 item 5): Content-Length when whole, else chunked.
+      if (wholeLength !== undefined) res.setHeader('Content-Length', String(wholeLength));
+    }
+    res.flushHeaders();
+  }
+
+  #finish(status: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#o.clock.clearTimeout(this.#timer);
+    this.channel?.pending.delete(this.parts.id);
+    this.res.end();
+    if (this.#rendezvous && !this.#rendezvous.isClosed) this.#rendezvous.close(1000, 'done');
+    this.#o.onDone(this, status);
+  }
+
+  /** Fails the request: an error status if nothing was sent yet, else the sender connection is cut. */
+  fail(err: RelayError): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#o.clock.clearTimeout(this.#timer);
+    this.channel?.pending.delete(this.parts.id);
+    if (this.#rendezvous && !this.#rendezvous.isClosed) this.#rendezvous.close(1011, 'request failed');
+    if (!this.#responseStarted && !this.res.headersSent) {
+      this.#o.writeError(this.res, err);
+    } else {
+      this.res.destroy(err);
+    }
+    // Unread request bytes would otherwise keep the sender waiting.
+    if (!this.req.complete) this.req.resume();
+    this.#o.onDone(this, err.httpStatus ?? 500);
+  }
+
+  #abort(reason: string): void {
+    this.#log.debug({ reason }, 'relayed request aborted');
+    this.fail(new RelayError('RELAY_ERR_LISTENER_GONE', `The listener connection was lost: ${reason}.`));
+  }
+
+  #armTimer(ms: number, what: 'response' | 'body'): void {
+    this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = this.#o.clock.setTimeout(() => {
+      const message =
+        what === 'response'
+          ? 'The request was routed to the listener but the listener did not respond in the required time.'
+          : 'The listener stopped sending the response body.';
+      this.fail(new TimeoutError('RELAY_ERR_LISTENER_TIMEOUT', message));
+    }, ms);
+  }
+}

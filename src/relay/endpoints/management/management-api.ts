@@ -1,0 +1,198 @@
+/**
+ * Management REST API under `/$management` (Manage right required):
+ *   GET    /hybridconnections                                   list (with listener counts)
+ *   GET    /hybridconnections/{path}                            one, with its listeners
+ *   PUT    /hybridconnections/{path}                            create or update {requiresClientAuthorization?, userMetadata?}
+ *   DELETE /hybridconnections/{path}                            delete (its listeners are closed with 1001)
+ *   PUT    /hybridconnections/{path}/authorizationrules/{name}  create/replace {rights, primaryKey?, secondaryKey?}
+ *   DELETE /hybridconnections/{path}/authorizationrules/{name}
+ *   GET    /authorizationrules                                  namespace rules
+ *   PUT    /authorizationrules/{name}                           create/replace a namespace rule
+ *   DELETE /authorizationrules/{name}
+ * Keys are generated when not given and returned once in the PUT response.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { generateKey } from '../../../auth';
+import { ConfigError, toRelayError } from '../../../core/errors';
+import type { AuthorizationRule, HybridConnection, Right } from '../../../core/entities';
+import { httpFormOf, type RelayContext } from '../../context';
+
+const RIGHTS = new Set<Right>(['Listen', 'Send', 'Manage']);
+
+export function createManagementApp(ctx: RelayContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '64kb' }));
+
+  const manage = async (req: Request, path: string | undefined): Promise<void> => {
+    const entity = path ? await ctx.store.getEntity(path) : undefined;
+    const target: HybridConnection = entity ?? {
+      path: path ?? '',
+      requiresClientAuthorization: true,
+      createdAt: '',
+      updatedAt: '',
+      authorizationRules: [],
+    };
+    // Namespace-wide operations need a namespace rule; entity ones accept either level.
+    await ctx.authorize(target, 'Manage', req.headers, new URLSearchParams());
+  };
+
+  const view = (e: HybridConnection, withKeys = false) => ({
+    path: e.path,
+    requiresClientAuthorization: e.requiresClientAuthorization,
+    userMetadata: e.userMetadata,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    listenerCount: ctx.registry.count(e.path),
+    authorizationRules: e.authorizationRules.map((r) => ruleView(r, withKeys)),
+  });
+
+  app.get('/hybridconnections', wrap(async (req, res) => {
+    await manage(req, undefined);
+    const list = await ctx.store.listEntities();
+    res.json({ value: list.map((e) => view(e)) });
+  }));
+
+  app.all('/hybridconnections/*rest', wrap(async (req, res) => {
+    const segments = (req.params as { rest: string[] }).rest;
+    const ruleAt = segments.indexOf('authorizationrules');
+    const path = (ruleAt >= 0 ? segments.slice(0, ruleAt) : segments).join('/');
+    const keyName = ruleAt >= 0 ? segments.slice(ruleAt + 1).join('/') : undefined;
+    await manage(req, path);
+    if (ruleAt >= 0) {
+      if (!keyName) throw new ConfigError('a rule key name is required in the URL');
+      if (req.method === 'PUT') {
+        const rule = ruleFromBody(keyName, req.body);
+        await ctx.store.putEntityRule(path, rule);
+        res.status(200).json(ruleView(rule, true));
+      } else if (req.method === 'DELETE') {
+        const ok = await ctx.store.deleteEntityRule(path, keyName);
+        res.status(ok ? 204 : 404).end();
+      } else res.status(405).json(errorBody(405, 'MethodNotAllowed', 'use PUT or DELETE on a rule'));
+      return;
+    }
+    switch (req.method) {
+      case 'GET': {
+        const e = await ctx.store.getEntity(path);
+        if (!e) throw ctx.endpointNotFound(path);
+        res.json({
+          ...view(e),
+          listeners: ctx.registry.list(e.path).map((l) => ({ listenerId: l.listenerId, remoteAddress: l.remoteAddress, healthy: l.healthy })),
+        });
+        return;
+      }
+      case 'PUT': {
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        checkKeys(body, ['requiresClientAuthorization', 'userMetadata', 'authorizationRules']);
+        const patch: { requiresClientAuthorization?: boolean; userMetadata?: string } = {};
+        if (body.requiresClientAuthorization !== undefined) {
+          if (typeof body.requiresClientAuthorization !== 'boolean') throw new ConfigError('invalid body', ['requiresClientAuthorization: expected a boolean']);
+          patch.requiresClientAuthorization = body.requiresClientAuthorization;
+        }
+        if (body.userMetadata !== undefined) {
+          if (typeof body.userMetadata !== 'string') throw new ConfigError('invalid body', ['userMetadata: expected a string']);
+          patch.userMetadata = body.userMetadata;
+        }
+        const rules = Array.isArray(body.authorizationRules)
+          ? body.authorizationRules.map((r: unknown) => ruleFromBody(String((r as { keyName?: unknown })?.keyName ?? ''), r))
+          : undefined;
+        const existing = await ctx.store.getEntity(path);
+        const e = existing
+          ? await ctx.store.updateEntity(path, patch)
+          : await ctx.store.createEntity({ path, ...patch, authorizationRules: rules });
+        if (existing && rules) for (const r of rules) await ctx.store.putEntityRule(path, r);
+        const fresh = (await ctx.store.getEntity(e.path)) ?? e;
+        res.status(existing ? 200 : 201).json(view(fresh, !!rules));
+        return;
+      }
+      case 'DELETE': {
+        const ok = await ctx.store.deleteEntity(path);
+        for (const l of ctx.registry.list(path)) l.close(1001, 'Entity deleted');
+        res.status(ok ? 204 : 404).end();
+        return;
+      }
+      default:
+        res.status(405).json(errorBody(405, 'MethodNotAllowed', `${req.method} is not supported here`));
+    }
+  }));
+
+  app.get('/authorizationrules', wrap(async (req, res) => {
+    await manage(req, undefined);
+    res.json({ value: (await ctx.store.listNamespaceRules()).map((r) => ruleView(r, false)) });
+  }));
+
+  app.put('/authorizationrules/:keyName', wrap(async (req, res) => {
+    await manage(req, undefined);
+    const rule = ruleFromBody(String(req.params.keyName), req.body);
+    await ctx.store.putNamespaceRule(rule);
+    await ctx.refreshNamespaceRules();
+    res.json(ruleView(rule, true));
+  }));
+
+  app.delete('/authorizationrules/:keyName', wrap(async (req, res) => {
+    await manage(req, undefined);
+    const ok = await ctx.store.deleteNamespaceRule(String(req.params.keyName));
+    await ctx.refreshNamespaceRules();
+    res.status(ok ? 204 : 404).end();
+  }));
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json(errorBody(404, 'NotFound', `No management resource at ${req.path}`));
+  });
+  // Express error middleware must keep four parameters.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    void _next;
+    const bodyError = err as { type?: string; status?: number };
+    if (bodyError?.type === 'entity.parse.failed' || bodyError?.type === 'entity.too.large') {
+      res.status(bodyError.status ?? 400).json(errorBody(bodyError.status ?? 400, 'BadRequest', 'The request body is not valid JSON or is too large.'));
+      return;
+    }
+    const e = toRelayError(err);
+    const { status, message, code } = httpFormOf(e);
+    if (status >= 500) ctx.log.error({ err: message }, 'management API error');
+    res.status(e instanceof ConfigError ? 400 : status).json({ error: { code, message } });
+  });
+  return app;
+}
+
+function wrap(fn: (req: Request, res: Response) => Promise<void>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+}
+
+function errorBody(status: number, code: string, message: string) {
+  return { error: { code, message, status } };
+}
+
+function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new ConfigError('invalid body', unknown.map((k) => `${k}: unknown field`));
+}
+
+function ruleFromBody(keyName: string, raw: unknown): AuthorizationRule {
+  const body = (raw ?? {}) as Record<string, unknown>;
+  checkKeys(body, ['keyName', 'rights', 'primaryKey', 'secondaryKey']);
+  const rights = body.rights;
+  if (!Array.isArray(rights) || rights.length === 0 || !rights.every((r) => RIGHTS.has(r as Right))) {
+    throw new ConfigError('invalid rule', ['rights: expected a non-empty list of Listen, Send, Manage']);
+  }
+  for (const k of ['primaryKey', 'secondaryKey'] as const) {
+    if (body[k] !== undefined && (typeof body[k] !== 'string' || (body[k] as string).length < 1)) {
+      throw new ConfigError('invalid rule', [`${k}: expected a non-empty string`]);
+    }
+  }
+  return {
+    keyName,
+    rights: [...new Set(rights as Right[])],
+    primaryKey: (body.primaryKey as string | undefined) ?? generateKey(),
+    secondaryKey: (body.secondaryKey as string | undefined) ?? generateKey(),
+  };
+}
+
+function ruleView(r: AuthorizationRule, withKeys: boolean) {
+  return withKeys
+    ? { keyName: r.keyName, rights: r.rights, primaryKey: r.primaryKey, secondaryKey: r.secondaryKey }
+    : { keyName: r.keyName, rights: r.rights };
+}
+

@@ -1,0 +1,131 @@
+/**
+ * Relay options: one schema, defaults in one place, unknown keys rejected, every bad key named,
+ * result deep-frozen. The CLI merges defaults < file < env < flags into a plain object and
+ * passes it here, so programmatic users get the same checks.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../core/errors';
+import { deepFreeze, formatIssues, renamedOptionHints, type SchemaIssue } from '../core/options-util';
+import type { Clock } from '../core/clock';
+import { systemClock } from '../core/clock';
+import type { Logger } from '../core/logger';
+import { noopLogger } from '../core/logger';
+import type { Store } from '../store/store';
+
+const right = z.enum(['Listen', 'Send', 'Manage']);
+const ruleSchema = z.strictObject({
+  keyName: z.string().min(1).max(256),
+  primaryKey: z.string().min(1),
+  secondaryKey: z.string().min(1).optional(),
+  rights: z.array(right).min(1),
+});
+
+const entitySchema = z.strictObject({
+  path: z.string().min(1).max(260),
+  requiresClientAuthorization: z.boolean().default(true),
+  userMetadata: z.string().max(1024).optional(),
+  authorizationRules: z.array(ruleSchema).max(12).default([]),
+});
+
+const limitsSchema = z.strictObject({
+  /** Concurrent listeners per hybrid connection (Azure: 25). */
+  maxListenersPerPath: z.number().int().min(1).max(10_000).default(25),
+  /** Largest control-channel WebSocket message from a listener, bytes (64 KiB body + JSON). */
+  maxControlMessageBytes: z.number().int().min(70_000).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Largest request/response body sent on the control channel, bytes (protocol: 64 KiB). */
+  controlBodyThresholdBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(64 * 1024),
+  /** Time a listener has to start its response, ms (Azure: 60 s). */
+  requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /** Longest silence inside a streamed response body, ms (Azure: 60 s). */
+  bodyIdleTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /** Time a listener has to open a rendezvous socket, ms (Azure: ~30 s). */
+  rendezvousTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** Largest HTTP request body a sender may send, bytes. Default 256 MiB. */
+  maxRequestBodyBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+  /** Largest single WebSocket frame payload on rendezvous and sender sockets, bytes. */
+  maxFramePayloadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Requests in flight per listener before new ones get 503. */
+  maxPendingRequestsPerListener: z.number().int().min(1).default(10_000),
+  /** Total size of request headers forwarded, bytes (protocol: 32 KiB on the control channel). */
+  maxHeaderBytes: z.number().int().min(1024).default(32 * 1024),
+  /** Failed listener handshakes allowed per remote address per second before 429. */
+  maxFailedHandshakesPerSecond: z.number().int().min(1).default(20),
+});
+
+const heartbeatSchema = z.strictObject({
+  /** Ping interval on listener control channels, ms. */
+  intervalMs: z.number().int().min(50).default(30_000),
+  /** Missed pongs before the channel is terminated. */
+  maxMissed: z.number().int().min(1).default(2),
+});
+
+const tlsSchema = z.strictObject({
+  /** PEM text of the certificate chain. */
+  cert: z.string().min(1),
+  /** PEM text of the private key. */
+  key: z.string().min(1),
+});
+
+export const relayOptionsSchema = z.strictObject({
+  /** Address to bind. Default 0.0.0.0. */
+  host: z.string().default('0.0.0.0'),
+  /** HTTP(S)/WebSocket port; 0 picks a free port. Default 9443. */
+  port: z.number().int().min(0).max(65535).default(9443),
+  /** Public base URL (scheme://host:port) used in rendezvous addresses; derived from Host when unset. */
+  publicUrl: z.string().url().optional(),
+  /** TLS for the relay's endpoints. */
+  tls: tlsSchema.optional(),
+  /** Host names accepted in a token's audience (sr); '*' accepts any host. */
+  audienceHosts: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
+  /** Grace after a token's `se` before it is refused, seconds (Azure ≈ 300). */
+  tokenGraceSeconds: z.number().int().min(0).max(86_400).default(300),
+  /** This relay node's id (multi-node stores). */
+  nodeId: z.string().min(1).default('node-1'),
+  /** Namespace-level authorization rules (upserted into the store at start). */
+  namespaceRules: z.array(ruleSchema).max(12).default([]),
+  /** Hybrid connections declared in configuration (upserted into the store at start). */
+  entities: z.array(entitySchema).default([]),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+  heartbeat: heartbeatSchema.default(heartbeatSchema.parse({})),
+  /** Serve /$metrics (Prometheus). Default true. */
+  metrics: z.boolean().default(true),
+});
+
+export type RelayOptionsInput = z.input<typeof relayOptionsSchema> & {
+  /** Entity store; default an in-memory MemoryStore (the CLI passes a file-backed one). */
+  store?: Store;
+  logger?: Logger;
+  clock?: Clock;
+  /** Random source for listener selection (tests). */
+  random?: () => number;
+};
+
+export type RelayConfig = Readonly<z.output<typeof relayOptionsSchema>> & {
+  readonly store?: Store;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: () => number;
+};
+
+const RENAMED: Record<string, string> = {
+  listenPort: 'port',
+  bind: 'host',
+  hybridConnections: 'entities',
+  rules: 'namespaceRules',
+};
+
+/** Validates relay options once; throws ConfigError naming every bad key. */
+export function buildRelayConfig(input: RelayOptionsInput): RelayConfig {
+  const { store, logger, clock, random, ...plain } = input;
+  const hints = renamedOptionHints(plain, RENAMED);
+  if (hints.length) throw new ConfigError('invalid relay options', hints);
+  const parsed = relayOptionsSchema.safeParse(plain);
+  if (!parsed.success) throw new ConfigError('invalid relay options', formatIssues(parsed.error.issues as unknown as SchemaIssue[]));
+  return deepFreeze({
+    ...parsed.data,
+    store,
+    logger: logger ?? noopLogger,
+    clock: clock ?? systemClock,
+    random: random ?? Math.random,
+  }) as RelayConfig;
+}
