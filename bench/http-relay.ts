@@ -2,42 +2,21 @@
  * HTTP through relay + agent versus direct, measured in the same run (ratios and medians: the
  * machines are noisy). Run: npm run bench  (or node dist/bench/http-relay.js after a build).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAgent } from '../src/agent/agent';
 import { createSasToken } from '../src/auth/sas-token';
-import { createRelayServer } from '../src/relay/relay-server';
 import { median, runLoad, type LoadResult } from './load';
-
-const KEY_NAME = 'bench';
-const KEY = 'YmVuY2gta2V5LW5vdC1zZWNyZXQ=';
+import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
+import { startRole } from './spawn';
 
 export async function benchHttpRelay(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
   const durationMs = options.durationMs ?? 3000;
   const rounds = options.rounds ?? 3;
-  const service = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      res.setHeader('Content-Type', 'application/octet-stream');
-      res.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => service.listen(0, '127.0.0.1', () => r()));
-  const serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
-  const relay = createRelayServer({
-    port: 0,
-    host: '127.0.0.1',
-    metrics: false,
-    namespaceRules: [{ keyName: KEY_NAME, primaryKey: KEY, rights: ['Manage', 'Listen', 'Send'] }],
-    entities: [{ path: 'bench', requiresClientAuthorization: true }],
-  });
-  const { url } = await relay.listen();
-  const agent = createAgent({ relayUrl: url, keyName: KEY_NAME, key: KEY, services: [{ path: 'bench', target: { type: 'http', url: serviceUrl } }] });
-  agent.start();
-  await agent.whenReady();
-  const token = createSasToken({ resourceUri: `${url}/bench`, keyName: KEY_NAME, key: KEY });
-
+  // Service, relay and agent each in their own process; this process only generates load.
+  const service = await startRole(['service']);
+  const relay = await startRole(['relay']);
+  const agent = await startRole(['agent', String(relay.info.url), String(service.info.url)]);
+  const serviceUrl = String(service.info.url);
+  const url = String(relay.info.url);
+  const token = createSasToken({ resourceUri: `${url}/bench`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
   const lines: string[] = [];
   lines.push('| body | conns | direct calls/s | relayed calls/s | ratio | direct p50 µs | relayed p50 µs | added p50 µs | added p99 µs |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -63,8 +42,8 @@ export async function benchHttpRelay(options: { durationMs?: number; rounds?: nu
       if (errors) lines.push(`  (relayed errors: ${errors})`);
     }
   }
-  await agent.stop();
-  await relay.close();
-  await new Promise<void>((r) => service.close(() => r()));
+  agent.stop();
+  relay.stop();
+  service.stop();
   return lines.join('\n');
 }

@@ -1,0 +1,57 @@
+/**
+ * Child-process roles for the benchmarks, so the load generator, the relay, the agent and the
+ * service each get their own event loop, as they would on separate machines:
+ *   node dist/bench/roles.js service            → prints {"url":…}
+ *   node dist/bench/roles.js relay              → prints {"url":…}
+ *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
+ * Each exits when its stdin closes.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAgent } from '../src/agent/agent';
+import { createRelayServer } from '../src/relay/relay-server';
+
+export const BENCH_KEY_NAME = 'bench';
+export const BENCH_KEY = 'YmVuY2gta2V5LW5vdC1zZWNyZXQ=';
+
+async function main(): Promise<void> {
+  const [role, a, b] = process.argv.slice(2);
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+  const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  if (role === 'service') {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.setHeader('Content-Type', req.headers['content-type'] ?? 'application/octet-stream');
+        res.end(Buffer.concat(chunks));
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  } else if (role === 'relay') {
+    const relay = createRelayServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: false,
+      namespaceRules: [{ keyName: BENCH_KEY_NAME, primaryKey: BENCH_KEY, rights: ['Manage', 'Listen', 'Send'] }],
+      entities: [{ path: 'bench', requiresClientAuthorization: true }],
+    });
+    const { url } = await relay.listen();
+    say({ url });
+  } else if (role === 'agent') {
+    const agent = createAgent({ relayUrl: a!, keyName: BENCH_KEY_NAME, key: BENCH_KEY, services: [{ path: 'bench', target: { type: 'http', url: b! } }] });
+    agent.start();
+    await agent.whenReady();
+    say({ ready: true });
+  } else throw new Error(`unknown role ${role}`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+}

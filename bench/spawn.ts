@@ -1,0 +1,25 @@
+/** Starts a bench role in a child process and waits for its first JSON line. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export interface Role {
+  child: ChildProcess;
+  info: Record<string, unknown>;
+  stop(): void;
+}
+
+export function startRole(args: string[]): Promise<Role> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'roles.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout!.off('data', onData);
+      resolve({ child, info: JSON.parse(buf.slice(0, nl)), stop: () => child.stdin!.end() });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
+  });
+}
