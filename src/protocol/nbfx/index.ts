@@ -1,0 +1,10 @@
+/** [MC-NBFX] binary XML, [MC-NBFS] static and [MC-NBFSE] session dictionaries, envelope forms. */
+export * from './record-types';
+export * from './limits';
+export * from './hints';
+export { STATIC_DICTIONARY, staticKey, staticString } from './static-dictionary';
+export { SessionReader, SessionWriter, stringTableEntrySize, type SessionDictionaryOptions } from './session-dictionary';
+export { readNbfx, NbfxStreamReader, type NbfxReaderOptions } from './reader';
+export { writeNbfx, type NbfxWriterOptions, type StringPolicy, type StringContext, type StringUse, type StringChoice } from './writer';
+export * from './text-values';
+export * from './envelope';
