@@ -193,7 +193,8 @@ export class PendingRequest {
       // The relay frames the body itself (§2.4 item 5): Content-Length when whole, else chunked.
       if (wholeLength !== undefined) res.setHeader('Content-Length', String(wholeLength));
     }
-    res.flushHeaders();
+    // A whole body goes out with its headers in one write; a streamed one shows its head early.
+    if (wholeLength === undefined) res.flushHeaders();
   }
 
   #finish(status: number): void {
