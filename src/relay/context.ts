@@ -16,6 +16,12 @@ import type { RelayMetrics } from './metrics';
 import type { RelayConfig } from './options';
 import { ListenerRegistry } from './registry/listener-registry';
 
+/** How long an entity lookup is reused, ms. */
+const ENTITY_CACHE_MS = 1000;
+/** Longest a verified token verdict is reused, ms (it never outlives the token). */
+const AUTH_CACHE_MS = 30_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
 export class RelayContext {
   readonly config: RelayConfig;
   readonly store: Store;
@@ -25,6 +31,8 @@ export class RelayContext {
   readonly pendingAccepts = new Map<string, PendingAccept>();
   readonly metrics: RelayMetrics;
   #tls = false;
+  readonly #entityCache = new Map<string, { entity: HybridConnection | undefined; until: number }>();
+  readonly #authCache = new Map<string, { result: AuthorizeResult; until: number }>();
 
   constructor(config: RelayConfig, store: Store, metrics: RelayMetrics) {
     this.config = config;
@@ -61,10 +69,31 @@ export class RelayContext {
     for (let n = Math.min(segments.length, 16); n > 0; n--) {
       const candidate = segments.slice(0, n).join('/');
       if (candidate.startsWith('$')) return undefined;
-      const entity = await this.store.getEntity(candidate);
+      const entity = await this.getEntity(candidate);
       if (entity) return { entity, suffix: segments.slice(n).join('/') };
     }
     return undefined;
+  }
+
+  /**
+   * Entity lookup with a short-lived cache (hot path: every call). Local management changes
+   * invalidate it at once; changes made through another node show within ENTITY_CACHE_MS.
+   */
+  async getEntity(path: string): Promise<HybridConnection | undefined> {
+    const key = path.toLowerCase();
+    const now = this.config.clock.now();
+    const hit = this.#entityCache.get(key);
+    if (hit && hit.until > now) return hit.entity;
+    const entity = await this.store.getEntity(path);
+    if (this.#entityCache.size >= CACHE_MAX_ENTRIES) this.#entityCache.clear();
+    this.#entityCache.set(key, { entity, until: now + ENTITY_CACHE_MS });
+    return entity;
+  }
+
+  /** Drops cached entities and token verdicts (after any management change). */
+  invalidateCaches(): void {
+    this.#entityCache.clear();
+    this.#authCache.clear();
   }
 
   /**
@@ -84,6 +113,24 @@ export class RelayContext {
   }
 
   authorizeToken(entity: HybridConnection, right: Right, token: string | undefined): AuthorizeResult {
+    // A verified token is remembered (bounded, until its expiry or AUTH_CACHE_MS) so the HMAC
+    // and parsing are not redone on every call; failures are never cached.
+    const now = this.config.clock.now();
+    const cacheKey = token ? `${right}\n${entity.path.toLowerCase()}\n${token}` : undefined;
+    if (cacheKey) {
+      const hit = this.#authCache.get(cacheKey);
+      if (hit && hit.until > now) return hit.result;
+    }
+    const result = this.#verify(entity, right, token);
+    if (cacheKey) {
+      const expiry = (result.expiresAt + this.config.tokenGraceSeconds) * 1000;
+      if (this.#authCache.size >= CACHE_MAX_ENTRIES) this.#authCache.clear();
+      this.#authCache.set(cacheKey, { result, until: Math.min(expiry, now + AUTH_CACHE_MS) });
+    }
+    return result;
+  }
+
+  #verify(entity: HybridConnection, right: Right, token: string | undefined): AuthorizeResult {
     return authorize({
       token,
       path: entity.path,
@@ -101,6 +148,7 @@ export class RelayContext {
 
   async refreshNamespaceRules(): Promise<void> {
     this.namespaceRules = await this.store.listNamespaceRules();
+    this.invalidateCaches();
   }
 
   /** Base ws(s) URL for rendezvous addresses, from publicUrl or the listener's own Host. */

@@ -86,7 +86,7 @@ export class UpgradeEndpoint {
 
   async #exactEntity(rest: string): Promise<HybridConnection> {
     const path = decodeURIComponent(rest).replace(/^\/+|\/+$/g, '');
-    const entity = path ? await this.#ctx.store.getEntity(path) : undefined;
+    const entity = path ? await this.#ctx.getEntity(path) : undefined;
     if (!entity) throw this.#ctx.endpointNotFound(path);
     return entity;
   }

@@ -22,6 +22,12 @@ const RIGHTS = new Set<Right>(['Listen', 'Send', 'Manage']);
 export function createManagementApp(ctx: RelayContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Any change made here must be visible to the very next call.
+  app.use((req, _res, next) => {
+    (req as Request & { relayContext?: RelayContext }).relayContext = ctx;
+    if (req.method !== 'GET' && req.method !== 'HEAD') ctx.invalidateCaches();
+    next();
+  });
   app.use(express.json({ limit: '64kb' }));
 
   const manage = async (req: Request, path: string | undefined): Promise<void> => {
@@ -157,8 +163,18 @@ export function createManagementApp(ctx: RelayContext): express.Express {
 
 function wrap(fn: (req: Request, res: Response) => Promise<void>) {
   return (req: Request, res: Response, next: NextFunction) => {
-    fn(req, res).catch(next);
+    fn(req, res).then(
+      () => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') ctxOf(req)?.invalidateCaches();
+      },
+      next,
+    );
   };
+}
+
+/** The relay context, attached to each management request by createManagementApp. */
+function ctxOf(req: Request): RelayContext | undefined {
+  return (req as Request & { relayContext?: RelayContext }).relayContext;
 }
 
 function errorBody(status: number, code: string, message: string) {
