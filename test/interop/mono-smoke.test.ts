@@ -1,0 +1,166 @@
+/**
+ * Smoke test of the real-WCF harness (Mono 6.8), no relay involved: WcfClient.exe against
+ * WcfService.exe over BasicHttpBinding, WSHttpBinding (security None) and NetTcpBinding (security
+ * None). Later interop tests put the relay between the same two programs.
+ */
+import {
+  buildWcfHarness,
+  freePort,
+  loopbackWcfUrls,
+  requireMono,
+  runWcfClient,
+  scenarioResult,
+  startWcfService,
+  type WcfBinding,
+  type WcfResult,
+  type WcfService,
+} from '../helpers/mono';
+
+const HAVE_MONO = requireMono();
+if (!HAVE_MONO) {
+  console.warn('mono-smoke: SKIPPED, mono/mcs not on PATH (install: see test/interop/wcf/README.md)');
+}
+const suite = HAVE_MONO ? describe : describe.skip;
+
+const UNICODE = 'h\u00e9llo <&> \u4e16\u754c';
+const BIG = 70_000;
+
+function bigText(size: number): string {
+  let s = '';
+  while (s.length < size) s += `${UNICODE} `;
+  return s.slice(0, size);
+}
+
+function checkAll(results: WcfResult[], binding: WcfBinding): void {
+  expect(results.map((r) => r.scenario)).toEqual(['add', 'echo', 'process', 'divide', 'fail', 'crash', 'notify', 'two-channels']);
+  for (const r of results) expect(r).toMatchObject({ binding, ok: true });
+
+  expect(scenarioResult(results, 'add').result).toBe(5);
+
+  const echo = scenarioResult(results, 'echo');
+  expect(echo.sentLength).toBe(BIG);
+  expect(echo.length).toBe(BIG + 5);
+  expect(echo.head).toBe(`echo:${bigText(BIG)}`.slice(0, 32));
+  expect(echo.tail).toBe(bigText(BIG).slice(-32));
+
+  expect(scenarioResult(results, 'process')).toMatchObject({
+    id: 42,
+    name: `${UNICODE}!`,
+    value: 3,
+    when: '2024-01-03T03:04:05.0000000Z',
+    whenKind: 'Utc',
+    localKind: 'Local',
+    blobLength: BIG,
+    blobReversed: true,
+    tags: ['a', 'b', 'processed'],
+    amount: '24691.3578',
+  });
+  const p = scenarioResult(results, 'process');
+  // Local time: the sent local DateTime plus one day, same wall clock and offset.
+  expect(String(p.local).slice(0, 19)).toBe('2024-06-02T12:30:00');
+  expect(String(p.local).slice(27)).toBe(String(p.localSent).slice(27));
+
+  expect(scenarioResult(results, 'divide')).toMatchObject({
+    result: 3,
+    faultType: 'FaultException`1',
+    code: 'DivideByZero',
+    codeNs: 'http://example.org/calc/faults',
+    reason: 'Cannot divide by zero',
+    detail: { operation: 'Divide', problem: 'division by zero' },
+  });
+  // Mono (exception detail on): a plain FaultException becomes InternalServiceFault + ExceptionDetail.
+  expect(scenarioResult(results, 'fail')).toMatchObject({
+    faultType: 'FaultException`1',
+    code: 'InternalServiceFault',
+    reason: 'Fail: boom',
+    exceptionDetail: { type: 'System.ServiceModel.FaultException', message: 'Fail: boom' },
+  });
+  expect(scenarioResult(results, 'crash')).toMatchObject({
+    faultType: 'FaultException`1',
+    code: 'InternalServiceFault',
+    reason: 'Crash: bang',
+    exceptionDetail: { type: 'System.InvalidOperationException', message: 'Crash: bang' },
+  });
+  expect(scenarioResult(results, 'notify').observed).toBe(true);
+  expect(scenarioResult(results, 'two-channels').results).toEqual([2, 4, 6, 8, 10]);
+}
+
+suite('Mono 6.8 WCF harness: real client against real service (no relay)', () => {
+  let service: WcfService;
+  let urls: { basic: string; ws: string; tcp: string };
+
+  beforeAll(async () => {
+    await buildWcfHarness();
+    urls = await loopbackWcfUrls();
+    service = await startWcfService(urls);
+  }, 60_000);
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('serves WSDL on the HTTP base address', async () => {
+    expect(service.wsdlUrl).toBe(`${urls.basic}?wsdl`);
+    const res = await fetch(service.wsdlUrl!);
+    expect(res.status).toBe(200);
+    const wsdl = await res.text();
+    expect(wsdl).toContain('wsdl:definitions');
+    expect(wsdl).toContain(urls.basic);
+  });
+
+  it.each<[WcfBinding, 'basic' | 'ws' | 'tcp']>([
+    ['basic', 'basic'],
+    ['ws', 'ws'],
+    ['tcp', 'tcp'],
+  ])('%s: every scenario (70 000-char echo, DataContract, faults, one-way, two channels)', async (binding, key) => {
+    const results = await runWcfClient({ binding, address: urls[key], scenario: 'all', size: BIG });
+    checkAll(results, binding);
+    const sent = scenarioResult(results, 'notify').sent;
+    await service.waitForEvent((e) => e.event === 'notify' && e.msg === sent);
+  }, 30_000);
+
+  it('net.tcp: a service behind a relay accepts a foreign To (client Via = the real endpoint)', async () => {
+    const foreign = 'net.tcp://relay.example:9352/calc';
+    const [r] = await runWcfClient({ binding: 'tcp', address: foreign, via: urls.tcp, scenario: 'add', timeoutSeconds: 10 });
+    expect(r).toMatchObject({ ok: true, result: 5 });
+    await service.waitForEvent((e) => e.event === 'call' && e.op === 'Add' && e.to === foreign);
+  }, 30_000);
+
+  it.each<[WcfBinding, 'basic' | 'ws']>([
+    ['basic', 'basic'],
+    ['ws', 'ws'],
+  ])('%s: --header-token sends the ServiceBusAuthorization HTTP header', async (binding, key) => {
+    const token = `SharedAccessSignature sr=test&sig=${binding}&se=1&skn=k`;
+    const [r] = await runWcfClient({ binding, address: urls[key], scenario: 'add', headerToken: token });
+    expect(r).toMatchObject({ ok: true, result: 5 });
+    const ev = await service.waitForEvent(
+      (e) => e.event === 'call' && (e.httpHeaders as Record<string, string> | undefined)?.ServiceBusAuthorization === token,
+    );
+    expect(ev.to).toBe(urls[key]);
+  }, 30_000);
+
+  it('no listener: the client reports an error quickly', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const results = await runWcfClient({
+      binding: 'tcp',
+      address: `net.tcp://127.0.0.1:${port}/calc`,
+      scenario: 'add',
+      timeoutSeconds: 3,
+    });
+    expect(results[0]).toMatchObject({ scenario: 'add', ok: false });
+    expect(results[0].error).toMatch(/SocketException|EndpointNotFoundException/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
+  it('--fault-passthrough: a plain FaultException keeps its code and reason (as on .NET)', async () => {
+    const port = await freePort();
+    const other = await startWcfService({ basic: `http://127.0.0.1:${port}/calc`, faultPassthrough: true, quiet: true });
+    try {
+      const [r] = await runWcfClient({ binding: 'basic', address: other.basic!, scenario: 'fail' });
+      expect(r).toMatchObject({ ok: true, faultType: 'FaultException', code: 'Client', reason: 'Fail: boom' });
+    } finally {
+      await other.stop();
+    }
+  }, 30_000);
+});
