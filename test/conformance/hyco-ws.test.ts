@@ -61,6 +61,17 @@ describe('hyco-ws listener, plain WebSocket senders', () => {
       ws.once('error', reject);
     });
   };
+  /** Records the accept commands the relay sends to the listener's control channel. */
+  const spyOnAccepts = () => {
+    const seenAccepts: string[] = [];
+    const channel = relay.context.registry.list('wsecho')[0]!;
+    const original = channel.sendJson.bind(channel);
+    channel.sendJson = (json: string) => {
+      seenAccepts.push(json);
+      return original(json);
+    };
+    return { seenAccepts, restore: () => (channel.sendJson = original) };
+  };
   const roundTrip = (ws: WebSocket, data: Buffer | string) =>
     new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => {
       ws.once('message', (d: Buffer, isBinary: boolean) => resolve({ data: d, isBinary }));
@@ -117,13 +128,7 @@ describe('hyco-ws listener, plain WebSocket senders', () => {
   });
 
   it('keeps the path suffix and query, and drops sb-hc-* and credentials from the accept', async () => {
-    const seenAccepts: string[] = [];
-    const channel = relay.context.registry.list('wsecho')[0]!;
-    const original = channel.sendJson.bind(channel);
-    channel.sendJson = (json: string) => {
-      seenAccepts.push(json);
-      return original(json);
-    };
+    const { seenAccepts, restore } = spyOnAccepts();
     try {
       const ws = await connect('/sub?x=1&sb-hc-id=abc');
       const accept = JSON.parse(seenAccepts[0]!).accept;
@@ -134,20 +139,14 @@ describe('hyco-ws listener, plain WebSocket senders', () => {
       expect(Object.keys(accept.connectHeaders).map((k) => k.toLowerCase())).not.toContain('servicebusauthorization');
       ws.close();
     } finally {
-      channel.sendJson = original;
+      restore();
     }
   });
 
   it('refuses reuse of an accept address', async () => {
-    const seenAccepts: string[] = [];
-    const channel = relay.context.registry.list('wsecho')[0]!;
-    const original = channel.sendJson.bind(channel);
-    channel.sendJson = (json: string) => {
-      seenAccepts.push(json);
-      return original(json);
-    };
+    const { seenAccepts, restore } = spyOnAccepts();
     const ws = await connect();
-    channel.sendJson = original;
+    restore();
     const address = JSON.parse(seenAccepts[0]!).accept.address as string;
     const status = await new Promise<number>((resolve) => {
       const again = new WebSocket(address);
