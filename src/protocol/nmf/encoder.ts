@@ -19,7 +19,7 @@ export interface PreambleOptions {
   readonly via: string;
   /** A known encoding octet, or a content type (sent as Known Encoding when WCF would, else Extensible). */
   readonly encoding: KnownEncoding | string;
-  /** Append Upgrade Request records for these protocols (e.g. 'application/ssl-tls'). */
+  /** Append an Upgrade Request record for this protocol (e.g. application/ssl-tls). */
   readonly upgrade?: string;
   /** Append Preamble End. Default true when there is no upgrade (it then follows the upgraded stream). */
   readonly end?: boolean;
