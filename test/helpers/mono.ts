@@ -346,6 +346,8 @@ export interface WcfClientArgs {
   text?: string;
   /** process: byte[] size (default 70 000). */
   blob?: number;
+  /** process: send exactly the Record of the Mono captures (5-byte blob, no Amount/Local). */
+  captureRecord?: boolean;
   /** delay: server-side sleep in ms. */
   ms?: number;
   /** Binding Open/Send/Receive/Close timeouts in seconds (default 30). */
@@ -370,6 +372,7 @@ export async function runWcfClient(args: WcfClientArgs): Promise<WcfResult[]> {
   if (args.size !== undefined) argv.push('--size', String(args.size));
   if (args.text !== undefined) argv.push('--text', args.text);
   if (args.blob !== undefined) argv.push('--blob', String(args.blob));
+  if (args.captureRecord) argv.push('--capture-record');
   if (args.ms !== undefined) argv.push('--ms', String(args.ms));
   if (args.timeoutSeconds !== undefined) argv.push('--timeout', String(args.timeoutSeconds));
   if (args.headerToken !== undefined) argv.push('--header-token', args.headerToken);

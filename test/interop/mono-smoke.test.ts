@@ -3,6 +3,10 @@
  * WcfService.exe over BasicHttpBinding, WSHttpBinding (security None) and NetTcpBinding (security
  * None). Later interop tests put the relay between the same two programs.
  */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import {
   buildWcfHarness,
   freePort,
@@ -22,6 +26,7 @@ if (!HAVE_MONO) {
 }
 const suite = HAVE_MONO ? describe : describe.skip;
 
+const FIXTURE = path.resolve(__dirname, '../fixtures/soap/mono-basichttp-process-datacontract');
 const UNICODE = 'h\u00e9llo <&> \u4e16\u754c';
 const BIG = 70_000;
 
@@ -85,7 +90,11 @@ function checkAll(results: WcfResult[], binding: WcfBinding): void {
   expect(scenarioResult(results, 'two-channels').results).toEqual([2, 4, 6, 8, 10]);
 }
 
-suite('Mono 6.8 WCF harness: real client against real service (no relay)', () => {
+const TITLE = HAVE_MONO
+  ? 'Mono 6.8 WCF harness: real client against real service (no relay)'
+  : 'Mono 6.8 WCF harness (SKIPPED: mono/mcs not installed, see test/interop/wcf/README.md)';
+
+suite(TITLE, () => {
   let service: WcfService;
   let urls: { basic: string; ws: string; tcp: string };
 
@@ -117,6 +126,38 @@ suite('Mono 6.8 WCF harness: real client against real service (no relay)', () =>
     checkAll(results, binding);
     const sent = scenarioResult(results, 'notify').sent;
     await service.waitForEvent((e) => e.event === 'notify' && e.msg === sent);
+  }, 30_000);
+
+  it('same envelopes as the Mono captures (fixture mono-basichttp-process-datacontract), both ways', async () => {
+    const request = fs.readFileSync(path.join(FIXTURE, 'request.xml'));
+    const response = fs.readFileSync(path.join(FIXTURE, 'response.xml'));
+    // The real service answers the captured request with the captured response.
+    const res = await fetch(urls.basic, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"http://example.org/calc/ICalculator/Process"' },
+      body: request,
+    });
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(response)).toBe(true);
+    // The real client sends the captured request and accepts the captured response.
+    let seen: Buffer | undefined;
+    const fake = http.createServer((req, out) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen = Buffer.concat(chunks);
+        out.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(response);
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = fake.address() as AddressInfo;
+      const [r] = await runWcfClient({ binding: 'basic', address: `http://127.0.0.1:${port}/calc`, scenario: 'process', captureRecord: true });
+      expect(seen?.toString('utf8')).toBe(request.toString('utf8'));
+      expect(r).toMatchObject({ ok: true, id: 42, blobLength: 5, blobReversed: true });
+    } finally {
+      await new Promise((resolve) => fake.close(resolve));
+    }
   }, 30_000);
 
   it('net.tcp: a service behind a relay accepts a foreign To (client Via = the real endpoint)', async () => {

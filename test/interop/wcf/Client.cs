@@ -194,9 +194,12 @@ namespace RelayBridge.Interop
 
         static JsonObject Process(JsonObject r)
         {
+            // --capture-record: exactly the Record of the Mono captures (5-byte blob, no Amount/Local).
+            bool capture = Args.GetBool(opts, "capture-record", false);
             int blobSize = Args.GetInt(opts, "blob", 70000);
             var blob = new byte[blobSize];
             for (int i = 0; i < blob.Length; i++) blob[i] = (byte)(i % 251);
+            if (capture) blob = new byte[] { 0, 1, 2, 254, 255 };
             var input = new Record
             {
                 Id = 41,
@@ -208,6 +211,11 @@ namespace RelayBridge.Interop
                 Tags = new List<string> { "a", "b" },
                 Amount = 12345.6789m,
             };
+            if (capture)
+            {
+                input.Amount = 0m;
+                input.Local = DateTime.MinValue;
+            }
             return WithChannel(ch =>
             {
                 var o = Call(ch, "Process", () => ch.Process(input));
@@ -219,7 +227,7 @@ namespace RelayBridge.Interop
                         if (o.Blob[i] != blob[blob.Length - 1 - i]) { blobOk = false; break; }
                     }
                 }
-                r.Set("ok", o.Id == 42 && o.Name == Unicode + "!" && blobOk && o.Amount == 24691.3578m
+                r.Set("ok", o.Id == 42 && o.Name == Unicode + "!" && blobOk && o.Amount == input.Amount * 2
                     && o.When == input.When.AddDays(1) && o.Tags != null && o.Tags.Count == 3);
                 r.Set("id", o.Id).Set("name", o.Name).Set("value", o.Value);
                 r.Set("when", o.When.ToString("o", CultureInfo.InvariantCulture)).Set("whenKind", o.When.Kind.ToString());
