@@ -11,7 +11,7 @@ import {
   encodeEnvelope,
   xmlToBinary,
 } from '../../../../src/protocol/nbfx';
-import { ClientDecoder, ServerDecoder } from '../../../../src/protocol/nmf';
+import { ClientDecoder, KnownEncoding, Mode, ServerDecoder, encodeEnd, encodePreamble, encodeUnsizedEnvelope } from '../../../../src/protocol/nmf';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';
 import { feedAllWays } from '../../../helpers/feed';
 import { loadCaptures } from '../nmf/fixtures';
@@ -108,5 +108,27 @@ describe('NBFSE session messages (pynettcp capture)', () => {
     for (const p of messages) {
       expect(Buffer.concat(encodeEnvelope(decodeEnvelope(p, { session: reader }), { session: writer })).equals(p)).toBe(true);
     }
+  });
+});
+
+describe('streamed mode: singleton-unsized NMF carrying msbin1 NBFX split across chunks', () => {
+  const { c2s } = load<Expected>('dotnet-duplex-echo.expected.json');
+  it.each([1, 7, 64])('chunks of %i bytes split records; the streamed tokens give the same XML', (size) => {
+    const body = Buffer.concat(xmlToBinary(c2s[0]!)); // no session: application/soap+msbin1
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < body.length; i += size) chunks.push(body.subarray(i, i + size));
+    const wire = Buffer.concat([
+      encodePreamble({ mode: Mode.SingletonUnsized, via: 'net.tcp://localhost/s', encoding: KnownEncoding.Soap12Binary }),
+      ...encodeUnsizedEnvelope(chunks),
+      encodeEnd(),
+    ]);
+    const server = new ServerDecoder();
+    const reader = new NbfxStreamReader();
+    const tokens = [];
+    for (let i = 0; i < wire.length; i += 5) {
+      for (const f of server.push(wire.subarray(i, i + 5))) if (f.type === 'envelopeData') tokens.push(...reader.push(f.data));
+    }
+    reader.end();
+    expect(writeXml(tokens, { selfClose: false })).toBe(c2s[0]);
   });
 });
