@@ -3,12 +3,20 @@
  * channel(s) to the relay (outbound only) and wires them to the service proxy.
  */
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { sasTokenProvider, staticTokenProvider, type TokenProvider } from '../auth/token-provider';
 import { Backoff } from '../core/backoff';
+import { ConfigError } from '../core/errors';
 import { ListenerChannel, type ChannelState } from './control/listener-channel';
 import { buildAgentConfig, type AgentConfig, type AgentOptionsInput } from './options';
+import { IpcHub } from './ipc/ipc-hub';
 import { HttpProxy } from './proxies/http-proxy';
+import { IpcProxy } from './proxies/ipc-proxy';
+import { createModuleProxy } from './proxies/module-proxy';
+import type { ServiceProxy } from './proxies/service-proxy';
+import { SoapHttpProxy } from './proxies/soap-http-proxy';
+import { soapVersionOption } from './soap/soap-http';
 import { tcpTarget, wsTarget, type StreamTarget } from './proxies/stream-proxy';
 
 export interface AgentStateEvent {
@@ -33,6 +41,14 @@ export interface Agent extends EventEmitter<AgentEvents> {
   whenReady(timeoutMs?: number): Promise<void>;
 }
 
+function readWsdlFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('invalid agent options', [`services[].target.wsdl: cannot read ${file}: ${(err as Error).message}`]);
+  }
+}
+
 export function createAgent(options: AgentOptionsInput): Agent {
   const config = buildAgentConfig(options);
   const log = config.logger.child({ component: 'agent' });
@@ -42,18 +58,40 @@ export function createAgent(options: AgentOptionsInput): Agent {
     (config.token ? staticTokenProvider(config.token) : sasTokenProvider(config.keyName!, config.key!, config.clock));
   const events = new EventEmitter<AgentEvents>();
   const channels: ListenerChannel[] = [];
-  const proxies: HttpProxy[] = [];
+  const proxies: ServiceProxy[] = [];
+  const hubs = new Map<string, IpcHub>();
 
   for (const service of config.services) {
     const path = service.path.replace(/^\/+|\/+$/g, '');
-    let http: HttpProxy | undefined;
+    let http: ServiceProxy | undefined;
     let stream: StreamTarget | undefined;
     const t = service.target;
+    const plog = log.child({ path });
     if (t.type === 'http') {
-      http = new HttpProxy(path, { url: t.url, timeoutMs: t.timeoutMs, ca: t.ca, rejectUnauthorized: t.rejectUnauthorized });
-      proxies.push(http);
+      http = new SoapHttpProxy(new HttpProxy(path, { url: t.url, timeoutMs: t.timeoutMs, ca: t.ca, rejectUnauthorized: t.rejectUnauthorized }), {
+        soapVersion: soapVersionOption(t.soapVersion),
+        wsdlUrl: t.wsdlUrl,
+        wsdl: t.wsdl === undefined ? undefined : readWsdlFile(t.wsdl),
+        rewriteTo: t.rewriteTo,
+        address: t.address,
+        maxMessageBytes: t.maxMessageBytes,
+        timeoutMs: t.timeoutMs,
+        ca: t.ca,
+        rejectUnauthorized: t.rejectUnauthorized,
+        logger: plog,
+      });
+    } else if (t.type === 'module') {
+      http = createModuleProxy(t, plog);
+    } else if (t.type === 'ipc') {
+      let hub = hubs.get(t.socketPath);
+      if (!hub) {
+        hub = new IpcHub(t.socketPath, log);
+        hubs.set(t.socketPath, hub);
+      }
+      http = new IpcProxy(path, hub, { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: plog });
     } else if (t.type === 'tcp') stream = tcpTarget(t.host, t.port);
     else stream = wsTarget(t.url);
+    if (http) proxies.push(http);
 
     for (let i = 0; i < service.connections; i++) {
       const listenerId = service.listenerId
@@ -85,19 +123,31 @@ export function createAgent(options: AgentOptionsInput): Agent {
     }
   }
 
+  let hubsStarted: Promise<void> = Promise.resolve();
   const agent = Object.assign(events, {
     config,
     channels,
     start() {
       log.info({ relay: config.relayUrl, services: config.services.map((s) => s.path) }, 'agent starting');
+      hubsStarted = Promise.all(
+        [...hubs.values()].map((h) =>
+          h.start().catch((err: unknown) => {
+            log.error({ err: (err as Error).message, socketPath: h.socketPath }, 'cannot listen on the IPC socket');
+            throw err;
+          }),
+        ),
+      ).then(() => undefined);
+      hubsStarted.catch(() => undefined);
       for (const c of channels) c.start();
     },
     async stop() {
       for (const c of channels) c.stop();
-      for (const p of proxies) p.close();
+      await Promise.all(proxies.map(async (p) => p.close()));
+      await Promise.all([...hubs.values()].map((h) => h.close()));
       log.info('agent stopped');
     },
-    whenReady(timeoutMs = 10_000) {
+    async whenReady(timeoutMs = 10_000) {
+      await hubsStarted;
       return new Promise<void>((resolve, reject) => {
         const check = () => channels.every((c) => c.state === 'READY');
         if (check()) return resolve();

@@ -9,6 +9,14 @@ import { ConfigError } from '../core/errors';
 import { noopLogger, type Logger } from '../core/logger';
 import { deepFreeze, formatIssues, renamedOptionHints, type SchemaIssue } from '../core/options-util';
 
+/**
+ * SOAP version of the local service: 'auto' reads it from the service's WSDL (soap/soap12 binding)
+ * and translates only when the client's version is not offered; '1.1'/'1.2' declare it.
+ */
+const soapVersionOption = z.enum(['auto', '1.1', '1.2']);
+/** Largest SOAP message the agent buffers to inspect or translate, bytes. */
+const MAX_SOAP_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 const httpTarget = z.strictObject({
   type: z.literal('http'),
   /** Base URL of the local service; the part of the request path after the entity path is appended. */
@@ -18,6 +26,41 @@ const httpTarget = z.strictObject({
   /** PEM CA for an https target with a private certificate. */
   ca: z.string().optional(),
   rejectUnauthorized: z.boolean().default(true),
+  /** The service's SOAP version ('auto': from its WSDL). Non-SOAP requests always pass through. */
+  soapVersion: soapVersionOption.default('auto'),
+  /** Rewrite wsa:To to the service's address (WCF services check To). */
+  rewriteTo: z.boolean().default(true),
+  /** The address to put in wsa:To; default: the local URL the call goes to. */
+  address: z.string().url().optional(),
+  /** Where to read the WSDL for soapVersion 'auto'; default `{url}?wsdl`. */
+  wsdlUrl: z.string().url().optional(),
+  /** A WSDL file (e.g. from wsdl/) served for `?wsdl` instead of the service's own. */
+  wsdl: z.string().min(1).optional(),
+  maxMessageBytes: z.number().int().min(1024).default(MAX_SOAP_MESSAGE_BYTES),
+});
+/** A Node module implementing a WSDL with the `soap` package, run inside the agent. */
+const moduleTarget = z.strictObject({
+  type: z.literal('module'),
+  /** Path of the module (resolved against the working directory, or the config file's folder by the CLI). */
+  module: z.string().min(1),
+  /** The WSDL file it implements; default: the module's exported `wsdl`. */
+  wsdl: z.string().min(1).optional(),
+  /** The WSDL's SOAP version ('auto': read from the WSDL). */
+  soapVersion: soapVersionOption.default('auto'),
+  /** Put the messages of errors the module throws in faults (WCF's IncludeExceptionDetailInFaults). */
+  includeExceptionDetail: z.boolean().default(false),
+  /** Time allowed per call, ms. */
+  timeoutMs: z.number().int().min(100).default(30_000),
+  maxMessageBytes: z.number().int().min(1024).default(MAX_SOAP_MESSAGE_BYTES),
+});
+/** Local Node processes that register SOAP operations with the agent over net-ipc. */
+const ipcTarget = z.strictObject({
+  type: z.literal('ipc'),
+  /** Unix socket path (a named pipe name on Windows) the agent listens on; shared by services. */
+  socketPath: z.string().min(1),
+  /** Time allowed per call, ms. */
+  timeoutMs: z.number().int().min(100).default(30_000),
+  maxMessageBytes: z.number().int().min(1024).default(MAX_SOAP_MESSAGE_BYTES),
 });
 const tcpTarget = z.strictObject({
   type: z.literal('tcp'),
@@ -36,7 +79,7 @@ const serviceSchema = z.strictObject({
   listenerId: z.string().min(1).max(128).optional(),
   /** Number of control channels to open for this path (load spreading, failover). */
   connections: z.number().int().min(1).max(25).default(1),
-  target: z.discriminatedUnion('type', [httpTarget, tcpTarget, wsTarget]),
+  target: z.discriminatedUnion('type', [httpTarget, moduleTarget, ipcTarget, tcpTarget, wsTarget]),
 });
 
 export const agentOptionsSchema = z.strictObject({
@@ -72,6 +115,11 @@ export const agentOptionsSchema = z.strictObject({
   /** Largest frame payload on rendezvous sockets, bytes. */
   maxFramePayloadBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
 });
+
+export type ServiceTarget = z.output<typeof serviceSchema>['target'];
+export type HttpTargetConfig = z.output<typeof httpTarget>;
+export type ModuleTargetConfig = z.output<typeof moduleTarget>;
+export type IpcTargetConfig = z.output<typeof ipcTarget>;
 
 export type AgentOptionsInput = z.input<typeof agentOptionsSchema> & {
   tokenProvider?: TokenProvider;

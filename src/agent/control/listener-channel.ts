@@ -24,7 +24,8 @@ import {
 import type { TokenProvider } from '../../auth/token-provider';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import { openRendezvous, rejectRendezvous } from '../rendezvous/rendezvous-client';
-import type { HttpProxy, LocalResponse } from '../proxies/http-proxy';
+import type { LocalResponse } from '../proxies/http-proxy';
+import type { ServiceProxy } from '../proxies/service-proxy';
 import type { StreamTarget } from '../proxies/stream-proxy';
 
 export const ChannelState = {
@@ -59,7 +60,8 @@ export interface ListenerChannelOptions {
   maxFramePayloadBytes: number;
   ca?: string;
   rejectUnauthorized: boolean;
-  http?: HttpProxy;
+  /** The service proxy for relayed HTTP requests (http, module or ipc target). */
+  http?: ServiceProxy;
   stream?: StreamTarget;
   clock: Clock;
   logger: Logger;

@@ -1,0 +1,114 @@
+/**
+ * The `ipc` service proxy: SOAP calls on a path are served by local Node processes that
+ * registered operations with the agent over net-ipc (ipc/ipc-hub.ts), with no HTTP hop. The
+ * agent reads the envelope (either SOAP version), calls the operation with plain arguments, and
+ * writes the reply or fault in the caller's SOAP version.
+ */
+import { RelayError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { WCF_ADDRESSING_NONE_NS } from '../../protocol/soap/addressing';
+import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/envelope';
+import { buildFault } from '../../protocol/soap/fault';
+import type { XmlLimits } from '../../protocol/xml/limits';
+import type { IpcHub } from '../ipc/ipc-hub';
+import { buildRpcFault, buildRpcReply, readRpcCall } from '../ipc/soap-rpc';
+import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
+import type { LocalRequest, LocalResponse } from './http-proxy';
+import type { ServiceProxy } from './service-proxy';
+
+export interface IpcProxyOptions {
+  timeoutMs: number;
+  maxMessageBytes: number;
+  logger: Logger;
+}
+
+export class IpcProxy implements ServiceProxy {
+  readonly #path: string;
+  readonly #hub: IpcHub;
+  readonly #o: IpcProxyOptions;
+  readonly #limits: Partial<XmlLimits>;
+
+  constructor(path: string, hub: IpcHub, options: IpcProxyOptions) {
+    this.#path = path;
+    this.#hub = hub;
+    this.#o = options;
+    this.#limits = xmlLimitsFor(options.maxMessageBytes);
+    hub.allow(path);
+  }
+
+  close(): void {
+    /* the hub is closed by the agent */
+  }
+
+  async call(req: LocalRequest): Promise<LocalResponse> {
+    const kind = classifyRequest(req);
+    if (kind.kind === 'metadata') {
+      const wsdl = this.#hub.registered(this.#path).find((r) => r.wsdl)?.wsdl;
+      if (wsdl && /^(wsdl|singlewsdl)$/i.test(kind.query)) return bufferedResponse(200, { 'content-type': 'text/xml; charset=utf-8' }, Buffer.from(wsdl, 'utf8'), 'OK');
+      return text(404, 'Not Found', `No WSDL was registered for '${this.#path}'.\n`);
+    }
+    if (kind.kind !== 'soap') {
+      if (req.body && !Buffer.isBuffer(req.body)) req.body.resume();
+      return text(405, 'Method Not Allowed', `'${this.#path}' serves SOAP calls (POST text/xml or application/soap+xml).\n`);
+    }
+    let info: EnvelopeInfo | undefined;
+    try {
+      const body = await readBody(req.body, this.#o.maxMessageBytes);
+      info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
+      return await this.#dispatch(body, info);
+    } catch (err) {
+      return faultResponse(err, info?.soapVersion ?? kind.soapVersion, info?.addressing);
+    }
+  }
+
+  async #dispatch(body: Buffer, info: EnvelopeInfo): Promise<LocalResponse> {
+    const call = readRpcCall(body, this.#limits);
+    const fromAction = info.action?.slice(info.action.lastIndexOf('/') + 1);
+    const registered = this.#hub.registered(this.#path);
+    if (registered.length === 0) {
+      throw new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `no local process has registered '${this.#path}' with the agent`);
+    }
+    let operation = call.element;
+    let reg = this.#hub.pick(this.#path, operation);
+    if (!reg && fromAction) {
+      operation = fromAction;
+      reg = this.#hub.pick(this.#path, operation);
+    }
+    if (!reg) return this.#actionNotSupported(info, call.element);
+    const op = reg.operations.get(operation)!;
+    const soapVersion = info.soapVersion === 'soap11' ? '1.1' : '1.2';
+    const msg = { t: op.oneWay ? ('notify' as const) : ('call' as const), path: this.#path, operation, args: call.args, action: info.action, soapVersion } as const;
+    if (op.oneWay) {
+      await this.#hub.call(reg, msg, this.#o.timeoutMs);
+      return acceptedResponse();
+    }
+    const reply = await this.#hub.call(reg, msg, this.#o.timeoutMs);
+    if (!reply.ok) {
+      const f = buildRpcFault(info.soapVersion, reply.fault, info.addressing);
+      return bufferedResponse(500, { 'content-type': f.contentType }, f.body, 'Internal Server Error');
+    }
+    const out = buildRpcReply({ soapVersion: info.soapVersion, operation, namespace: call.namespace, result: reply.result, bare: op.bare, addressing: info.addressing });
+    return bufferedResponse(200, { 'content-type': contentTypeOf(info) }, out, 'OK');
+  }
+
+  /** WCF's answer to an unknown operation: a Sender fault with subcode ActionNotSupported. */
+  #actionNotSupported(info: EnvelopeInfo, element: string): LocalResponse {
+    const ns = info.addressing?.namespace ?? WCF_ADDRESSING_NONE_NS;
+    const f = buildFault({
+      soapVersion: info.soapVersion,
+      code: 'Sender',
+      subcode: { namespaceUri: ns, localName: 'ActionNotSupported', prefix: 'a' },
+      reason: `The message with Action '${info.action ?? ''}' (operation element '${element}') cannot be processed: no local process registered that operation for '${this.#path}'.`,
+      addressing: info.addressing ? { version: info.addressing.version, relatesTo: info.addressing.messageId } : undefined,
+    });
+    return bufferedResponse(500, { 'content-type': f.contentType }, f.body, 'Internal Server Error');
+  }
+}
+
+function contentTypeOf(info: EnvelopeInfo): string {
+  return info.soapVersion === 'soap11' ? 'text/xml; charset=utf-8' : 'application/soap+xml; charset=utf-8';
+}
+
+function text(status: number, message: string, body: string): LocalResponse {
+  return bufferedResponse(status, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from(body, 'utf8'), message);
+}
