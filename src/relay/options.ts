@@ -66,6 +66,30 @@ const tlsSchema = z.strictObject({
   key: z.string().min(1),
 });
 
+/** The net.tcp endpoint ([MC-NMF] framing + binary XML; src/relay/endpoints/net-tcp). */
+const netTcpSchema = z.strictObject({
+  /** TCP port; 0 picks a free port. Default 808 (the NetTcpBinding default). */
+  port: z.number().int().min(0).max(65535).default(808),
+  /** Address to bind; default the relay's `host`. */
+  host: z.string().min(1).optional(),
+  /** Public base (net.tcp://host:port) used in WSDL; default derived from the bound address. */
+  publicUrl: z.string().regex(/^net\.tcp:\/\/[^/]+\/?$/i, 'expected net.tcp://host[:port]').optional(),
+  /** Time a client has to complete a preamble, ms (WCF ChannelInitializationTimeout: 30 s). */
+  preambleTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** A connection with no bytes received and no call in flight is closed after this, ms (WCF ReceiveTimeout: 10 min). */
+  idleTimeoutMs: z.number().int().min(100).max(86_400_000).default(600_000),
+  /** Open connections before new ones are answered ServerTooBusy. */
+  maxConnections: z.number().int().min(1).default(10_000),
+  /** Largest envelope a client may send, bytes (fault MaxMessageSizeExceededFault). Default 4 MiB. */
+  maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** Calls in flight per session before new ones get a ServerTooBusy SOAP fault. */
+  maxPendingCallsPerSession: z.number().int().min(1).default(1000),
+  /** Session dictionary quota for what the relay writes, bytes (WCF MaxSessionSize: 2048). */
+  maxSessionBytes: z.number().int().min(0).max(1024 * 1024).default(2048),
+  /** Offer the application/ssl-tls upgrade with the relay's certificate (needs `tls`). Default true. */
+  allowTls: z.boolean().default(true),
+});
+
 export const relayOptionsSchema = z.strictObject({
   /** Address to bind. Default 0.0.0.0. */
   host: z.string().default('0.0.0.0'),
@@ -87,6 +111,8 @@ export const relayOptionsSchema = z.strictObject({
   entities: z.array(entitySchema).default([]),
   limits: limitsSchema.default(limitsSchema.parse({})),
   heartbeat: heartbeatSchema.default(heartbeatSchema.parse({})),
+  /** net.tcp endpoint for WCF NetTcpBinding clients; off when unset. */
+  netTcp: netTcpSchema.optional(),
   /** Serve /$metrics (Prometheus). Default true. */
   metrics: z.boolean().default(true),
 });

@@ -17,6 +17,7 @@ import { RelayContext } from './context';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
 import { HttpSenderEndpoint } from './endpoints/http-sender/http-sender';
 import { createManagementApp } from './endpoints/management/management-api';
+import { NetTcpEndpoint } from './endpoints/net-tcp/net-tcp-endpoint';
 import { renderStatusPage } from './endpoints/management/status-page';
 import { RelayMetrics } from './metrics';
 import { buildRelayConfig, type RelayConfig, type RelayOptionsInput } from './options';
@@ -33,6 +34,8 @@ export interface RelayServer extends EventEmitter {
   readonly url: string;
   /** The HTTP sender endpoint (SOAP-aware layers hook their error writer here). */
   readonly httpSender: HttpSenderEndpoint;
+  /** The net.tcp endpoint (options.netTcp); its `url`/`port` are set once listening. */
+  readonly netTcp: NetTcpEndpoint | undefined;
 }
 
 export function createRelayServer(options: RelayOptionsInput): RelayServer {
@@ -43,6 +46,7 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   const log = config.logger.child({ component: 'relay' });
   const upgrades = new UpgradeEndpoint(ctx);
   const httpSender = new HttpSenderEndpoint(ctx);
+  const netTcp = config.netTcp ? new NetTcpEndpoint(ctx, config.netTcp) : undefined;
   const management = createManagementApp(ctx);
   const sockets = new Set<Duplex>();
   const events = new EventEmitter();
@@ -125,6 +129,7 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
     store,
     context: ctx,
     httpSender,
+    netTcp,
     async listen() {
       await seed();
       await new Promise<void>((resolve, reject) => {
@@ -138,12 +143,14 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
       log.info({ port, tls: !!config.tls }, 'relay listening');
+      if (netTcp) await netTcp.listen(config.host);
       return { port, url };
     },
     async close() {
       for (const ch of ctx.registry.all()) ch.close(1001, 'Relay shutting down');
       for (const p of ctx.pendingAccepts.values()) p.cancel();
       upgrades.close();
+      const netTcpClosed = netTcp?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections?.();
@@ -151,6 +158,7 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
           for (const s of sockets) s.destroy();
         }, 200).unref();
       });
+      await netTcpClosed;
       await store.close();
       log.info('relay closed');
     },

@@ -1,0 +1,86 @@
+/**
+ * The relay's net.tcp endpoint: a node:net server whose connections are NmfConnections
+ * (nmf-connection.ts). WCF NetTcpBinding clients (security None, or Transport with the
+ * application/ssl-tls upgrade when the relay has a certificate) address
+ * net.tcp://relay:port/{hybrid connection path}[/suffix].
+ */
+import net from 'node:net';
+import type { Logger } from '../../../core/logger';
+import type { RelayContext } from '../../context';
+import { NmfConnection, type NetTcpConfig } from './nmf-connection';
+
+export class NetTcpEndpoint {
+  readonly #ctx: RelayContext;
+  readonly #config: NetTcpConfig;
+  readonly #log: Logger;
+  readonly #server: net.Server;
+  readonly #connections = new Set<NmfConnection>();
+  readonly #sockets = new Set<net.Socket>();
+  #url = '';
+  #port = 0;
+  #nextId = 0;
+
+  constructor(ctx: RelayContext, config: NetTcpConfig) {
+    this.#ctx = ctx;
+    this.#config = config;
+    this.#log = ctx.log.child({ endpoint: 'net.tcp' });
+    this.#server = net.createServer((socket) => this.#accept(socket));
+  }
+
+  /** net.tcp://host:port of this endpoint (publicUrl when configured), once listening. */
+  get url(): string {
+    return this.#url;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  async listen(defaultHost: string): Promise<{ port: number; url: string }> {
+    const host = this.#config.host ?? defaultHost;
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#config.port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as net.AddressInfo).port;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    this.#url = (this.#config.publicUrl ?? `net.tcp://${shown}:${this.#port}`).replace(/\/+$/, '');
+    this.#log.info({ port: this.#port }, 'net.tcp endpoint listening');
+    return { port: this.#port, url: this.#url };
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const c of this.#connections) c.close();
+    // Clients that do not close their side within a moment are cut off.
+    const timer = setTimeout(() => {
+      for (const s of this.#sockets) s.destroy();
+    }, 200);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  #accept(socket: net.Socket): void {
+    const tls = this.#config.allowTls ? this.#ctx.config.tls : undefined;
+    const connection = new NmfConnection(socket, {
+      ctx: this.#ctx,
+      config: this.#config,
+      log: this.#log.child({ connId: ++this.#nextId, remote: socket.remoteAddress }),
+      tls,
+      tooBusy: this.#connections.size >= this.#config.maxConnections,
+    });
+    this.#connections.add(connection);
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#connections.delete(connection);
+      this.#sockets.delete(socket);
+    });
+  }
+}

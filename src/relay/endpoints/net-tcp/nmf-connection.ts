@@ -1,0 +1,469 @@
+/**
+ * One net.tcp connection: socket bytes -> ServerDecoder -> session logic -> encoders -> socket.
+ *
+ * Life cycle ([MC-NMF] §3.1; wcf-wire.md §1.6, §1.7):
+ *
+ *   AwaitingPreamble --PreambleEnd, Via routes, caller allowed--> Open --End--> AwaitingPreamble …
+ *        |  (Upgrade Request application/ssl-tls: 0x0A, TLS handshake, decoding resumes inside TLS)
+ *        +--any refusal--> Fault record, close
+ *
+ * - Before the Preamble Ack, every refusal is an NMF Fault record followed by closing the
+ *   connection: EndpointNotFound (Via names no hybrid connection), ContentTypeInvalid (not binary
+ *   with session, 0x08), UnsupportedMode (anything but duplex), UpgradeInvalid (application/negotiate,
+ *   i.e. Windows security, or TLS without a certificate), ServerTooBusy (connection cap),
+ *   EndpointAccessDenied (a token in the Via query that does not authorize Send).
+ * - After the Ack each envelope is decoded with the session's inbound dictionary, forwarded to a
+ *   listener as a SOAP 1.2 POST, and its reply encoded with the outbound dictionary and framed
+ *   when it arrives, so several outstanding calls are answered in completion order (WCF matches
+ *   them by RelatesTo). One-way messages (no MessageID) get no reply.
+ * - Relay-side failures after the Ack (no listener, timeout, authorization) are SOAP 1.2 faults,
+ *   binary-encoded like any reply. A malformed frame or envelope ends this connection only, with
+ *   the NMF fault record.
+ * - End closes the session (dictionaries are per session); a new preamble may follow on the same
+ *   socket (WCF's connection pool).
+ *
+ * Authorization (net.tcp has no HTTP headers): a SAS token may come
+ *   1. in the Via query (`?sb-hc-token=…`): checked before the Ack; refusal = EndpointAccessDenied;
+ *   2. in a `RelayAccessToken` SOAP header (Azure Relay's connect namespace) in any message: checked
+ *      for that message, stripped before forwarding, and remembered for the session so later
+ *      messages may omit it (a newer token replaces it; an expired one stops working).
+ * Entities with requiresClientAuthorization=false accept anonymous senders. A message that is
+ * not authorized is answered with a SOAP fault (Sender, RELAY_ERR_SAS_*) and not forwarded.
+ */
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { AuthError, ProtocolError, RelayError, toRelayError } from '../../../core/errors';
+import type { HybridConnection } from '../../../core/entities';
+import type { Logger } from '../../../core/logger';
+import type { TimerHandle } from '../../../core/clock';
+import type { AuthorizeResult } from '../../../auth';
+import { SessionReader, SessionWriter } from '../../../protocol/nbfx';
+import {
+  FaultString,
+  KnownEncoding,
+  Mode,
+  ServerDecoder,
+  UpgradeProtocol,
+  encodeEnd,
+  encodeFault,
+  encodePreambleAck,
+  encodeUpgradeResponse,
+  type ServerFrame,
+} from '../../../protocol/nmf';
+import { soap12ContentType } from '../../../protocol/soap/content-type';
+import type { RelayContext } from '../../context';
+import type { RelayConfig } from '../../options';
+import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
+import { forwardRpc, type RpcCall } from './rpc-call';
+import { decodeRequest, encodeReply, errorFault, replyFromResponse } from './soap-messages';
+
+export type NetTcpConfig = NonNullable<RelayConfig['netTcp']>;
+
+/** Query parameter that may carry a SAS token in the Via. */
+const VIA_TOKEN_PARAM = 'sb-hc-token';
+
+interface Session {
+  readonly id: number;
+  readonly entity: HybridConnection;
+  readonly requestTarget: string;
+  readonly host: string;
+  readonly reader: SessionReader;
+  readonly writer: SessionWriter;
+  /** Request/reply calls waiting for their reply (one-way calls are not tracked). */
+  readonly calls: Set<RpcCall>;
+  /** The last token that authorized a message on this session. */
+  token: string | undefined;
+  closed: boolean;
+}
+
+export interface NmfConnectionOptions {
+  readonly ctx: RelayContext;
+  readonly config: NetTcpConfig;
+  readonly log: Logger;
+  /** Certificate for the application/ssl-tls upgrade (relay options.tls), when allowed. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** True when the connection cap was reached: the preamble is answered ServerTooBusy. */
+  readonly tooBusy: boolean;
+}
+
+export class NmfConnection {
+  readonly #socket: net.Socket;
+  readonly #o: NmfConnectionOptions;
+  readonly #log: Logger;
+  readonly #decoder: ServerDecoder;
+  /** Where bytes go: the socket, or the TLS socket after an ssl-tls upgrade. */
+  #out: Duplex;
+  #session: Session | undefined;
+  #sessionCount = 0;
+  #preamble: Extract<ServerFrame, { type: 'preamble' }> | undefined;
+  #upgraded = false;
+  /** Frames held while the preamble is being routed (async lookup). */
+  #blocked = false;
+  readonly #backlog: ServerFrame[] = [];
+  #closed = false;
+  #preambleTimer: TimerHandle | undefined;
+  #idleTimer: TimerHandle | undefined;
+
+  constructor(socket: net.Socket, options: NmfConnectionOptions) {
+    this.#socket = socket;
+    this.#out = socket;
+    this.#o = options;
+    this.#log = options.log;
+    this.#decoder = new ServerDecoder({ limits: { maxMessageBytes: options.config.maxMessageBytes } });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => this.#log.debug({ err: err.message }, 'net.tcp socket error'));
+    socket.on('close', () => this.#onClose());
+    socket.on('end', () => {
+      if (!this.#decoder.finish()) this.#log.debug('net.tcp client aborted mid-session');
+      this.#destroy();
+    });
+    this.#armPreambleTimer();
+    this.#armIdleTimer();
+  }
+
+  /** Closes the connection (relay shutdown): End for an open session, then FIN. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#session) this.#write([encodeEnd()]);
+    this.#out.end();
+    this.#destroySoon();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    this.#armIdleTimer();
+    if (!this.#session && !this.#preambleTimer) this.#armPreambleTimer();
+    let frames: ServerFrame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#protocolFailure(err);
+      return;
+    }
+    this.#onFrames(frames);
+  }
+
+  #onFrames(frames: ServerFrame[]): void {
+    for (const f of frames) {
+      if (this.#closed) return;
+      if (this.#blocked) this.#backlog.push(f);
+      else this.#onFrame(f);
+    }
+  }
+
+  #onFrame(f: ServerFrame): void {
+    switch (f.type) {
+      case 'preamble':
+        return this.#onPreamble(f);
+      case 'upgradeRequest':
+        return this.#onUpgradeRequest(f.protocol);
+      case 'preambleEnd':
+        return this.#onPreambleEnd();
+      case 'envelope':
+        return this.#onEnvelope(f.payload);
+      case 'end':
+        return this.#onEnd();
+      default:
+        // Unsized/singleton frames cannot occur: other modes are refused at the preamble.
+        return this.#fault(FaultString.InvalidRecordSequence, `unexpected ${f.type} frame`);
+    }
+  }
+
+  #onPreamble(f: Extract<ServerFrame, { type: 'preamble' }>): void {
+    this.#preamble = f;
+    // Buffered NetTcpBinding uses duplex; Streamed (singleton-unsized) is not offered here.
+    if (f.mode !== Mode.Duplex) return this.#fault(FaultString.UnsupportedMode, `mode ${f.mode}`);
+    // Duplex WCF sessions use binary XML with the in-band dictionary (wcf-wire.md §1.4, §4.1).
+    if (f.encoding.known !== KnownEncoding.Soap12BinarySession) {
+      return this.#fault(FaultString.ContentTypeInvalid, `encoding ${f.encoding.contentType}`);
+    }
+  }
+
+  #onUpgradeRequest(protocol: string): void {
+    if (protocol === UpgradeProtocol.SslTls && this.#o.tls && !this.#upgraded) return this.#startTls(this.#o.tls);
+    // application/negotiate (Windows security) cannot be terminated here (wcf-wire.md §9 risk 1).
+    this.#fault(FaultString.UpgradeInvalid, `upgrade ${protocol}`);
+  }
+
+  /** [MC-NMF] §3.1.1.1.5: 0x0A, then TLS on the raw socket; framing resumes inside it. */
+  #startTls(cred: { cert: string; key: string }): void {
+    this.#upgraded = true;
+    const socket = this.#socket;
+    socket.removeAllListeners('data');
+    socket.pause();
+    socket.write(encodeUpgradeResponse());
+    // Bytes already read past the Upgrade Request (the ClientHello may share a segment with it).
+    const early = this.#decoder.takeBufferedBytes();
+    for (const b of early.reverse()) socket.unshift(b);
+    const secure = new tls.TLSSocket(socket, { isServer: true, cert: cred.cert, key: cred.key });
+    this.#out = secure;
+    secure.on('secure', () => {
+      try {
+        this.#decoder.upgradeComplete();
+      } catch (err) {
+        this.#protocolFailure(err);
+      }
+    });
+    secure.on('data', (chunk: Buffer) => this.#onData(chunk));
+    secure.on('error', (err) => {
+      this.#log.debug({ err: err.message }, 'net.tcp TLS failed');
+      this.#destroy();
+    });
+    secure.on('end', () => this.#destroy());
+  }
+
+  #onPreambleEnd(): void {
+    const p = this.#preamble;
+    if (!p) return this.#fault(FaultString.InvalidRecordSequence, 'Preamble End without a preamble');
+    if (this.#o.tooBusy) return this.#fault(FaultString.ServerTooBusy, 'connection limit reached');
+    this.#blocked = true;
+    this.#socket.pause();
+    this.#route(p.via).then(
+      (session) => {
+        if (this.#closed) return;
+        if (!session) return;
+        this.#session = session;
+        this.#clearPreambleTimer();
+        this.#write([encodePreambleAck()]);
+        this.#log.debug({ path: session.entity.path, session: session.id }, 'net.tcp session open');
+        this.#unblock();
+      },
+      (err: unknown) => {
+        this.#log.info({ err: (err as Error).message }, 'net.tcp preamble refused');
+        this.#fault(FaultString.EndpointNotFound, (err as Error).message);
+      },
+    );
+  }
+
+  #unblock(): void {
+    this.#blocked = false;
+    this.#socket.resume();
+    while (!this.#blocked && !this.#closed && this.#backlog.length > 0) this.#onFrame(this.#backlog.shift()!);
+  }
+
+  /** Via -> hybrid connection; undefined after a fault was sent. */
+  async #route(via: string): Promise<Session | undefined> {
+    const ctx = this.#o.ctx;
+    let url: URL;
+    try {
+      url = new URL(via);
+    } catch {
+      this.#fault(FaultString.EndpointNotFound, 'Via is not an absolute URI');
+      return undefined;
+    }
+    const resolved = await ctx.resolveEntity(url.pathname);
+    if (!resolved) {
+      this.#fault(FaultString.EndpointNotFound, `no hybrid connection for ${url.pathname}`);
+      return undefined;
+    }
+    const { entity, suffix } = resolved;
+    const viaToken = url.searchParams.get(VIA_TOKEN_PARAM) ?? undefined;
+    if (viaToken !== undefined) {
+      try {
+        ctx.authorizeToken(entity, 'Send', viaToken);
+      } catch (err) {
+        this.#fault(FaultString.EndpointAccessDenied, (err as Error).message);
+        return undefined;
+      }
+    }
+    const encoded = entity.path.split('/').map(encodeURIComponent).join('/');
+    return {
+      id: ++this.#sessionCount,
+      entity,
+      requestTarget: `/${encoded}${suffix ? `/${suffix.split('/').map(encodeURIComponent).join('/')}` : ''}`,
+      host: url.host,
+      reader: new SessionReader(),
+      writer: new SessionWriter({ maxSessionBytes: this.#o.config.maxSessionBytes }),
+      calls: new Set(),
+      token: viaToken,
+      closed: false,
+    };
+  }
+
+  #onEnvelope(payload: Buffer): void {
+    const session = this.#session;
+    if (!session) return this.#fault(FaultString.InvalidRecordSequence, 'envelope outside a session');
+    let request: ReturnType<typeof decodeRequest>;
+    try {
+      request = decodeRequest(payload, session.reader);
+    } catch (err) {
+      // WCF marks the session unusable after any decode error; so do we (wcf-wire.md §3.2).
+      this.#protocolFailure(err);
+      return;
+    }
+    const messageId = request.addressing?.messageId;
+    const action = request.addressing?.action;
+    try {
+      this.#authorize(session, request.token, action);
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, 'net.tcp message not authorized');
+      if (messageId !== undefined) this.#sendReply(session, errorFault(toRelayError(err), messageId));
+      return;
+    }
+    if (session.calls.size >= this.#o.config.maxPendingCallsPerSession) {
+      const busy = new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.');
+      if (messageId !== undefined) this.#sendReply(session, errorFault(busy, messageId));
+      return;
+    }
+    const call = forwardRpc(this.#o.ctx, {
+      entity: session.entity,
+      requestTarget: session.requestTarget,
+      headers: {
+        Host: session.host,
+        'Content-Type': soap12ContentType(action),
+        Via: `1.1 ${session.host}`,
+        'X-Relay-Transport': 'net.tcp',
+      },
+      body: request.xml,
+      remoteEndpoint: this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined,
+      operation: action ?? 'net.tcp',
+    });
+    // One-way calls (no MessageID) are handed over and forgotten: nothing goes back.
+    if (messageId !== undefined) session.calls.add(call);
+    call.promise.then(
+      (res) => {
+        session.calls.delete(call);
+        if (messageId === undefined) return;
+        const reply = replyFromResponse(res, { action, messageId });
+        this.#sendReply(
+          session,
+          reply ??
+            errorFault(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'The service sent no reply to a request that expects one.', { soapFaultCode: 'Receiver' }), messageId),
+        );
+      },
+      (err: unknown) => {
+        session.calls.delete(call);
+        const e = toRelayError(err);
+        this.#log.debug({ err: e.message, code: e.code }, 'net.tcp call failed at the relay');
+        if (messageId !== undefined) this.#sendReply(session, errorFault(e, messageId));
+      },
+    );
+  }
+
+  #authorize(session: Session, token: string | undefined, action: string | undefined): void {
+    const { entity } = session;
+    const ctx = this.#o.ctx;
+    let result: AuthorizeResult | undefined;
+    if (token !== undefined || entity.requiresClientAuthorization) {
+      const candidate = token ?? session.token;
+      if (candidate === undefined) {
+        throw new AuthError(
+          'RELAY_ERR_SAS_MISSING',
+          'MissingToken: this hybrid connection requires a SharedAccessSignature token: send it in a RelayAccessToken SOAP header ' +
+            `or in the Via query (${VIA_TOKEN_PARAM}).`,
+        );
+      }
+      result = ctx.authorizeToken(entity, 'Send', candidate);
+      session.token = candidate;
+    }
+    assertOperationAllowed(signingRule(entity, ctx.namespaceRules, result), action, entity.path);
+  }
+
+  /** Encodes a SOAP 1.2 reply with the session's outbound dictionary and frames it. */
+  #sendReply(session: Session, xml: Buffer): void {
+    if (session.closed || this.#closed || this.#session !== session) return;
+    let parts: Buffer[];
+    try {
+      parts = encodeReply(xml, session.writer);
+    } catch (err) {
+      this.#log.info({ err: (err as Error).message }, 'net.tcp reply could not be encoded');
+      parts = encodeReply(errorFault(toRelayError(err), undefined), session.writer);
+    }
+    this.#write(parts);
+  }
+
+  #onEnd(): void {
+    const session = this.#session;
+    if (session) {
+      session.closed = true;
+      // One-way calls still in flight complete on their own; replies for this session are dropped.
+      this.#log.debug({ path: session.entity.path, session: session.id }, 'net.tcp session closed');
+    }
+    this.#session = undefined;
+    this.#preamble = undefined;
+    this.#write([encodeEnd()]);
+    this.#clearPreambleTimer();
+  }
+
+  #write(parts: Buffer[]): void {
+    if (this.#closed || this.#out.destroyed) return;
+    const out = this.#out;
+    if (parts.length === 1) {
+      out.write(parts[0]);
+      return;
+    }
+    (out as net.Socket).cork?.();
+    for (const p of parts) out.write(p);
+    (out as net.Socket).uncork?.();
+  }
+
+  /** An NMF fault record, then close ([MC-NMF] §2.2.3.9). */
+  #fault(fault: string, reason: string): void {
+    if (this.#closed) return;
+    this.#log.debug({ fault: fault.slice(fault.lastIndexOf('/') + 1), reason }, 'net.tcp framing fault');
+    this.#write([encodeFault(fault)]);
+    this.#blocked = true; // nothing more is processed
+    this.#out.end();
+    this.#destroySoon();
+  }
+
+  #protocolFailure(err: unknown): void {
+    const fault = err instanceof ProtocolError && err.nmfFault ? err.nmfFault : FaultString.InvalidRecordSequence;
+    this.#fault(fault, (err as Error).message);
+  }
+
+  #armPreambleTimer(): void {
+    const clock = this.#o.ctx.config.clock;
+    clock.clearTimeout(this.#preambleTimer);
+    this.#preambleTimer = clock.setTimeout(() => {
+      this.#log.debug('net.tcp preamble timeout');
+      this.#destroy();
+    }, this.#o.config.preambleTimeoutMs);
+  }
+
+  #clearPreambleTimer(): void {
+    this.#o.ctx.config.clock.clearTimeout(this.#preambleTimer);
+    this.#preambleTimer = undefined;
+  }
+
+  #armIdleTimer(): void {
+    const clock = this.#o.ctx.config.clock;
+    clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer = clock.setTimeout(() => {
+      if (this.#session && this.#session.calls.size > 0) return this.#armIdleTimer();
+      this.#log.debug('net.tcp idle timeout');
+      this.close();
+    }, this.#o.config.idleTimeoutMs);
+  }
+
+  #destroySoon(): void {
+    // Give the fault or End a moment to leave before the socket is torn down.
+    setTimeout(() => this.#destroy(), 1000).unref();
+  }
+
+  #destroy(): void {
+    if (!this.#socket.destroyed) this.#socket.destroy();
+    if (this.#out !== this.#socket && !this.#out.destroyed) this.#out.destroy();
+    this.#onClose();
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const clock = this.#o.ctx.config.clock;
+    clock.clearTimeout(this.#preambleTimer);
+    clock.clearTimeout(this.#idleTimer);
+    if (this.#session) {
+      this.#session.closed = true;
+      // Calls with a reply pending are abandoned; one-way calls already handed over complete.
+      for (const c of this.#session.calls) c.cancel();
+    }
+    this.#session = undefined;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * One RPC envelope from a net.tcp session, relayed to a listener as an HTTP-shaped POST through
+ * the same PendingRequest machinery HTTP senders use (control channel for small bodies,
+ * rendezvous otherwise), with the listener's response collected in memory instead of written to
+ * an HTTP socket.
+ */
+import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
+import { RelayError, toRelayError } from '../../../core/errors';
+import type { HybridConnection } from '../../../core/entities';
+import type { RelayContext } from '../../context';
+import { headerBytes } from '../http-sender/http-headers';
+import { encodePath } from '../http-sender/http-sender';
+import { PendingRequest, type ResponseSink } from '../http-sender/pending-request';
+
+export interface RpcRequest {
+  readonly entity: HybridConnection;
+  /** /{entity path}[/suffix] as the listener should see it. */
+  readonly requestTarget: string;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  readonly remoteEndpoint?: { address: string; port: number };
+  /** Metrics label (the SOAP action, or 'net.tcp'). */
+  readonly operation: string;
+}
+
+export interface RpcResponse {
+  readonly statusCode: number;
+  /** Header names lower-cased. */
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** A ResponseSink that keeps the response in memory and settles a promise. */
+class CollectedResponse extends EventEmitter implements ResponseSink {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  readonly headers: Record<string, string> = {};
+  readonly #chunks: Buffer[] = [];
+  #settled = false;
+  readonly promise: Promise<RpcResponse>;
+  #resolve!: (r: RpcResponse) => void;
+  #reject!: (e: RelayError) => void;
+
+  constructor() {
+    super();
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    this.headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    return this;
+  }
+
+  flushHeaders(): void {
+    this.headersSent = true;
+  }
+
+  write(chunk: Buffer): boolean {
+    this.headersSent = true;
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (chunk !== undefined) this.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    this.headersSent = true;
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#resolve({ statusCode: this.statusCode, headers: this.headers, body: Buffer.concat(this.#chunks) });
+    }
+    return this;
+  }
+
+  destroy(err?: Error): this {
+    this.fail(toRelayError(err ?? new RelayError('RELAY_ERR_LISTENER_GONE', 'The relayed call was cut off.')));
+    return this;
+  }
+
+  fail(err: RelayError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reject(err);
+  }
+
+  /** The caller went away (the net.tcp session closed): PendingRequest aborts the call. */
+  cancel(): void {
+    this.emit('close');
+  }
+}
+
+export interface RpcCall {
+  readonly promise: Promise<RpcResponse>;
+  /** Abandons the call (its response, if any, is dropped). */
+  cancel(): void;
+}
+
+/**
+ * Sends `request` to a listener of its entity. Never throws: relay-side failures (no listener,
+ * listener busy, timeout, listener gone) reject the returned promise with a RelayError.
+ */
+export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
+  const sink = new CollectedResponse();
+  const limits = ctx.config.limits;
+  const id = ctx.newId();
+  const { entity } = request;
+  const pending = new PendingRequest(
+    {
+      id,
+      address: '',
+      requestTarget: request.requestTarget,
+      method: 'POST',
+      headers: request.headers,
+      remoteEndpoint: request.remoteEndpoint,
+    },
+    Readable.from([]),
+    sink,
+    {
+      requestTimeoutMs: limits.requestTimeoutMs,
+      bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
+      viaHost: 'relaybridge',
+      clock: ctx.config.clock,
+      logger: ctx.log.child({ requestId: id, path: entity.path, endpoint: 'net.tcp' }),
+      writeError: (_res, err) => sink.fail(err),
+      onDone: (p, status) => {
+        ctx.pendingRequests.delete(p.parts.id);
+        ctx.metrics.httpRequests.inc({ path: entity.path, operation: 'net.tcp', status: String(status) });
+        ctx.metrics.httpDuration.observe({ path: entity.path, operation: 'net.tcp' }, (ctx.config.clock.now() - p.startedAt) / 1000);
+      },
+    },
+  );
+  ctx.pendingRequests.set(id, pending);
+  const small = request.body.length <= limits.controlBodyThresholdBytes && headerBytes(request.headers) <= limits.maxHeaderBytes;
+  if (!small) pending.body = request.body;
+  const exclude = new Set<string>();
+  try {
+    for (;;) {
+      const picked = ctx.registry.pick(entity.path, { exclude });
+      const channel = picked.listener;
+      if (!channel) {
+        throw new RelayError('RELAY_ERR_NO_LISTENER', ctx.describe(`No listener is connected for '${entity.path}'.`, entity.path));
+      }
+      if (channel.pending.size >= limits.maxPendingRequestsPerListener) {
+        throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
+      }
+      pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${id}`;
+      const sent = small ? pending.sendOnControl(channel, request.body) : pending.sendAddressOnly(channel);
+      if (sent) break;
+      exclude.add(channel.listenerId); // failover: the channel died between pick and send
+    }
+  } catch (err) {
+    pending.fail(toRelayError(err));
+  }
+  return { promise: sink.promise, cancel: () => sink.cancel() };
+}

@@ -1,0 +1,344 @@
+/**
+ * net.tcp through the relay: our own net.tcp client (codecs from src/protocol) -> relay net.tcp
+ * endpoint -> agent (http proxy) -> a Node SOAP 1.2 HTTP service, over real sockets on loopback.
+ */
+import http from 'node:http';
+import { KnownEncoding, FaultString, Mode, encodePreamble } from '../../src/protocol/nmf';
+import { scanEnvelope } from '../../src/protocol/soap/envelope';
+import { parseFault } from '../../src/protocol/soap/fault';
+import type { RelayServer } from '../../src/relay/relay-server';
+import { Harness, token, waitFor } from '../helpers/harness';
+import { NetTcpClient, NmfFaultError, requestEnvelope } from '../helpers/net-tcp-client';
+
+const NS = 'http://example.org/calc';
+const ACTION = (op: string): string => `${NS}/ICalculator/${op}`;
+
+function textOf(xml: string, name: string): string | undefined {
+  const m = new RegExp(`<(?:\\w+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:\\w+:)?${name}>`).exec(xml);
+  return m ? m[1] : undefined;
+}
+
+function unescape(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+}
+
+/** A SOAP 1.2 service over HTTP written by hand: Add, Echo, Delay, Notify (one-way), Fail, Bare. */
+function soap12Service(seen: { notified: string[]; requests: Array<{ to?: string; url?: string }> }): http.RequestListener {
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.method !== 'POST') {
+        res.writeHead(404).end();
+        return;
+      }
+      const env = scanEnvelope(body);
+      const a = env.addressing;
+      seen.requests.push({ to: a?.to, url: req.url });
+      const op = (a?.action ?? '').split('/').pop() ?? '';
+      const text = body.toString('utf8');
+      const reply = (status: number, content: string, withAddressing = true): void => {
+        const headers = withAddressing
+          ? `<s:Header><a:Action s:mustUnderstand="1">${a?.action}Response</a:Action><a:RelatesTo>${a?.messageId}</a:RelatesTo></s:Header>`
+          : '';
+        res.writeHead(status, { 'Content-Type': 'application/soap+xml; charset=utf-8' });
+        res.end(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">${headers}<s:Body>${content}</s:Body></s:Envelope>`);
+      };
+      switch (op) {
+        case 'Add': {
+          const sum = Number(textOf(text, 'a')) + Number(textOf(text, 'b'));
+          return reply(200, `<AddResponse xmlns="${NS}"><AddResult>${sum}</AddResult></AddResponse>`);
+        }
+        case 'Echo':
+          return reply(200, `<EchoResponse xmlns="${NS}"><EchoResult>echo:${textOf(text, 'text') ?? ''}</EchoResult></EchoResponse>`);
+        case 'Delay': {
+          const ms = Number(textOf(text, 'ms'));
+          setTimeout(() => reply(200, `<DelayResponse xmlns="${NS}"><DelayResult>${ms}</DelayResult></DelayResponse>`), ms);
+          return;
+        }
+        case 'Bare':
+          return reply(200, `<BareResponse xmlns="${NS}"><BareResult>ok</BareResult></BareResponse>`, false);
+        case 'Notify':
+          seen.notified.push(unescape(textOf(text, 'msg') ?? ''));
+          res.writeHead(202).end();
+          return;
+        case 'Fail':
+          return reply(
+            500,
+            '<s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en-US">Fail: boom</s:Text></s:Reason></s:Fault>',
+          );
+        default:
+          res.writeHead(404, { 'Content-Type': 'text/plain' }).end('no such operation');
+      }
+    });
+  };
+}
+
+describe('net.tcp endpoint through relay and agent', () => {
+  const h = new Harness();
+  let relay: RelayServer;
+  let port: number;
+  let base: string;
+  const seen = { notified: [] as string[], requests: [] as Array<{ to?: string; url?: string }> };
+  const clients: NetTcpClient[] = [];
+
+  async function client(): Promise<NetTcpClient> {
+    const c = await NetTcpClient.connect({ port });
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    relay = await h.relay({
+      netTcp: { port: 0, host: '127.0.0.1', maxMessageBytes: 1024 * 1024 },
+      entities: [
+        { path: 'calc', requiresClientAuthorization: false },
+        { path: 'secure', requiresClientAuthorization: true },
+        { path: 'offline', requiresClientAuthorization: false },
+      ],
+    });
+    port = relay.netTcp!.port;
+    base = relay.netTcp!.url;
+    const svc = await h.httpService(soap12Service(seen));
+    const agent = await h.agent(relay, [
+      { path: 'calc', target: { type: 'http', url: `${svc.url}/svc`, soapVersion: '1.2' } },
+      { path: 'secure', target: { type: 'http', url: `${svc.url}/svc`, soapVersion: '1.2' } },
+    ]);
+    await agent.whenReady();
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+  });
+
+  afterAll(() => h.close());
+
+  it('exposes its URL on the relay', () => {
+    expect(base).toBe(`net.tcp://127.0.0.1:${port}`);
+  });
+
+  it('request/reply: binary request -> SOAP 1.2 POST -> binary reply with RelatesTo', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const reply = await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>2</a><b>3</b></Add>`);
+    expect(textOf(reply, 'AddResult')).toBe('5');
+    const second = await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>40</a><b>2</b></Add>`);
+    expect(textOf(second, 'AddResult')).toBe('42');
+    const last = seen.requests[seen.requests.length - 1]!;
+    expect(last.url).toBe('/svc');
+    await c.end();
+  });
+
+  it('routes a Via suffix to the service path', async () => {
+    const c = await client();
+    await c.open(`${base}/calc/v2/extra`);
+    await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>1</b></Add>`);
+    expect(seen.requests[seen.requests.length - 1]!.url).toBe('/svc/v2/extra');
+  });
+
+  it('strings over 64 KB both ways (rendezvous body path)', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const big = 'h\u00e9llo <&> \u4e16\u754c '.repeat(8000); // ~104 KB UTF-8
+    const reply = await c.request(ACTION('Echo'), `<Echo xmlns="${NS}"><text>${big.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</text></Echo>`);
+    expect(unescape(textOf(reply, 'EchoResult')!)).toBe(`echo:${big}`);
+  });
+
+  it('several outstanding calls on one session, answered in completion order', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const order: number[] = [];
+    const calls = [300, 10, 150].map((ms) =>
+      c.request(ACTION('Delay'), `<Delay xmlns="${NS}"><ms>${ms}</ms></Delay>`).then((xml) => {
+        order.push(Number(textOf(xml, 'DelayResult')));
+      }),
+    );
+    await Promise.all(calls);
+    expect(order).toEqual([10, 150, 300]);
+  });
+
+  it('one-way: forwarded, nothing sent back', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const msg = `ping-${Date.now()}`;
+    c.notify(ACTION('Notify'), `<Notify xmlns="${NS}"><msg>${msg}</msg></Notify>`);
+    await waitFor(() => seen.notified.includes(msg), 5000, 'the one-way message');
+    // A later call still works and nothing unsolicited arrived.
+    await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`);
+    expect(c.unsolicited).toEqual([]);
+  });
+
+  it('pooling: End, then a new preamble (fresh session dictionaries) on the same socket', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    expect(textOf(await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`), 'AddResult')).toBe('3');
+    await c.end();
+    await c.open(`${base}/calc`);
+    expect(textOf(await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>3</a><b>4</b></Add>`), 'AddResult')).toBe('7');
+    await c.end();
+    expect(c.closed).toBe(false);
+  });
+
+  it('service faults come back as SOAP 1.2 faults', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const reply = await c.request(ACTION('Fail'), `<Fail xmlns="${NS}"><msg>boom</msg></Fail>`);
+    expect(parseFault(reply)).toMatchObject({ code: { localName: 'Sender' }, reason: 'Fail: boom' });
+  });
+
+  it('adds RelatesTo and Action when the service reply has no addressing', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const reply = await c.request(ACTION('Bare'), `<Bare xmlns="${NS}"/>`);
+    expect(scanEnvelope(reply).addressing?.action).toBe(`${ACTION('Bare')}Response`);
+    expect(textOf(reply, 'BareResult')).toBe('ok');
+  });
+
+  it('a non-SOAP answer from the service becomes a Receiver fault', async () => {
+    const c = await client();
+    await c.open(`${base}/calc`);
+    const reply = await c.request(ACTION('Nope'), `<Nope xmlns="${NS}"/>`);
+    const fault = parseFault(reply);
+    expect(fault?.code.localName).toBe('Receiver');
+    expect(fault?.reason).toContain('HTTP 404');
+  });
+
+  it('no listener online: a SOAP fault, not a hang', async () => {
+    const c = await client();
+    await c.open(`${base}/offline`);
+    const reply = await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`);
+    const fault = parseFault(reply);
+    expect(fault?.code.localName).toBe('Receiver');
+    expect(fault?.subcodes[0]?.localName).toBe('RELAY_ERR_NO_LISTENER');
+  });
+
+  describe('authorization', () => {
+    it('a secured path refuses a message without a token (SOAP fault), accepts a RelayAccessToken header, then the session', async () => {
+      const c = await client();
+      await c.open(`${base}/secure`);
+      const refused = parseFault(await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`));
+      expect(refused?.code.localName).toBe('Sender');
+      expect(refused?.subcodes[0]?.localName).toBe('RELAY_ERR_SAS_MISSING');
+      const t = token(relay, 'secure');
+      const ok = await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`, { token: t });
+      expect(textOf(ok, 'AddResult')).toBe('3');
+      // The token never reaches the service.
+      expect(seen.requests.length).toBeGreaterThan(0);
+      // Later messages on the same session ride on the token.
+      expect(textOf(await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>2</a><b>2</b></Add>`), 'AddResult')).toBe('4');
+    });
+
+    it('a bad token in the header is refused with a fault', async () => {
+      const c = await client();
+      await c.open(`${base}/secure`);
+      const bad = token(relay, 'secure').replace(/sig=[^&]+/, 'sig=AAAA');
+      const refused = parseFault(await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`, { token: bad }));
+      expect(refused?.subcodes[0]?.localName).toBe('RELAY_ERR_SAS_BAD_SIGNATURE');
+    });
+
+    it('a token in the Via query is checked before the Ack', async () => {
+      const good = await client();
+      await good.open(`${base}/secure?sb-hc-token=${encodeURIComponent(token(relay, 'secure'))}`);
+      expect(textOf(await good.request(ACTION('Add'), `<Add xmlns="${NS}"><a>5</a><b>5</b></Add>`, { to: `${base}/secure` }), 'AddResult')).toBe('10');
+      const bad = await client();
+      await expect(bad.open(`${base}/secure?sb-hc-token=SharedAccessSignature%20sr%3Dx%26sig%3Dy%26se%3D1%26skn%3Dz`)).rejects.toMatchObject({
+        fault: FaultString.EndpointAccessDenied,
+      });
+    });
+  });
+
+  describe('framing faults before the Ack', () => {
+    it('unknown Via: EndpointNotFound, then close', async () => {
+      const c = await client();
+      await expect(c.open(`${base}/nothing-here`)).rejects.toMatchObject({ fault: FaultString.EndpointNotFound });
+      await c.waitClosed();
+    });
+
+    it('text encoding: ContentTypeInvalid', async () => {
+      const c = await client();
+      await expect(c.open(`${base}/calc`, { encoding: KnownEncoding.Soap12Utf8 })).rejects.toMatchObject({ fault: FaultString.ContentTypeInvalid });
+    });
+
+    it('extensible encoding (gzip binary): ContentTypeInvalid', async () => {
+      const c = await client();
+      await expect(c.open(`${base}/calc`, { encoding: 'application/soap+msbinsession1+gzip' })).rejects.toMatchObject({
+        fault: FaultString.ContentTypeInvalid,
+      });
+    });
+
+    it('streamed mode (singleton-unsized): UnsupportedMode', async () => {
+      const c = await client();
+      await expect(c.open(`${base}/calc`, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary })).rejects.toMatchObject({
+        fault: FaultString.UnsupportedMode,
+      });
+    });
+
+    it('Windows security (application/negotiate upgrade): UpgradeInvalid', async () => {
+      const c = await client();
+      c.write(encodePreamble({ mode: Mode.Duplex, via: `${base}/calc`, encoding: KnownEncoding.Soap12BinarySession, upgrade: 'application/negotiate' }));
+      // The first SPNEGO token may follow in the same segment.
+      c.write(Buffer.from([0x16, 0x01, 0x00, 0x00, 0x02, 0x60, 0x00]));
+      expect(await c.nextFault()).toBe(FaultString.UpgradeInvalid);
+      await c.waitClosed();
+    });
+
+    it('TLS upgrade without a relay certificate: UpgradeInvalid', async () => {
+      const c = await client();
+      await expect(c.open(`${base}/calc`, { upgrade: 'application/ssl-tls' })).rejects.toBeInstanceOf(NmfFaultError);
+    });
+
+    it('oversize envelope: MaxMessageSizeExceededFault, only that connection closes', async () => {
+      const c = await client();
+      await c.open(`${base}/calc`);
+      const other = await client();
+      await other.open(`${base}/calc`);
+      c.write(Buffer.from([0x06, 0x80, 0x80, 0x80, 0x01])); // 2 MiB > 1 MiB limit
+      expect(await c.nextFault()).toBe(FaultString.MaxMessageSizeExceededFault);
+      await c.waitClosed();
+      expect(textOf(await other.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>1</b></Add>`), 'AddResult')).toBe('2');
+    });
+
+    it('malformed binary envelope: fault record, that connection only', async () => {
+      const c = await client();
+      await c.open(`${base}/calc`);
+      c.write(Buffer.from([0x06, 0x03, 0x00, 0xff, 0xff])); // table 0, then an invalid NBFX record
+      expect(await c.nextFault()).toBe(FaultString.InvalidRecordSequence);
+      await c.waitClosed();
+    });
+
+    it('garbage instead of a preamble: fault, close', async () => {
+      const c = await client();
+      c.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+      expect(await c.nextFault()).toBe(FaultString.InvalidRecordSequence);
+      await c.waitClosed();
+    });
+  });
+
+  it('a one-way request envelope built without MessageID keeps the session usable', () => {
+    expect(requestEnvelope({ action: 'x', to: 'y', body: '' })).not.toContain('MessageID');
+  });
+});
+
+describe('net.tcp endpoint limits', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('connection cap: ServerTooBusy; preamble timeout closes a silent connection', async () => {
+    const relay = await h.relay({
+      netTcp: { port: 0, host: '127.0.0.1', maxConnections: 1, preambleTimeoutMs: 300 },
+      entities: [{ path: 'calc', requiresClientAuthorization: false }],
+    });
+    const port = relay.netTcp!.port;
+    const first = await NetTcpClient.connect({ port });
+    const second = await NetTcpClient.connect({ port });
+    try {
+      await expect(second.open(`${relay.netTcp!.url}/calc`)).rejects.toMatchObject({ fault: FaultString.ServerTooBusy });
+      // The first connection never sends a preamble: it is dropped after preambleTimeoutMs.
+      await first.waitClosed(3000);
+    } finally {
+      first.destroy();
+      second.destroy();
+    }
+  });
+});
