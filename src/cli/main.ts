@@ -9,6 +9,7 @@
  *   relaybridge hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
  *   relaybridge rule list|create|delete [keyName] [--path P] [--rights Listen,Send,Manage]
  *   relaybridge cert --out DIR [--host NAME ...]
+ *   relaybridge replay --dir FOLDER --relay URL --path P [--key-name N --key K] [--ignore NAME]...
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { ConfigError, RelayError } from '../core/errors';
 import { startAgentFromConfig } from './commands/agent';
 import { runDemo } from './commands/demo';
 import { runManage } from './commands/manage';
+import { replayCommand } from './commands/replay';
 import { startRelayFromConfig } from './commands/relay';
 import { createCliLogger } from './logger';
 import { generateSelfSigned } from './tls';
@@ -35,6 +37,10 @@ commands:
                            manage hybrid connections and rules (--relay URL --key-name --key)
   cert --out DIR [--host NAME]...
                            write a self-signed certificate for local use
+  replay --dir FOLDER --relay URL --path P [--key-name NAME --key KEY | --token T]
+         [--ignore NAME]... [--ignore-value REGEX]... [--no-default-ignores] [--timeout-ms N]
+                           replay recorded SOAP requests through the relay and compare the
+                           answers with the recorded ones (exit 1 on any mismatch)
 `;
 
 function onShutdown(stop: () => Promise<void>): void {
@@ -74,6 +80,12 @@ async function main(argv: string[]): Promise<number> {
       path: { type: 'string' },
       rights: { type: 'string' },
       out: { type: 'string' },
+      dir: { type: 'string' },
+      token: { type: 'string' },
+      ignore: { type: 'string', multiple: true },
+      'ignore-value': { type: 'string', multiple: true },
+      'no-default-ignores': { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -144,6 +156,22 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`wrote ${path.join(values.out, 'relay-cert.pem')} and relay-key.pem\n`);
       return 0;
     }
+    case 'replay':
+      return replayCommand(
+        {
+          dir: values.dir,
+          relay: values.relay ?? env.RELAYBRIDGE_RELAY_URL,
+          path: values.path,
+          keyName: values['key-name'] ?? env.RELAYBRIDGE_KEY_NAME,
+          key: values.key ?? env.RELAYBRIDGE_KEY,
+          token: values.token,
+          ignore: values.ignore,
+          ignoreValues: values['ignore-value'],
+          noDefaultIgnores: values['no-default-ignores'],
+          timeoutMs: num(values['timeout-ms'], 'timeout-ms'),
+        },
+        (line) => process.stdout.write(`${line}\n`),
+      );
     default:
       process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
       return 2;

@@ -1,0 +1,38 @@
+/**
+ * `relaybridge replay --dir FOLDER --relay URL --path P [--key-name N --key K | --token T]
+ *   [--ignore NAME]... [--ignore-value REGEX]... [--no-default-ignores] [--timeout-ms N]`
+ * Replays recorded SOAP requests through the relay and compares the answers with the recorded
+ * ones (folder format: ../replay/replay.ts). Exit code 0 when all match, 1 otherwise.
+ */
+import { createSasToken } from '../../auth/sas-token';
+import { ConfigError } from '../../core/errors';
+import { runReplay } from '../replay/replay';
+
+export interface ReplayCommandInput {
+  dir?: string;
+  relay?: string;
+  path?: string;
+  keyName?: string;
+  key?: string;
+  token?: string;
+  ignore?: string[];
+  ignoreValues?: string[];
+  noDefaultIgnores?: boolean;
+  timeoutMs?: number;
+}
+
+export async function replayCommand(input: ReplayCommandInput, print: (line: string) => void): Promise<number> {
+  const issues = [!input.dir && '--dir: the folder of recorded requests', !input.relay && '--relay: the relay URL', !input.path && '--path: the hybrid connection path'].filter(Boolean) as string[];
+  if ((input.keyName && !input.key) || (!input.keyName && input.key)) issues.push('--key-name and --key go together');
+  if (issues.length) throw new ConfigError('missing options', issues);
+  const relay = input.relay!.replace(/\/+$/, '');
+  const path = input.path!.replace(/^\/+|\/+$/g, '');
+  const token =
+    input.token ??
+    (input.keyName && input.key ? createSasToken({ resourceUri: `${relay}/${path}`, keyName: input.keyName, key: input.key, expiresInSeconds: 3600 }) : undefined);
+  const summary = await runReplay(
+    { dir: input.dir!, relayUrl: relay, path, token, ignore: input.ignore, ignoreValues: input.ignoreValues, noDefaultIgnores: input.noDefaultIgnores, timeoutMs: input.timeoutMs },
+    print,
+  );
+  return summary.failed === 0 ? 0 : 1;
+}
