@@ -7,6 +7,18 @@
 export const Rights = { Listen: 'Listen', Send: 'Send', Manage: 'Manage' } as const;
 export type Right = (typeof Rights)[keyof typeof Rights];
 
+/**
+ * Per-operation limits on the Send right of a rule, checked on SOAP calls (by their action).
+ * Patterns are action URIs, compared exactly (case-sensitive, as WCF compares actions), or
+ * ending in `*` to match every action with that prefix (`*` alone matches every action).
+ * A call is refused when a `deny` pattern matches it, or when `allow` is given and no `allow`
+ * pattern matches it. A rule with `operations` refuses calls that carry no SOAP action.
+ */
+export interface OperationRules {
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+}
+
 /** A shared access authorization rule (namespace level or entity level). */
 export interface AuthorizationRule {
   /** Key name, sent in tokens as `skn`. */
@@ -15,6 +27,8 @@ export interface AuthorizationRule {
   readonly primaryKey: string;
   readonly secondaryKey?: string;
   readonly rights: readonly Right[];
+  /** Optional per-operation allow/deny lists for Send (see OperationRules). */
+  readonly operations?: OperationRules;
 }
 
 /** A hybrid connection: a path that listeners register under and senders call. */

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   RELAY_ERR_SAS_UNKNOWN_KEY: { httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
   RELAY_ERR_SAS_WRONG_AUDIENCE: { httpStatus: 403, wsCloseCode: 1008, soapFaultCode: 'Sender' },
   RELAY_ERR_AUTH_FORBIDDEN: { httpStatus: 403, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_AUTH_OPERATION_FORBIDDEN: { httpStatus: 403, soapFaultCode: 'Sender' },
   RELAY_ERR_ENTITY_NOT_FOUND: { httpStatus: 404, wsCloseCode: 1001, soapFaultCode: 'Sender' },
   RELAY_ERR_ENTITY_EXISTS: { httpStatus: 409 },
   RELAY_ERR_NO_LISTENER: { httpStatus: 502, soapFaultCode: 'Receiver' },

@@ -18,6 +18,13 @@ const ruleSchema = z.strictObject({
   primaryKey: z.string().min(1),
   secondaryKey: z.string().min(1).optional(),
   rights: z.array(right).min(1),
+  /** Per-operation Send limits: SOAP action URIs, a trailing `*` matches any suffix. */
+  operations: z
+    .strictObject({
+      allow: z.array(z.string().min(1).max(2048)).max(256).optional(),
+      deny: z.array(z.string().min(1).max(2048)).max(256).optional(),
+    })
+    .optional(),
 });
 
 const entitySchema = z.strictObject({
@@ -50,6 +57,17 @@ const limitsSchema = z.strictObject({
   maxHeaderBytes: z.number().int().min(1024).default(32 * 1024),
   /** Failed listener handshakes allowed per remote address per second before 429. */
   maxFailedHandshakesPerSecond: z.number().int().min(1).default(20),
+  /**
+   * Largest SOAP request body, bytes, after decompression: SOAP requests are read whole (to read
+   * the action and headers, and strip relay credentials) before they are forwarded. Default 64 MiB.
+   */
+  maxSoapEnvelopeBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Largest metadata document (WSDL/XSD) the relay rewrites and caches, bytes. Default 16 MiB. */
+  maxMetadataBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** Metadata documents kept for serving while the agent is offline (bounded LRU). Default 256. */
+  metadataCacheEntries: z.number().int().min(0).max(100_000).default(256),
+  /** Total size of cached metadata documents, bytes. Default 64 MiB. */
+  metadataCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
 });
 
 const heartbeatSchema = z.strictObject({

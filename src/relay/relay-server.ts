@@ -4,7 +4,8 @@
  *   /$hc/...        WebSocket upgrades: listeners, WebSocket senders, rendezvous
  *   /$management/.. REST management API
  *   /$metrics       Prometheus; /$health; /$status (a small status page)
- *   /{path}/...     HTTP senders (relayed to a listener)
+ *   /{path}/...     HTTP senders (relayed to a listener); SOAP POSTs and metadata GETs
+ *                   (?wsdl, ?xsd=…) go through the SOAP endpoint first (endpoints/http-soap)
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -15,7 +16,11 @@ import { MemoryStore } from '../store/memory-store';
 import type { Store } from '../store/store';
 import { RelayContext } from './context';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
-import { HttpSenderEndpoint } from './endpoints/http-sender/http-sender';
+import { HttpSenderEndpoint, writeJsonError } from './endpoints/http-sender/http-sender';
+import { MetadataCache } from './endpoints/http-soap/metadata/metadata-cache';
+import { MetadataEndpoint } from './endpoints/http-soap/metadata/metadata-endpoint';
+import { SoapFaultContext, soapVersionOfRequest } from './endpoints/http-soap/soap-faults';
+import { SoapHttpEndpoint } from './endpoints/http-soap/soap-endpoint';
 import { createManagementApp } from './endpoints/management/management-api';
 import { NetTcpEndpoint } from './endpoints/net-tcp/net-tcp-endpoint';
 import { renderStatusPage } from './endpoints/management/status-page';
@@ -34,6 +39,8 @@ export interface RelayServer extends EventEmitter {
   readonly url: string;
   /** The HTTP sender endpoint (SOAP-aware layers hook their error writer here). */
   readonly httpSender: HttpSenderEndpoint;
+  /** Metadata documents kept for serving while agents are offline. */
+  readonly metadataCache: MetadataCache;
   /** The net.tcp endpoint (options.netTcp); its `url`/`port` are set once listening. */
   readonly netTcp: NetTcpEndpoint | undefined;
 }
@@ -47,6 +54,16 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   const upgrades = new UpgradeEndpoint(ctx);
   const httpSender = new HttpSenderEndpoint(ctx);
   const netTcp = config.netTcp ? new NetTcpEndpoint(ctx, config.netTcp) : undefined;
+  const metadataCache = new MetadataCache({
+    maxEntries: config.limits.metadataCacheEntries,
+    maxBytes: config.limits.metadataCacheBytes,
+  });
+  const soap = new SoapHttpEndpoint(ctx, httpSender, new MetadataEndpoint(ctx, httpSender, metadataCache));
+  // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
+  httpSender.errorWriterFor = (req) => {
+    const version = soapVersionOfRequest(req);
+    return version ? new SoapFaultContext(version).write : writeJsonError;
+  };
   const management = createManagementApp(ctx);
   const sockets = new Set<Duplex>();
   const events = new EventEmitter();
@@ -84,7 +101,9 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
         .catch(() => res.writeHead(500).end());
       return;
     }
-    void httpSender.handle(req, res);
+    const soapKind = soap.claims(req);
+    if (soapKind) void soap.handle(req, res, soapKind);
+    else void httpSender.handle(req, res);
   };
 
   const server = config.tls
@@ -129,6 +148,7 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
     store,
     context: ctx,
     httpSender,
+    metadataCache,
     netTcp,
     async listen() {
       await seed();

@@ -3,7 +3,7 @@
  * per-entity / per-namespace rule quotas (Azure: 12 rules per namespace and 12 per entity).
  * Every check reports "field: problem" lines; callers throw one ConfigError with all of them.
  */
-import { type AuthorizationRule, type Right, Rights } from '../core/entities';
+import { type AuthorizationRule, type OperationRules, type Right, Rights } from '../core/entities';
 import { ConfigError } from '../core/errors';
 
 export const MAX_ENTITY_PATH_LENGTH = 260;
@@ -13,6 +13,10 @@ export const MAX_KEY_LENGTH = 256;
 export const MAX_USER_METADATA_LENGTH = 1024;
 export const MAX_RULES_PER_ENTITY = 12;
 export const MAX_RULES_PER_NAMESPACE = 12;
+/** Most patterns in one rule's operations.allow or operations.deny. */
+export const MAX_OPERATION_PATTERNS = 256;
+/** Longest operation pattern (an action URI), characters. */
+export const MAX_OPERATION_PATTERN_LENGTH = 2048;
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const KEY_NAME = /^[A-Za-z0-9._-]+$/;
@@ -60,6 +64,32 @@ export function ruleIssues(rule: unknown, field = 'rule'): string[] {
     if (bad.length) issues.push(`${field}.rights: unknown right(s) ${bad.map((b) => JSON.stringify(b)).join(', ')}; use ${RIGHTS.join(', ')}`);
     else if (new Set(rights).size !== rights.length) issues.push(`${field}.rights: lists a right more than once`);
   }
+  if (r.operations !== undefined) issues.push(...operationsIssues(r.operations, `${field}.operations`));
+  return issues;
+}
+
+/** Problems with a rule's `operations` ({ allow?, deny? } lists of action patterns). */
+export function operationsIssues(ops: unknown, field = 'operations'): string[] {
+  if (!ops || typeof ops !== 'object' || Array.isArray(ops)) return [`${field}: expected an object with allow and/or deny lists`];
+  const o = ops as Record<string, unknown>;
+  const issues = Object.keys(o)
+    .filter((k) => k !== 'allow' && k !== 'deny')
+    .map((k) => `${field}.${k}: unknown field (use allow, deny)`);
+  for (const k of ['allow', 'deny'] as const) {
+    const list = o[k];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length > MAX_OPERATION_PATTERNS) {
+      issues.push(`${field}.${k}: expected a list of at most ${MAX_OPERATION_PATTERNS} action patterns`);
+      continue;
+    }
+    list.forEach((p, i) => {
+      if (typeof p !== 'string' || p.length < 1 || p.length > MAX_OPERATION_PATTERN_LENGTH) {
+        issues.push(`${field}.${k}[${i}]: expected an action URI of 1 to ${MAX_OPERATION_PATTERN_LENGTH} characters`);
+      } else if (p.indexOf('*') !== -1 && p.indexOf('*') !== p.length - 1) {
+        issues.push(`${field}.${k}[${i}]: '*' is allowed only at the end of a pattern`);
+      }
+    });
+  }
   return issues;
 }
 
@@ -99,5 +129,13 @@ export function copyRule(rule: AuthorizationRule): AuthorizationRule {
     primaryKey: rule.primaryKey,
     ...(rule.secondaryKey === undefined ? {} : { secondaryKey: rule.secondaryKey }),
     rights: [...rule.rights] as Right[],
+    ...(rule.operations === undefined ? {} : { operations: copyOperations(rule.operations) }),
+  };
+}
+
+function copyOperations(ops: OperationRules): OperationRules {
+  return {
+    ...(ops.allow === undefined ? {} : { allow: [...ops.allow] }),
+    ...(ops.deny === undefined ? {} : { deny: [...ops.deny] }),
   };
 }

@@ -3,7 +3,8 @@
  * control-channel `request` and answered with its `response` (hybrid-connections.md §3.2).
  * Errors: 404 unknown entity, 401/403 auth, 502 no listener, 504 listener silent, 413 body too
  * large, 503 listener saturated. A plain caller gets Azure's JSON error body; callers of other
- * kinds (SOAP, later) plug their own error writer through `errorWriterFor`.
+ * kinds (SOAP) plug their own error writer through `errorWriterFor`, and the SOAP endpoint
+ * (../http-soap) relays through `forward` with a body it has already read and inspected.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
@@ -13,9 +14,26 @@ import { httpFormOf } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
 import type { ControlChannel } from '../control/control-channel';
 import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
-import { PendingRequest } from './pending-request';
+import { PendingRequest, type ResponseSink } from './pending-request';
+import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
 
-export type ErrorWriter = (res: ServerResponse, err: RelayError) => void;
+export type ErrorWriter = (res: ResponseSink, err: RelayError) => void;
+
+/** One request to relay (HttpSenderEndpoint.forward). */
+export interface ForwardRequest {
+  readonly entity: HybridConnection;
+  /** Path and query for the listener (relay query parameters already removed). */
+  readonly requestTarget: string;
+  /** Request headers for the listener (listenerRequestHeaders). */
+  readonly headers: Record<string, string>;
+  /** The whole body when already read; undefined streams `req`. */
+  readonly body?: Buffer;
+  readonly writeError: ErrorWriter;
+  /** The `operation` metrics label (default: the HTTP method). */
+  readonly operation?: string;
+  /** Called once with the final status (after metrics are recorded). */
+  readonly onDone?: (status: number) => void;
+}
 
 const ERROR_NAMES: Record<number, string> = {
   400: 'BadRequest',
@@ -69,7 +87,9 @@ export class HttpSenderEndpoint {
     if (!resolved) throw ctx.endpointNotFound(pathname);
     const { entity } = resolved;
     const query = new URLSearchParams(search);
-    const { source } = await ctx.authorize(entity, 'Send', req.headers, query);
+    const { result, source } = await ctx.authorize(entity, 'Send', req.headers, query);
+    // A rule limited to listed SOAP operations does not let plain HTTP through.
+    assertOperationAllowed(signingRule(entity, ctx.namespaceRules, result), undefined, entity.path);
 
     const limits = ctx.config.limits;
     const length = contentLength(req);
@@ -78,14 +98,31 @@ export class HttpSenderEndpoint {
     }
     const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
+    const small =
+      length !== undefined && length <= limits.controlBodyThresholdBytes && headerBytes(headers) <= limits.maxHeaderBytes;
+    const body = small && length! > 0 ? await readBody(req, length!) : small ? Buffer.alloc(0) : undefined;
+    await this.forward(req, res, { entity, requestTarget: pathname + stripRelayQuery(search), headers, body, writeError });
+  }
+
+  /**
+   * Relays one request to a listener of `entity` and the listener's response to `res`. With
+   * `body` the request body was read whole (it goes on the control channel when small enough,
+   * else over rendezvous from memory); without it, `req` is streamed over rendezvous. Failures
+   * before the response starts are written with `writeError`; nothing is thrown.
+   */
+  async forward(req: IncomingMessage, res: ResponseSink, f: ForwardRequest): Promise<void> {
+    const ctx = this.#ctx;
+    const { entity } = f;
+    const limits = ctx.config.limits;
+    const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
     const id = ctx.newId();
     const pending = new PendingRequest(
       {
         id,
         address: '',
-        requestTarget: pathname + stripRelayQuery(search),
+        requestTarget: f.requestTarget,
         method: req.method ?? 'GET',
-        headers,
+        headers: f.headers,
         remoteEndpoint: req.socket.remoteAddress
           ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 }
           : undefined,
@@ -98,24 +135,30 @@ export class HttpSenderEndpoint {
         viaHost,
         clock: ctx.config.clock,
         logger: ctx.log.child({ requestId: id, path: entity.path }),
-        writeError,
-        onDone: (p, status) => this.#done(p, entity, status),
+        writeError: f.writeError,
+        onDone: (p, status) => {
+          this.#done(p, entity, status, f.operation);
+          f.onDone?.(status);
+        },
       },
     );
     ctx.pendingRequests.set(id, pending);
-
     const small =
-      length !== undefined && length <= limits.controlBodyThresholdBytes && headerBytes(headers) <= limits.maxHeaderBytes;
-    const body = small && length! > 0 ? await readBody(req, length!) : Buffer.alloc(0);
+      f.body !== undefined && f.body.length <= limits.controlBodyThresholdBytes && headerBytes(f.headers) <= limits.maxHeaderBytes;
+    if (f.body !== undefined && !small) pending.body = f.body;
     if (pending.done) return;
 
     const exclude = new Set<string>();
-    for (;;) {
-      const channel = this.#pick(entity, req, exclude);
-      pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${id}`;
-      const sent = small ? pending.sendOnControl(channel, body) : pending.sendAddressOnly(channel);
-      if (sent) return;
-      exclude.add(channel.listenerId); // failover: the channel died between pick and send
+    try {
+      for (;;) {
+        const channel = this.#pick(entity, req, exclude);
+        pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${id}`;
+        const sent = small ? pending.sendOnControl(channel, f.body!) : pending.sendAddressOnly(channel);
+        if (sent) return;
+        exclude.add(channel.listenerId); // failover: the channel died between pick and send
+      }
+    } catch (err) {
+      pending.fail(toRelayError(err));
     }
   }
 
@@ -141,10 +184,10 @@ export class HttpSenderEndpoint {
     return picked.listener;
   }
 
-  #done(p: PendingRequest, entity: HybridConnection, status: number): void {
+  #done(p: PendingRequest, entity: HybridConnection, status: number, label: string | undefined): void {
     const ctx = this.#ctx;
     ctx.pendingRequests.delete(p.parts.id);
-    const operation = p.parts.method;
+    const operation = label ?? p.parts.method;
     ctx.metrics.httpRequests.inc({ path: entity.path, operation, status: String(status) });
     ctx.metrics.httpDuration.observe({ path: entity.path, operation }, (ctx.config.clock.now() - p.startedAt) / 1000);
   }

@@ -9,7 +9,8 @@
  * 64 KiB even for control-channel requests). Streamed bodies never sit whole in memory:
  * back-pressure pauses the producing socket.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { RelayError, TimeoutError } from '../../../core/errors';
 import type { Clock, TimerHandle } from '../../../core/clock';
 import type { Logger } from '../../../core/logger';
@@ -28,6 +29,32 @@ export interface RequestParts {
   remoteEndpoint?: { address: string; port: number };
 }
 
+/**
+ * Where the response goes: a node:http ServerResponse, or anything with the same few members
+ * (the metadata endpoint collects a response to rewrite it before the client sees it).
+ */
+export interface ResponseSink {
+  statusCode: number;
+  statusMessage: string;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string | number | readonly string[]): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): unknown;
+  flushHeaders(): void;
+  destroy(err?: Error): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * Where a streamed request body comes from: the sender's IncomingMessage, or any Readable for
+ * programmatic callers (the net.tcp endpoint, which sets `body` and never streams).
+ */
+export type RequestSource = Readable & { readonly complete?: boolean };
+
+/** Largest binary fragment written when a buffered body goes over rendezvous, bytes. */
+const BODY_FRAGMENT_BYTES = 64 * 1024;
+
 export interface PendingRequestOptions {
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
@@ -35,15 +62,17 @@ export interface PendingRequestOptions {
   clock: Clock;
   logger: Logger;
   /** Writes a relay-side error to the sender (JSON for plain HTTP, a SOAP fault for SOAP callers). */
-  writeError: (res: ServerResponse, err: RelayError) => void;
+  writeError: (res: ResponseSink, err: RelayError) => void;
   onDone: (p: PendingRequest, status: number) => void;
 }
 
 export class PendingRequest {
   readonly parts: RequestParts;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: RequestSource | IncomingMessage;
+  readonly res: ResponseSink;
   readonly startedAt: number;
+  /** A body already read whole (SOAP); when set, it is sent instead of streaming `req`. */
+  body: Buffer | undefined;
   channel: ControlChannel | undefined;
   /** 'control': request sent on the control channel; 'rendezvous': address-only form. */
   mode: 'control' | 'rendezvous' = 'control';
@@ -55,7 +84,7 @@ export class PendingRequest {
   readonly #o: PendingRequestOptions;
   readonly #log: Logger;
 
-  constructor(parts: RequestParts, req: IncomingMessage, res: ServerResponse, options: PendingRequestOptions) {
+  constructor(parts: RequestParts, req: RequestSource | IncomingMessage, res: ResponseSink, options: PendingRequestOptions) {
     this.parts = parts;
     this.req = req;
     this.res = res;
@@ -165,6 +194,10 @@ export class PendingRequest {
     ep.sendText(
       serializeRequest({ ...this.parts, requestHeaders: this.parts.headers, body: true }),
     );
+    if (this.body !== undefined) {
+      this.#writeBuffered(ep, this.body, 0);
+      return;
+    }
     const req = this.req;
     req.on('data', (chunk: Buffer) => {
       if (!ep.writeBinaryFragment(chunk)) {
@@ -174,6 +207,21 @@ export class PendingRequest {
     });
     req.on('end', () => ep.endBinaryMessage());
     req.resume();
+  }
+
+  /** Writes a whole body as fragments of BODY_FRAGMENT_BYTES, waiting for drain in between. */
+  #writeBuffered(ep: WsEndpoint, body: Buffer, from: number): void {
+    let at = from;
+    while (at < body.length && !this.#done) {
+      const end = Math.min(at + BODY_FRAGMENT_BYTES, body.length);
+      const ok = ep.writeBinaryFragment(body.subarray(at, end));
+      at = end;
+      if (!ok && at < body.length) {
+        ep.once('drain', () => this.#writeBuffered(ep, body, at));
+        return;
+      }
+    }
+    if (!this.#done) ep.endBinaryMessage();
   }
 
   #bodyless(): boolean {
@@ -214,14 +262,16 @@ export class PendingRequest {
     this.#o.clock.clearTimeout(this.#timer);
     this.channel?.pending.delete(this.parts.id);
     if (this.#rendezvous && !this.#rendezvous.isClosed) this.#rendezvous.close(1011, 'request failed');
+    let status = err.httpStatus ?? 500;
     if (!this.#responseStarted && !this.res.headersSent) {
       this.#o.writeError(this.res, err);
+      status = this.res.statusCode; // as written (a SOAP fault is a 500 whatever the error)
     } else {
       this.res.destroy(err);
     }
     // Unread request bytes would otherwise keep the sender waiting.
     if (!this.req.complete) this.req.resume();
-    this.#o.onDone(this, err.httpStatus ?? 500);
+    this.#o.onDone(this, status);
   }
 
   #abort(reason: string): void {

@@ -4,7 +4,7 @@
  *   GET    /hybridconnections/{path}                            one, with its listeners
  *   PUT    /hybridconnections/{path}                            create or update {requiresClientAuthorization?, userMetadata?}
  *   DELETE /hybridconnections/{path}                            delete (its listeners are closed with 1001)
- *   PUT    /hybridconnections/{path}/authorizationrules/{name}  create/replace {rights, primaryKey?, secondaryKey?}
+ *   PUT    /hybridconnections/{path}/authorizationrules/{name}  create/replace {rights, primaryKey?, secondaryKey?, operations?}
  *   DELETE /hybridconnections/{path}/authorizationrules/{name}
  *   GET    /authorizationrules                                  namespace rules
  *   PUT    /authorizationrules/{name}                           create/replace a namespace rule
@@ -14,7 +14,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { generateKey } from '../../../auth';
 import { ConfigError, toRelayError } from '../../../core/errors';
-import type { AuthorizationRule, HybridConnection, Right } from '../../../core/entities';
+import type { AuthorizationRule, HybridConnection, OperationRules, Right } from '../../../core/entities';
+import { operationsIssues } from '../../../store/validate';
 import { httpFormOf, type RelayContext } from '../../context';
 
 const RIGHTS = new Set<Right>(['Listen', 'Send', 'Manage']);
@@ -188,7 +189,7 @@ function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
 
 function ruleFromBody(keyName: string, raw: unknown): AuthorizationRule {
   const body = (raw ?? {}) as Record<string, unknown>;
-  checkKeys(body, ['keyName', 'rights', 'primaryKey', 'secondaryKey']);
+  checkKeys(body, ['keyName', 'rights', 'primaryKey', 'secondaryKey', 'operations']);
   const rights = body.rights;
   if (!Array.isArray(rights) || rights.length === 0 || !rights.every((r) => RIGHTS.has(r as Right))) {
     throw new ConfigError('invalid rule', ['rights: expected a non-empty list of Listen, Send, Manage']);
@@ -198,17 +199,23 @@ function ruleFromBody(keyName: string, raw: unknown): AuthorizationRule {
       throw new ConfigError('invalid rule', [`${k}: expected a non-empty string`]);
     }
   }
+  if (body.operations !== undefined) {
+    const issues = operationsIssues(body.operations);
+    if (issues.length) throw new ConfigError('invalid rule', issues);
+  }
   return {
     keyName,
     rights: [...new Set(rights as Right[])],
     primaryKey: (body.primaryKey as string | undefined) ?? generateKey(),
     secondaryKey: (body.secondaryKey as string | undefined) ?? generateKey(),
+    ...(body.operations === undefined ? {} : { operations: body.operations as OperationRules }),
   };
 }
 
 function ruleView(r: AuthorizationRule, withKeys: boolean) {
+  const ops = r.operations === undefined ? {} : { operations: r.operations };
   return withKeys
-    ? { keyName: r.keyName, rights: r.rights, primaryKey: r.primaryKey, secondaryKey: r.secondaryKey }
-    : { keyName: r.keyName, rights: r.rights };
+    ? { keyName: r.keyName, rights: r.rights, primaryKey: r.primaryKey, secondaryKey: r.secondaryKey, ...ops }
+    : { keyName: r.keyName, rights: r.rights, ...ops };
 }
 

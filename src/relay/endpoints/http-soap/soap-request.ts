@@ -1,0 +1,94 @@
+/**
+ * Which requests the SOAP endpoint takes (wcf-wire.md §4.5, §7), decided from the request line
+ * and headers only:
+ *   - POST with `Content-Type: application/soap+xml` (SOAP 1.2; action= optional),
+ *   - POST with a `SOAPAction` header (SOAP 1.1: quoted, unquoted or `""`; WCF always sends it),
+ *     whatever its Content-Type (a wrong one gets a fault, not a plain relay),
+ *   - POST of MTOM (`multipart/related; type="application/xop+xml"`): relayed as a stream,
+ *     uninspected, with SOAP faults for relay-side errors,
+ *   - GET/HEAD with a metadata query: `?wsdl`, `?wsdl=N`, `?singleWsdl`, `?xsd=N` (any case).
+ * A `text/xml` POST without `SOAPAction` is plain HTTP (REST/XML, WebHttpBinding) and is relayed
+ * as a stream; its relay-side errors are still written as SOAP 1.1 faults (errorWriterFor).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { SoapVersion } from '../../../protocol/soap/addressing';
+import { parseContentType } from '../../../protocol/soap/content-type';
+
+export type SoapRequestKind =
+  | { readonly kind: 'soap'; readonly version: SoapVersion; readonly mtom: boolean }
+  | { readonly kind: 'metadata'; readonly query: MetadataQuery };
+
+/** A normalised metadata query: `wsdl`, `wsdl=wsdl0`, `singlewsdl`, `xsd=xsd0`. */
+export interface MetadataQuery {
+  readonly name: 'wsdl' | 'singlewsdl' | 'xsd';
+  /** The value of `wsdl=`/`xsd=` ('' for bare `?wsdl`). */
+  readonly value: string;
+  /** Cache key part: name and value, lower-cased name. */
+  readonly key: string;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The SOAP version a Content-Type names; undefined when it names none (or is malformed). */
+export function soapVersionOfContentType(contentType: string | undefined): { version: SoapVersion; mtom: boolean } | undefined {
+  if (!contentType) return undefined;
+  let parsed;
+  try {
+    parsed = parseContentType(contentType);
+  } catch {
+    return undefined;
+  }
+  if (parsed.mediaType === 'application/soap+xml') return { version: 'soap12', mtom: false };
+  if (parsed.mediaType === 'text/xml') return { version: 'soap11', mtom: false };
+  if (parsed.mediaType === 'multipart/related' && parsed.parameters.get('type')?.toLowerCase() === 'application/xop+xml') {
+    const startInfo = parsed.parameters.get('start-info')?.toLowerCase() ?? '';
+    return { version: startInfo.startsWith('application/soap+xml') ? 'soap12' : 'soap11', mtom: true };
+  }
+  return undefined;
+}
+
+/**
+ * Parses a metadata query string (with or without `?`); undefined when it is not one. Relay
+ * parameters (`sb-hc-*`) may sit beside it; any other parameter makes it an ordinary request.
+ */
+export function parseMetadataQuery(search: string): MetadataQuery | undefined {
+  const body = search.startsWith('?') ? search.slice(1) : search;
+  if (body === '' || body.length > 2048) return undefined; // WCF refuses query strings over 2048 characters
+  let found: MetadataQuery | undefined;
+  for (const part of body.split('&')) {
+    if (part === '' || /^sb-hc-[^=]*=/i.test(part)) continue;
+    if (found) return undefined;
+    const eq = part.indexOf('=');
+    const name = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();
+    let value = eq < 0 ? '' : part.slice(eq + 1);
+    try {
+      value = decodeURIComponent(value.replace(/\+/g, ' '));
+    } catch {
+      return undefined;
+    }
+    if (name === 'wsdl' || name === 'singlewsdl' || name === 'xsd') {
+      if (name === 'singlewsdl' && value !== '') return undefined;
+      if (name === 'xsd' && value === '') return undefined;
+      if (!/^[A-Za-z0-9._-]{0,128}$/.test(value)) return undefined;
+      found = { name, value, key: value === '' ? name : `${name}=${value}` };
+    } else return undefined;
+  }
+  return found;
+}
+
+/** Classifies a request for the SOAP endpoint; undefined leaves it to the plain HTTP sender. */
+export function classifySoapRequest(method: string | undefined, search: string, headers: IncomingHttpHeaders): SoapRequestKind | undefined {
+  if (method === 'GET' || method === 'HEAD') {
+    const query = parseMetadataQuery(search);
+    return query ? { kind: 'metadata', query } : undefined;
+  }
+  if (method !== 'POST') return undefined;
+  const ct = soapVersionOfContentType(header(headers, 'content-type'));
+  if (ct?.mtom) return { kind: 'soap', version: ct.version, mtom: true };
+  if (ct?.version === 'soap12') return { kind: 'soap', version: 'soap12', mtom: false };
+  if (header(headers, 'soapaction') !== undefined) return { kind: 'soap', version: 'soap11', mtom: false };
+  return undefined;
+}
