@@ -19,11 +19,14 @@ const notified: string[] = [];
 
 type Args = Record<string, unknown>;
 
-/** A node-soap fault object; `calcfaults:` and `soap:` are declared on the envelope by node-soap. */
+/**
+ * A node-soap fault object as WCF writes it. The faultcode declares its own prefix (WCF does the
+ * same): WCF clients on Mono read the fault code without the Envelope's namespace declarations.
+ */
 function calcFault(operation: string, problem: string, reason: string) {
   return {
     Fault: {
-      faultcode: 'calcfaults:DivideByZero',
+      faultcode: { attributes: { 'xmlns:f': CALC_FAULTS_NS }, $value: 'f:DivideByZero' },
       faultstring: reason,
       detail: { 'calcdata:CalcFault': { 'calcdata:Operation': operation, 'calcdata:Problem': problem } },
       statusCode: 500,
