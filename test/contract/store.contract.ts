@@ -229,6 +229,19 @@ export function storeContract(name: string, build: () => Promise<BuiltStore>): v
         expect((await store.getEntity('orders'))?.authorizationRules).toEqual([rule('send')]);
       });
 
+      it('keeps per-operation lists of a rule, and rejects malformed ones', async () => {
+        const ops = { ...rule('ops'), operations: { allow: ['http://example.org/calc/ICalculator/*'], deny: ['http://example.org/calc/ICalculator/Delete'] } };
+        await store.putEntityRule('orders', ops);
+        expect((await store.getEntity('orders'))?.authorizationRules).toEqual([ops]);
+        await store.putNamespaceRule({ ...rule('ns-ops'), operations: { deny: ['x'] } });
+        expect((await store.listNamespaceRules()).find((r) => r.keyName === 'ns-ops')?.operations).toEqual({ deny: ['x'] });
+        await rejectsWith(
+          store.putEntityRule('orders', { ...rule('bad'), operations: { allow: ['a*b'] } } as AuthorizationRule),
+          'RELAY_ERR_CONFIG_INVALID',
+          /operations\.allow\[0\]/,
+        );
+      });
+
       it('RELAY_ERR_ENTITY_NOT_FOUND for a missing entity', async () => {
         await rejectsWith(store.putEntityRule('missing', rule('send')), 'RELAY_ERR_ENTITY_NOT_FOUND');
       });
