@@ -16,6 +16,7 @@ import { IpcProxy } from './proxies/ipc-proxy';
 import { createModuleProxy } from './proxies/module-proxy';
 import type { ServiceProxy } from './proxies/service-proxy';
 import { SoapHttpProxy } from './proxies/soap-http-proxy';
+import { NetTcpProxy } from './proxies/net-tcp-proxy';
 import { soapVersionOption } from './soap/soap-http';
 import { tcpTarget, wsTarget, type StreamTarget } from './proxies/stream-proxy';
 
@@ -89,6 +90,8 @@ export function createAgent(options: AgentOptionsInput): Agent {
         hubs.set(t.socketPath, hub);
       }
       http = new IpcProxy(path, hub, { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: plog });
+    } else if (t.type === 'nettcp') {
+      http = new NetTcpProxy({ ...t, logger: plog });
     } else if (t.type === 'tcp') stream = tcpTarget(t.host, t.port);
     else stream = wsTarget(t.url);
     if (http) proxies.push(http);

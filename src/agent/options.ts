@@ -67,6 +67,32 @@ const tcpTarget = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(1).max(65535),
 });
+/** A local WCF service over net.tcp (NetTcpBinding, security None). */
+const netTcpTarget = z.strictObject({
+  type: z.literal('nettcp'),
+  /** net.tcp://host:port/path of the service (the Via of each session). */
+  url: z.string().regex(/^net\.tcp:\/\/[^/]+(\/.*)?$/i, 'expected a net.tcp://host:port/path URL'),
+  /** wsa:To for the service; default `url`. */
+  address: z.string().min(1).optional(),
+  /** Time allowed per call, ms. */
+  timeoutMs: z.number().int().min(100).default(60_000),
+  /** Most sessions (TCP connections) to the service at once. */
+  maxSessions: z.number().int().min(1).max(1024).default(8),
+  /** Largest message either way, bytes. */
+  maxMessageBytes: z.number().int().min(1024).default(MAX_SOAP_MESSAGE_BYTES),
+  /** Session dictionary quota for what the agent writes, bytes (the service's MaxSessionSize, WCF default 2048). */
+  maxSessionBytes: z.number().int().min(0).max(1024 * 1024).default(2048),
+  /**
+   * Actions of one-way operations: answered 202 once sent. Needed for SOAP 1.1 (basicHttp) callers,
+   * and for clients that send MessageID on one-way calls (Mono) when repliesInOrder is off.
+   */
+  oneWayActions: z.array(z.string().min(1)).max(1024).default([]),
+  /**
+   * The service answers each session's calls in order (WCF default: PerSession, ConcurrencyMode.Single):
+   * a reply to a later call then settles earlier waiting calls as one-way. Default true.
+   */
+  repliesInOrder: z.boolean().default(true),
+});
 const wsTarget = z.strictObject({
   type: z.literal('ws'),
   url: z.string().regex(/^wss?:\/\//i, 'expected a ws:// or wss:// URL'),
@@ -79,7 +105,7 @@ const serviceSchema = z.strictObject({
   listenerId: z.string().min(1).max(128).optional(),
   /** Number of control channels to open for this path (load spreading, failover). */
   connections: z.number().int().min(1).max(25).default(1),
-  target: z.discriminatedUnion('type', [httpTarget, moduleTarget, ipcTarget, tcpTarget, wsTarget]),
+  target: z.discriminatedUnion('type', [httpTarget, moduleTarget, ipcTarget, netTcpTarget, tcpTarget, wsTarget]),
 });
 
 export const agentOptionsSchema = z.strictObject({
@@ -120,6 +146,7 @@ export type ServiceTarget = z.output<typeof serviceSchema>['target'];
 export type HttpTargetConfig = z.output<typeof httpTarget>;
 export type ModuleTargetConfig = z.output<typeof moduleTarget>;
 export type IpcTargetConfig = z.output<typeof ipcTarget>;
+export type NetTcpTargetConfig = z.output<typeof netTcpTarget>;
 
 export type AgentOptionsInput = z.input<typeof agentOptionsSchema> & {
   tokenProvider?: TokenProvider;

@@ -331,11 +331,9 @@ export class NmfConnection {
         session.calls.delete(call);
         if (messageId === undefined) return;
         const reply = replyFromResponse(res, { action, messageId });
-        this.#sendReply(
-          session,
-          reply ??
-            errorFault(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'The service sent no reply to a request that expects one.', { soapFaultCode: 'Receiver' }), messageId),
-        );
+        // An empty answer (202, or Mono's empty 200) means a one-way operation: WCF clients may
+        // still send MessageID on those (Mono does), so nothing goes back.
+        if (reply) this.#sendReply(session, reply);
       },
       (err: unknown) => {
         session.calls.delete(call);

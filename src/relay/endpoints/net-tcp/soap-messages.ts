@@ -65,10 +65,10 @@ export function replyFromResponse(res: RpcResponse, request: { action?: string; 
   const contentType = res.headers['content-type'];
   if (res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204) return undefined;
   const relayCode = res.headers['x-relaybridge-error'];
-  if (relayCode !== undefined) return agentErrorFault(res, relayCode, request.messageId);
   try {
     // The content type decides; without one (or a generic XML type) the envelope namespace does.
     let version = soapVersionOf(contentType);
+    if (version === undefined && relayCode !== undefined) return agentErrorFault(res, relayCode, request.messageId);
     if (version === undefined && /xml/i.test(contentType ?? 'xml')) version = scanEnvelope(res.body).soapVersion;
     if (version === 'soap12') return ensureAddressing(res.body, request);
     if (version === 'soap11') return soap11ResponseToSoap12(res.body, { request }).body;

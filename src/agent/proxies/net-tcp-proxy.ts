@@ -1,0 +1,142 @@
+/**
+ * The `nettcp` service proxy: relayed SOAP calls to a local WCF service over net.tcp
+ * ([MC-NMF] duplex + binary XML with session dictionaries; security None).
+ *
+ * - SOAP 1.2 requests (what the relay's net.tcp endpoint and SOAP 1.2 HTTP clients send) go as
+ *   they are, with wsa:To rewritten to the service's address (WCF drops messages whose To does
+ *   not match, wcf-wire.md §4.2). SOAP 1.1 requests (basicHttp clients: binding bridging) are
+ *   translated to SOAP 1.2 + WS-Addressing and their replies back.
+ * - Sessions are pooled: a call takes the open session with the fewest calls in flight, and a new
+ *   one is opened while every session is busy and the pool is below maxSessions (a WCF service
+ *   with the default ConcurrencyMode.Single runs one call per session at a time).
+ * - One-way requests (no MessageID; for SOAP 1.1 callers, an action listed in oneWayActions) are
+ *   answered 202 as soon as they are written.
+ * - Failures (service down, timeout, NMF fault) become SOAP faults in the caller's version.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../core/logger';
+import type { SoapVersion } from '../../protocol/soap/addressing';
+import { classifySoapContentType, parseSoapActionHeader } from '../../protocol/soap/content-type';
+import { rewriteAddressingTo, scanEnvelope, type AddressingInfo } from '../../protocol/soap/envelope';
+import { soap11RequestToSoap12, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
+import { acceptedResponse, bufferedResponse, faultResponse, headerValue, readBody } from '../soap/soap-http';
+import type { LocalRequest, LocalResponse } from './http-proxy';
+import { NetTcpSession } from './net-tcp-session';
+import type { ServiceProxy } from './service-proxy';
+
+const SOAP12_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+
+export interface NetTcpProxyOptions {
+  /** net.tcp://host:port/path of the local service. */
+  readonly url: string;
+  /** wsa:To for the service; default `url`. */
+  readonly address?: string;
+  /** Time allowed per call, ms. */
+  readonly timeoutMs: number;
+  /** Most sessions (TCP connections) open to the service at once. */
+  readonly maxSessions: number;
+  /** Largest message in either direction, bytes. */
+  readonly maxMessageBytes: number;
+  /** Session dictionary quota for what the agent writes, bytes (the service's MaxSessionSize). */
+  readonly maxSessionBytes: number;
+  /** Actions of one-way operations, for SOAP 1.1 callers (SOAP 1.2 callers say so by omitting MessageID). */
+  readonly oneWayActions: readonly string[];
+  /** See NetTcpSessionOptions.repliesInOrder. */
+  readonly repliesInOrder: boolean;
+  readonly logger: Logger;
+}
+
+export class NetTcpProxy implements ServiceProxy {
+  readonly #o: NetTcpProxyOptions;
+  readonly #sessions = new Set<NetTcpSession>();
+  #closed = false;
+
+  constructor(options: NetTcpProxyOptions) {
+    this.#o = options;
+  }
+
+  /** Sessions currently open or opening (tests, metrics). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async call(request: LocalRequest): Promise<LocalResponse> {
+    if (request.method.toUpperCase() !== 'POST') {
+      return bufferedResponse(404, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from('A net.tcp service takes SOAP POSTs only.\n'), 'Not Found');
+    }
+    const contentType = headerValue(request.headers, 'content-type');
+    let version: SoapVersion = 'soap12';
+    let addressing: AddressingInfo | undefined;
+    try {
+      const body = await readBody(request.body, this.#o.maxMessageBytes);
+      const kind = contentType ? classifySoapContentType(contentType) : undefined;
+      version = kind?.soapVersion ?? scanEnvelope(body).soapVersion;
+      let xml: Buffer;
+      let oneWay: boolean;
+      if (version === 'soap11') {
+        const action = parseSoapActionHeader(headerValue(request.headers, 'soapaction'));
+        oneWay = action !== undefined && this.#o.oneWayActions.includes(action);
+        const t = soap11RequestToSoap12(body, { action, to: this.#address, newMessageId: () => `urn:uuid:${randomUUID()}`, oneWay });
+        xml = t.body;
+        addressing = t.addressing;
+      } else {
+        xml = rewriteAddressingTo(body, this.#address).body;
+        addressing = scanEnvelope(xml).addressing;
+        oneWay = addressing?.messageId === undefined || (addressing.action !== undefined && this.#o.oneWayActions.includes(addressing.action));
+      }
+      const session = await this.#session();
+      if (oneWay) {
+        await session.send(xml);
+        return acceptedResponse();
+      }
+      const reply = await session.call(xml, addressing!.messageId!, this.#o.timeoutMs);
+      if (reply === undefined) return acceptedResponse();
+      const isFault = scanEnvelope(reply).isFault;
+      if (version === 'soap11') {
+        const t = soap12ResponseToSoap11(reply);
+        return bufferedResponse(t.isFault ? 500 : 200, { 'content-type': t.contentType }, t.body);
+      }
+      return bufferedResponse(isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply);
+    } catch (err) {
+      this.#o.logger.debug({ err: (err as Error).message }, 'net.tcp call failed');
+      // The caller's own messageId: a 1.1 caller has none (its translated addressing is ours).
+      return faultResponse(err, version, version === 'soap12' ? addressing : undefined);
+    }
+  }
+
+  get #address(): string {
+    return this.#o.address ?? this.#o.url;
+  }
+
+  /** The least busy open session, or a new one while all are busy and the pool has room. */
+  async #session(): Promise<NetTcpSession> {
+    let best: NetTcpSession | undefined;
+    for (const s of this.#sessions) {
+      if (!s.usable) continue;
+      if (!best || s.inFlight < best.inFlight) best = s;
+    }
+    if (best && (best.inFlight === 0 || this.#sessions.size >= this.#o.maxSessions)) {
+      await best.ready;
+      return best;
+    }
+    const session = new NetTcpSession({
+      url: this.#o.url,
+      connectTimeoutMs: Math.min(this.#o.timeoutMs, 30_000),
+      maxMessageBytes: this.#o.maxMessageBytes,
+      maxSessionBytes: this.#o.maxSessionBytes,
+      repliesInOrder: this.#o.repliesInOrder,
+      logger: this.#o.logger,
+    });
+    this.#sessions.add(session);
+    session.onClosed = () => this.#sessions.delete(session);
+    await session.ready;
+    return session;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#sessions].map((s) => s.close()));
+    this.#sessions.clear();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * One [MC-NMF] duplex session from the agent to a local WCF net.tcp service (security None):
+ *
+ *   connect, preamble (duplex, Via = service URL, binary with session 0x08) -> 0x0B
+ *   envelopes both ways, replies matched by RelatesTo (wcf-wire.md §1.6, §4.3)
+ *   End -> End, close
+ *
+ * The session strings of each direction live as long as the session (one SessionWriter for what
+ * we send, one SessionReader for what the service sends; the writer keeps within the 2048-byte
+ * MaxSessionSize the service applies by default). Any framing or decoding error, an NMF fault or
+ * the service closing ends the session and fails every call still waiting on it.
+ */
+import net from 'node:net';
+import { RelayError, TimeoutError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../protocol/nbfx';
+import { ClientDecoder, KnownEncoding, Mode, encodeEnd, encodePreamble, encodeSizedEnvelope, type ClientFrame } from '../../protocol/nmf';
+import { scanEnvelope } from '../../protocol/soap/envelope';
+
+export interface NetTcpSessionOptions {
+  /** net.tcp://host:port/path of the service (the Via). */
+  readonly url: string;
+  readonly connectTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxSessionBytes: number;
+  /**
+   * The service answers the calls of a session in order (WCF's default PerSession instancing with
+   * ConcurrencyMode.Single). Then a reply to a later call proves that earlier calls still waiting
+   * were one-way (Mono's client sends MessageID on one-way calls too): they resolve as one-way.
+   */
+  readonly repliesInOrder: boolean;
+  readonly logger: Logger;
+}
+
+interface Waiter {
+  /** The reply, or undefined when the call turned out to be one-way. */
+  resolve: (xml: Buffer | undefined) => void;
+  reject: (err: RelayError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class NetTcpSession {
+  readonly #o: NetTcpSessionOptions;
+  readonly #socket: net.Socket;
+  readonly #decoder: ClientDecoder;
+  readonly #reader = new SessionReader();
+  readonly #writer: SessionWriter;
+  readonly #waiting = new Map<string, Waiter>();
+  #ready: Promise<void>;
+  #open = false;
+  #dead: RelayError | undefined;
+  #onAck: (() => void) | undefined;
+  #onEnd: (() => void) | undefined;
+  #failOpen: ((err: RelayError) => void) | undefined;
+  /** Called once when the session can no longer be used. */
+  onClosed: (() => void) | undefined;
+
+  constructor(options: NetTcpSessionOptions) {
+    this.#o = options;
+    this.#writer = new SessionWriter({ maxSessionBytes: options.maxSessionBytes });
+    this.#decoder = new ClientDecoder({ limits: { maxMessageBytes: options.maxMessageBytes } });
+    const url = new URL(options.url);
+    this.#socket = net.connect(Number(url.port || 808), url.hostname.replace(/^\[|\]$/g, ''));
+    this.#socket.setNoDelay(true);
+    this.#ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#kill(new TimeoutError('RELAY_ERR_TIMEOUT', `the net.tcp service at ${options.url} did not accept a session in ${options.connectTimeoutMs} ms`));
+      }, options.connectTimeoutMs);
+      this.#onAck = () => {
+        clearTimeout(timer);
+        this.#open = true;
+        resolve();
+      };
+      this.#socket.once('connect', () => {
+        this.#socket.write(encodePreamble({ mode: Mode.Duplex, via: options.url, encoding: KnownEncoding.Soap12BinarySession }));
+      });
+      this.#failOpen = (err) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+    });
+    this.#ready.catch(() => undefined);
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on('error', (err) =>
+      this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the net.tcp service at ${options.url} is unreachable: ${err.message}`, { cause: err })),
+    );
+    this.#socket.on('close', () => this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the net.tcp service at ${options.url} closed the connection`)));
+  }
+
+  /** Resolves when the preamble was acknowledged. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  get usable(): boolean {
+    return this.#dead === undefined;
+  }
+
+  get open(): boolean {
+    return this.#open && this.#dead === undefined;
+  }
+
+  /** Calls waiting for their reply. */
+  get inFlight(): number {
+    return this.#waiting.size;
+  }
+
+  /**
+   * Sends a request and resolves with the reply whose RelatesTo is `messageId`, or undefined when
+   * the call proved one-way (see repliesInOrder).
+   */
+  async call(xml: Buffer, messageId: string, timeoutMs: number): Promise<Buffer | undefined> {
+    await this.#ready;
+    if (this.#dead) throw this.#dead;
+    const reply = new Promise<Buffer | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(messageId);
+        reject(new TimeoutError('RELAY_ERR_TIMEOUT', `the net.tcp service at ${this.#o.url} did not answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.set(messageId, { resolve, reject, timer });
+    });
+    this.#write(xml);
+    return reply;
+  }
+
+  /** Sends a one-way message (nothing comes back). */
+  async send(xml: Buffer): Promise<void> {
+    await this.#ready;
+    if (this.#dead) throw this.#dead;
+    this.#write(xml);
+  }
+
+  /** End the session: End, wait for the service's End (bounded), close. */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (this.#dead) return;
+    if (this.#open) {
+      const ended = new Promise<void>((resolve) => {
+        this.#onEnd = resolve;
+        setTimeout(resolve, timeoutMs).unref();
+      });
+      this.#socket.write(encodeEnd());
+      await ended;
+    }
+    this.#kill(new RelayError('RELAY_ERR_AGENT_CLOSED', 'the net.tcp session was closed'));
+  }
+
+  #write(xml: Buffer): void {
+    // Encoding and writing happen in one synchronous step, so string-table order = wire order.
+    const parts = encodeSizedEnvelope(xmlToBinary(xml, { session: this.#writer }));
+    this.#socket.cork();
+    for (const p of parts) this.#socket.write(p);
+    this.#socket.uncork();
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames: ClientFrame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `bad framing from the net.tcp service: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    for (const f of frames) this.#onFrame(f);
+  }
+
+  #onFrame(f: ClientFrame): void {
+    switch (f.type) {
+      case 'preambleAck':
+        this.#onAck?.();
+        return;
+      case 'envelope':
+        return this.#onEnvelope(f.payload);
+      case 'fault':
+        return this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the net.tcp service refused the session: ${f.fault}`));
+      case 'end':
+        this.#onEnd?.();
+        if (!this.#onEnd) this.#socket.write(encodeEnd()); // the service ended the session: acknowledge
+        return this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'the net.tcp service ended the session'));
+      default:
+        return this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `unexpected ${f.type} frame from the net.tcp service`));
+    }
+  }
+
+  #onEnvelope(payload: Buffer): void {
+    let xml: Buffer;
+    let relatesTo: string | undefined;
+    try {
+      xml = Buffer.from(binaryToXml(payload, { session: this.#reader, selfClose: true }), 'utf8');
+      relatesTo = scanEnvelope(xml).addressing?.relatesTo;
+    } catch (err) {
+      // WCF marks a session unusable after a decode error; so does this side.
+      this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `undecodable reply from the net.tcp service: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    // WCF correlates by RelatesTo. Mono's service leaves it out of faults; its calls on a session
+    // are answered in order, so a reply without RelatesTo goes to the oldest waiting call.
+    const key = relatesTo ?? this.#waiting.keys().next().value;
+    const w = key !== undefined ? this.#waiting.get(key) : undefined;
+    if (!w || key === undefined) {
+      this.#o.logger.debug({ relatesTo }, 'net.tcp message with no waiting call (callback or late reply); dropped');
+      return;
+    }
+    if (this.#o.repliesInOrder) {
+      for (const [earlier, e] of this.#waiting) {
+        if (earlier === key) break;
+        this.#waiting.delete(earlier);
+        clearTimeout(e.timer);
+        e.resolve(undefined);
+      }
+    }
+    this.#waiting.delete(key);
+    clearTimeout(w.timer);
+    w.resolve(xml);
+  }
+
+  #kill(err: RelayError): void {
+    if (this.#dead) return;
+    this.#dead = err;
+    this.#failOpen?.(err);
+    for (const w of this.#waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.#waiting.clear();
+    this.#socket.destroy();
+    this.onClosed?.();
+  }
+}
