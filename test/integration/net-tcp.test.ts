@@ -7,6 +7,7 @@ import { KnownEncoding, FaultString, Mode, encodePreamble } from '../../src/prot
 import { scanEnvelope } from '../../src/protocol/soap/envelope';
 import { parseFault } from '../../src/protocol/soap/fault';
 import type { RelayServer } from '../../src/relay/relay-server';
+import { generateSelfSigned } from '../../src/cli/tls';
 import { Harness, token, waitFor } from '../helpers/harness';
 import { NetTcpClient, NmfFaultError, requestEnvelope } from '../helpers/net-tcp-client';
 
@@ -339,6 +340,32 @@ describe('net.tcp endpoint limits', () => {
     } finally {
       first.destroy();
       second.destroy();
+    }
+  });
+});
+
+describe('net.tcp endpoint with TLS (application/ssl-tls upgrade)', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('upgrades to TLS with the relay certificate, then relays calls inside it', async () => {
+    const { cert, key } = await generateSelfSigned(['localhost', '127.0.0.1']);
+    const relay = await h.relay({
+      tls: { cert, key },
+      netTcp: { port: 0, host: '127.0.0.1' },
+      entities: [{ path: 'calc', requiresClientAuthorization: false }],
+    });
+    const seen = { notified: [] as string[], requests: [] as Array<{ to?: string; url?: string }> };
+    const svc = await h.httpService(soap12Service(seen));
+    const agent = await h.agent(relay, [{ path: 'calc', target: { type: 'http', url: svc.url, soapVersion: '1.2' } }], { tls: { ca: cert, rejectUnauthorized: true } });
+    await agent.whenReady();
+    const c = await NetTcpClient.connect({ port: relay.netTcp!.port });
+    try {
+      await c.open(`${relay.netTcp!.url}/calc`, { tls: { ca: cert, servername: 'localhost' } });
+      expect(textOf(await c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>20</a><b>22</b></Add>`), 'AddResult')).toBe('42');
+      await c.end();
+    } finally {
+      c.destroy();
     }
   });
 });
