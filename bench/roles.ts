@@ -1,14 +1,18 @@
 /**
  * Child-process roles for the benchmarks, so the load generator, the relay, the agent and the
  * service each get their own event loop, as they would on separate machines:
- *   node dist/bench/roles.js service            → prints {"url":…}
+ *   node dist/bench/roles.js service            → prints {"url":…}   (HTTP echo)
+ *   node dist/bench/roles.js soap-service       → prints {"url":…}   (node-soap calculator)
  *   node dist/bench/roles.js relay              → prints {"url":…}
  *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
  * Each exits when its stdin closes.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
+import * as soap from 'soap';
 import { createAgent } from '../src/agent/agent';
+import { service as calculator, wsdl as calculatorWsdl } from '../samples/calculator/service';
 import { createRelayServer } from '../src/relay/relay-server';
 
 export const BENCH_KEY_NAME = 'bench';
@@ -31,6 +35,15 @@ async function main(): Promise<void> {
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  } else if (role === 'soap-service') {
+    const server = http.createServer((_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    server.keepAliveTimeout = 60_000;
+    soap.listen(server, '/calc', calculator, fs.readFileSync(calculatorWsdl, 'utf8'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/calc` });
   } else if (role === 'relay') {
     const relay = createRelayServer({
       port: 0,
