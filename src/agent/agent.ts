@@ -91,7 +91,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
       }
       http = new IpcProxy(path, hub, { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: plog });
     } else if (t.type === 'nettcp') {
-      http = new NetTcpProxy({ ...t, logger: plog });
+      http = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : readWsdlFile(t.wsdl), logger: plog });
     } else if (t.type === 'tcp') stream = tcpTarget(t.host, t.port);
     else stream = wsTarget(t.url);
     if (http) proxies.push(http);

@@ -92,6 +92,10 @@ const netTcpTarget = z.strictObject({
    * a reply to a later call then settles earlier waiting calls as one-way. Default true.
    */
   repliesInOrder: z.boolean().default(true),
+  /** Where `?wsdl`, `?wsdl=…`, `?xsd=…` are fetched (the service's HTTP metadata address), e.g. http://host:port/calc?wsdl. */
+  wsdlUrl: z.string().url().optional(),
+  /** A WSDL file served for `?wsdl`/`?singleWsdl` (when the service has no HTTP metadata). */
+  wsdl: z.string().min(1).optional(),
 });
 const wsTarget = z.strictObject({
   type: z.literal('ws'),

@@ -22,7 +22,7 @@ import { MetadataEndpoint } from './endpoints/http-soap/metadata/metadata-endpoi
 import { SoapFaultContext, soapVersionOfRequest } from './endpoints/http-soap/soap-faults';
 import { SoapHttpEndpoint } from './endpoints/http-soap/soap-endpoint';
 import { createManagementApp } from './endpoints/management/management-api';
-import { NetTcpEndpoint } from './endpoints/net-tcp/net-tcp-endpoint';
+import { NetTcpEndpoint, netTcpMetadataTransform } from './endpoints/net-tcp/net-tcp-endpoint';
 import { renderStatusPage } from './endpoints/management/status-page';
 import { RelayMetrics } from './metrics';
 import { buildRelayConfig, type RelayConfig, type RelayOptionsInput } from './options';
@@ -58,7 +58,10 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
     maxEntries: config.limits.metadataCacheEntries,
     maxBytes: config.limits.metadataCacheBytes,
   });
-  const soap = new SoapHttpEndpoint(ctx, httpSender, new MetadataEndpoint(ctx, httpSender, metadataCache));
+  const metadata = new MetadataEndpoint(ctx, httpSender, metadataCache);
+  const soap = new SoapHttpEndpoint(ctx, httpSender, metadata);
+  // With a net.tcp endpoint, WSDLs also describe it (at the relay's net.tcp address).
+  if (netTcp) metadata.transformDocument = netTcpMetadataTransform(netTcp);
   // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
   httpSender.errorWriterFor = (req) => {
     const version = soapVersionOfRequest(req);

@@ -71,6 +71,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
   let relay: RelayServer;
   let service: WcfService;
   let tcpBase: string;
+  let serviceTcp: string;
 
   beforeAll(async () => {
     await buildWcfHarness();
@@ -86,8 +87,12 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
       ],
     });
     tcpBase = relay.netTcp!.url;
+    serviceTcp = urls.tcp;
     const agent = await h.agent(relay, [
-      { path: 'tcpcalc', target: { type: 'nettcp', url: urls.tcp } },
+      {
+        path: 'tcpcalc',
+        target: { type: 'nettcp', url: urls.tcp, wsdlUrl: `${urls.basic}?wsdl`, oneWayActions: ['http://example.org/calc/ICalculator/Notify'] },
+      },
       { path: 'httpcalc', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } },
     ]);
     await agent.whenReady();
@@ -106,6 +111,29 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/httpcalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
     show(results);
     checkCommon(results);
+  }, 60_000);
+
+  it('(c) the reverse bridge: Mono basicHttp client → relay HTTP → agent nettcp proxy → Mono net.tcp service', async () => {
+    const results = await runWcfClient({ binding: 'basic', address: `${relay.url}/tcpcalc`, scenario: ['add', 'process', 'divide', 'notify'], timeoutSeconds: 20 });
+    show(results);
+    expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
+    expect(scenarioResult(results, 'process')).toMatchObject({ ok: true, id: 42, blobReversed: true, amount: '24691.3578' });
+    expect(scenarioResult(results, 'divide')).toMatchObject({ ok: true, result: 3, reason: 'Cannot divide by zero' });
+    expect(scenarioResult(results, 'notify')).toMatchObject({ ok: true, observed: true });
+  }, 60_000);
+
+  it('metadata: the WSDL of a net.tcp path names the net.tcp endpoint of the relay (binary encoding, tcp transport)', async () => {
+    const res = await fetch(`${relay.url}/tcpcalc?wsdl`);
+    expect(res.status).toBe(200);
+    const wsdl = await res.text();
+    expect(wsdl).toContain(`location="${tcpBase}/tcpcalc"`);
+    expect(wsdl).toContain(`Address>${tcpBase}/tcpcalc</`);
+    expect(wsdl).not.toContain(serviceTcp);
+    expect(wsdl).toContain('http://schemas.microsoft.com/soap/tcp');
+    expect(wsdl).toContain('BinaryEncoding');
+    // The HTTP-only service gets a net.tcp port added (binding bridging).
+    const http = await (await fetch(`${relay.url}/httpcalc?wsdl`)).text();
+    expect(http).toContain(`location="${tcpBase}/httpcalc"`);
   }, 60_000);
 
   it('no listener online: the call fails with a fault at once, not a hang', async () => {

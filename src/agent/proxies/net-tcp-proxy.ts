@@ -19,7 +19,7 @@ import type { SoapVersion } from '../../protocol/soap/addressing';
 import { classifySoapContentType, parseSoapActionHeader } from '../../protocol/soap/content-type';
 import { rewriteAddressingTo, scanEnvelope, type AddressingInfo } from '../../protocol/soap/envelope';
 import { soap11RequestToSoap12, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
-import { acceptedResponse, bufferedResponse, faultResponse, headerValue, readBody } from '../soap/soap-http';
+import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody } from '../soap/soap-http';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import { NetTcpSession } from './net-tcp-session';
 import type { ServiceProxy } from './service-proxy';
@@ -43,6 +43,10 @@ export interface NetTcpProxyOptions {
   readonly oneWayActions: readonly string[];
   /** See NetTcpSessionOptions.repliesInOrder. */
   readonly repliesInOrder: boolean;
+  /** Metadata: fetched from here with the request's query (`?wsdl`, `?xsd=xsd0`, ...). */
+  readonly wsdlUrl?: string;
+  /** Metadata: this WSDL text for `?wsdl`/`?singleWsdl` (when there is no wsdlUrl). */
+  readonly wsdl?: string;
   readonly logger: Logger;
 }
 
@@ -61,6 +65,8 @@ export class NetTcpProxy implements ServiceProxy {
   }
 
   async call(request: LocalRequest): Promise<LocalResponse> {
+    const kind = classifyRequest(request);
+    if (kind.kind === 'metadata') return this.#metadata(kind.query);
     if (request.method.toUpperCase() !== 'POST') {
       return bufferedResponse(404, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from('A net.tcp service takes SOAP POSTs only.\n'), 'Not Found');
     }
@@ -102,6 +108,24 @@ export class NetTcpProxy implements ServiceProxy {
       // The caller's own messageId: a 1.1 caller has none (its translated addressing is ours).
       return faultResponse(err, version, version === 'soap12' ? addressing : undefined);
     }
+  }
+
+  /** WSDL/XSD for the relay's metadata endpoint: from wsdlUrl (same query) or the configured file. */
+  async #metadata(query: string): Promise<LocalResponse> {
+    const xml = { 'content-type': 'text/xml; charset=utf-8' };
+    if (this.#o.wsdlUrl) {
+      const url = new URL(this.#o.wsdlUrl);
+      url.search = `?${query}`;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(this.#o.timeoutMs) });
+        const body = Buffer.from(await res.arrayBuffer());
+        return bufferedResponse(res.status, { 'content-type': res.headers.get('content-type') ?? xml['content-type'] }, body, res.statusText);
+      } catch (err) {
+        return bufferedResponse(502, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from(`metadata unavailable: ${(err as Error).message}\n`), 'Bad Gateway');
+      }
+    }
+    if (this.#o.wsdl !== undefined && /^(wsdl|singlewsdl)$/i.test(query)) return bufferedResponse(200, xml, Buffer.from(this.#o.wsdl, 'utf8'), 'OK');
+    return bufferedResponse(404, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from('No metadata is configured for this net.tcp service (wsdlUrl or wsdl).\n'), 'Not Found');
   }
 
   get #address(): string {

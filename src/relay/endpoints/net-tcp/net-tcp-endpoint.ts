@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { Logger } from '../../../core/logger';
 import type { RelayContext } from '../../context';
+import { describeNetTcpEndpoint } from './metadata';
 import { NmfConnection, type NetTcpConfig } from './nmf-connection';
 
 export class NetTcpEndpoint {
@@ -83,4 +84,23 @@ export class NetTcpEndpoint {
       this.#sockets.delete(socket);
     });
   }
+}
+
+/**
+ * The metadata hook: main WSDL documents (`?wsdl`, `?singleWsdl`) of a path also describe the
+ * relay's net.tcp endpoint for it (metadata.ts). Other documents pass unchanged.
+ */
+export function netTcpMetadataTransform(
+  endpoint: NetTcpEndpoint,
+): (body: Buffer, doc: { entityPath: string; suffix: string; query: { name: string; value: string } }) => Buffer {
+  return (body, doc) => {
+    const main = doc.query.name === 'singlewsdl' || (doc.query.name === 'wsdl' && doc.query.value === '');
+    if (!main || !endpoint.url) return body;
+    const path = [doc.entityPath, doc.suffix].filter(Boolean).map((p) => p.split('/').map(encodeURIComponent).join('/')).join('/');
+    try {
+      return describeNetTcpEndpoint(body, { address: `${endpoint.url}/${path}` });
+    } catch {
+      return body;
+    }
+  };
 }

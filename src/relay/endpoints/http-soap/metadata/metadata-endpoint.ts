@@ -110,6 +110,11 @@ export class MetadataEndpoint {
   readonly #ctx: RelayContext;
   readonly #sender: HttpSenderEndpoint;
   readonly cache: MetadataCache;
+  /**
+   * A last step on each rewritten document (the relay adds its net.tcp endpoint to WSDLs when it
+   * has one: net-tcp/metadata.ts). Errors keep the document as it was.
+   */
+  transformDocument: ((body: Buffer, doc: { entityPath: string; suffix: string; query: MetadataQuery }) => Buffer) | undefined;
   readonly #log: Logger;
 
   constructor(ctx: RelayContext, sender: HttpSenderEndpoint, cache: MetadataCache) {
@@ -194,6 +199,7 @@ export class MetadataEndpoint {
         linkQuery: token ? `sb-hc-token=${encodeURIComponent(token)}` : undefined,
         limits: { maxInputBytes: ctx.config.limits.maxMetadataBytes },
       }).body;
+      if (this.transformDocument) body = this.transformDocument(body, { entityPath: entity.path, suffix, query });
     } catch (err) {
       // Not XML we can read: hand it over as the service wrote it.
       this.#log.info({ path: entity.path, query: query.key, err: (err as Error).message }, 'metadata document not rewritten');
