@@ -24,8 +24,23 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
       throw new ConfigError('invalid agent config', [`tls.caFile: ${(err as Error).message}`]);
     }
   }
+  // Files named in service targets are relative to the config file.
+  const services = Array.isArray(agentOptions.services)
+    ? (agentOptions.services as Array<{ target?: Record<string, unknown> }>).map((svc) => {
+        const t = svc?.target;
+        if (!t || typeof t !== 'object') return svc;
+        const target = { ...t };
+        for (const key of ['module', 'wsdl', 'socketPath'] as const) {
+          if (typeof target[key] === 'string' && (t.type === 'module' || t.type === 'ipc' || (t.type === 'http' && key === 'wsdl'))) {
+            target[key] = resolveFrom(input.config, target[key] as string);
+          }
+        }
+        return { ...svc, target };
+      })
+    : agentOptions.services;
   const agent = createAgent({
     ...(agentOptions as Parameters<typeof createAgent>[0]),
+    services: services as Parameters<typeof createAgent>[0]['services'],
     tls: tls ? { ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : undefined,
     logger,
   });

@@ -1,0 +1,145 @@
+/** Unit tests of the agent's SOAP helpers: request classification, WSDL versions, node-soap faults, IPC messages, options. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildAgentConfig } from '../../../src/agent/options';
+import { checkRegister, isCallReply } from '../../../src/agent/ipc/ipc-protocol';
+import { INTERNAL_ERROR_REASON, toNodeSoapFault, wrapSoapServices } from '../../../src/agent/soap/node-soap';
+import { classifyRequest, faultResponse, readBody } from '../../../src/agent/soap/soap-http';
+import { chooseServiceVersion, readWsdlInfo } from '../../../src/agent/soap/wsdl-info';
+import { RelayError } from '../../../src/core/errors';
+import { parseFault } from '../../../src/protocol/soap/fault';
+import { Readable } from 'node:stream';
+
+const req = (method: string, requestTarget: string, ct?: string) => ({ method, requestTarget, headers: (ct ? { 'Content-Type': ct } : {}) as Record<string, string> });
+
+describe('classifyRequest', () => {
+  it.each([
+    [req('POST', '/p', 'text/xml; charset=utf-8'), { kind: 'soap', soapVersion: 'soap11' }],
+    [req('POST', '/p', 'application/soap+xml; charset=utf-8; action="x"'), { kind: 'soap', soapVersion: 'soap12' }],
+    [req('POST', '/p', 'application/json'), { kind: 'other' }],
+    [req('POST', '/p', 'multipart/related; type="application/xop+xml"; start-info="text/xml"'), { kind: 'other' }],
+    [req('POST', '/p'), { kind: 'other' }],
+    [req('PUT', '/p', 'text/xml'), { kind: 'other' }],
+    [req('GET', '/p?wsdl'), { kind: 'metadata', query: 'wsdl' }],
+    [req('GET', '/p?singleWsdl'), { kind: 'metadata', query: 'singleWsdl' }],
+    [req('GET', '/p?xsd=xsd0'), { kind: 'metadata', query: 'xsd=xsd0' }],
+    [req('GET', '/p?wsdlx'), { kind: 'other' }],
+    [req('GET', '/p/items?id=1'), { kind: 'other' }],
+  ])('%j', (r, expected) => expect(classifyRequest(r)).toEqual(expected));
+});
+
+describe('readBody', () => {
+  it('reads streams and buffers, and refuses more than the limit', async () => {
+    expect((await readBody(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), 10)).toString()).toBe('abcd');
+    expect((await readBody(undefined, 10)).length).toBe(0);
+    await expect(readBody(Readable.from([Buffer.alloc(8), Buffer.alloc(8)]), 10)).rejects.toMatchObject({ code: 'RELAY_ERR_BODY_TOO_LARGE' });
+    await expect(readBody(Buffer.alloc(11), 10)).rejects.toMatchObject({ code: 'RELAY_ERR_BODY_TOO_LARGE' });
+  });
+});
+
+describe('faultResponse', () => {
+  it('a SOAP 1.2 fault with RelatesTo and the error code as subcode, HTTP 500', async () => {
+    const res = faultResponse(new RelayError('RELAY_ERR_TIMEOUT', 'too slow'), 'soap12', { version: 'wsa10', namespace: 'http://www.w3.org/2005/08/addressing', messageId: 'urn:uuid:1' });
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['content-type']).toMatch(/^application\/soap\+xml/);
+    const body = await readBody(res.body, 1e6);
+    expect(parseFault(body)).toMatchObject({ kind: 'Receiver', reason: 'too slow', relatesTo: 'urn:uuid:1', subcodes: [{ localName: 'RELAY_ERR_TIMEOUT' }] });
+  });
+});
+
+describe('readWsdlInfo / chooseServiceVersion', () => {
+  const wsdlDir = path.resolve(__dirname, '../../../wsdl');
+  it('reads the SOAP versions of the bindings', () => {
+    expect(readWsdlInfo(fs.readFileSync(path.join(wsdlDir, 'calculator.wsdl'))).soapVersions).toEqual(['soap11']);
+    const both = `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" targetNamespace="urn:x">
+      <wsdl:binding name="b1"><soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/></wsdl:binding>
+      <wsdl:binding name="b2"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/></wsdl:binding></wsdl:definitions>`;
+    expect(readWsdlInfo(both)).toEqual({ soapVersions: ['soap12', 'soap11'], targetNamespace: 'urn:x' });
+  });
+  it('keeps the client version when offered or unknown, else the first offered', () => {
+    expect(chooseServiceVersion('soap12', ['soap11', 'soap12'])).toBe('soap12');
+    expect(chooseServiceVersion('soap12', ['soap11'])).toBe('soap11');
+    expect(chooseServiceVersion('soap11', undefined)).toBe('soap11');
+    expect(chooseServiceVersion('soap11', [])).toBe('soap11');
+  });
+});
+
+describe('node-soap operation wrapping', () => {
+  it('turns thrown errors into well-formed faults with HTTP 500', async () => {
+    const wrapped = wrapSoapServices(
+      {
+        S: {
+          P: {
+            Sync: () => {
+              throw new Error('boom');
+            },
+            Async: async () => {
+              throw new Error('later');
+            },
+            Typed: () => {
+              throw { Fault: { faultcode: 'soap:Client', faultstring: 'typed' } };
+            },
+            Ok: () => ({ R: 1 }),
+          },
+        },
+      },
+      { soapVersion: 'soap11' },
+    );
+    const ops = wrapped.S!.P!;
+    expect(() => ops.Sync!({})).toThrow();
+    try {
+      ops.Sync!({});
+    } catch (e) {
+      expect(e).toEqual({ Fault: { faultcode: 'soap:Server', faultstring: INTERNAL_ERROR_REASON, statusCode: 500 } });
+    }
+    await expect(ops.Async!({})).rejects.toEqual({ Fault: { faultcode: 'soap:Server', faultstring: INTERNAL_ERROR_REASON, statusCode: 500 } });
+    try {
+      ops.Typed!({});
+    } catch (e) {
+      expect(e).toEqual({ Fault: { faultcode: 'soap:Client', faultstring: 'typed', statusCode: 500 } });
+    }
+    expect(ops.Ok!({})).toEqual({ R: 1 });
+  });
+  it('SOAP 1.2 faults use Code/Reason; exception detail only when asked', () => {
+    expect(toNodeSoapFault(new Error('x'), { soapVersion: 'soap12', includeExceptionDetail: true })).toEqual({ Fault: { Code: { Value: 'soap:Receiver' }, Reason: { Text: 'x' }, statusCode: 500 } });
+  });
+});
+
+describe('IPC messages', () => {
+  it('validates register requests', () => {
+    expect(checkRegister({ t: 'register', path: 'calc', operations: [{ name: 'Add' }] })).toBeUndefined();
+    expect(checkRegister({ t: 'register', path: '', operations: [{ name: 'Add' }] })).toMatch(/path/);
+    expect(checkRegister({ t: 'register', path: 'calc', operations: [] })).toMatch(/operations/);
+    expect(checkRegister({ t: 'register', path: 'calc', operations: [{ name: '<x>' }] })).toMatch(/invalid operation/);
+    expect(checkRegister({ t: 'register', path: 'calc', operations: [{ name: 'A' }], wsdl: 1 })).toMatch(/wsdl/);
+    expect(checkRegister(null)).toMatch(/object/);
+  });
+  it('validates call replies', () => {
+    expect(isCallReply({ ok: true, result: 1 })).toBe(true);
+    expect(isCallReply({ ok: false, fault: { reason: 'r' } })).toBe(true);
+    expect(isCallReply({ ok: false })).toBe(false);
+    expect(isCallReply('x')).toBe(false);
+  });
+});
+
+describe('agent options for the SOAP targets', () => {
+  const base = { relayUrl: 'http://relay:1', keyName: 'k', key: 'v' };
+  it('defaults: http soapVersion auto + rewriteTo; module and ipc timeouts', () => {
+    const c = buildAgentConfig({
+      ...base,
+      services: [
+        { path: 'a', target: { type: 'http', url: 'http://svc/' } },
+        { path: 'b', target: { type: 'module', module: './m.js' } },
+        { path: 'c', target: { type: 'ipc', socketPath: '/tmp/s.sock' } },
+      ],
+    });
+    expect(c.services[0]!.target).toMatchObject({ soapVersion: 'auto', rewriteTo: true, maxMessageBytes: 16 * 1024 * 1024 });
+    expect(c.services[1]!.target).toMatchObject({ soapVersion: 'auto', timeoutMs: 30_000, includeExceptionDetail: false });
+    expect(c.services[2]!.target).toMatchObject({ timeoutMs: 30_000 });
+  });
+  it('names bad keys', () => {
+    expect(() => buildAgentConfig({ ...base, services: [{ path: 'a', target: { type: 'http', url: 'http://svc/', soapVersion: '1.3' as '1.1' } }] })).toThrow(/soapVersion/);
+    expect(() => buildAgentConfig({ ...base, services: [{ path: 'a', target: { type: 'ipc' } as never }] })).toThrow(/socketPath/);
+    expect(() => buildAgentConfig({ ...base, services: [{ path: 'a', target: { type: 'module', module: 'x', port: 1 } as never }] })).toThrow(/port/);
+  });
+});
