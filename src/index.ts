@@ -23,3 +23,4 @@ export {
 export type { Logger } from './core/logger';
 export type { Clock } from './core/clock';
 export type { HybridConnection, AuthorizationRule, Right, ListenerRecord } from './core/entities';
+export { registerService, SoapFault, type RegisterServiceOptions, type IpcServiceRegistration } from './agent/ipc/ipc-client';

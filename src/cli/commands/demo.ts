@@ -78,7 +78,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
     `  private service  ${hello.url}  (reached only through the agent's outbound connection)`,
     '',
     'Call the private service through the relay (token valid 24 h):',
-    `  curl -H 'ServiceBusAuthorization: ${token}' ${url}/hello/greet?name=you`,
+    `  curl -H 'ServiceBusAuthorization: ${token}' '${url}/hello/greet?name=you'`,
     `  curl -H 'ServiceBusAuthorization: ${token}' -d 'ping' ${url}/hello/echo`,
     '',
     `A WebSocket to a private TCP echo port (anonymous senders allowed on 'echo'):`,
