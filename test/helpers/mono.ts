@@ -15,7 +15,7 @@ export const WCF_BUILD_ROOT = path.resolve(__dirname, '../interop/.build');
 const COMMON_SOURCES = ['Contract.cs', 'Json.cs'];
 const SERVICE_SOURCES = [...COMMON_SOURCES, 'Service.cs'];
 const CLIENT_SOURCES = [...COMMON_SOURCES, 'Client.cs'];
-const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll'];
+const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll', 'System.Web.Services.dll'];
 
 export type WcfBinding = 'basic' | 'ws' | 'tcp';
 
@@ -329,6 +329,7 @@ export type WcfScenario =
   | 'two-channels'
   | 'parallel'
   | 'delay'
+  | 'import-wsdl'
   | 'all';
 
 export interface WcfClientArgs {
@@ -352,6 +353,8 @@ export interface WcfClientArgs {
   ms?: number;
   /** Binding Open/Send/Receive/Close timeouts in seconds (default 30). */
   timeoutSeconds?: number;
+  /** import-wsdl: where to fetch the WSDL (default address + ?wsdl). */
+  wsdl?: string;
   /** HTTP bindings: adds the `ServiceBusAuthorization: TOKEN` HTTP header to every call. */
   headerToken?: string;
   /** Kill the client after this long (default 60 s). */
@@ -376,6 +379,7 @@ export async function runWcfClient(args: WcfClientArgs): Promise<WcfResult[]> {
   if (args.ms !== undefined) argv.push('--ms', String(args.ms));
   if (args.timeoutSeconds !== undefined) argv.push('--timeout', String(args.timeoutSeconds));
   if (args.headerToken !== undefined) argv.push('--header-token', args.headerToken);
+  if (args.wsdl !== undefined) argv.push('--wsdl', args.wsdl);
   if (args.extraArgs) argv.push(...args.extraArgs);
   const timeoutMs = args.processTimeoutMs ?? 60_000;
 

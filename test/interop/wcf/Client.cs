@@ -8,6 +8,7 @@ using System.Linq;
 using System.Net;
 using System.ServiceModel;
 using System.ServiceModel.Channels;
+using System.ServiceModel.Description;
 using System.Threading;
 
 namespace RelayBridge.Interop
@@ -95,7 +96,94 @@ namespace RelayBridge.Interop
                 case "two-channels": return TwoChannels(r);
                 case "parallel": return Parallel(r);
                 case "delay": return DelayScenario(r);
+                case "import-wsdl": return ImportWsdl(r);
                 default: throw new ArgumentException("unknown scenario: " + name);
+            }
+        }
+
+        // Imports the service's WSDL the way svcutil does over HTTP GET: fetch the WSDL, follow its
+        // wsdl:import and xsd:import/include locations, hand the documents to WsdlImporter, list the
+        // imported endpoints, then call Add through the first one whose binding matches --binding.
+        // (Mono's MetadataExchangeClient always falls back to WS-Transfer Get, so it is not used.)
+        static JsonObject ImportWsdl(JsonObject r)
+        {
+            string wsdlUrl = Args.Get(opts, "wsdl", address.Uri.ToString() + "?wsdl");
+            var sections = new List<MetadataSection>();
+            var seen = new HashSet<string>();
+            var queue = new Queue<string>();
+            var skipped = new List<string>();
+            queue.Enqueue(wsdlUrl);
+            using (var web = new WebClient())
+            {
+                while (queue.Count > 0)
+                {
+                    string url = queue.Dequeue();
+                    if (!seen.Add(url)) continue;
+                    string xml;
+                    try { xml = web.DownloadString(url); }
+                    catch (WebException) { skipped.Add(url); continue; }
+                    var doc = new System.Xml.XmlDocument();
+                    doc.LoadXml(xml);
+                    if (doc.DocumentElement.LocalName == "definitions")
+                    {
+                        var sd = System.Web.Services.Description.ServiceDescription.Read(new System.IO.StringReader(xml));
+                        sections.Add(MetadataSection.CreateFromServiceDescription(sd));
+                        foreach (System.Web.Services.Description.Import imp in sd.Imports)
+                            if (!string.IsNullOrEmpty(imp.Location)) queue.Enqueue(new Uri(new Uri(url), imp.Location).ToString());
+                        foreach (System.Xml.Schema.XmlSchema schema in sd.Types.Schemas) EnqueueSchemaRefs(schema, url, queue);
+                    }
+                    else if (doc.DocumentElement.LocalName != "schema")
+                    {
+                        // Mono's own WSDL carries an empty "?xsd=" reference that answers an HTML page.
+                        skipped.Add(url);
+                    }
+                    else
+                    {
+                        var schema = System.Xml.Schema.XmlSchema.Read(new System.IO.StringReader(xml), null);
+                        sections.Add(MetadataSection.CreateFromSchema(schema));
+                        EnqueueSchemaRefs(schema, url, queue);
+                    }
+                }
+            }
+            r.Set("documents", seen.Count - skipped.Count).Set("skipped", string.Join(" | ", skipped));
+            var importer = new WsdlImporter(new MetadataSet(sections));
+            ServiceEndpointCollection endpoints = importer.ImportAllEndpoints();
+            var names = new List<string>();
+            foreach (ServiceEndpoint ep in endpoints) names.Add(ep.Binding.GetType().Name + " " + ep.Address.Uri);
+            r.Set("endpoints", string.Join(" | ", names));
+            var errors = new List<string>();
+            foreach (MetadataConversionError e in importer.Errors) errors.Add(e.Message);
+            r.Set("importErrors", string.Join(" | ", errors));
+            var contracts = new List<string>();
+            foreach (ContractDescription c in importer.ImportAllContracts()) contracts.Add(c.Name);
+            r.Set("contracts", string.Join(",", contracts));
+            ServiceEndpoint chosen = null;
+            foreach (ServiceEndpoint ep in endpoints)
+            {
+                bool basic = ep.Binding is BasicHttpBinding;
+                if ((bindingKind == "basic" && basic) || (bindingKind != "basic" && !basic)) { chosen = ep; break; }
+            }
+            if (chosen == null) return r.Set("ok", false).Set("message", "no imported endpoint for binding " + bindingKind);
+            var f = new ChannelFactory<ICalculator>(chosen.Binding, chosen.Address);
+            var ch = f.CreateChannel();
+            try
+            {
+                int sum = Call(ch, "Add", () => ch.Add(20, 22));
+                return r.Set("ok", sum == 42).Set("result", sum).Set("importedAddress", chosen.Address.Uri.ToString());
+            }
+            finally
+            {
+                Close(ch);
+                try { f.Close(); } catch (Exception) { f.Abort(); }
+            }
+        }
+
+        static void EnqueueSchemaRefs(System.Xml.Schema.XmlSchema schema, string baseUrl, Queue<string> queue)
+        {
+            foreach (System.Xml.Schema.XmlSchemaObject o in schema.Includes)
+            {
+                var ext = o as System.Xml.Schema.XmlSchemaExternal;
+                if (ext != null && !string.IsNullOrEmpty(ext.SchemaLocation)) queue.Enqueue(new Uri(new Uri(baseUrl), ext.SchemaLocation).ToString());
             }
         }
 
