@@ -5,6 +5,9 @@
  *   node dist/bench/roles.js soap-service       → prints {"url":…}   (node-soap calculator)
  *   node dist/bench/roles.js relay              → prints {"url":…}
  *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
+ *   node dist/bench/roles.js soap-echo          → prints {"url":…}   (SOAP 1.1 and 1.2 Echo, answers in the caller's version)
+ *   node dist/bench/roles.js nettcp-relay       → prints {"url":…,"netTcp":…}
+ *   node dist/bench/roles.js nettcp-agent RELAY SERVICE → prints {"ready":true} (paths bench11 and bench12)
  * Each exits when its stdin closes.
  */
 import http from 'node:http';
@@ -56,6 +59,39 @@ async function main(): Promise<void> {
     say({ url });
   } else if (role === 'agent') {
     const agent = createAgent({ relayUrl: a!, keyName: BENCH_KEY_NAME, key: BENCH_KEY, services: [{ path: 'bench', target: { type: 'http', url: b! } }] });
+    agent.start();
+    await agent.whenReady();
+    say({ ready: true });
+  } else if (role === 'soap-echo') {
+    const { soapEchoHandler } = await import('./net-tcp');
+    const server = http.createServer(soapEchoHandler);
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo` });
+  } else if (role === 'nettcp-relay') {
+    const relay = createRelayServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: false,
+      netTcp: { port: 0, host: '127.0.0.1' },
+      namespaceRules: [{ keyName: BENCH_KEY_NAME, primaryKey: BENCH_KEY, rights: ['Manage', 'Listen', 'Send'] }],
+      entities: [
+        { path: 'bench11', requiresClientAuthorization: true },
+        { path: 'bench12', requiresClientAuthorization: false },
+      ],
+    });
+    const { url } = await relay.listen();
+    say({ url, netTcp: relay.netTcp!.url });
+  } else if (role === 'nettcp-agent') {
+    const agent = createAgent({
+      relayUrl: a!,
+      keyName: BENCH_KEY_NAME,
+      key: BENCH_KEY,
+      services: [
+        { path: 'bench11', target: { type: 'http', url: b!, soapVersion: '1.1' } },
+        { path: 'bench12', target: { type: 'http', url: b!, soapVersion: '1.2' } },
+      ],
+    });
     agent.start();
     await agent.whenReady();
     say({ ready: true });

@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- --quick] [-- --only http|soap]: the benchmarks, printed as markdown tables
+ * npm run bench [-- --quick] [-- --only http|soap|nettcp]: the benchmarks, printed as markdown tables
  * with ratios against direct calls measured in the same run (medians of rounds).
  */
 import { benchHttpRelay } from './http-relay';
 import { benchSoapRelay } from './soap-relay';
+import { benchCodecs, benchNetTcp } from './net-tcp';
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
   if (!only || only === 'soap') {
     process.stdout.write('## SOAP 1.1 (node-soap service) through relay + agent vs direct\n\n');
     process.stdout.write(`${await benchSoapRelay(opts)}\n\n`);
+  }
+  if (!only || only === 'nettcp') {
+    process.stdout.write('## net.tcp (our TS client) vs basicHttp through relay + agent vs direct (SOAP echo service)\n\n');
+    process.stdout.write(`${await benchNetTcp(opts)}\n\n`);
+    process.stdout.write('## Codec throughput on the same envelopes (MB/s of XML text)\n\n');
+    process.stdout.write(`${benchCodecs({ durationMs: quick ? 300 : 1000 })}\n\n`);
   }
 }
 

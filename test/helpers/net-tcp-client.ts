@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../src/protocol/nbfx';
+import { SessionReader, SessionWriter, decodeEnvelope, xmlToBinary } from '../../src/protocol/nbfx';
+import { readEnvelopeHead } from '../../src/relay/endpoints/net-tcp/envelope-head';
+import { writeXml } from '../../src/protocol/xml/text-writer';
 import {
   ClientDecoder,
   KnownEncoding,
@@ -18,7 +20,6 @@ import {
   encodeSizedEnvelope,
   type ClientFrame,
 } from '../../src/protocol/nmf';
-import { scanEnvelope } from '../../src/protocol/soap/envelope';
 import { escapeText } from '../../src/protocol/xml/text-writer';
 
 export const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
@@ -118,8 +119,9 @@ export class NetTcpClient {
 
   #onFrame(f: ClientFrame): void {
     if (f.type === 'envelope') {
-      const xml = binaryToXml(f.payload, { session: this.#reader });
-      const relatesTo = scanEnvelope(xml).addressing?.relatesTo;
+      const tokens = decodeEnvelope(f.payload, { session: this.#reader });
+      const relatesTo = readEnvelopeHead(tokens).relatesTo;
+      const xml = writeXml(tokens, { selfClose: false });
       const p = relatesTo !== undefined ? this.#pending.get(relatesTo) : undefined;
       if (p && relatesTo !== undefined) {
         this.#pending.delete(relatesTo);
@@ -213,9 +215,7 @@ export class NetTcpClient {
   /** Sends an envelope and expects nothing back. */
   send(xml: string): void {
     const parts = encodeSizedEnvelope(xmlToBinary(xml, { session: this.#writer }));
-    this.socket.cork();
-    for (const p of parts) this.#stream.write(p);
-    this.socket.uncork();
+    this.#stream.write(Buffer.concat(parts));
   }
 
   /** Builds a request envelope addressed to the current Via and calls it. */

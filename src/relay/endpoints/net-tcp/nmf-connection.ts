@@ -52,6 +52,7 @@ import {
   type ServerFrame,
 } from '../../../protocol/nmf';
 import { soap12ContentType } from '../../../protocol/soap/content-type';
+import type { XmlToken } from '../../../protocol/xml/tokens';
 import type { RelayContext } from '../../context';
 import type { RelayConfig } from '../../options';
 import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
@@ -297,8 +298,7 @@ export class NmfConnection {
       this.#protocolFailure(err);
       return;
     }
-    const messageId = request.addressing?.messageId;
-    const action = request.addressing?.action;
+    const { messageId, action } = request.addressing;
     try {
       this.#authorize(session, request.token, action);
     } catch (err) {
@@ -364,7 +364,7 @@ export class NmfConnection {
   }
 
   /** Encodes a SOAP 1.2 reply with the session's outbound dictionary and frames it. */
-  #sendReply(session: Session, xml: Buffer): void {
+  #sendReply(session: Session, xml: Buffer | XmlToken[]): void {
     if (session.closed || this.#closed || this.#session !== session) return;
     let parts: Buffer[];
     try {
@@ -396,9 +396,8 @@ export class NmfConnection {
       out.write(parts[0]);
       return;
     }
-    (out as net.Socket).cork?.();
-    for (const p of parts) out.write(p);
-    (out as net.Socket).uncork?.();
+    // One buffer, one write: small replies are copied once (cheaper than writev of 3-4 pieces).
+    out.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
   }
 
   /** An NMF fault record, then close ([MC-NMF] §2.2.3.9). */

@@ -1,0 +1,216 @@
+/**
+ * net.tcp through the relay versus basicHttp through the relay versus direct calls, in one run,
+ * plus codec throughput (NBFX decode/encode against fast-xml-parser and our text XML reader on
+ * the same envelopes). Each party (service, relay, agent) runs in its own process; this process
+ * generates the load: HTTP with bench/load.ts, net.tcp with our own client
+ * (test/helpers/net-tcp-client.ts, built from the codecs in src/protocol).
+ *
+ *   npm run bench:nettcp [-- --quick]
+ */
+import type http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { createSasToken } from '../src/auth/sas-token';
+import { SessionReader, SessionWriter, createSoapStringPolicy, encodeEnvelope, readNbfx } from '../src/protocol/nbfx';
+import { parseXml } from '../src/protocol/xml/text-reader';
+import { NetTcpClient, requestEnvelope } from '../test/helpers/net-tcp-client';
+import { median, runLoad, type LoadResult } from './load';
+import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
+import { startRole } from './spawn';
+
+const NS = 'http://example.org/calc';
+const ECHO_ACTION = `${NS}/ICalculator/Echo`;
+
+/** Echo over SOAP 1.1 or 1.2 (the caller's version), with plain string handling so every path pays the same service cost. */
+export const soapEchoHandler: http.RequestListener = (req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const start = body.indexOf('<text>');
+    const end = body.indexOf('</text>');
+    const text = start >= 0 && end > start ? body.slice(start + 6, end) : '';
+    const result = `<EchoResponse xmlns="${NS}"><EchoResult>${text}</EchoResult></EchoResponse>`;
+    if (String(req.headers['content-type']).startsWith('application/soap+xml')) {
+      const id = /<a:MessageID>([^<]*)<\/a:MessageID>/.exec(body)?.[1] ?? '';
+      res.setHeader('Content-Type', 'application/soap+xml; charset=utf-8');
+      res.end(
+        `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">${ECHO_ACTION}Response</a:Action><a:RelatesTo>${id}</a:RelatesTo></s:Header><s:Body>${result}</s:Body></s:Envelope>`,
+      );
+    } else {
+      res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+      res.end(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${result}</s:Body></s:Envelope>`);
+    }
+  });
+};
+
+function soap11Echo(size: number): Buffer {
+  const head = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Echo xmlns="${NS}"><text>`;
+  const tail = '</text></Echo></s:Body></s:Envelope>';
+  return Buffer.from(head + 'x'.repeat(Math.max(0, size - head.length - tail.length)) + tail);
+}
+
+/** An Echo body whose whole SOAP 1.2 request envelope is `size` bytes of XML text (as the SOAP 1.1 one). */
+function echoBody(size: number): string {
+  const body = (n: number) => `<Echo xmlns="${NS}"><text>${'x'.repeat(n)}</text></Echo>`;
+  const overhead = Buffer.byteLength(
+    requestEnvelope({ action: ECHO_ACTION, to: 'net.tcp://127.0.0.1:65535/bench12', body: body(0), messageId: `urn:uuid:${randomUUID()}` }),
+  );
+  return body(Math.max(0, size - overhead - 100)); // margin: the relay re-serialises the XML
+}
+
+interface NetTcpLoadOptions {
+  port: number;
+  via: string;
+  body: string;
+  connections: number;
+  durationMs: number;
+  warmupMs?: number;
+}
+
+/** Closed-loop net.tcp load: one session per connection, next call when the reply arrived. */
+async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
+  const clients = await Promise.all(
+    Array.from({ length: o.connections }, async () => {
+      const c = await NetTcpClient.connect({ port: o.port });
+      await c.open(o.via);
+      return c;
+    }),
+  );
+  const loop = async (c: NetTcpClient, until: number, lat: number[] | undefined, counts: { calls: number; errors: number }) => {
+    while (Date.now() < until) {
+      const t0 = process.hrtime.bigint();
+      const messageId = `urn:uuid:${randomUUID()}`;
+      let ok = true;
+      try {
+        const reply = await c.call(requestEnvelope({ action: ECHO_ACTION, to: o.via, body: o.body, messageId }), messageId);
+        ok = reply.includes('EchoResult');
+      } catch {
+        ok = false;
+      }
+      if (!lat) continue;
+      if (ok) {
+        counts.calls++;
+        lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+      } else counts.errors++;
+    }
+  };
+  const warm = { calls: 0, errors: 0 };
+  await Promise.all(clients.map((c) => loop(c, Date.now() + (o.warmupMs ?? 300), undefined, warm)));
+  const lat: number[] = [];
+  const counts = { calls: 0, errors: 0 };
+  const start = Date.now();
+  await Promise.all(clients.map((c) => loop(c, start + o.durationMs, lat, counts)));
+  const elapsed = (Date.now() - start) / 1000;
+  await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  for (const c of clients) c.destroy();
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
+  return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99) };
+}
+
+export async function benchNetTcp(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
+  const durationMs = options.durationMs ?? 3000;
+  const rounds = options.rounds ?? 3;
+  const service = await startRole(['soap-echo']);
+  const relay = await startRole(['nettcp-relay']);
+  const agent = await startRole(['nettcp-agent', String(relay.info.url), String(service.info.url)]);
+  const serviceUrl = String(service.info.url);
+  const url = String(relay.info.url);
+  const netTcp = String(relay.info.netTcp);
+  const port = Number(new URL(netTcp.replace(/^net\.tcp:/, 'http:')).port);
+  const token = createSasToken({ resourceUri: `${url}/bench11`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
+  const lines = [
+    '| body | conns | direct calls/s | basicHttp relayed calls/s | net.tcp relayed calls/s | net.tcp / basicHttp | net.tcp / direct | p50 µs direct / basicHttp / net.tcp | p99 µs direct / basicHttp / net.tcp |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  try {
+    for (const size of [1024, 64 * 1024]) {
+      const body = soap11Echo(size);
+      const headers = { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${ECHO_ACTION}"`, 'Content-Length': String(body.length) };
+      for (const connections of [1, 32]) {
+        const direct: LoadResult[] = [];
+        const basic: LoadResult[] = [];
+        const tcp: LoadResult[] = [];
+        for (let r = 0; r < rounds; r++) {
+          direct.push(await runLoad({ url: serviceUrl, method: 'POST', body, headers, connections, durationMs }));
+          basic.push(await runLoad({ url: `${url}/bench11`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token }, connections, durationMs }));
+          tcp.push(await runNetTcpLoad({ port, via: `${netTcp}/bench12`, body: echoBody(size), connections, durationMs }));
+        }
+        const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
+        const [d, b, t] = [m(direct, 'callsPerSecond'), m(basic, 'callsPerSecond'), m(tcp, 'callsPerSecond')];
+        const us = (k: keyof LoadResult) => [direct, basic, tcp].map((x) => m(x, k).toFixed(0)).join(' / ');
+        lines.push(
+          `| ${size / 1024} KiB | ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(t / b).toFixed(2)} | ${(t / d).toFixed(2)} | ${us('p50Us')} | ${us('p99Us')} |`,
+        );
+        const errors = [...direct, ...basic, ...tcp].reduce((n, x) => n + x.errors, 0);
+        if (errors) lines.push(`  (errors: ${errors})`);
+      }
+    }
+  } finally {
+    agent.stop();
+    relay.stop();
+    service.stop();
+  }
+  return lines.join('\n');
+}
+
+/** Envelopes for the codec benchmark, as WCF would send them (SOAP 1.2 + WS-Addressing). */
+function codecEnvelopes(): Array<{ name: string; xml: string }> {
+  const env = (body: string) =>
+    requestEnvelope({ action: `${NS}/ICalculator/Op`, to: 'net.tcp://relay.example.com/calc', messageId: `urn:uuid:${randomUUID()}`, body });
+  const record = (i: number) =>
+    `<Record xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><Id>${i}</Id><Name>name ${i}</Name><Value>${i * 1.5}</Value><When>2024-01-02T03:04:05Z</When><Tags><string xmlns="http://schemas.microsoft.com/2003/10/Serialization/Arrays">a</string><string xmlns="http://schemas.microsoft.com/2003/10/Serialization/Arrays">b</string></Tags></Record>`;
+  return [
+    { name: 'Add (small)', xml: env(`<Add xmlns="${NS}"><a>2</a><b>3</b></Add>`) },
+    { name: 'Echo 1 KiB', xml: env(echoBody(1024)) },
+    { name: 'Echo 64 KiB', xml: env(echoBody(64 * 1024)) },
+    { name: '200 DataContract records', xml: env(`<Process xmlns="${NS}"><input xmlns:d="${NS}/data">${Array.from({ length: 200 }, (_, i) => record(i)).join('')}</input></Process>`) },
+  ];
+}
+
+/** Runs fn repeatedly for about ms; returns calls per second. */
+function rate(fn: () => unknown, ms: number): number {
+  for (let i = 0; i < 20; i++) fn(); // warm-up
+  let n = 0;
+  const start = process.hrtime.bigint();
+  const until = start + BigInt(ms) * 1_000_000n;
+  let now = start;
+  while (now < until) {
+    for (let i = 0; i < 10; i++) fn();
+    n += 10;
+    now = process.hrtime.bigint();
+  }
+  return n / (Number(now - start) / 1e9);
+}
+
+export function benchCodecs(options: { durationMs?: number } = {}): string {
+  const ms = options.durationMs ?? 1000;
+  const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false });
+  const builder = new XMLBuilder({ ignoreAttributes: false });
+  const policy = createSoapStringPolicy();
+  const lines = [
+    '| envelope | XML bytes | NBFX bytes | NBFX decode MB/s | text parseXml MB/s | fast-xml-parser parse MB/s | NBFX encode MB/s | fast-xml-parser build MB/s | decode vs fxp | encode vs fxp |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { name, xml } of codecEnvelopes()) {
+    const tokens = parseXml(xml);
+    const writer = new SessionWriter();
+    const [table, body] = encodeEnvelope(tokens, { session: writer, policy });
+    const reader = new SessionReader();
+    reader.readStringTable(Buffer.concat([table!, body!]));
+    const obj: unknown = parser.parse(xml);
+    const xmlBytes = Buffer.byteLength(xml);
+    // MB/s are counted in XML text bytes for every codec, so the columns compare work per document.
+    const mb = (perSecond: number) => ((perSecond * xmlBytes) / 1e6).toFixed(1);
+    const dec = rate(() => readNbfx(body!, { session: reader, hints: false }), ms);
+    const txt = rate(() => parseXml(xml), ms);
+    const fxpParse = rate(() => parser.parse(xml), ms);
+    const enc = rate(() => encodeEnvelope(tokens, { session: writer, policy }), ms);
+    const fxpBuild = rate(() => builder.build(obj), ms);
+    lines.push(
+      `| ${name} | ${xmlBytes} | ${table!.length + body!.length} | ${mb(dec)} | ${mb(txt)} | ${mb(fxpParse)} | ${mb(enc)} | ${mb(fxpBuild)} | ${(dec / fxpParse).toFixed(1)}x | ${(enc / fxpBuild).toFixed(1)}x |`,
+    );
+  }
+  return lines.join('\n');
+}
