@@ -1,9 +1,12 @@
 /**
  * Real WCF NetTcpBinding clients (Mono 6.8, security None) calling through the relay's net.tcp
  * endpoint: (a) to a Mono WCF net.tcp service behind the agent (`nettcp` proxy), (b) to a Mono
- * basicHttp service behind the agent (`http` proxy: SOAP 1.2 <-> 1.1 translation), and with no
- * listener online. Few calls per case: Mono sleeps ~50 ms per net.tcp receive.
+ * basicHttp service behind the agent (`http` proxy: SOAP 1.2 <-> 1.1 translation), (d) to a Node
+ * SOAP service (node-soap calculator sample, `module` target), (c) the reverse bridge (a basicHttp
+ * client to the net.tcp service), metadata, and with no listener online. Few calls per case: Mono
+ * sleeps ~50 ms per net.tcp receive.
  */
+import path from 'node:path';
 import { Harness } from '../helpers/harness';
 import {
   buildWcfHarness,
@@ -84,6 +87,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
         { path: 'tcpcalc', requiresClientAuthorization: false },
         { path: 'httpcalc', requiresClientAuthorization: false },
         { path: 'offline', requiresClientAuthorization: false },
+        { path: 'nodecalc', requiresClientAuthorization: false },
       ],
     });
     tcpBase = relay.netTcp!.url;
@@ -94,6 +98,10 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
         target: { type: 'nettcp', url: urls.tcp, wsdlUrl: `${urls.basic}?wsdl`, oneWayActions: ['http://example.org/calc/ICalculator/Notify'] },
       },
       { path: 'httpcalc', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } },
+      {
+        path: 'nodecalc',
+        target: { type: 'module', module: path.resolve(__dirname, '../../samples/calculator/service.ts'), includeExceptionDetail: true },
+      },
     ]);
     await agent.whenReady();
   }, 60_000);
@@ -111,6 +119,22 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/httpcalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
     show(results);
     checkCommon(results);
+  }, 60_000);
+
+  it('(d) a Node SOAP service behind the agent (node-soap calculator sample, module target): request/reply, typed fault, unhandled error, one-way', async () => {
+    const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/nodecalc`, scenario: ['add', 'echo', 'divide', 'crash', 'notify'], size: BIG, timeoutSeconds: 20 });
+    show(results);
+    expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
+    expect(scenarioResult(results, 'echo')).toMatchObject({ ok: true, sentLength: BIG, length: BIG + 5 });
+    expect(scenarioResult(results, 'divide')).toMatchObject({
+      ok: true,
+      result: 3,
+      faultType: 'FaultException`1',
+      reason: 'Cannot divide by zero',
+      detail: { operation: 'Divide', problem: 'division by zero' },
+    });
+    expect(scenarioResult(results, 'crash')).toMatchObject({ ok: true, reason: 'Crash: bang' });
+    expect(scenarioResult(results, 'notify')).toMatchObject({ ok: true, observed: true });
   }, 60_000);
 
   it('(c) the reverse bridge: Mono basicHttp client → relay HTTP → agent nettcp proxy → Mono net.tcp service', async () => {
