@@ -53,6 +53,8 @@ export interface NetTcpProxyOptions {
 export class NetTcpProxy implements ServiceProxy {
   readonly #o: NetTcpProxyOptions;
   readonly #sessions = new Set<NetTcpSession>();
+  /** Actions proved one-way at run time (a call with MessageID that the service never answered while answering later ones). */
+  readonly #learnedOneWay = new Set<string>();
   #closed = false;
 
   constructor(options: NetTcpProxyOptions) {
@@ -88,7 +90,8 @@ export class NetTcpProxy implements ServiceProxy {
       } else {
         xml = rewriteAddressingTo(body, this.#address).body;
         addressing = scanEnvelope(xml).addressing;
-        oneWay = addressing?.messageId === undefined || (addressing.action !== undefined && this.#o.oneWayActions.includes(addressing.action));
+        const action = addressing?.action;
+        oneWay = addressing?.messageId === undefined || (action !== undefined && (this.#o.oneWayActions.includes(action) || this.#learnedOneWay.has(action)));
       }
       const session = await this.#session();
       if (oneWay) {
@@ -96,7 +99,12 @@ export class NetTcpProxy implements ServiceProxy {
         return acceptedResponse();
       }
       const reply = await session.call(xml, addressing!.messageId!, this.#o.timeoutMs);
-      if (reply === undefined) return acceptedResponse();
+      if (reply === undefined) {
+        // Later calls were answered and this one was not: the operation is one-way; remember it
+        // so its next calls are answered at once (bounded: one entry per action).
+        if (addressing?.action !== undefined && this.#learnedOneWay.size < 1024) this.#learnedOneWay.add(addressing.action);
+        return acceptedResponse();
+      }
       const isFault = scanEnvelope(reply).isFault;
       if (version === 'soap11') {
         const t = soap12ResponseToSoap11(reply);
