@@ -18,6 +18,7 @@ import {
   encodePreamble,
   encodePreambleEnd,
   encodeSizedEnvelope,
+  encodeUnsizedEnvelope,
   type ClientFrame,
 } from '../../src/protocol/nmf';
 import { escapeText } from '../../src/protocol/xml/text-writer';
@@ -62,6 +63,8 @@ export function requestEnvelope(r: RequestEnvelope): string {
 export interface ConnectOptions {
   host?: string;
   port: number;
+  /** Mode of the preambles this client sends (default duplex; SingletonUnsized = WCF Streamed). */
+  mode?: Mode;
   /** Run the application/ssl-tls upgrade with these TLS options. */
   tls?: tls.ConnectionOptions;
 }
@@ -70,7 +73,9 @@ export interface ConnectOptions {
 export class NetTcpClient {
   readonly socket: net.Socket;
   #stream: Duplex;
-  #decoder = new ClientDecoder();
+  #decoder: ClientDecoder;
+  #chunks: Buffer[] = [];
+  #streamedReply: ((xml: string) => void) | undefined;
   #reader = new SessionReader();
   #writer = new SessionWriter();
   #pending = new Map<string, { resolve: (xml: string) => void; reject: (e: Error) => void }>();
@@ -80,8 +85,9 @@ export class NetTcpClient {
   readonly unsolicited: string[] = [];
   via = '';
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, mode: Mode = Mode.Duplex) {
     this.socket = socket;
+    this.#decoder = new ClientDecoder({ mode });
     this.#stream = socket;
     socket.setNoDelay(true);
     this.#listen(socket);
@@ -93,7 +99,7 @@ export class NetTcpClient {
     return new Promise((resolve, reject) => {
       const socket = net.connect(options.port, options.host ?? '127.0.0.1', () => {
         socket.off('error', reject);
-        resolve(new NetTcpClient(socket));
+        resolve(new NetTcpClient(socket, options.mode));
       });
       socket.once('error', reject);
     });
@@ -128,6 +134,13 @@ export class NetTcpClient {
         p.resolve(xml);
       } else this.unsolicited.push(xml);
       return;
+    }
+    if (f.type === 'envelopeStart') this.#chunks = [];
+    if (f.type === 'envelopeData') this.#chunks.push(f.data);
+    if (f.type === 'envelopeEnd') {
+      const tokens = decodeEnvelope(Buffer.concat(this.#chunks));
+      this.#streamedReply?.(writeXml(tokens, { selfClose: false }));
+      this.#streamedReply = undefined;
     }
     if (f.type === 'fault') {
       const err = new NmfFaultError(f.fault);
@@ -227,6 +240,23 @@ export class NetTcpClient {
   /** One-way message (no MessageID). */
   notify(action: string, body: string, extra: { token?: string } = {}): void {
     this.send(requestEnvelope({ action, to: this.via, body, token: extra.token }));
+  }
+
+  /**
+   * Singleton-unsized (Streamed) exchange after open(…, { mode: SingletonUnsized, encoding: Soap12Binary }):
+   * the request as an Unsized Envelope of plain binary, then End; resolves with the reply (or
+   * undefined for one-way) once the server's End arrived.
+   */
+  async streamed(xml: string, chunkBytes = 1000): Promise<string | undefined> {
+    let reply: string | undefined;
+    this.#streamedReply = (x) => (reply = x);
+    const end = this.#waitFor((f) => f.type === 'end');
+    const body = Buffer.concat(xmlToBinary(xml));
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < body.length; at += chunkBytes) chunks.push(body.subarray(at, at + chunkBytes));
+    this.#stream.write(Buffer.concat([...encodeUnsizedEnvelope(chunks), encodeEnd()]));
+    await end;
+    return reply;
   }
 
   /** End the session and wait for the server's End (the connection stays open for a new preamble). */

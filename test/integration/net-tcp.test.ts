@@ -181,6 +181,26 @@ describe('net.tcp endpoint through relay and agent', () => {
     expect(c.closed).toBe(false);
   });
 
+  it('streamed transfer mode (singleton-unsized, msbin1): one request per preamble in chunks, reply, End; pooled', async () => {
+    const c = await NetTcpClient.connect({ port, mode: Mode.SingletonUnsized });
+    clients.push(c);
+    const big = 'x'.repeat(100_000);
+    for (const [a, b] of [[2, 3], [20, 22]] as const) {
+      await c.open(`${base}/calc`, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary });
+      const id = `urn:uuid:${a}0000000-0000-0000-0000-000000000000`;
+      const reply = await c.streamed(requestEnvelope({ action: ACTION('Add'), to: `${base}/calc`, body: `<Add xmlns="${NS}"><a>${a}</a><b>${b}</b></Add>`, messageId: id }));
+      expect(textOf(reply!, 'AddResult')).toBe(String(a + b));
+    }
+    await c.open(`${base}/calc`, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary });
+    const echo = await c.streamed(requestEnvelope({ action: ACTION('Echo'), to: `${base}/calc`, body: `<Echo xmlns="${NS}"><text>${big}</text></Echo>`, messageId: 'urn:uuid:99999999-0000-0000-0000-000000000000' }));
+    expect(textOf(echo!, 'EchoResult')).toBe(`echo:${big}`);
+    // One-way: no reply, just End.
+    await c.open(`${base}/calc`, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary });
+    const msg = `streamed-${Date.now()}`;
+    expect(await c.streamed(requestEnvelope({ action: ACTION('Notify'), to: `${base}/calc`, body: `<Notify xmlns="${NS}"><msg>${msg}</msg></Notify>` }))).toBeUndefined();
+    await waitFor(() => seen.notified.includes(msg), 5000, 'the streamed one-way message');
+  });
+
   it('service faults come back as SOAP 1.2 faults', async () => {
     const c = await client();
     await c.open(`${base}/calc`);
@@ -268,11 +288,14 @@ describe('net.tcp endpoint through relay and agent', () => {
       });
     });
 
-    it('streamed mode (singleton-unsized): UnsupportedMode', async () => {
+    it('simplex mode (MSMQ shape): UnsupportedMode', async () => {
       const c = await client();
-      await expect(c.open(`${base}/calc`, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary })).rejects.toMatchObject({
-        fault: FaultString.UnsupportedMode,
-      });
+      await expect(c.open(`${base}/calc`, { mode: Mode.Simplex })).rejects.toMatchObject({ fault: FaultString.UnsupportedMode });
+    });
+
+    it('streamed mode with the session encoding: ContentTypeInvalid', async () => {
+      const c = await client();
+      await expect(c.open(`${base}/calc`, { mode: Mode.SingletonUnsized })).rejects.toMatchObject({ fault: FaultString.ContentTypeInvalid });
     });
 
     it('Windows security (application/negotiate upgrade): UpgradeInvalid', async () => {

@@ -76,6 +76,16 @@ interface Session {
   /** The last token that authorized a message on this session. */
   token: string | undefined;
   closed: boolean;
+  /**
+   * Singleton-unsized (TransferMode.Streamed): one request per preamble, as Unsized Envelope
+   * chunks, binary without session dictionary (msbin1); the reply likewise, then End.
+   */
+  readonly streamed: boolean;
+  chunks: Buffer[];
+  /** Streamed: the client sent End; ours follows the reply. */
+  clientEnded: boolean;
+  /** Streamed: a reply is still to come. */
+  awaitingReply: boolean;
 }
 
 export interface NmfConnectionOptions {
@@ -170,18 +180,29 @@ export class NmfConnection {
         return this.#onEnvelope(f.payload);
       case 'end':
         return this.#onEnd();
-      default:
-        // Unsized/singleton frames cannot occur: other modes are refused at the preamble.
-        return this.#fault(FaultString.InvalidRecordSequence, `unexpected ${f.type} frame`);
+      case 'envelopeStart':
+        if (this.#session) this.#session.chunks = [];
+        return;
+      case 'envelopeData':
+        // The decoder bounds the sum of the chunks by maxMessageBytes.
+        this.#session?.chunks.push(f.data);
+        return;
+      case 'envelopeEnd': {
+        const chunks = this.#session?.chunks ?? [];
+        if (this.#session) this.#session.chunks = [];
+        return this.#onEnvelope(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      }
     }
   }
 
   #onPreamble(f: Extract<ServerFrame, { type: 'preamble' }>): void {
     this.#preamble = f;
-    // Buffered NetTcpBinding uses duplex; Streamed (singleton-unsized) is not offered here.
-    if (f.mode !== Mode.Duplex) return this.#fault(FaultString.UnsupportedMode, `mode ${f.mode}`);
-    // Duplex WCF sessions use binary XML with the in-band dictionary (wcf-wire.md §1.4, §4.1).
-    if (f.encoding.known !== KnownEncoding.Soap12BinarySession) {
+    // Buffered NetTcpBinding uses duplex, Streamed uses singleton-unsized (wcf-wire.md §1.3, §1.9);
+    // simplex and singleton-sized are MSMQ shapes.
+    if (f.mode !== Mode.Duplex && f.mode !== Mode.SingletonUnsized) return this.#fault(FaultString.UnsupportedMode, `mode ${f.mode}`);
+    // Duplex sessions use binary XML with the in-band dictionary, streamed ones plain binary (§1.4).
+    const expected = f.mode === Mode.Duplex ? KnownEncoding.Soap12BinarySession : KnownEncoding.Soap12Binary;
+    if (f.encoding.known !== expected) {
       return this.#fault(FaultString.ContentTypeInvalid, `encoding ${f.encoding.contentType}`);
     }
   }
@@ -284,6 +305,10 @@ export class NmfConnection {
       calls: new Set(),
       token: viaToken,
       closed: false,
+      streamed: this.#preamble?.mode === Mode.SingletonUnsized,
+      chunks: [],
+      clientEnded: false,
+      awaitingReply: false,
     };
   }
 
@@ -292,7 +317,7 @@ export class NmfConnection {
     if (!session) return this.#fault(FaultString.InvalidRecordSequence, 'envelope outside a session');
     let request: ReturnType<typeof decodeRequest>;
     try {
-      request = decodeRequest(payload, session.reader);
+      request = decodeRequest(payload, session.streamed ? undefined : session.reader);
     } catch (err) {
       // WCF marks the session unusable after any decode error; so do we (wcf-wire.md §3.2).
       this.#protocolFailure(err);
@@ -326,6 +351,7 @@ export class NmfConnection {
     });
     // One-way calls (no MessageID) are handed over and forgotten: nothing goes back.
     if (messageId !== undefined) session.calls.add(call);
+    if (session.streamed) session.awaitingReply = messageId !== undefined;
     call.promise.then(
       (res) => {
         session.calls.delete(call);
@@ -334,6 +360,7 @@ export class NmfConnection {
         // An empty answer (202, or Mono's empty 200) means a one-way operation: WCF clients may
         // still send MessageID on those (Mono does), so nothing goes back.
         if (reply) this.#sendReply(session, reply);
+        else this.#streamedDone(session);
       },
       (err: unknown) => {
         session.calls.delete(call);
@@ -366,17 +393,35 @@ export class NmfConnection {
   /** Encodes a SOAP 1.2 reply with the session's outbound dictionary and frames it. */
   #sendReply(session: Session, xml: Buffer | XmlToken[]): void {
     if (session.closed || this.#closed || this.#session !== session) return;
+    const writer = session.streamed ? undefined : session.writer;
     let parts: Buffer[];
     try {
-      parts = encodeReply(xml, session.writer);
+      parts = encodeReply(xml, writer);
     } catch (err) {
       this.#log.info({ err: (err as Error).message }, 'net.tcp reply could not be encoded');
-      parts = encodeReply(errorFault(toRelayError(err), undefined), session.writer);
+      parts = encodeReply(errorFault(toRelayError(err), undefined), writer);
     }
     this.#write(parts);
+    this.#streamedDone(session);
+  }
+
+  /** Streamed: the reply (or its absence) is settled; End follows once the client sent its End. */
+  #streamedDone(session: Session): void {
+    if (!session.streamed || this.#session !== session) return;
+    session.awaitingReply = false;
+    if (session.clientEnded) this.#endSession();
   }
 
   #onEnd(): void {
+    const session = this.#session;
+    if (session?.streamed && session.awaitingReply) {
+      session.clientEnded = true; // our End goes after the reply
+      return;
+    }
+    this.#endSession();
+  }
+
+  #endSession(): void {
     const session = this.#session;
     if (session) {
       session.closed = true;

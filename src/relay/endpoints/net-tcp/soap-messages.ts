@@ -11,7 +11,7 @@
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
 import { createSoapStringPolicy, encodeEnvelope, readNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
-import { encodeSizedEnvelope } from '../../../protocol/nmf';
+import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS, WSA10_NS, WCF_DISPATCHER_FAULT_ACTION } from '../../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../../protocol/soap/content-type';
 import { buildFault, faultFromError, RELAYBRIDGE_FAULT_NS } from '../../../protocol/soap/fault';
@@ -33,14 +33,15 @@ export interface DecodedRequest {
 }
 
 /** Binary request payload (with the peer's session strings) -> XML text + addressing. */
-export function decodeRequest(payload: Buffer, session: SessionReader): DecodedRequest {
-  const offset = session.readStringTable(payload);
+export function decodeRequest(payload: Buffer, session: SessionReader | undefined): DecodedRequest {
+  // msbinsession1 payloads start with the string table; msbin1 (streamed) ones have none.
+  const offset = session ? session.readStringTable(payload) : 0;
   let tokens: XmlToken[];
   try {
     tokens = readNbfx(payload.subarray(offset), { session, hints: false });
   } catch (err) {
     // After a decode error the WCF session is unusable; so is ours (wcf-wire.md §3.2).
-    if (err instanceof ProtocolError) session.poison(err);
+    if (session && err instanceof ProtocolError) session.poison(err);
     throw err;
   }
   const head = readEnvelopeHead(tokens);
@@ -56,10 +57,14 @@ export function decodeRequest(payload: Buffer, session: SessionReader): DecodedR
   return { xml: Buffer.from(writeXml(tokens), 'utf8'), addressing: { action: head.action, messageId: head.messageId }, token };
 }
 
-/** A SOAP 1.2 reply (XML text or tokens) -> NMF Sized Envelope parts, written with our session strings. */
-export function encodeReply(reply: Buffer | string | XmlToken[], session: SessionWriter): Buffer[] {
+/**
+ * A SOAP 1.2 reply (XML text or tokens) -> NMF record parts: a Sized Envelope written with our
+ * session strings (duplex), or without a session an Unsized Envelope of plain binary (streamed).
+ */
+export function encodeReply(reply: Buffer | string | XmlToken[], session: SessionWriter | undefined): Buffer[] {
   const tokens = Array.isArray(reply) ? reply : parseXml(reply);
-  return encodeSizedEnvelope(encodeEnvelope(tokens, { session, policy: SOAP_POLICY }));
+  const payload = encodeEnvelope(tokens, { session, policy: SOAP_POLICY });
+  return session ? encodeSizedEnvelope(payload) : encodeUnsizedEnvelope(payload);
 }
 
 /** A relay-side failure as a SOAP 1.2 fault for the request with `messageId`. */
