@@ -17,7 +17,8 @@ const SERVICE_SOURCES = [...COMMON_SOURCES, 'Service.cs'];
 const CLIENT_SOURCES = [...COMMON_SOURCES, 'Client.cs'];
 const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll', 'System.Web.Services.dll'];
 
-export type WcfBinding = 'basic' | 'ws' | 'tcp';
+/** `tcp-streamed`: NetTcpBinding with TransferMode.Streamed (client only). */
+export type WcfBinding = 'basic' | 'ws' | 'tcp' | 'tcp-streamed';
 
 /** True when `mono` and `mcs` are executables on PATH. */
 export function monoAvailable(): boolean {

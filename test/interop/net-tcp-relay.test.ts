@@ -121,6 +121,14 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     checkCommon(results);
   }, 60_000);
 
+  it('streamed transfer mode (NetTcpBinding TransferMode.Streamed, singleton-unsized) through the relay to the Mono net.tcp service', async () => {
+    const results = await runWcfClient({ binding: 'tcp-streamed', address: `${tcpBase}/tcpcalc`, scenario: ['add', 'echo', 'divide'], size: BIG, timeoutSeconds: 20 });
+    show(results);
+    expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
+    expect(scenarioResult(results, 'echo')).toMatchObject({ ok: true, sentLength: BIG, length: BIG + 5 });
+    expect(scenarioResult(results, 'divide')).toMatchObject({ ok: true, result: 3, reason: 'Cannot divide by zero' });
+  }, 60_000);
+
   it('(d) a Node SOAP service behind the agent (node-soap calculator sample, module target): request/reply, typed fault, unhandled error, one-way', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/nodecalc`, scenario: ['add', 'echo', 'divide', 'crash', 'notify'], size: BIG, timeoutSeconds: 20 });
     show(results);

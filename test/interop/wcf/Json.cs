@@ -193,8 +193,20 @@ namespace RelayBridge.Interop
                     b = tcp;
                     break;
                 }
+                case "tcp-streamed":
+                {
+                    // TransferMode.Streamed: NMF singleton-unsized, binary without session (msbin1).
+                    var tcp = new System.ServiceModel.NetTcpBinding(System.ServiceModel.SecurityMode.None, false);
+                    tcp.TransferMode = System.ServiceModel.TransferMode.Streamed;
+                    tcp.MaxReceivedMessageSize = MaxMessage;
+                    tcp.MaxBufferSize = MaxMessage;
+                    tcp.MaxBufferPoolSize = MaxMessage;
+                    tcp.ReaderQuotas = BigQuotas();
+                    b = tcp;
+                    break;
+                }
                 default:
-                    throw new ArgumentException("unknown binding: " + kind + " (basic|ws|tcp)");
+                    throw new ArgumentException("unknown binding: " + kind + " (basic|ws|tcp|tcp-streamed)");
             }
             b.OpenTimeout = timeout;
             b.SendTimeout = timeout;
