@@ -367,6 +367,25 @@ describe('net.tcp endpoint limits', () => {
   });
 });
 
+describe('net.tcp endpoint idle timeout', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('closes an idle session with End after idleTimeoutMs', async () => {
+    const relay = await h.relay({
+      netTcp: { port: 0, host: '127.0.0.1', idleTimeoutMs: 300 },
+      entities: [{ path: 'calc', requiresClientAuthorization: false }],
+    });
+    const c = await NetTcpClient.connect({ port: relay.netTcp!.port });
+    try {
+      await c.open(`${relay.netTcp!.url}/calc`);
+      await c.waitClosed(3000);
+    } finally {
+      c.destroy();
+    }
+  });
+});
+
 describe('net.tcp endpoint with TLS (application/ssl-tls upgrade)', () => {
   const h = new Harness();
   afterAll(() => h.close());

@@ -1,0 +1,65 @@
+/** net.tcp endpoint message handling: listener responses -> SOAP 1.2 replies (tokens). */
+import { parseFault } from '../../../../src/protocol/soap/fault';
+import { scanEnvelope } from '../../../../src/protocol/soap/envelope';
+import { writeXml } from '../../../../src/protocol/xml/text-writer';
+import { SessionReader, SessionWriter, xmlToBinary } from '../../../../src/protocol/nbfx';
+import { decodeRequest, replyFromResponse } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
+import { requestEnvelope } from '../../../helpers/net-tcp-client';
+
+const req = { action: 'urn:calc/Add', messageId: 'urn:uuid:1' };
+const xml = (tokens: ReturnType<typeof replyFromResponse>) => writeXml(tokens!);
+const res = (statusCode: number, contentType: string | undefined, body: string, extra: Record<string, string> = {}) => ({
+  statusCode,
+  headers: { ...(contentType ? { 'content-type': contentType } : {}), ...extra },
+  body: Buffer.from(body),
+});
+
+describe('replyFromResponse', () => {
+  it('no reply for empty answers (one-way: 202, or an empty 200)', () => {
+    expect(replyFromResponse(res(202, undefined, ''), req)).toBeUndefined();
+    expect(replyFromResponse(res(200, 'text/xml', ''), req)).toBeUndefined();
+  });
+
+  it('adds Action and RelatesTo to a SOAP 1.2 reply without addressing', () => {
+    const out = xml(replyFromResponse(res(200, 'application/soap+xml', '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><R/></s:Body></s:Envelope>'), req));
+    expect(scanEnvelope(out).addressing).toMatchObject({ action: 'urn:calc/AddResponse', relatesTo: 'urn:uuid:1' });
+  });
+
+  it('translates a SOAP 1.1 reply (service behind a plain http target)', () => {
+    const out = xml(replyFromResponse(res(200, 'text/xml; charset=utf-8', '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><R/></s:Body></s:Envelope>'), req));
+    const s = scanEnvelope(out);
+    expect(s.soapVersion).toBe('soap12');
+    expect(s.addressing?.relatesTo).toBe('urn:uuid:1');
+  });
+
+  it("turns the agent's JSON error and non-SOAP answers into Receiver faults", () => {
+    const agentError = xml(
+      replyFromResponse(res(502, 'application/json', '{"error":{"code":"RELAY_ERR_TARGET_UNREACHABLE","message":"service down"}}', { 'x-relaybridge-error': 'RELAY_ERR_TARGET_UNREACHABLE' }), req),
+    );
+    expect(parseFault(agentError)).toMatchObject({ reason: 'service down', code: { localName: 'Receiver' } });
+    const html = xml(replyFromResponse(res(404, 'text/html', '<html/>'), req));
+    expect(parseFault(html)?.reason).toContain('HTTP 404');
+    const broken = xml(replyFromResponse(res(200, 'application/soap+xml', '<s:Envelope'), req));
+    expect(parseFault(broken)?.subcodes[0]?.localName).toBe('RELAY_ERR_PROTOCOL_INVALID_MESSAGE');
+  });
+});
+
+describe('decodeRequest', () => {
+  it('binary with session strings -> XML text, addressing, RelayAccessToken stripped', () => {
+    const writer = new SessionWriter();
+    const reader = new SessionReader();
+    const env = requestEnvelope({ action: 'urn:calc/Add', to: 'net.tcp://r/calc', messageId: 'urn:uuid:2', body: '<Add xmlns="urn:calc"><a>1</a></Add>', token: 'SharedAccessSignature sr=x' });
+    const d = decodeRequest(Buffer.concat(xmlToBinary(env, { session: writer })), reader);
+    expect(d.addressing).toEqual({ action: 'urn:calc/Add', messageId: 'urn:uuid:2' });
+    expect(d.token).toBe('SharedAccessSignature sr=x');
+    expect(d.xml.toString()).not.toContain('RelayAccessToken');
+    expect(d.xml.toString()).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
+    // msbin1 (streamed): no string table.
+    expect(decodeRequest(Buffer.concat(xmlToBinary(env)), undefined).addressing.messageId).toBe('urn:uuid:2');
+  });
+
+  it('refuses SOAP 1.1 envelopes', () => {
+    const env = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>';
+    expect(() => decodeRequest(Buffer.concat(xmlToBinary(env)), undefined)).toThrow(/SOAP 1.2/);
+  });
+});
