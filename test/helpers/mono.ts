@@ -382,7 +382,7 @@ export async function runWcfClient(args: WcfClientArgs): Promise<WcfResult[]> {
   if (args.headerToken !== undefined) argv.push('--header-token', args.headerToken);
   if (args.wsdl !== undefined) argv.push('--wsdl', args.wsdl);
   if (args.extraArgs) argv.push(...args.extraArgs);
-  const timeoutMs = args.processTimeoutMs ?? 60_000;
+  const timeoutMs = args.processTimeoutMs ?? 80_000;
 
   return new Promise((resolve, reject) => {
     const child = spawn('mono', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...args.env } });

@@ -25,7 +25,7 @@ suite('WCF clients → relay → agent → calculator sample (node-soap)', () =>
       { path: 'calculator', target: { type: 'module', module: path.resolve(__dirname, '../../samples/calculator/service.ts'), includeExceptionDetail: true } },
     ]);
     await agent.whenReady();
-  }, 60_000);
+  }, 120_000);
   afterAll(() => h.close());
 
   it.each(['basic', 'ws'] as const)('%s: request/reply, typed fault, unhandled error, one-way', async (binding) => {
@@ -48,7 +48,7 @@ suite('WCF clients → relay → agent → calculator sample (node-soap)', () =>
     });
     expect(scenarioResult(results, 'crash')).toMatchObject({ ok: true, reason: 'Crash: bang' });
     expect(scenarioResult(results, 'notify')).toMatchObject({ ok: true, observed: true });
-  }, 60_000);
+  }, 120_000);
 
   it('the .NET client sample (samples/dotnet-client) builds with mcs and runs in both bindings', async () => {
     const out = path.resolve(__dirname, '.build/dotnet-client');
@@ -64,5 +64,5 @@ suite('WCF clients → relay → agent → calculator sample (node-soap)', () =>
       expect(text).toContain('FaultException<CalcFault>: Cannot divide by zero (operation Divide, division by zero)');
       expect(text).toMatch(/one-way, seen by the service: True/);
     }
-  }, 60_000);
+  }, 120_000);
 });

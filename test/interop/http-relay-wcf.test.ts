@@ -77,7 +77,7 @@ suite('WCF HTTP clients → relay (SOAP over HTTP) → agent → Mono WCF servic
       { path: 'importcalc', target: { type: 'http', url: urls.basic, soapVersion: '1.1', wsdl: 'wsdl/calculator.wsdl' } },
     ]);
     await agent.whenReady();
-  }, 60_000);
+  }, 120_000);
   afterAll(() => h.close());
 
   it('BasicHttpBinding (SOAP 1.1, token in the ServiceBusAuthorization header): every scenario', async () => {
@@ -91,20 +91,20 @@ suite('WCF HTTP clients → relay (SOAP over HTTP) → agent → Mono WCF servic
     });
     show(results);
     checkScenarios(results);
-  }, 90_000);
+  }, 120_000);
 
   it('WSHttpBinding, security None (SOAP 1.2 + WS-Addressing, To rewritten by the agent): every scenario', async () => {
     const results = await runWcfClient({ binding: 'ws', address: `${relay.url}/wscalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
     show(results);
     checkScenarios(results);
-  }, 90_000);
+  }, 120_000);
 
   it('imports the relay-rewritten WSDL (HTTP GET + WsdlImporter) and calls through the imported endpoint', async () => {
     const results = await runWcfClient({ binding: 'basic', address: `${relay.url}/importcalc`, scenario: 'import-wsdl', timeoutSeconds: 20 });
     show(results);
     const imported = scenarioResult(results, 'import-wsdl');
     expect(imported).toMatchObject({ ok: true, result: 42, importedAddress: `${relay.url}/importcalc`, importErrors: '' });
-  }, 90_000);
+  }, 120_000);
 
   it('no listener online: both bindings get a SOAP fault at once, not a hang', async () => {
     for (const binding of ['basic', 'ws'] as const) {
@@ -116,5 +116,5 @@ suite('WCF HTTP clients → relay (SOAP over HTTP) → agent → Mono WCF servic
       expect(String(add.reason ?? add.message)).toMatch(/listener/i);
       expect(Date.now() - started).toBeLessThan(20_000);
     }
-  }, 90_000);
+  }, 120_000);
 });

@@ -102,7 +102,7 @@ suite(TITLE, () => {
     await buildWcfHarness();
     urls = await loopbackWcfUrls();
     service = await startWcfService(urls);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await service?.stop();
@@ -126,7 +126,7 @@ suite(TITLE, () => {
     checkAll(results, binding);
     const sent = scenarioResult(results, 'notify').sent;
     await service.waitForEvent((e) => e.event === 'notify' && e.msg === sent);
-  }, 30_000);
+  }, 120_000);
 
   it('same envelopes as the Mono captures (fixture mono-basichttp-process-datacontract), both ways', async () => {
     const request = fs.readFileSync(path.join(FIXTURE, 'request.xml'));
@@ -158,14 +158,14 @@ suite(TITLE, () => {
     } finally {
       await new Promise((resolve) => fake.close(resolve));
     }
-  }, 30_000);
+  }, 120_000);
 
   it('net.tcp: a service behind a relay accepts a foreign To (client Via = the real endpoint)', async () => {
     const foreign = 'net.tcp://relay.example:9352/calc';
     const [r] = await runWcfClient({ binding: 'tcp', address: foreign, via: urls.tcp, scenario: 'add', timeoutSeconds: 10 });
     expect(r).toMatchObject({ ok: true, result: 5 });
     await service.waitForEvent((e) => e.event === 'call' && e.op === 'Add' && e.to === foreign);
-  }, 30_000);
+  }, 120_000);
 
   it.each<[WcfBinding, 'basic' | 'ws']>([
     ['basic', 'basic'],
@@ -178,7 +178,7 @@ suite(TITLE, () => {
       (e) => e.event === 'call' && (e.httpHeaders as Record<string, string> | undefined)?.ServiceBusAuthorization === token,
     );
     expect(ev.to).toBe(urls[key]);
-  }, 30_000);
+  }, 120_000);
 
   it('no listener: the client reports an error quickly', async () => {
     const port = await freePort();
@@ -192,7 +192,7 @@ suite(TITLE, () => {
     expect(results[0]).toMatchObject({ scenario: 'add', ok: false });
     expect(results[0].error).toMatch(/SocketException|EndpointNotFoundException/);
     expect(Date.now() - started).toBeLessThan(10_000);
-  }, 30_000);
+  }, 120_000);
 
   it('--fault-passthrough: a plain FaultException keeps its code and reason (as on .NET)', async () => {
     const port = await freePort();
@@ -203,5 +203,5 @@ suite(TITLE, () => {
     } finally {
       await other.stop();
     }
-  }, 30_000);
+  }, 120_000);
 });

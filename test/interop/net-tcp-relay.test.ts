@@ -104,7 +104,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
       },
     ]);
     await agent.whenReady();
-  }, 60_000);
+  }, 120_000);
   afterAll(() => h.close());
 
   it('(a) Mono net.tcp service behind the agent (nettcp proxy): request/reply, 70 000 chars, DataContract, typed fault, fault, one-way, pooled channels', async () => {
@@ -113,13 +113,13 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     checkCommon(results);
     // Mono's own typed fault code survives binary -> XML -> binary unchanged.
     expect(scenarioResult(results, 'divide')).toMatchObject({ code: 'DivideByZero' });
-  }, 60_000);
+  }, 120_000);
 
   it('(b) Mono basicHttp service behind the agent (http proxy, SOAP 1.2 <-> 1.1): the same scenarios', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/httpcalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
     show(results);
     checkCommon(results);
-  }, 60_000);
+  }, 120_000);
 
   it('streamed transfer mode (NetTcpBinding TransferMode.Streamed, singleton-unsized) through the relay to the Mono net.tcp service', async () => {
     const results = await runWcfClient({ binding: 'tcp-streamed', address: `${tcpBase}/tcpcalc`, scenario: ['add', 'echo', 'divide'], size: BIG, timeoutSeconds: 20 });
@@ -127,7 +127,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
     expect(scenarioResult(results, 'echo')).toMatchObject({ ok: true, sentLength: BIG, length: BIG + 5 });
     expect(scenarioResult(results, 'divide')).toMatchObject({ ok: true, result: 3, reason: 'Cannot divide by zero' });
-  }, 60_000);
+  }, 120_000);
 
   it('(d) a Node SOAP service behind the agent (node-soap calculator sample, module target): request/reply, typed fault, unhandled error, one-way', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/nodecalc`, scenario: ['add', 'echo', 'divide', 'crash', 'notify'], size: BIG, timeoutSeconds: 20 });
@@ -143,7 +143,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     });
     expect(scenarioResult(results, 'crash')).toMatchObject({ ok: true, reason: 'Crash: bang' });
     expect(scenarioResult(results, 'notify')).toMatchObject({ ok: true, observed: true });
-  }, 60_000);
+  }, 120_000);
 
   it('(c) the reverse bridge: Mono basicHttp client → relay HTTP → agent nettcp proxy → Mono net.tcp service', async () => {
     const results = await runWcfClient({ binding: 'basic', address: `${relay.url}/tcpcalc`, scenario: ['add', 'process', 'divide', 'notify'], timeoutSeconds: 20 });
@@ -152,7 +152,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     expect(scenarioResult(results, 'process')).toMatchObject({ ok: true, id: 42, blobReversed: true, amount: '24691.3578' });
     expect(scenarioResult(results, 'divide')).toMatchObject({ ok: true, result: 3, reason: 'Cannot divide by zero' });
     expect(scenarioResult(results, 'notify')).toMatchObject({ ok: true, observed: true });
-  }, 60_000);
+  }, 120_000);
 
   it('metadata: the WSDL of a net.tcp path names the net.tcp endpoint of the relay (binary encoding, tcp transport)', async () => {
     const res = await fetch(`${relay.url}/tcpcalc?wsdl`);
@@ -166,7 +166,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     // The HTTP-only service gets a net.tcp port added (binding bridging).
     const http = await (await fetch(`${relay.url}/httpcalc?wsdl`)).text();
     expect(http).toContain(`location="${tcpBase}/httpcalc"`);
-  }, 60_000);
+  }, 120_000);
 
   it('no listener online: the call fails with a fault at once, not a hang', async () => {
     const started = Date.now();
@@ -176,7 +176,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     expect(String(add.faultType)).toContain('FaultException');
     expect(String(add.message)).toContain('No listener');
     expect(Date.now() - started).toBeLessThan(15_000);
-  }, 60_000);
+  }, 120_000);
 
   it('unknown path: the client gets the EndpointNotFound framing fault', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/nothing-here`, scenario: 'add', timeoutSeconds: 20 });
@@ -184,5 +184,5 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     expect(add.ok).toBe(false);
     // Mono surfaces the framing fault as a FaultException carrying the fault string.
     expect(`${String(add.error)} ${String(add.message)}`).toContain('EndpointNotFound');
-  }, 60_000);
+  }, 120_000);
 });
