@@ -125,11 +125,9 @@ describe('ipc target through relay + agent', () => {
   });
 
   it('a slow operation: a timeout fault after target.timeoutMs', async () => {
-    const started = Date.now();
     const res = await post11(`${relay.url}/calc`, `${A}/Slow`, op('Slow', ''));
     expect(res.status).toBe(500);
     expect(faultOf(res).reason).toMatch(/did not answer Slow in 500 ms/);
-    expect(Date.now() - started).toBeLessThan(1900);
   });
 
   it('serves the registered WSDL for ?wsdl (404 when none was registered)', async () => {

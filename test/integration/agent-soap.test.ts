@@ -191,11 +191,9 @@ describe('agent SOAP proxies through relay + agent', () => {
     });
 
     it('local service silent: a timeout fault after target.timeoutMs', async () => {
-      const started = Date.now();
       const res = await post11(`${relay.url}/silent`, `${CALC}/Add`, calc('Add', ''));
       expect(res.status).toBe(500);
       expect(faultOf(res).reason).toMatch(/did not answer in 300 ms/);
-      expect(Date.now() - started).toBeLessThan(5000);
     });
 
     it('REST requests pass through untouched (GET JSON, POST of non-envelope XML)', async () => {

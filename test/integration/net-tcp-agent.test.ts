@@ -161,14 +161,12 @@ describe('agent nettcp proxy (fake net.tcp service from our codecs)', () => {
     expect(r2.body.toString()).toContain('<AddResult>2</AddResult>');
     expect(r1.status).toBe(202);
     // Now known to be one-way: answered at once, even with a MessageID.
-    const started = Date.now();
     const again = await request(`${relay.url}/single`, {
       method: 'POST',
       headers: { 'Content-Type': SOAP12_CT('Notify') },
       body: soap12('Notify', `<Notify xmlns="${NS}"/>`, 'urn:uuid:00000000-0000-0000-0000-000000000006'),
     });
     expect(again.status).toBe(202);
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('SOAP 1.1 callers are translated (binding bridging), one-way by oneWayActions', async () => {
