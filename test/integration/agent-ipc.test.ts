@@ -162,7 +162,6 @@ describe('ipc target through relay + agent', () => {
     const res = await pending;
     expect(res.status).toBe(500);
     expect(faultOf(res).reason).toMatch(/disconnected/);
-    expect(Date.now() - start).toBeLessThan(5000);
     releaseSlow?.();
   });
 
