@@ -24,7 +24,7 @@ export interface LoadResult {
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections, noDelay: true });
   const one = (): Promise<boolean> =>
     new Promise((resolve) => {
       const req = http.request(o.url, { method: o.method ?? 'GET', headers: o.headers, agent }, (res) => {

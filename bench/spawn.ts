@@ -8,8 +8,11 @@ export interface Role {
   stop(): void;
 }
 
+/** Extra node flags for the roles, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export function startRole(args: string[]): Promise<Role> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'roles.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, path.join(__dirname, 'roles.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (c: Buffer) => {

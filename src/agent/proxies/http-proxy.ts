@@ -45,7 +45,7 @@ export class HttpProxy {
     this.#entityPath = entityPath.replace(/^\/+|\/+$/g, '');
     this.#target = target;
     const Agent = this.#base.protocol === 'https:' ? https.Agent : http.Agent;
-    this.#agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    this.#agent = new Agent({ keepAlive: true, maxSockets: 256, noDelay: true });
   }
 
   close(): void {
