@@ -422,3 +422,18 @@ export function scenarioResult(results: WcfResult[], scenario: string): WcfResul
   if (!r) throw new Error(`no result for scenario ${scenario} in ${JSON.stringify(results)}`);
   return r;
 }
+
+/**
+ * `describe` when Mono is here, else `describe.skip` with a warning naming the suite (and a throw
+ * from requireMono() when RELAYBRIDGE_REQUIRE_INTEROP=1, so CI cannot skip).
+ */
+export function monoDescribe(suiteName: string): jest.Describe {
+  if (requireMono()) return describe;
+  console.warn(`${suiteName}: SKIPPED, mono/mcs not on PATH (see test/interop/wcf/README.md)`);
+  return describe.skip;
+}
+
+/** Prints every result line when any scenario failed, so a red interop test shows why. */
+export function showFailures(results: WcfResult[]): void {
+  if (results.some((r) => r.ok !== true)) console.log(JSON.stringify(results, null, 1));
+}

@@ -8,11 +8,10 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Harness, token } from '../helpers/harness';
-import { buildWcfHarness, requireMono, runWcfClient, scenarioResult } from '../helpers/mono';
+import { buildWcfHarness, monoDescribe, runWcfClient, scenarioResult } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
-const HAVE_MONO = requireMono();
-const suite = HAVE_MONO ? describe : describe.skip;
+const suite = monoDescribe('agent-samples');
 
 suite('WCF clients → relay → agent → calculator sample (node-soap)', () => {
   const h = new Harness();

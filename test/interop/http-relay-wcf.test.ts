@@ -8,24 +8,19 @@ import { Harness, token } from '../helpers/harness';
 import {
   buildWcfHarness,
   loopbackWcfUrls,
-  requireMono,
+  monoDescribe,
   runWcfClient,
   scenarioResult,
+  showFailures,
   startWcfService,
   type WcfResult,
   type WcfService,
 } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
-const HAVE_MONO = requireMono();
-if (!HAVE_MONO) console.warn('http-relay-wcf: SKIPPED, mono/mcs not on PATH (see test/interop/wcf/README.md)');
-const suite = HAVE_MONO ? describe : describe.skip;
+const suite = monoDescribe('http-relay-wcf');
 const BIG = 70_000;
 const SCENARIOS = ['add', 'echo', 'process', 'divide', 'fail', 'crash', 'notify'] as const;
-
-function show(results: WcfResult[]): void {
-  if (results.some((r) => r.ok !== true)) console.log(JSON.stringify(results, null, 1));
-}
 
 function checkScenarios(results: WcfResult[]): void {
   expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
@@ -89,19 +84,19 @@ suite('WCF HTTP clients → relay (SOAP over HTTP) → agent → Mono WCF servic
       size: BIG,
       timeoutSeconds: 20,
     });
-    show(results);
+    showFailures(results);
     checkScenarios(results);
   }, 120_000);
 
   it('WSHttpBinding, security None (SOAP 1.2 + WS-Addressing, To rewritten by the agent): every scenario', async () => {
     const results = await runWcfClient({ binding: 'ws', address: `${relay.url}/wscalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     checkScenarios(results);
   }, 120_000);
 
   it('imports the relay-rewritten WSDL (HTTP GET + WsdlImporter) and calls through the imported endpoint', async () => {
     const results = await runWcfClient({ binding: 'basic', address: `${relay.url}/importcalc`, scenario: 'import-wsdl', timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     const imported = scenarioResult(results, 'import-wsdl');
     expect(imported).toMatchObject({ ok: true, result: 42, importedAddress: `${relay.url}/importcalc`, importErrors: '' });
   }, 120_000);

@@ -11,18 +11,17 @@ import { Harness } from '../helpers/harness';
 import {
   buildWcfHarness,
   loopbackWcfUrls,
-  requireMono,
+  monoDescribe,
   runWcfClient,
   scenarioResult,
+  showFailures,
   startWcfService,
   type WcfResult,
   type WcfService,
 } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
-const HAVE_MONO = requireMono();
-if (!HAVE_MONO) console.warn('net-tcp-relay: SKIPPED, mono/mcs not on PATH (see test/interop/wcf/README.md)');
-const suite = HAVE_MONO ? describe : describe.skip;
+const suite = monoDescribe('net-tcp-relay');
 
 const UNICODE = 'h\u00e9llo <&> \u4e16\u754c';
 const BIG = 70_000;
@@ -31,10 +30,6 @@ function bigText(size: number): string {
   let s = '';
   while (s.length < size) s += `${UNICODE} `;
   return s.slice(0, size);
-}
-
-function show(results: WcfResult[]): void {
-  if (results.some((r) => r.ok !== true)) console.log(JSON.stringify(results, null, 1));
 }
 
 function checkCommon(results: WcfResult[]): void {
@@ -109,7 +104,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
 
   it('(a) Mono net.tcp service behind the agent (nettcp proxy): request/reply, 70 000 chars, DataContract, typed fault, fault, one-way, pooled channels', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/tcpcalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     checkCommon(results);
     // Mono's own typed fault code survives binary -> XML -> binary unchanged.
     expect(scenarioResult(results, 'divide')).toMatchObject({ code: 'DivideByZero' });
@@ -117,13 +112,13 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
 
   it('(b) Mono basicHttp service behind the agent (http proxy, SOAP 1.2 <-> 1.1): the same scenarios', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/httpcalc`, scenario: [...SCENARIOS], size: BIG, timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     checkCommon(results);
   }, 120_000);
 
   it('streamed transfer mode (NetTcpBinding TransferMode.Streamed, singleton-unsized) through the relay to the Mono net.tcp service', async () => {
     const results = await runWcfClient({ binding: 'tcp-streamed', address: `${tcpBase}/tcpcalc`, scenario: ['add', 'echo', 'divide'], size: BIG, timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
     expect(scenarioResult(results, 'echo')).toMatchObject({ ok: true, sentLength: BIG, length: BIG + 5 });
     expect(scenarioResult(results, 'divide')).toMatchObject({ ok: true, result: 3, reason: 'Cannot divide by zero' });
@@ -131,7 +126,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
 
   it('(d) a Node SOAP service behind the agent (node-soap calculator sample, module target): request/reply, typed fault, unhandled error, one-way', async () => {
     const results = await runWcfClient({ binding: 'tcp', address: `${tcpBase}/nodecalc`, scenario: ['add', 'echo', 'divide', 'crash', 'notify'], size: BIG, timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
     expect(scenarioResult(results, 'echo')).toMatchObject({ ok: true, sentLength: BIG, length: BIG + 5 });
     expect(scenarioResult(results, 'divide')).toMatchObject({
@@ -147,7 +142,7 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
 
   it('(c) the reverse bridge: Mono basicHttp client → relay HTTP → agent nettcp proxy → Mono net.tcp service', async () => {
     const results = await runWcfClient({ binding: 'basic', address: `${relay.url}/tcpcalc`, scenario: ['add', 'process', 'divide', 'notify'], timeoutSeconds: 20 });
-    show(results);
+    showFailures(results);
     expect(scenarioResult(results, 'add')).toMatchObject({ ok: true, result: 5 });
     expect(scenarioResult(results, 'process')).toMatchObject({ ok: true, id: 42, blobReversed: true, amount: '24691.3578' });
     expect(scenarioResult(results, 'divide')).toMatchObject({ ok: true, result: 3, reason: 'Cannot divide by zero' });
