@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/core/errors';
+import { mutatedBytes } from '../../../helpers/mutate';
 import { NbfxStreamReader, SessionReader, binaryToXml, decodeEnvelope, encodeEnvelope, readNbfx, SessionWriter } from '../../../../src/protocol/nbfx';
 import { ServerDecoder } from '../../../../src/protocol/nmf';
 import { loadCaptures } from '../nmf/fixtures';
@@ -24,20 +25,6 @@ const payloads = loadCaptures().flatMap(({ c2s }) =>
     .filter((f) => f.type === 'envelope')
     .map((f) => (f as { payload: Buffer }).payload),
 );
-
-function mutate(base: Buffer): fc.Arbitrary<Buffer> {
-  const edit = fc.record({ at: fc.nat({ max: base.length - 1 }), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('set', 'insert', 'delete') });
-  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
-    const out = [...base];
-    for (const e of edits) {
-      const i = Math.min(e.at, out.length - 1);
-      if (e.op === 'set') out[i] = e.byte;
-      else if (e.op === 'insert') out.splice(i, 0, e.byte);
-      else out.splice(i, 1);
-    }
-    return Buffer.from(out);
-  });
-}
 
 /** A session that knows a few strings, so odd keys sometimes resolve. */
 function session(): SessionReader {
@@ -66,7 +53,7 @@ describe('NBFX decoders under fuzzing', () => {
   });
 
   it('decodeEnvelope + re-encode: mutated captured payloads', () => {
-    const arb = fc.constantFrom(...payloads).chain((p) => mutate(p));
+    const arb = fc.constantFrom(...payloads).chain((p) => mutatedBytes(p));
     fc.assert(
       fc.property(arb, (p) =>
         onlyProtocolErrors(() => {

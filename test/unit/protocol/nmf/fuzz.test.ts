@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/core/errors';
+import { mutatedBytes } from '../../../helpers/mutate';
 import { ClientDecoder, ServerDecoder } from '../../../../src/protocol/nmf';
 import { loadCaptures } from './fixtures';
 
@@ -29,21 +30,6 @@ function survives(make: () => { push(b: Buffer): unknown[]; finish(): boolean },
 
 const cuts = fc.array(fc.integer({ min: 1, max: 64 }), { maxLength: 8 });
 
-/** A capture with a few bytes overwritten, inserted or removed. */
-function mutated(base: Buffer): fc.Arbitrary<Uint8Array> {
-  const edit = fc.record({ at: fc.nat({ max: base.length - 1 }), byte: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('set', 'insert', 'delete') });
-  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
-    const out = [...base];
-    for (const e of edits) {
-      const i = Math.min(e.at, out.length - 1);
-      if (e.op === 'set') out[i] = e.byte;
-      else if (e.op === 'insert') out.splice(i, 0, e.byte);
-      else out.splice(i, 1);
-    }
-    return Uint8Array.from(out);
-  });
-}
-
 describe('NMF decoders under fuzzing', () => {
   it('ServerDecoder: random bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), cuts, (b, c) => survives(() => new ServerDecoder(), b, c)), { numRuns: 400 });
@@ -62,7 +48,7 @@ describe('NMF decoders under fuzzing', () => {
   });
 
   it.each(captures)('mutated capture $name (both directions)', ({ c2s, s2c }) => {
-    fc.assert(fc.property(mutated(c2s), cuts, (b, c) => survives(() => new ServerDecoder(), b, c)), { numRuns: 200 });
-    fc.assert(fc.property(mutated(s2c), cuts, (b, c) => survives(() => new ClientDecoder(), b, c)), { numRuns: 200 });
+    fc.assert(fc.property(mutatedBytes(c2s), cuts, (b, c) => survives(() => new ServerDecoder(), b, c)), { numRuns: 200 });
+    fc.assert(fc.property(mutatedBytes(s2c), cuts, (b, c) => survives(() => new ClientDecoder(), b, c)), { numRuns: 200 });
   });
 });
