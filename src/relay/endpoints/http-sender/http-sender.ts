@@ -12,8 +12,8 @@ import type { HybridConnection } from '../../../core/entities';
 import type { RelayContext } from '../../context';
 import { httpFormOf } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
-import type { ControlChannel } from '../control/control-channel';
 import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
+import { dispatchToListener } from './dispatch';
 import { PendingRequest, type ResponseSink } from './pending-request';
 import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
 
@@ -148,40 +148,11 @@ export class HttpSenderEndpoint {
     if (f.body !== undefined && !small) pending.body = f.body;
     if (pending.done) return;
 
-    const exclude = new Set<string>();
-    try {
-      for (;;) {
-        const channel = this.#pick(entity, req, exclude);
-        pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${id}`;
-        const sent = small ? pending.sendOnControl(channel, f.body!) : pending.sendAddressOnly(channel);
-        if (sent) return;
-        exclude.add(channel.listenerId); // failover: the channel died between pick and send
-      }
-    } catch (err) {
-      pending.fail(toRelayError(err));
-    }
-  }
-
-  #pick(entity: HybridConnection, req: IncomingMessage, exclude: Set<string>): ControlChannel {
-    const ctx = this.#ctx;
-    const picked = ctx.registry.pick(entity.path, {
+    dispatchToListener(ctx, pending, entity, {
+      controlBody: small ? f.body : undefined,
       allowed: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
       disallowed: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
-      exclude,
     });
-    if (picked.reason === 'pinning') {
-      throw new RelayError(
-        'RELAY_ERR_LISTENER_PINNING',
-        'None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria',
-      );
-    }
-    if (!picked.listener) {
-      throw new RelayError('RELAY_ERR_NO_LISTENER', ctx.describe(`No listener is connected for '${entity.path}'.`, entity.path));
-    }
-    if (picked.listener.pending.size >= ctx.config.limits.maxPendingRequestsPerListener) {
-      throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
-    }
-    return picked.listener;
   }
 
   #done(p: PendingRequest, entity: HybridConnection, status: number, label: string | undefined): void {
@@ -217,8 +188,4 @@ function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks, got)));
     req.on('error', reject);
   });
-}
-
-export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
 }

@@ -10,7 +10,7 @@ import { RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
 import type { RelayContext } from '../../context';
 import { headerBytes } from '../http-sender/http-headers';
-import { encodePath } from '../http-sender/http-sender';
+import { dispatchToListener } from '../http-sender/dispatch';
 import { PendingRequest, type ResponseSink } from '../http-sender/pending-request';
 
 export interface RpcRequest {
@@ -136,24 +136,6 @@ export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
   ctx.pendingRequests.set(id, pending);
   const small = request.body.length <= limits.controlBodyThresholdBytes && headerBytes(request.headers) <= limits.maxHeaderBytes;
   if (!small) pending.body = request.body;
-  const exclude = new Set<string>();
-  try {
-    for (;;) {
-      const picked = ctx.registry.pick(entity.path, { exclude });
-      const channel = picked.listener;
-      if (!channel) {
-        throw new RelayError('RELAY_ERR_NO_LISTENER', ctx.describe(`No listener is connected for '${entity.path}'.`, entity.path));
-      }
-      if (channel.pending.size >= limits.maxPendingRequestsPerListener) {
-        throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
-      }
-      pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${id}`;
-      const sent = small ? pending.sendOnControl(channel, request.body) : pending.sendAddressOnly(channel);
-      if (sent) break;
-      exclude.add(channel.listenerId); // failover: the channel died between pick and send
-    }
-  } catch (err) {
-    pending.fail(toRelayError(err));
-  }
+  dispatchToListener(ctx, pending, entity, { controlBody: small ? request.body : undefined });
   return { promise: sink.promise, cancel: () => sink.cancel() };
 }

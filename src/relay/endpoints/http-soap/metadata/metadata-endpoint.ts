@@ -14,7 +14,8 @@ import { QuotaExceededError, toRelayError, type RelayError } from '../../../../c
 import type { Logger } from '../../../../core/logger';
 import type { RelayContext } from '../../../context';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http-sender/http-headers';
-import { encodePath, writeJsonError, type HttpSenderEndpoint } from '../../http-sender/http-sender';
+import { encodePath } from '../../http-sender/dispatch';
+import { writeJsonError, type HttpSenderEndpoint } from '../../http-sender/http-sender';
 import type { ResponseSink } from '../../http-sender/pending-request';
 import { formatBase, publicBase } from '../public-url';
 import type { MetadataQuery } from '../soap-request';
