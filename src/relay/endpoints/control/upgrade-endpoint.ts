@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { serializeAccept } from '../../../protocol/hyco';
+import { reasonPhrase, serializeAccept } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import { httpFormOf, type RelayContext } from '../../context';
@@ -17,17 +17,6 @@ import { parseListenerList } from '../../registry/listener-registry';
 import { splitTarget, stripRelayQuery } from '../http-sender/http-headers';
 import { PendingAccept, writeHttpError } from '../ws-sender/pending-accept';
 import { ControlChannel } from './control-channel';
-
-const PHRASES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
 
 export class UpgradeEndpoint {
   readonly #ctx: RelayContext;
@@ -56,7 +45,7 @@ export class UpgradeEndpoint {
     const action = query.get('sb-hc-action') ?? '';
     const remote = req.socket.remoteAddress ?? 'unknown';
     if (this.#throttled(remote)) {
-      return writeHttpError(socket, 429, PHRASES[429]!, 'Too many failed handshakes; slow down.');
+      return writeHttpError(socket, 429, reasonPhrase(429), 'Too many failed handshakes; slow down.');
     }
     try {
       if (!pathname.startsWith('/$hc/')) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'WebSocket upgrades are served under /$hc/ only.', { httpStatus: 404 });
@@ -80,7 +69,7 @@ export class UpgradeEndpoint {
       else this.#ctx.log.debug({ err: e.message, action, status }, 'upgrade refused');
       this.#ctx.metrics.handshakeFailures.inc({ action: action || 'none', status: String(status) });
       this.#noteFailure(remote);
-      writeHttpError(socket, status, PHRASES[status] ?? 'Error', message);
+      writeHttpError(socket, status, reasonPhrase(status), message);
     }
   }
 
