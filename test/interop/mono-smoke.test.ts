@@ -122,11 +122,18 @@ suite(TITLE, () => {
     ['ws', 'ws'],
     ['tcp', 'tcp'],
   ])('%s: every scenario (70 000-char echo, DataContract, faults, one-way, two channels)', async (binding, key) => {
-    const results = await runWcfClient({ binding, address: urls[key], scenario: 'all', size: BIG });
+    // No relaybridge code is on this path (Mono client straight to Mono service). Mono 6.8's own
+    // client/service pair has been seen to stall for good mid-session (2 of ~8 full runs, always a
+    // different scenario, both sides idle), so a stalled run is killed and tried once more.
+    const run = () => runWcfClient({ binding, address: urls[key], scenario: 'all', size: BIG, processTimeoutMs: 45_000 });
+    const results = await run().catch((err: Error) => {
+      console.warn(`mono-smoke ${binding}: Mono stalled (${err.message.slice(0, 80)}…); one retry`);
+      return run();
+    });
     checkAll(results, binding);
     const sent = scenarioResult(results, 'notify').sent;
     await service.waitForEvent((e) => e.event === 'notify' && e.msg === sent);
-  }, 120_000);
+  }, 150_000);
 
   it('same envelopes as the Mono captures (fixture mono-basichttp-process-datacontract), both ways', async () => {
     const request = fs.readFileSync(path.join(FIXTURE, 'request.xml'));
