@@ -113,6 +113,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
         backoff: new Backoff({ ...config.reconnect, initialMs: config.reconnect.initialMs, random: config.random }),
         maxControlMessageBytes: config.maxControlMessageBytes,
         controlBodyThresholdBytes: config.controlBodyThresholdBytes,
+        offerControlBodyBytes: config.offerControlBodyBytes,
         maxFramePayloadBytes: config.maxFramePayloadBytes,
         ca: config.tls?.ca,
         rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,

@@ -142,6 +142,12 @@ export const agentOptionsSchema = z.strictObject({
   maxControlMessageBytes: z.number().int().min(70_000).default(1024 * 1024),
   /** Response bodies up to this size go back on the control channel; larger ones use rendezvous. */
   controlBodyThresholdBytes: z.number().int().min(0).max(64 * 1024).default(64 * 1024),
+  /**
+   * Bodies up to this size may travel on the control channel when the relay is a relaybridge
+   * relay that accepts the offer (protocol/hyco/control-body.ts), bytes; 0: never offer. At most
+   * maxControlMessageBytes. Default 1 MiB.
+   */
+  offerControlBodyBytes: z.union([z.literal(0), z.number().int().min(64 * 1024).max(64 * 1024 * 1024)]).default(1024 * 1024),
   /** Largest frame payload on rendezvous sockets, bytes. */
   maxFramePayloadBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
 });
@@ -178,6 +184,9 @@ export function buildAgentConfig(input: AgentOptionsInput): AgentConfig {
   }
   if ((o.keyName && !o.key) || (!o.keyName && o.key)) {
     throw new ConfigError('invalid agent options', [`${o.keyName ? 'key' : 'keyName'}: keyName and key go together`]);
+  }
+  if (o.offerControlBodyBytes > o.maxControlMessageBytes) {
+    throw new ConfigError('invalid agent options', ['offerControlBodyBytes: must not exceed maxControlMessageBytes']);
   }
   if (o.renewBeforeSeconds >= o.tokenTtlSeconds) {
     throw new ConfigError('invalid agent options', ['renewBeforeSeconds: must be less than tokenTtlSeconds']);

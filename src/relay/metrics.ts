@@ -22,6 +22,12 @@ export class RelayMetrics {
     labelNames: ['path', 'result'] as const,
     registers: [this.registry],
   });
+  readonly rendezvous = new Counter({
+    name: 'relaybridge_rendezvous_total',
+    help: 'Rendezvous sockets listeners opened for relayed HTTP requests (large bodies), by entity path',
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
   readonly listeners = new Gauge({
     name: 'relaybridge_listeners',
     help: 'Connected listener control channels by entity path',

@@ -34,13 +34,19 @@ const entitySchema = z.strictObject({
   authorizationRules: z.array(ruleSchema).max(12).default([]),
 });
 
-const limitsSchema = z.strictObject({
+const limitsObject = z.strictObject({
   /** Concurrent listeners per hybrid connection (Azure: 25). */
   maxListenersPerPath: z.number().int().min(1).max(10_000).default(25),
   /** Largest control-channel WebSocket message from a listener, bytes (64 KiB body + JSON). */
   maxControlMessageBytes: z.number().int().min(70_000).max(64 * 1024 * 1024).default(1024 * 1024),
   /** Largest request/response body sent on the control channel, bytes (protocol: 64 KiB). */
   controlBodyThresholdBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(64 * 1024),
+  /**
+   * Largest body sent on the control channel of a relaybridge agent that offers larger ones
+   * (protocol/hyco/control-body.ts), bytes; 0 turns the extension off. At most
+   * maxControlMessageBytes. Default 1 MiB.
+   */
+  agentControlBodyBytes: z.union([z.literal(0), z.number().int().min(64 * 1024).max(64 * 1024 * 1024)]).default(1024 * 1024),
   /** Time a listener has to start its response, ms (Azure: 60 s). */
   requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /** Longest silence inside a streamed response body, ms (Azure: 60 s). */
@@ -68,6 +74,11 @@ const limitsSchema = z.strictObject({
   metadataCacheEntries: z.number().int().min(0).max(100_000).default(256),
   /** Total size of cached metadata documents, bytes. Default 64 MiB. */
   metadataCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+});
+
+const limitsSchema = limitsObject.refine((l) => l.agentControlBodyBytes <= l.maxControlMessageBytes, {
+  message: 'must not exceed limits.maxControlMessageBytes',
+  path: ['agentControlBodyBytes'],
 });
 
 const heartbeatSchema = z.strictObject({

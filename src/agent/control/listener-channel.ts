@@ -8,13 +8,15 @@
  * answered through the service proxy; each `accept` is piped to the stream target.
  */
 import { EventEmitter } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from '../../core/backoff';
 import type { Clock, TimerHandle } from '../../core/clock';
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import {
+  CONTROL_BODY_HEADER,
+  parseControlBodyOffer,
   parseServiceMessage,
   serializeRenewToken,
   serializeResponse,
@@ -57,6 +59,8 @@ export interface ListenerChannelOptions {
   backoff: Backoff;
   maxControlMessageBytes: number;
   controlBodyThresholdBytes: number;
+  /** Larger control-channel bodies offered to a relaybridge relay (0: no offer). */
+  offerControlBodyBytes: number;
   maxFramePayloadBytes: number;
   ca?: string;
   rejectUnauthorized: boolean;
@@ -78,6 +82,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   readonly #log: Logger;
   #state: ChannelState = ChannelState.Idle;
   #ws: WebSocket | undefined;
+  /** Per control-channel connection: its socket and the body size agreed with the relay. */
+  readonly #wsLinks = new WeakMap<WebSocket, { socket: Duplex; controlBodyLimit: number }>();
   #timer: TimerHandle | undefined;
   #heartbeat: TimerHandle | undefined;
   #renewal: TimerHandle | undefined;
@@ -132,8 +138,10 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     }
     if (this.#state !== ChannelState.Connecting) return;
     const url = `${o.relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
+    const headers: Record<string, string> = { ServiceBusAuthorization: token };
+    if (o.offerControlBodyBytes > 0) headers[CONTROL_BODY_HEADER] = String(o.offerControlBodyBytes);
     const ws = new WebSocket(url, {
-      headers: { ServiceBusAuthorization: token },
+      headers,
       perMessageDeflate: false,
       maxPayload: o.maxControlMessageBytes,
       handshakeTimeout: 30_000,
@@ -141,6 +149,14 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       rejectUnauthorized: o.rejectUnauthorized,
     });
     this.#ws = ws;
+    ws.once('upgrade', (res) => {
+      // The socket under `ws`, corked around a response and its body so both go in one write.
+      const accepted = parseControlBodyOffer(res.headers[CONTROL_BODY_HEADER]);
+      this.#wsLinks.set(ws, {
+        socket: res.socket,
+        controlBodyLimit: accepted !== undefined && o.offerControlBodyBytes > 0 ? Math.min(accepted, o.offerControlBodyBytes) : o.controlBodyThresholdBytes,
+      });
+    });
     ws.on('open', () => this.#onOpen(ws));
     ws.on('unexpected-response', (_req, res) => {
       const reason = `relay refused the listener: ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
@@ -267,7 +283,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
    * and hyco-https do).
    */
   async #respond(ws: WebSocket, req: RequestCommand, res: LocalResponse): Promise<void> {
-    const threshold = this.#o.controlBodyThresholdBytes;
+    const link = this.#wsLinks.get(ws);
+    const threshold = link?.controlBodyLimit ?? this.#o.controlBodyThresholdBytes;
     const head = { requestId: req.id, statusCode: res.statusCode, statusDescription: res.statusMessage || undefined, responseHeaders: res.headers };
     const buffered: Buffer[] = [];
     let size = 0;
@@ -291,8 +308,11 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     if (!overflow) {
       if (ws.readyState !== ws.OPEN) return;
       const whole = Buffer.concat(buffered, size);
+      const socket = link?.socket;
+      socket?.cork();
       ws.send(serializeResponse({ ...head, body: whole.length > 0 }));
       if (whole.length > 0) ws.send(whole, { binary: true });
+      socket?.uncork();
       return;
     }
     let ep: WsEndpoint;

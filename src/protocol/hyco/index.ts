@@ -21,3 +21,4 @@ export {
   serializeResponse,
 } from './codec';
 export { reasonPhrase } from './status';
+export { CONTROL_BODY_HEADER, parseControlBodyOffer } from './control-body';

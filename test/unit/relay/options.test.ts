@@ -37,6 +37,14 @@ describe('relay options', () => {
   it('gives a hint for renamed options', () => {
     expect(issuesOf(() => buildRelayConfig({ listenPort: 1 } as never))[0]).toMatch(/listenPort: not an option; use "port"/);
   });
+
+  it('keeps the control-body extension within the control message limit', () => {
+    expect(buildRelayConfig({}).limits.agentControlBodyBytes).toBe(1024 * 1024);
+    expect(buildRelayConfig({ limits: { agentControlBodyBytes: 0 } } as never).limits.agentControlBodyBytes).toBe(0);
+    const text = issuesOf(() => buildRelayConfig({ limits: { maxControlMessageBytes: 100_000, agentControlBodyBytes: 200_000 } } as never)).join('\n');
+    expect(text).toMatch(/limits\.agentControlBodyBytes: must not exceed limits\.maxControlMessageBytes/);
+    expect(issuesOf(() => buildRelayConfig({ limits: { agentControlBodyBytes: 1000 } } as never)).join('\n')).toMatch(/limits\.agentControlBodyBytes/);
+  });
 });
 
 describe('agent options', () => {
@@ -59,5 +67,12 @@ describe('agent options', () => {
   it('requires credentials and a sane renewal window', () => {
     expect(issuesOf(() => buildAgentConfig({ ...base, keyName: undefined, key: undefined }))[0]).toMatch(/keyName\/key/);
     expect(issuesOf(() => buildAgentConfig({ ...base, tokenTtlSeconds: 100, renewBeforeSeconds: 200 }))[0]).toMatch(/renewBeforeSeconds/);
+  });
+
+  it('keeps the control-body offer within maxControlMessageBytes', () => {
+    expect(buildAgentConfig(base).offerControlBodyBytes).toBe(1024 * 1024);
+    expect(issuesOf(() => buildAgentConfig({ ...base, maxControlMessageBytes: 100_000, offerControlBodyBytes: 200_000 }))[0]).toMatch(
+      /offerControlBodyBytes: must not exceed maxControlMessageBytes/,
+    );
   });
 });

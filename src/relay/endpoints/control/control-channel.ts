@@ -10,6 +10,7 @@
  * commands (ignored). Tolerated: a stray empty binary message after body:false (hyco-https),
  * pings and unsolicited pongs (.NET keepalive).
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { AuthError, ProtocolError, RelayError } from '../../../core/errors';
 import type { Clock, TimerHandle } from '../../../core/clock';
@@ -32,6 +33,8 @@ export interface ControlChannelOptions {
   remoteAddress: string;
   /** Host header the listener connected with: rendezvous addresses reuse it. */
   hostHeader?: string;
+  /** Largest body sent on this channel: the protocol's threshold, or what a relaybridge agent negotiated. */
+  controlBodyLimit: number;
   tokenExpiresAt: number;
   tokenGraceSeconds: number;
   heartbeatIntervalMs: number;
@@ -45,6 +48,7 @@ export class ControlChannel implements RegisteredListener {
   readonly path: string;
   readonly remoteAddress: string;
   readonly hostHeader: string | undefined;
+  readonly controlBodyLimit: number;
   readonly log: Logger;
   /** Requests routed to this channel and not answered yet (id set), for failover accounting. */
   readonly pending = new Set<string>();
@@ -57,14 +61,19 @@ export class ControlChannel implements RegisteredListener {
   #expiry: TimerHandle | undefined;
   #closing = false;
 
-  constructor(ws: WebSocket, hooks: ControlChannelHooks, options: ControlChannelOptions) {
+  /** The upgraded socket under `ws`: corked around a request and its body so both go in one write. */
+  readonly #socket: Duplex | undefined;
+
+  constructor(ws: WebSocket, hooks: ControlChannelHooks, options: ControlChannelOptions, socket?: Duplex) {
     this.#ws = ws;
+    this.#socket = socket;
     this.#hooks = hooks;
     this.#opts = options;
     this.listenerId = options.listenerId;
     this.path = options.path;
     this.remoteAddress = options.remoteAddress;
     this.hostHeader = options.hostHeader;
+    this.controlBodyLimit = options.controlBodyLimit;
     this.log = options.logger;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.#missed = 0));
@@ -89,8 +98,11 @@ export class ControlChannel implements RegisteredListener {
   /** Sends a `request` and, when given, its body as one binary message directly after it. */
   sendRequest(json: string, body: Buffer | undefined): boolean {
     if (!this.healthy) return false;
+    // One write for both frames: the listener wakes once per request, not once per frame.
+    this.#socket?.cork();
     this.#ws.send(json, { binary: false });
     if (body !== undefined) this.#ws.send(body, { binary: true });
+    this.#socket?.uncork();
     return true;
   }
 

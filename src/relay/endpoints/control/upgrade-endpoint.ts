@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { reasonPhrase, serializeAccept } from '../../../protocol/hyco';
+import { CONTROL_BODY_HEADER, parseControlBodyOffer, reasonPhrase, serializeAccept } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import { httpFormOf, type RelayContext } from '../../context';
@@ -32,6 +32,18 @@ export class UpgradeEndpoint {
       maxPayload: ctx.config.limits.maxControlMessageBytes,
       clientTracking: false,
     });
+    // A relaybridge agent offered larger control-channel bodies: say what we accept.
+    this.#wss.on('headers', (headers, req) => {
+      const n = this.#controlBodyLimit(req);
+      if (n !== undefined) headers.push(`${CONTROL_BODY_HEADER}: ${n}`);
+    });
+  }
+
+  /** The negotiated control-channel body size for a listener that offered one, else undefined. */
+  #controlBodyLimit(req: IncomingMessage): number | undefined {
+    const offer = parseControlBodyOffer(req.headers[CONTROL_BODY_HEADER]);
+    const own = this.#ctx.config.limits.agentControlBodyBytes;
+    return offer !== undefined && own > 0 ? Math.min(offer, own) : undefined;
   }
 
   close(): void {
@@ -126,6 +138,7 @@ export class UpgradeEndpoint {
           path: entity.path,
           remoteAddress,
           hostHeader: req.headers.host,
+          controlBodyLimit: this.#controlBodyLimit(req) ?? ctx.config.limits.controlBodyThresholdBytes,
           tokenExpiresAt: result?.expiresAt ?? Number.MAX_SAFE_INTEGER,
           tokenGraceSeconds: ctx.config.tokenGraceSeconds,
           heartbeatIntervalMs: ctx.config.heartbeat.intervalMs,
@@ -133,6 +146,7 @@ export class UpgradeEndpoint {
           clock: ctx.config.clock,
           logger: ctx.log.child({ endpoint: 'control', path: entity.path, listenerId }),
         },
+        socket,
       );
       ctx.registry.addLocal(channel);
       ctx.metrics.listeners.set({ path: entity.path }, ctx.registry.count(entity.path));
@@ -230,6 +244,7 @@ export class UpgradeEndpoint {
     }
     const { key } = validateClientHandshake(req.headers);
     socket.write(buildServerHandshakeResponse({ key }));
+    ctx.metrics.rendezvous.inc({ path: pending.entityPath });
     const ep = new WsEndpoint(socket, head, {
       role: 'server',
       mode: 'messages',

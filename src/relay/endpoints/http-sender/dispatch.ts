@@ -1,7 +1,7 @@
 /**
  * Hands a pending request to a listener of its entity: a healthy listener picked at random
  * (honouring the Allowed/Disallowed pinning lists), the request sent on its control channel (body
- * of at most 64 KiB) or in the address-only form (rendezvous), and failover to another listener
+ * within its control-body limit) or in the address-only form (rendezvous), and failover to another listener
  * when the picked channel died between pick and send (hybrid-connections.md §6). Every refusal
  * fails the pending request, so the caller always gets an answer.
  */
@@ -12,7 +12,11 @@ import type { ControlChannel } from '../control/control-channel';
 import type { PendingRequest } from './pending-request';
 
 export interface DispatchOptions {
-  /** Whole body to send on the control channel; undefined sends the address-only form. */
+  /**
+   * The whole body, when it was read and its headers fit the control channel: it goes on the
+   * control channel if within the picked channel's limit. Otherwise (or when undefined) the
+   * address-only form is sent and the listener fetches the request over rendezvous.
+   */
   controlBody: Buffer | undefined;
   allowed?: readonly string[];
   disallowed?: readonly string[];
@@ -24,7 +28,8 @@ export function dispatchToListener(ctx: RelayContext, pending: PendingRequest, e
     for (;;) {
       const channel = pickListener(ctx, entity, o, exclude);
       pending.parts.address = `${ctx.rendezvousBase(channel.hostHeader)}/$hc/${encodePath(entity.path)}?sb-hc-action=request&sb-hc-id=${pending.parts.id}`;
-      const sent = o.controlBody !== undefined ? pending.sendOnControl(channel, o.controlBody) : pending.sendAddressOnly(channel);
+      const inline = o.controlBody !== undefined && o.controlBody.length <= channel.controlBodyLimit;
+      const sent = inline ? pending.sendOnControl(channel, o.controlBody!) : pending.sendAddressOnly(channel);
       if (sent) return;
       exclude.add(channel.listenerId);
     }

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
 import type { RelayContext } from '../../context';
+import type { RelayConfig } from '../../options';
 import { httpFormOf } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
 import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
@@ -98,8 +99,8 @@ export class HttpSenderEndpoint {
     }
     const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
-    const small =
-      length !== undefined && length <= limits.controlBodyThresholdBytes && headerBytes(headers) <= limits.maxHeaderBytes;
+    // Read whole when it may go on a control channel (the listener picked decides how large).
+    const small = length !== undefined && length <= controlBodyMax(limits) && headerBytes(headers) <= limits.maxHeaderBytes;
     const body = small && length! > 0 ? await readBody(req, length!) : small ? Buffer.alloc(0) : undefined;
     await this.forward(req, res, { entity, requestTarget: pathname + stripRelayQuery(search), headers, body, writeError });
   }
@@ -130,6 +131,7 @@ export class HttpSenderEndpoint {
       req,
       res,
       {
+        entityPath: entity.path,
         requestTimeoutMs: limits.requestTimeoutMs,
         bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
         viaHost,
@@ -143,13 +145,12 @@ export class HttpSenderEndpoint {
       },
     );
     ctx.pendingRequests.set(id, pending);
-    const small =
-      f.body !== undefined && f.body.length <= limits.controlBodyThresholdBytes && headerBytes(f.headers) <= limits.maxHeaderBytes;
-    if (f.body !== undefined && !small) pending.body = f.body;
+    // Kept for the rendezvous path too, when the picked channel takes smaller bodies.
+    pending.body = f.body;
     if (pending.done) return;
 
     dispatchToListener(ctx, pending, entity, {
-      controlBody: small ? f.body : undefined,
+      controlBody: headerBytes(f.headers) <= limits.maxHeaderBytes ? f.body : undefined,
       allowed: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
       disallowed: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
     });
@@ -162,6 +163,11 @@ export class HttpSenderEndpoint {
     ctx.metrics.httpRequests.inc({ path: entity.path, operation, status: String(status) });
     ctx.metrics.httpDuration.observe({ path: entity.path, operation }, (ctx.config.clock.now() - p.startedAt) / 1000);
   }
+}
+
+/** The largest body any control channel may take: the protocol's threshold or the agent extension's. */
+export function controlBodyMax(limits: RelayConfig['limits']): number {
+  return Math.max(limits.controlBodyThresholdBytes, limits.agentControlBodyBytes);
 }
 
 function contentLength(req: IncomingMessage): number | undefined {

@@ -56,6 +56,8 @@ export type RequestSource = Readable & { readonly complete?: boolean };
 const BODY_FRAGMENT_BYTES = 64 * 1024;
 
 export interface PendingRequestOptions {
+  /** The hybrid connection the request is for (metrics). */
+  entityPath: string;
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
   viaHost: string;
@@ -95,6 +97,10 @@ export class PendingRequest {
     res.on('close', () => {
       if (!this.#done) this.#abort('sender went away');
     });
+  }
+
+  get entityPath(): string {
+    return this.#o.entityPath;
   }
 
   get done(): boolean {

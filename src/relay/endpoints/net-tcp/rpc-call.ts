@@ -120,6 +120,7 @@ export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
     Readable.from([]),
     sink,
     {
+      entityPath: entity.path,
       requestTimeoutMs: limits.requestTimeoutMs,
       bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
       viaHost: 'relaybridge',
@@ -134,8 +135,7 @@ export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
     },
   );
   ctx.pendingRequests.set(id, pending);
-  const small = request.body.length <= limits.controlBodyThresholdBytes && headerBytes(request.headers) <= limits.maxHeaderBytes;
-  if (!small) pending.body = request.body;
-  dispatchToListener(ctx, pending, entity, { controlBody: small ? request.body : undefined });
+  pending.body = request.body;
+  dispatchToListener(ctx, pending, entity, { controlBody: headerBytes(request.headers) <= limits.maxHeaderBytes ? request.body : undefined });
   return { promise: sink.promise, cancel: () => sink.cancel() };
 }
