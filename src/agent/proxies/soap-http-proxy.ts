@@ -16,7 +16,7 @@ import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../protocol/soap/content-type';
-import { inspectEnvelope, rewriteAddressingTo, type AddressingInfo, type EnvelopeInfo } from '../../protocol/soap/envelope';
+import { inspectEnvelope, mayHaveAddressing, rewriteAddressingTo, type AddressingInfo, type EnvelopeInfo } from '../../protocol/soap/envelope';
 import { soap11RequestToSoap12, soap11ResponseToSoap12, soap12RequestToSoap11, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import {
@@ -95,6 +95,15 @@ export class SoapHttpProxy implements ServiceProxy {
       body = await readBody(req.body, this.#o.maxMessageBytes);
     } catch (err) {
       return faultResponse(err, kind.soapVersion);
+    }
+    // The version the service takes and no WS-Addressing (a plain basicHttp call): nothing to
+    // rewrite or translate, so the envelope goes on unscanned.
+    if (!mayHaveAddressing(body) && chooseServiceVersion(kind.soapVersion, await this.#offeredVersions()) === kind.soapVersion) {
+      try {
+        return await this.#http.call({ ...req, body });
+      } catch (err) {
+        return faultResponse(err, kind.soapVersion);
+      }
     }
     let info: EnvelopeInfo;
     try {

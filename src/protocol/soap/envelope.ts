@@ -104,6 +104,21 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Compiled `</Body></Envelope>` tail patterns by prefixes seen (a handful in practice; bounded). */
+const tailPatterns = new Map<string, RegExp>();
+
+/** What may follow the Body's content: `</Body>`, `</Envelope>`, then only whitespace, comments and PIs. */
+function tailPattern(bodyQName: string, envelopeQName: string): RegExp {
+  const key = `${bodyQName} ${envelopeQName}`;
+  let re = tailPatterns.get(key);
+  if (!re) {
+    re = new RegExp(`^</${escapeRegExp(bodyQName)}[ \\t\\r\\n]*>[ \\t\\r\\n]*</${escapeRegExp(envelopeQName)}[ \\t\\r\\n]*>(?:[ \\t\\r\\n]|<!--[^]*?-->|<\\?[^]*?\\?>)*$`);
+    if (tailPatterns.size >= 64) tailPatterns.clear();
+    tailPatterns.set(key, re);
+  }
+  return re;
+}
+
 interface MutableHeader {
   prefix: string;
   localName: string;
@@ -120,27 +135,33 @@ interface MutableHeader {
  * a SOAP 1.1/1.2 envelope, or when the XML before the Body is malformed.
  */
 export function scanEnvelope(message: Buffer | string, limits?: Partial<XmlLimits>): EnvelopeStructure {
-  if (Buffer.isBuffer(message) && message.length > HEAD_BYTES && !isUtf16(message)) {
+  if (Buffer.isBuffer(message) && message.length > HEAD_BYTES[0]! && !isUtf16(message)) {
     const max = resolveXmlLimits(limits).maxInputBytes;
     if (message.length > max) {
       throw new ProtocolError('RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE', `XML limit exceeded: input of ${message.length} bytes is larger than maxInputBytes ${max}`);
     }
     // Fast path: decode and scan only the head; the tail is checked in bytes. Any failure (the
-    // Body starts beyond the head, or the head is malformed) falls back to the full scan, which
-    // then reports the real error.
-    let cut = HEAD_BYTES;
-    while (cut > 0 && (message[cut]! & 0xc0) === 0x80) cut--; // never split a UTF-8 sequence
-    try {
-      return scanHead(message.subarray(0, cut), message, limits);
-    } catch {
-      /* fall through */
+    // Body starts beyond the head, or the head is malformed) tries a longer head, then the full
+    // scan, which then reports the real error.
+    for (const size of HEAD_BYTES) {
+      if (message.length <= size) break;
+      let cut = size;
+      while (cut > 0 && (message[cut]! & 0xc0) === 0x80) cut--; // never split a UTF-8 sequence
+      try {
+        return scanHead(message.subarray(0, cut), message, limits);
+      } catch {
+        /* fall through */
+      }
     }
   }
   return scanHead(message, message, limits);
 }
 
-/** How much of a large UTF-8 message is decoded first when looking for the Body. */
-const HEAD_BYTES = 64 * 1024;
+/**
+ * How much of a large UTF-8 message is decoded when looking for the Body: a small head first
+ * (the usual envelope's headers fit), then a larger one (WS-Security and the like).
+ */
+const HEAD_BYTES = [8 * 1024, 256 * 1024] as const;
 
 function isUtf16(message: Buffer): boolean {
   return (message[0] === 0xff && message[1] === 0xfe) || (message[0] === 0xfe && message[1] === 0xff);
@@ -257,7 +278,7 @@ function scanHead(head: Buffer | string, message: Buffer | string, limits?: Part
     const bodyStart = result.byteOffset(bodyChars[0]);
     const contentStart = result.byteOffset(bodyChars[1]);
     const closeTag = `</${bodyQName}`;
-    const tail = new RegExp(`^</${escapeRegExp(bodyQName)}[ \\t\\r\\n]*>[ \\t\\r\\n]*</${escapeRegExp(envelopeQName)}[ \\t\\r\\n]*>(?:[ \\t\\r\\n]|<!--[^]*?-->|<\\?[^]*?\\?>)*$`);
+    const tail = tailPattern(bodyQName, envelopeQName);
     let close: number;
     let closeText: string;
     if (Buffer.isBuffer(message) && !isUtf16(message)) {
@@ -411,4 +432,13 @@ export function rewriteAddressingTo(message: Buffer, to: string, limits?: Partia
 /** The envelope namespace's content type for a SOAP version (convenience for callers). */
 export function contentTypeFor(version: SoapVersion): string {
   return SOAP_VERSIONS[version].contentType;
+}
+
+/**
+ * False only when a UTF-8 message certainly has no WS-Addressing headers: neither addressing
+ * namespace (both contain "addressing") appears in its bytes. Lets a caller skip scanning a
+ * plain SOAP 1.1 call it would pass on unchanged. UTF-16 messages always answer true.
+ */
+export function mayHaveAddressing(message: Buffer): boolean {
+  return isUtf16(message) || message.includes('addressing', 0, 'latin1');
 }

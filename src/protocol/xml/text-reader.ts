@@ -25,7 +25,7 @@
  * The declared `encoding` is not consulted: Buffers are decoded from their BOM (UTF-8 by default,
  * UTF-16 LE/BE with a BOM), and invalid UTF-8 is an error.
  */
-import { TextDecoder } from 'node:util';
+import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from '../../core/errors';
 import { resolveXmlLimits, type XmlLimits } from './limits';
 import { XML_NAMESPACE, XMLNS_NAMESPACE, type AttributeToken, type XmlToken } from './tokens';
@@ -109,7 +109,6 @@ interface Decoded {
   readonly byteOffset: (charOffset: number) => number;
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Maps UTF-16 offsets to UTF-8 byte offsets, incrementally for increasing offsets. */
 function utf8OffsetMapper(text: string): (charOffset: number) => number {
@@ -145,13 +144,10 @@ function decodeInput(input: string | Buffer, limits: XmlLimits): Decoded {
     const le = b0 === 0xff ? input : Buffer.from(input).swap16();
     return { text: le.toString('utf16le'), byteOffset: (c) => c * 2 };
   }
-  let text: string;
-  try {
-    text = utf8Decoder.decode(input);
-  } catch (err) {
-    throw invalid('input is not valid UTF-8', err);
-  }
-  return { text, byteOffset: utf8OffsetMapper(text) };
+  if (!isUtf8(input)) throw invalid('input is not valid UTF-8');
+  const text = input.toString('utf8');
+  // All ASCII (the usual SOAP envelope): character and byte offsets are the same.
+  return { text, byteOffset: text.length === input.length ? (c) => c : utf8OffsetMapper(text) };
 }
 
 interface PendingAttribute {
