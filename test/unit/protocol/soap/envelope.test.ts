@@ -1,7 +1,7 @@
 import { ProtocolError } from '../../../../src/core/errors';
 import { RELAY_CONNECT_NS, WSA10_NS, WSA200408_NS } from '../../../../src/protocol/soap/addressing';
 import { classifySoapContentType, parseContentType, parseSoapActionHeader } from '../../../../src/protocol/soap/content-type';
-import { inspectEnvelope, rewriteAddressingTo, scanEnvelope, stripRelayAccessToken } from '../../../../src/protocol/soap/envelope';
+import { inspectEnvelope, mayHaveAddressing, rewriteAddressingTo, scanEnvelope, stripRelayAccessToken } from '../../../../src/protocol/soap/envelope';
 import { caseNames, loadCase } from './fixtures';
 
 const S11 = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -191,6 +191,17 @@ describe('scanEnvelope on large messages (head-only decoding)', () => {
     expect(msg.subarray(info.body.contentStart, info.body.contentEnd).toString()).toBe('<op/>');
   });
 
+  it('tries the 256 KiB head when the Body starts beyond the first 8 KiB, then the whole message', () => {
+    for (const headerBytes of [20_000, 300_000]) {
+      const longHeader = head.replace('</s:Header>', `<h:Big xmlns:h="urn:h">${'y'.repeat(headerBytes)}</h:Big></s:Header>`);
+      const content = `<op>${'z'.repeat(400_000)}</op>`;
+      const msg = big(content, longHeader);
+      const info = scanEnvelope(msg);
+      expect(info.headers.map((h) => h.localName)).toEqual(['Action', 'To', 'Big']);
+      expect(msg.subarray(info.body.contentStart, info.body.contentEnd).toString()).toBe(content);
+    }
+  });
+
   it('still reports errors in the head, the tail, and the size limit', () => {
     expect(() => scanEnvelope(big(`<op>${'x'.repeat(100_000)}</op>`, head.replace('<a:To>', '<a:To x>')))).toThrow(/expected '='/);
     expect(() => scanEnvelope(Buffer.concat([big(`<op>${'x'.repeat(100_000)}</op>`), Buffer.from('<extra/>')]))).toThrow(/Body is not closed/);
@@ -286,5 +297,14 @@ describe('RelayAccessToken and wsa:To rewriting', () => {
     const out = rewriteAddressingTo(utf16, 'urn:new-世');
     expect(out.previous).toBe('urn:old-é');
     expect(scanEnvelope(out.body).addressing?.to).toBe('urn:new-世');
+  });
+});
+
+describe('mayHaveAddressing', () => {
+  it('is false only for UTF-8 messages without either addressing namespace', () => {
+    expect(mayHaveAddressing(Buffer.from(`<s:Envelope xmlns:s="${S11}"><s:Body><op/></s:Body></s:Envelope>`))).toBe(false);
+    expect(mayHaveAddressing(Buffer.from(`<s:Envelope xmlns:s="${S12}" xmlns:a="${WSA10_NS}"><s:Header><a:To>x</a:To></s:Header><s:Body/></s:Envelope>`))).toBe(true);
+    expect(mayHaveAddressing(Buffer.from(`<s:Envelope xmlns:s="${S11}" xmlns:a="${WSA200408_NS}"><s:Body/></s:Envelope>`))).toBe(true);
+    expect(mayHaveAddressing(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`<s:Envelope xmlns:s="${S11}"><s:Body/></s:Envelope>`, 'utf16le')]))).toBe(true);
   });
 });
