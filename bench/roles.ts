@@ -8,10 +8,12 @@
  *   node dist/bench/roles.js soap-echo          → prints {"url":…}   (SOAP 1.1 and 1.2 Echo, answers in the caller's version)
  *   node dist/bench/roles.js nettcp-relay       → prints {"url":…,"netTcp":…}
  *   node dist/bench/roles.js nettcp-agent RELAY SERVICE → prints {"ready":true} (paths bench11 and bench12)
+ *   node dist/bench/roles.js forwarder TARGET   → prints {"url":…} (a TCP byte forwarder to TARGET's
+ *                                                 host:port: the cheapest possible hop, for a floor)
  * Each exits when its stdin closes.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import * as soap from 'soap';
 import { createAgent } from '../src/agent/agent';
@@ -95,6 +97,18 @@ async function main(): Promise<void> {
     agent.start();
     await agent.whenReady();
     say({ ready: true });
+  } else if (role === 'forwarder') {
+    const target = new URL(a!);
+    const server = net.createServer((inbound) => {
+      const outbound = net.connect(Number(target.port), target.hostname);
+      inbound.setNoDelay(true);
+      outbound.setNoDelay(true);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}` });
   } else throw new Error(`unknown role ${role}`);
 }
 

@@ -1,11 +1,27 @@
 /** Starts a bench role in a child process and waits for its first JSON line. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Role {
   child: ChildProcess;
   info: Record<string, unknown>;
   stop(): void;
+  /** CPU time (user + system, all threads) the role has used so far, µs; NaN where /proc is missing. */
+  cpuUs(): number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ, 100 on every common kernel). */
+const USER_HZ = 100;
+
+function cpuUsOf(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / USER_HZ;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Extra node flags for the roles, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
@@ -20,7 +36,7 @@ export function startRole(args: string[]): Promise<Role> {
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
       child.stdout!.off('data', onData);
-      resolve({ child, info: JSON.parse(buf.slice(0, nl)), stop: () => child.stdin!.end() });
+      resolve({ child, info: JSON.parse(buf.slice(0, nl)), stop: () => child.stdin!.end(), cpuUs: () => cpuUsOf(child.pid) });
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
