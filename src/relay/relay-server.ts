@@ -57,6 +57,11 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   const metadataCache = new MetadataCache({
     maxEntries: config.limits.metadataCacheEntries,
     maxBytes: config.limits.metadataCacheBytes,
+    // A store that persists documents keeps WSDLs servable across a relay restart.
+    backing:
+      store.getDocument && store.putDocument
+        ? { get: (path, key) => store.getDocument!(path, key), put: (path, key, doc) => store.putDocument!(path, key, doc) }
+        : undefined,
   });
   const metadata = new MetadataEndpoint(ctx, httpSender, metadataCache);
   const soap = new SoapHttpEndpoint(ctx, httpSender, metadata);

@@ -11,14 +11,19 @@
  * memory and goes to disk with the next successful write.
  *
  * The listener registry is in memory only (listeners reconnect after a restart anyway).
+ *
+ * Metadata documents (file-backed stores only) live beside the file, in `<file>.documents/`: a
+ * folder per entity, a JSON file per document, written to a temp file and renamed. They are a
+ * cache: at most maxDocuments are kept, a failed read or write only loses the document, and
+ * deleting an entity deletes its documents.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { type Clock, systemClock } from '../core/clock';
 import type { AuthorizationRule, HybridConnection, ListenerRecord } from '../core/entities';
 import { RelayError } from '../core/errors';
-import type { EntityInput, EntityPatch, Store } from './store';
+import type { EntityInput, EntityPatch, Store, StoredDocument } from './store';
 import {
   MAX_RULES_PER_ENTITY,
   MAX_RULES_PER_NAMESPACE,
@@ -38,7 +43,11 @@ export interface MemoryStoreOptions {
   file?: string;
   /** Time source for createdAt/updatedAt. Default: the system clock. */
   clock?: Clock;
+  /** Most metadata documents kept on disk (file-backed only). Default 1024. */
+  maxDocuments?: number;
 }
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 interface EntityState {
   path: string;
@@ -96,9 +105,64 @@ export class MemoryStore implements Store {
   /** A write queued behind the running one and not started yet; later mutations join it. */
   #queuedWrite: Promise<void> | undefined;
 
+  readonly #maxDocuments: number;
+  /** Documents on disk (path of each file), known after open(). */
+  readonly #documents = new Set<string>();
+
   constructor(options: MemoryStoreOptions = {}) {
     this.#file = options.file === undefined ? undefined : nodePath.resolve(options.file);
     this.#clock = options.clock ?? systemClock;
+    this.#maxDocuments = options.maxDocuments ?? 1024;
+  }
+
+  #documentDir(path: string): string {
+    return nodePath.join(`${this.#file!}.documents`, sha256(key(path)));
+  }
+
+  #documentFile(path: string, docKey: string): string {
+    return nodePath.join(this.#documentDir(path), `${sha256(docKey)}.json`);
+  }
+
+  async #indexDocuments(): Promise<void> {
+    this.#documents.clear();
+    const root = `${this.#file!}.documents`;
+    const dirs = await fsp.readdir(root).catch(() => [] as string[]);
+    for (const d of dirs) {
+      const files = await fsp.readdir(nodePath.join(root, d)).catch(() => [] as string[]);
+      for (const f of files) if (f.endsWith('.json')) this.#documents.add(nodePath.join(root, d, f));
+    }
+  }
+
+  /** A memory-only store keeps no documents (the relay's metadata cache is in memory already). */
+  async getDocument(path: string, docKey: string): Promise<StoredDocument | undefined> {
+    this.#assertOpen();
+    if (this.#file === undefined) return undefined;
+    const file = this.#documentFile(path, docKey);
+    if (!this.#documents.has(file)) return undefined;
+    try {
+      const o = JSON.parse(await fsp.readFile(file, 'utf8')) as { path: string; key: string; contentType: string; storedAt: number; body: string };
+      if (key(o.path) !== key(path) || o.key !== docKey || typeof o.body !== 'string') return undefined;
+      return { body: Buffer.from(o.body, 'base64'), contentType: String(o.contentType), storedAt: Number(o.storedAt) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putDocument(path: string, docKey: string, doc: StoredDocument): Promise<void> {
+    this.#assertOpen();
+    if (this.#file === undefined) return;
+    const file = this.#documentFile(path, docKey);
+    if (!this.#documents.has(file) && this.#documents.size >= this.#maxDocuments) return;
+    const text = JSON.stringify({ path, key: docKey, contentType: doc.contentType, storedAt: doc.storedAt, body: doc.body.toString('base64') });
+    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await fsp.mkdir(nodePath.dirname(file), { recursive: true, mode: 0o700 });
+      await fsp.writeFile(temp, text, { mode: 0o600 });
+      await fsp.rename(temp, file);
+      this.#documents.add(file);
+    } catch {
+      await fsp.rm(temp, { force: true }).catch(() => undefined);
+    }
   }
 
   async open(): Promise<void> {
@@ -107,6 +171,7 @@ export class MemoryStore implements Store {
       const state = await this.#load(this.#file);
       this.#entities = new Map(state.entities.map((e) => [key(e.path), e]));
       this.#namespaceRules = state.namespaceRules;
+      await this.#indexDocuments();
     }
     this.#open = true;
   }
@@ -175,6 +240,11 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     if (typeof path !== 'string' || !this.#entities.delete(key(path))) return false;
     await this.#persist();
+    if (this.#file !== undefined) {
+      const dir = this.#documentDir(path);
+      for (const f of [...this.#documents]) if (nodePath.dirname(f) === dir) this.#documents.delete(f);
+      await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
     return true;
   }
 

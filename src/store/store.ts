@@ -24,6 +24,14 @@ export interface EntityPatch {
   userMetadata?: string;
 }
 
+/** A metadata document (WSDL/XSD) as an agent returned it, kept for serving while the agent is offline. */
+export interface StoredDocument {
+  readonly body: Buffer;
+  readonly contentType: string;
+  /** When it was fetched from the agent, ms since the epoch. */
+  readonly storedAt: number;
+}
+
 export interface Store {
   /** Loads persisted state (if any). Call before anything else. */
   open(): Promise<void>;
@@ -69,4 +77,11 @@ export interface Store {
   /** Listeners on `path` (case-insensitive), in registration order. */
   listListeners(path: string): Promise<ListenerRecord[]>;
   countListeners(path: string): Promise<number>;
+
+  // Metadata documents: a cache that survives restarts, in stores that can persist one. Losing a
+  // document is harmless (it is fetched again from the agent), so failures here never throw.
+  /** The document stored for the entity `path` (case-insensitive) under `key`, or undefined. */
+  getDocument?(path: string, key: string): Promise<StoredDocument | undefined>;
+  /** Stores a document, replacing the one with the same path and key. */
+  putDocument?(path: string, key: string, doc: StoredDocument): Promise<void>;
 }

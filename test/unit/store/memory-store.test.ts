@@ -216,4 +216,50 @@ describe('MemoryStore', () => {
       expect(fs.readFileSync(file, 'utf8')).toContain('"orders"');
     });
   });
+
+  describe('metadata documents', () => {
+    const doc = (text: string, storedAt = 1) => ({ body: Buffer.from(text), contentType: 'text/xml; charset=utf-8', storedAt });
+
+    it('persist beside a file-backed store and survive a reopen', async () => {
+      const store = await openStore({ file });
+      await store.createEntity({ path: 'Calc' });
+      await store.putDocument('calc', 'wsdl', doc('<wsdl/>', 5));
+      await store.putDocument('calc', 'xsd=xsd0', doc('<xsd/>'));
+      expect(await store.getDocument('CALC', 'wsdl')).toEqual(doc('<wsdl/>', 5));
+      await store.close();
+      const again = await openStore({ file });
+      expect(await again.getDocument('calc', 'wsdl')).toEqual(doc('<wsdl/>', 5));
+      expect((await again.getDocument('calc', 'xsd=xsd0'))?.body.toString()).toBe('<xsd/>');
+      expect(await again.getDocument('calc', 'wsdl=wsdl0')).toBeUndefined();
+      expect(await again.getDocument('other', 'wsdl')).toBeUndefined();
+      await again.putDocument('calc', 'wsdl', doc('<wsdl v="2"/>', 6));
+      expect(await again.getDocument('calc', 'wsdl')).toEqual(doc('<wsdl v="2"/>', 6));
+    });
+
+    it('go with their entity, are bounded in number, and a damaged one is just missing', async () => {
+      const store = await openStore({ file, maxDocuments: 2 } as never);
+      await store.createEntity({ path: 'a' });
+      await store.putDocument('a', 'wsdl', doc('1'));
+      await store.putDocument('a', 'xsd=xsd0', doc('2'));
+      await store.putDocument('a', 'xsd=xsd1', doc('3')); // over maxDocuments: not kept
+      expect(await store.getDocument('a', 'xsd=xsd1')).toBeUndefined();
+      await store.putDocument('a', 'wsdl', doc('1b')); // replacing is fine
+      expect((await store.getDocument('a', 'wsdl'))?.body.toString()).toBe('1b');
+      const dir = `${file}.documents`;
+      const [entityDir] = fs.readdirSync(dir);
+      const [first] = fs.readdirSync(path.join(dir, entityDir!));
+      fs.writeFileSync(path.join(dir, entityDir!, first!), '{not json');
+      const values = [await store.getDocument('a', 'wsdl'), await store.getDocument('a', 'xsd=xsd0')];
+      expect(values.filter((v) => v === undefined)).toHaveLength(1);
+      expect(await store.deleteEntity('a')).toBe(true);
+      expect(fs.readdirSync(dir)).toEqual([]);
+      expect(await store.getDocument('a', 'xsd=xsd0')).toBeUndefined();
+    });
+
+    it('a memory-only store keeps none', async () => {
+      const store = await openStore();
+      await store.putDocument('a', 'wsdl', doc('1'));
+      expect(await store.getDocument('a', 'wsdl')).toBeUndefined();
+    });
+  });
 });
