@@ -2,6 +2,7 @@
  * Agent options: one schema, defaults in one place, unknown keys rejected, every bad key named,
  * result deep-frozen.
  */
+import { CONTROL_BODY_OFFER_BYTES } from '../protocol/hyco';
 import { z } from 'zod';
 import type { TokenProvider } from '../auth/token-provider';
 import { systemClock, type Clock } from '../core/clock';
@@ -147,7 +148,7 @@ export const agentOptionsSchema = z.strictObject({
    * relay that accepts the offer (protocol/hyco/control-body.ts), bytes; 0: never offer. At most
    * maxControlMessageBytes. Default 1 MiB.
    */
-  offerControlBodyBytes: z.union([z.literal(0), z.number().int().min(64 * 1024).max(64 * 1024 * 1024)]).default(1024 * 1024),
+  offerControlBodyBytes: z.union([z.literal(0), z.number().int().min(CONTROL_BODY_OFFER_BYTES.min).max(CONTROL_BODY_OFFER_BYTES.max)]).default(1024 * 1024),
   /** Largest frame payload on rendezvous sockets, bytes. */
   maxFramePayloadBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
 });

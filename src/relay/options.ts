@@ -3,6 +3,7 @@
  * result deep-frozen. The CLI merges defaults < file < env < flags into a plain object and
  * passes it here, so programmatic users get the same checks.
  */
+import { CONTROL_BODY_OFFER_BYTES } from '../protocol/hyco';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors';
 import { deepFreeze, formatIssues, renamedOptionHints, type SchemaIssue } from '../core/options-util';
@@ -46,7 +47,7 @@ const limitsObject = z.strictObject({
    * (protocol/hyco/control-body.ts), bytes; 0 turns the extension off. At most
    * maxControlMessageBytes. Default 1 MiB.
    */
-  agentControlBodyBytes: z.union([z.literal(0), z.number().int().min(64 * 1024).max(64 * 1024 * 1024)]).default(1024 * 1024),
+  agentControlBodyBytes: z.union([z.literal(0), z.number().int().min(CONTROL_BODY_OFFER_BYTES.min).max(CONTROL_BODY_OFFER_BYTES.max)]).default(1024 * 1024),
   /** Time a listener has to start its response, ms (Azure: 60 s). */
   requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /** Longest silence inside a streamed response body, ms (Azure: 60 s). */

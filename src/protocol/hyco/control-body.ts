@@ -14,9 +14,8 @@
  */
 export const CONTROL_BODY_HEADER = 'x-relaybridge-control-body';
 
-/** The smallest and largest sizes an offer may carry, bytes. */
-const MIN_OFFER = 64 * 1024;
-const MAX_OFFER = 64 * 1024 * 1024;
+/** The smallest and largest sizes an offer may carry, bytes (options that set one use the same bounds). */
+export const CONTROL_BODY_OFFER_BYTES = { min: 64 * 1024, max: 64 * 1024 * 1024 } as const;
 
 /**
  * Reads an offer: a decimal size in [64 KiB, 64 MiB]. Anything else (absent, several values,
@@ -25,5 +24,5 @@ const MAX_OFFER = 64 * 1024 * 1024;
 export function parseControlBodyOffer(value: string | string[] | undefined): number | undefined {
   if (typeof value !== 'string' || !/^\s*\d{1,9}\s*$/.test(value)) return undefined;
   const n = Number(value.trim());
-  return n >= MIN_OFFER && n <= MAX_OFFER ? n : undefined;
+  return n >= CONTROL_BODY_OFFER_BYTES.min && n <= CONTROL_BODY_OFFER_BYTES.max ? n : undefined;
 }

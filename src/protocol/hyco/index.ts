@@ -21,4 +21,4 @@ export {
   serializeResponse,
 } from './codec';
 export { reasonPhrase } from './status';
-export { CONTROL_BODY_HEADER, parseControlBodyOffer } from './control-body';
+export { CONTROL_BODY_HEADER, CONTROL_BODY_OFFER_BYTES, parseControlBodyOffer } from './control-body';
