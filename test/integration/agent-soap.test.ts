@@ -3,6 +3,7 @@
  * http (To rewriting, SOAP 1.1 <-> 1.2 translation both ways, faults, REST passthrough, local
  * side down / silent), module (the calculator sample on node-soap, run inside the agent).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Harness, request, waitFor } from '../helpers/harness';
@@ -31,9 +32,52 @@ describe('agent SOAP proxies through relay + agent', () => {
   let rec11Url: string;
   let rec12Url: string;
   let silentUrl: string;
+  let splitUrl: string;
 
-  /** A SOAP service that records what it gets and answers in `version` (Divide → a fault). */
+  /**
+   * A SOAP 1.1 service whose WSDL is split as WCF publishes it (`?wsdl` imports `?wsdl=wsdl0`,
+   * which holds the portType with declared actions); Divide answers a typed fault.
+   */
+  const splitWsdlService = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const query = new URL(req.url ?? '/', 'http://x').search;
+    res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+    if (req.method === 'GET' && query === '?wsdl') {
+      res.end(`<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:i0="urn:calc" targetNamespace="http://tempuri.org/">
+        <wsdl:import namespace="urn:calc" location="${splitUrl}?wsdl=wsdl0"/>
+        <wsdl:binding name="B" type="i0:ICalc"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/>
+          <wsdl:operation name="Divide"><soap:operation soapAction="urn:calc:divide"/></wsdl:operation></wsdl:binding></wsdl:definitions>`);
+    } else if (req.method === 'GET' && query === '?wsdl=wsdl0') {
+      res.end(`<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:wsam="http://www.w3.org/2007/05/addressing/metadata" xmlns:tns="urn:calc" xmlns:d="urn:calc:data" targetNamespace="urn:calc">
+        <wsdl:message name="F"><wsdl:part name="detail" element="d:ByZero"/></wsdl:message>
+        <wsdl:portType name="ICalc"><wsdl:operation name="Divide"><wsdl:input wsam:Action="urn:calc:divide" message="tns:In"/>
+          <wsdl:output wsam:Action="urn:calc:divided" message="tns:Out"/><wsdl:fault wsam:Action="urn:calc:by-zero" name="ByZeroFault" message="tns:F"/>
+        </wsdl:operation></wsdl:portType></wsdl:definitions>`);
+    } else if (req.method === 'POST') {
+      req.resume();
+      req.on('end', () => {
+        const b = (req.headers.soapaction ?? '').includes('zero');
+        res.statusCode = b ? 500 : 200;
+        res.end(
+          b
+            ? `<s:Envelope xmlns:s="${SOAP11_NS}"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>by zero</faultstring><detail><ByZero xmlns="urn:calc:data"/></detail></s:Fault></s:Body></s:Envelope>`
+            : `<s:Envelope xmlns:s="${SOAP11_NS}"><s:Body><DivideResponse xmlns="urn:calc"><DivideResult>3</DivideResult></DivideResponse></s:Body></s:Envelope>`,
+        );
+      });
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  };
+
+  const calculatorWsdl = fs.readFileSync(path.resolve(__dirname, '../../wsdl/calculator.wsdl'));
+
+  /** A SOAP service that records what it gets and answers in `version` (Divide → a fault); GET ?wsdl: the calculator's WSDL. */
   const recorder = (version: '1.1' | '1.2', log: Recorded[]) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.method === 'GET') {
+      res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+      res.end(calculatorWsdl);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -68,7 +112,7 @@ describe('agent SOAP proxies through relay + agent', () => {
 
   beforeAll(async () => {
     relay = await h.relay({
-      entities: ['credit', 'rec11', 'rec12', 'calc', 'down', 'silent', 'rest'].map((p) => ({ path: p, requiresClientAuthorization: false })),
+      entities: ['credit', 'rec11', 'rec12', 'calc', 'down', 'silent', 'rest', 'split'].map((p) => ({ path: p, requiresClientAuthorization: false })),
     });
     creditCheck = await startCreditCheckService();
     h.defer(() => creditCheck.close());
@@ -76,6 +120,8 @@ describe('agent SOAP proxies through relay + agent', () => {
     rec12Url = `${(await h.httpService(recorder('1.2', rec12))).url}/Calc.svc`;
     silentUrl = (await h.httpService(() => undefined)).url;
     const rest = await h.httpService();
+    const split = await h.httpService(splitWsdlService);
+    splitUrl = `${split.url}/Calc.svc`;
     const agent = await h.agent(relay, [
       { path: 'credit', target: { type: 'http', url: creditCheck.url } }, // soapVersion auto: read from ?wsdl
       { path: 'rec11', target: { type: 'http', url: rec11Url, soapVersion: '1.1' } },
@@ -84,6 +130,7 @@ describe('agent SOAP proxies through relay + agent', () => {
       { path: 'down', target: { type: 'http', url: `http://127.0.0.1:${await freePort()}/svc`, soapVersion: '1.1' } },
       { path: 'silent', target: { type: 'http', url: silentUrl, soapVersion: '1.1', timeoutMs: 300 } },
       { path: 'rest', target: { type: 'http', url: rest.url } },
+      { path: 'split', target: { type: 'http', url: splitUrl } }, // soapVersion auto, from a WSDL in two documents
     ]);
     await agent.whenReady();
   });
@@ -138,6 +185,18 @@ describe('agent SOAP proxies through relay + agent', () => {
       expect(f.subcodes[0]).toMatchObject({ localName: 'DivideByZero', namespaceUri: 'http://example.org/calc/faults' });
       expect(f.reason).toBe('Cannot divide by zero');
       expect(res.body.toString()).toContain('<Operation>Divide</Operation>');
+      // The Action a .NET client matches FaultException<CalcFault> by, named from the service's WSDL.
+      expect(f.action).toBe(`${CALC}/DivideCalcFaultFault`);
+    });
+
+    it('a WSDL split over imports (WCF style): translated replies get the actions it declares', async () => {
+      const fault = faultOf(await post12(`${relay.url}/split`, 'urn:calc:divide-zero', '<Divide xmlns="urn:calc"/>'));
+      expect(fault.soapVersion).toBe('soap12');
+      // the request action names no operation; the detail element names the fault
+      expect(fault.action).toBe('urn:calc:by-zero');
+      const ok = await post12(`${relay.url}/split`, 'urn:calc:divide', '<Divide xmlns="urn:calc"/>', { messageId: 'urn:uuid:5' });
+      expect(ok.status).toBe(200);
+      expect(envelopeOf(ok).addressing).toMatchObject({ action: 'urn:calc:divided', relatesTo: 'urn:uuid:5' });
     });
 
     it('SOAP 1.2 client → SOAP 1.2 service: wsa:To rewritten to the service address, rest byte-for-byte', async () => {
@@ -236,6 +295,7 @@ describe('agent SOAP proxies through relay + agent', () => {
       const f12 = faultOf(await post12(url(), `${CALC}/Divide`, calc('Divide', '<a>1</a><b>0</b>')));
       expect(f12.subcodes[0]).toMatchObject({ localName: 'DivideByZero' });
       expect(f12.kind).toBe('Sender');
+      expect(f12.action).toBe(`${CALC}/DivideCalcFaultFault`);
     });
 
     it('an unhandled exception becomes a Receiver fault (not node-soap\'s malformed one)', async () => {

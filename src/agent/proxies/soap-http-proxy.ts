@@ -29,7 +29,7 @@ import {
   withoutHeaders,
   xmlLimitsFor,
 } from '../soap/soap-http';
-import { chooseServiceVersion, readWsdlInfo } from '../soap/wsdl-info';
+import { chooseServiceVersion, MAX_WSDL_BYTES, readWsdlInfo, replyActionFor, type WsdlInfo } from '../soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 
@@ -61,22 +61,23 @@ export interface SoapHttpOptions {
 
 /** How long a failed WSDL read is remembered before it is tried again, ms. */
 const WSDL_RETRY_MS = 30_000;
+/** Most documents read for one service WSDL (the WSDL and what it imports, as WCF splits it). */
+const MAX_WSDL_DOCUMENTS = 8;
 
 export class SoapHttpProxy implements ServiceProxy {
   readonly #http: SoapTransport;
   readonly #o: SoapHttpOptions;
   readonly #limits: Partial<XmlLimits>;
   readonly #newMessageId: () => string;
-  #offered: { versions: readonly SoapVersion[] | undefined; at: number } | undefined;
-  #offeredPending: Promise<readonly SoapVersion[] | undefined> | undefined;
+  #wsdl: { info: WsdlInfo | undefined; at: number } | undefined;
+  #wsdlPending: Promise<WsdlInfo | undefined> | undefined;
 
   constructor(httpProxy: SoapTransport, options: SoapHttpOptions) {
     this.#http = httpProxy;
     this.#o = options;
     this.#limits = xmlLimitsFor(options.maxMessageBytes);
     this.#newMessageId = options.newMessageId ?? (() => `urn:uuid:${randomUUID()}`);
-    if (options.soapVersion) this.#offered = { versions: [options.soapVersion], at: Infinity };
-    else if (options.wsdl) this.#offered = { versions: safeVersions(options.wsdl, options.logger), at: Infinity };
+    if (options.wsdl) this.#wsdl = { info: safeInfo([options.wsdl], options.logger), at: Infinity };
   }
 
   close(): void | Promise<void> {
@@ -135,6 +136,9 @@ export class SoapHttpProxy implements ServiceProxy {
     this.#o.logger.debug({ action: info.action, from: info.soapVersion, to: t.soapVersion }, 'translating SOAP call');
     // The reply is re-encoded, so it must arrive uncompressed.
     const headers = { ...withoutHeaders(req.headers, ['content-type', 'soapaction', 'accept-encoding']), ...t.httpHeaders };
+    // What the contract calls the reply (typed faults are matched by their action): the WSDL is
+    // read while the call is under way.
+    const wsdl = t.soapVersion === 'soap11' ? this.#wsdlInfo() : undefined;
     const res = await this.#http.call({ ...req, headers, body: t.body });
     const reply = await readBody(res.body, this.#o.maxMessageBytes);
     if (reply.length === 0 && res.statusCode < 300) return acceptedResponse(); // one-way
@@ -151,39 +155,86 @@ export class SoapHttpProxy implements ServiceProxy {
         `the local service answered HTTP ${res.statusCode} ${res.statusMessage} with ${ct ?? 'no content type'}, not a SOAP ${t.soapVersion === 'soap11' ? '1.1' : '1.2'} message`,
       );
     }
-    const back =
-      t.soapVersion === 'soap11'
-        ? soap11ResponseToSoap12(reply, { request: requestIds(info.addressing, info.action), addressingVersion: info.addressing?.version, limits })
-        : soap12ResponseToSoap11(reply, { limits });
+    let back;
+    if (t.soapVersion === 'soap11') {
+      const contract = await wsdl;
+      const request = requestIds(info.addressing, info.action);
+      back = soap11ResponseToSoap12(reply, {
+        request,
+        addressingVersion: info.addressing?.version,
+        responseAction: contract && replyActionFor(contract, request.action, { fault: false }),
+        faultAction: contract && ((detail) => replyActionFor(contract, request.action, { fault: true, detail })),
+        limits,
+      });
+    } else {
+      back = soap12ResponseToSoap11(reply, { limits });
+    }
     const out = withoutHeaders(res.headers, ['content-type', 'content-length', 'content-encoding']);
     return bufferedResponse(res.statusCode, { ...out, 'content-type': back.contentType }, back.body, res.statusMessage);
   }
 
-  /** Versions the service offers: declared, from the WSDL file, or read (once) from the service. */
+  /** Versions the service offers: declared, else from its WSDL. */
   async #offeredVersions(): Promise<readonly SoapVersion[] | undefined> {
-    const cached = this.#offered;
-    if (cached && Date.now() - cached.at < WSDL_RETRY_MS) return cached.versions;
-    this.#offeredPending ??= this.#fetchWsdl()
-      .then((xml) => safeVersions(xml, this.#o.logger))
-      .catch((err: unknown) => {
-        this.#o.logger.info({ err: (err as Error).message }, 'could not read the service WSDL; calls pass in the client SOAP version');
-        return undefined;
-      })
-      .then((versions) => {
-        this.#offered = { versions, at: versions ? Infinity : Date.now() };
-        this.#offeredPending = undefined;
-        return versions;
-      });
-    return this.#offeredPending;
+    if (this.#o.soapVersion) return [this.#o.soapVersion];
+    const versions = (await this.#wsdlInfo())?.soapVersions;
+    return versions?.length ? versions : undefined;
   }
 
-  #fetchWsdl(): Promise<string> {
-    const url = new URL(this.#o.wsdlUrl ?? `${stripQuery(this.#http.localUrl('/').href)}?wsdl`);
+  /** The service's WSDL, read: from the config, or fetched (once; a failure is retried after WSDL_RETRY_MS). */
+  async #wsdlInfo(): Promise<WsdlInfo | undefined> {
+    const cached = this.#wsdl;
+    if (cached && Date.now() - cached.at < WSDL_RETRY_MS) return cached.info;
+    this.#wsdlPending ??= this.#fetchWsdl()
+      .then((docs) => safeInfo(docs, this.#o.logger))
+      .catch((err: unknown) => {
+        this.#o.logger.info({ err: (err as Error).message }, 'could not read the service WSDL; calls pass in the client SOAP version and translated replies get default actions');
+        return undefined;
+      })
+      .then((info) => {
+        this.#wsdl = { info, at: info ? Infinity : Date.now() };
+        this.#wsdlPending = undefined;
+        return info;
+      });
+    return this.#wsdlPending;
+  }
+
+  /** The WSDL and the documents it imports (`wsdl:import location`), at most MAX_WSDL_DOCUMENTS. */
+  async #fetchWsdl(): Promise<string[]> {
+    const first = new URL(this.#o.wsdlUrl ?? `${stripQuery(this.#http.localUrl('/').href)}?wsdl`);
+    const queue = [first];
+    const seen = new Set([first.href]);
+    const docs: string[] = [];
+    while (queue.length && docs.length < MAX_WSDL_DOCUMENTS) {
+      const url = queue.shift()!;
+      const text = await this.#get(url);
+      docs.push(text);
+      for (const location of readWsdlInfo(text).imports) {
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          continue;
+        }
+        if ((next.protocol === 'http:' || next.protocol === 'https:') && !seen.has(next.href)) {
+          seen.add(next.href);
+          queue.push(next);
+        }
+      }
+    }
+    return docs;
+  }
+
+  #get(url: URL): Promise<string> {
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.get(url, { timeout: Math.min(this.#o.timeoutMs, 10_000), ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_WSDL_BYTES) req.destroy(new Error(`GET ${url.href}: larger than ${MAX_WSDL_BYTES} bytes`));
+          else chunks.push(c);
+        });
         res.on('end', () => {
           if (res.statusCode !== 200) reject(new Error(`GET ${url.href}: HTTP ${res.statusCode}`));
           else resolve(Buffer.concat(chunks).toString('utf8'));
@@ -196,10 +247,9 @@ export class SoapHttpProxy implements ServiceProxy {
   }
 }
 
-function safeVersions(wsdl: string, logger: Logger): readonly SoapVersion[] | undefined {
+function safeInfo(docs: readonly string[], logger: Logger): WsdlInfo | undefined {
   try {
-    const v = readWsdlInfo(wsdl).soapVersions;
-    return v.length ? v : undefined;
+    return readWsdlInfo(docs);
   } catch (err) {
     logger.info({ err: (err as Error).message }, 'the WSDL could not be read');
     return undefined;

@@ -378,15 +378,20 @@ export interface Soap11To12ResponseOptions {
   readonly request: { readonly action?: string; readonly messageId?: string };
   /** Default WS-Addressing 1.0. */
   readonly addressingVersion?: AddressingVersion;
-  /** The reply action when known (e.g. from the WSDL); default request action + "Response". */
+  /** The action of a (non-fault) reply when known (e.g. from the WSDL); default request action + "Response". */
   readonly responseAction?: string;
+  /**
+   * The action of a fault whose detail carries `detail` (its first element), when the contract
+   * names one (e.g. from the WSDL). WCF clients match typed faults by this action.
+   */
+  readonly faultAction?: (detail: { readonly namespaceUri: string; readonly localName: string } | undefined) => string | undefined;
   readonly limits?: Partial<XmlLimits>;
 }
 
 /**
  * SOAP 1.1 response -> SOAP 1.2 + WS-Addressing response: Action and RelatesTo added, faults
- * converted. A fault's Action is the 1.1 message's own (WCF "addressing none") Action header
- * when present, else WCF's dispatcher fault action.
+ * converted. A fault's Action is, in order: the contract's (`faultAction`), the 1.1 message's
+ * own (WCF "addressing none") Action header, WCF's dispatcher fault action.
  */
 export function soap11ResponseToSoap12(message: Buffer | string, options: Soap11To12ResponseOptions): TranslatedResponse {
   let env = open(message, 'soap11', options.limits);
@@ -394,13 +399,15 @@ export function soap11ResponseToSoap12(message: Buffer | string, options: Soap11
   const noneAction = env.header && findChild(env.header, WCF_ADDRESSING_NONE_NS, 'Action');
   const knownAction = noneAction ? childText(noneAction) : undefined;
   env = removeAddressing(env, [WCF_ADDRESSING_NONE_NS]);
+  const entry = options.faultAction && faultDetailEntry(env);
+  const detail = entry ? { namespaceUri: entry.namespaceUri, localName: entry.localName } : undefined;
   const isFault = convertFault(env, 'soap12');
   convertNamespace(env, 'soap12');
   const version = options.addressingVersion ?? 'wsa10';
   const wsa = ADDRESSING_VERSIONS[version];
-  const action = options.responseAction ?? (isFault
-    ? knownAction ?? WCF_DISPATCHER_FAULT_ACTION
-    : options.request.action !== undefined ? `${options.request.action}Response` : undefined);
+  const action = isFault
+    ? (options.faultAction?.(detail) ?? knownAction ?? WCF_DISPATCHER_FAULT_ACTION)
+    : (options.responseAction ?? (options.request.action !== undefined ? `${options.request.action}Response` : undefined));
   addAddressingHeaders(env, version, (a, mu) => {
     const blocks: XmlElement[] = [];
     if (action !== undefined) blocks.push(simple(a, 'Action', wsa.namespace, action, [mu()]));
@@ -418,6 +425,13 @@ export function soap12ResponseToSoap11(message: Buffer | string, options: { read
   const isFault = convertFault(env, 'soap11');
   convertNamespace(env, 'soap11');
   return { body: serialize(env.root), soapVersion: 'soap11', contentType: SOAP_VERSIONS.soap11.contentType, isFault, action: addressing };
+}
+
+/** The first element inside a SOAP 1.1 fault's detail (before conversion). */
+function faultDetailEntry(env: Envelope): XmlElement | undefined {
+  const fault = findChild(env.body, env.root.namespaceUri, 'Fault');
+  const detail = fault && childElements(fault).find((c) => c.localName === 'detail');
+  return detail && childElements(detail)[0];
 }
 
 function childText(el: XmlElement): string {

@@ -5,7 +5,7 @@ import { buildAgentConfig } from '../../../src/agent/options';
 import { checkRegister, isCallReply } from '../../../src/agent/ipc/ipc-protocol';
 import { INTERNAL_ERROR_REASON, toNodeSoapFault, wrapSoapServices } from '../../../src/agent/soap/node-soap';
 import { classifyRequest, faultResponse, readBody } from '../../../src/agent/soap/soap-http';
-import { chooseServiceVersion, readWsdlInfo } from '../../../src/agent/soap/wsdl-info';
+import { chooseServiceVersion, readWsdlInfo, replyActionFor } from '../../../src/agent/soap/wsdl-info';
 import { RelayError } from '../../../src/core/errors';
 import { parseFault } from '../../../src/protocol/soap/fault';
 import { Readable } from 'node:stream';
@@ -54,8 +54,68 @@ describe('readWsdlInfo / chooseServiceVersion', () => {
     const both = `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" targetNamespace="urn:x">
       <wsdl:binding name="b1"><soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/></wsdl:binding>
       <wsdl:binding name="b2"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/></wsdl:binding></wsdl:definitions>`;
-    expect(readWsdlInfo(both)).toEqual({ soapVersions: ['soap12', 'soap11'], targetNamespace: 'urn:x' });
+    expect(readWsdlInfo(both)).toMatchObject({ soapVersions: ['soap12', 'soap11'], targetNamespace: 'urn:x', operations: [], imports: [] });
   });
+  it('names the actions of each operation as WCF does when the WSDL declares none', () => {
+    const info = readWsdlInfo(fs.readFileSync(path.join(wsdlDir, 'calculator.wsdl')));
+    const divide = info.operations.find((op) => op.name === 'Divide')!;
+    expect(divide).toEqual({
+      portType: { namespaceUri: 'http://example.org/calc', localName: 'ICalculator' },
+      name: 'Divide',
+      inputActions: ['http://example.org/calc/ICalculator/Divide'],
+      outputAction: undefined,
+      oneWay: false,
+      faults: [
+        {
+          name: 'CalcFaultFault',
+          element: { namespaceUri: 'http://example.org/calc/data', localName: 'CalcFault' },
+          // WCF's default for [FaultContract(typeof(CalcFault))]: {ns}/{contract}/{op}{DetailType}Fault
+          action: 'http://example.org/calc/ICalculator/DivideCalcFaultFault',
+        },
+      ],
+    });
+    expect(info.operations.find((op) => op.name === 'Notify')).toMatchObject({ oneWay: true, faults: [] });
+    const detail = { namespaceUri: 'http://example.org/calc/data', localName: 'CalcFault' };
+    expect(replyActionFor(info, 'http://example.org/calc/ICalculator/Divide', { fault: true, detail })).toBe('http://example.org/calc/ICalculator/DivideCalcFaultFault');
+    // an unknown request action: looked up over every operation
+    expect(replyActionFor(info, 'urn:elsewhere', { fault: true, detail })).toBe('http://example.org/calc/ICalculator/DivideCalcFaultFault');
+    expect(replyActionFor(info, 'http://example.org/calc/ICalculator/Divide', { fault: true, detail: { namespaceUri: 'urn:x', localName: 'Other' } })).toBeUndefined();
+    expect(replyActionFor(info, 'http://example.org/calc/ICalculator/Divide', { fault: true, detail: undefined })).toBeUndefined();
+    // no declared output action: the default (request action + "Response") is left to the translator
+    expect(replyActionFor(info, 'http://example.org/calc/ICalculator/Divide', { fault: false })).toBeUndefined();
+  });
+
+  it('reads a WSDL split over imports (as WCF publishes ?wsdl + ?wsdl=wsdl0), with declared actions', () => {
+    const main = `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:i0="urn:contract" targetNamespace="http://tempuri.org/">
+      <wsdl:import namespace="urn:contract" location="http://svc.local/Calc.svc?wsdl=wsdl0"/>
+      <wsdl:binding name="BasicHttpBinding_ICalc" type="i0:ICalc"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/>
+        <wsdl:operation name="Divide"><soap:operation soapAction="urn:contract:divide" style="document"/></wsdl:operation>
+      </wsdl:binding></wsdl:definitions>`;
+    const contract = `<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:wsaw="http://www.w3.org/2006/05/addressing/wsdl" xmlns:tns="urn:contract" xmlns:d="urn:data" targetNamespace="urn:contract">
+      <wsdl:message name="In"><wsdl:part name="parameters" element="tns:Divide"/></wsdl:message>
+      <wsdl:message name="Out"><wsdl:part name="parameters" element="tns:DivideResponse"/></wsdl:message>
+      <wsdl:message name="F1"><wsdl:part name="detail" element="d:Overflow"/></wsdl:message>
+      <wsdl:message name="F2"><wsdl:part name="detail" element="d:ByZero"/></wsdl:message>
+      <wsdl:portType name="ICalc"><wsdl:operation name="Divide">
+        <wsdl:input wsaw:Action="urn:contract:divide" message="tns:In"/>
+        <wsdl:output wsaw:Action="urn:contract:divide-reply" message="tns:Out"/>
+        <wsdl:fault wsaw:Action="urn:contract:overflow" name="OverflowFault" message="tns:F1"/>
+        <wsdl:fault name="ByZeroFault" message="tns:F2"/>
+      </wsdl:operation></wsdl:portType></wsdl:definitions>`;
+    expect(readWsdlInfo(main).imports).toEqual(['http://svc.local/Calc.svc?wsdl=wsdl0']);
+    const info = readWsdlInfo([main, contract]);
+    expect(info.soapVersions).toEqual(['soap11']);
+    expect(info.targetNamespace).toBe('http://tempuri.org/');
+    expect(info.operations).toHaveLength(1);
+    expect(info.operations[0]!.inputActions).toEqual(['urn:contract:divide', 'urn:contract/ICalc/Divide']);
+    const fault = (localName: string) => ({ fault: true as const, detail: { namespaceUri: 'urn:data', localName } });
+    expect(replyActionFor(info, 'urn:contract:divide', fault('Overflow'))).toBe('urn:contract:overflow');
+    expect(replyActionFor(info, 'urn:contract:divide', fault('ByZero'))).toBe('urn:contract/ICalc/DivideByZeroFault');
+    expect(replyActionFor(info, 'urn:contract:divide', { fault: false })).toBe('urn:contract:divide-reply');
+    // the same documents in the other order read the same
+    expect(readWsdlInfo([contract, main]).operations).toEqual(info.operations);
+  });
+
   it('keeps the client version when offered or unknown, else the first offered', () => {
     expect(chooseServiceVersion('soap12', ['soap11', 'soap12'])).toBe('soap12');
     expect(chooseServiceVersion('soap12', ['soap11'])).toBe('soap11');

@@ -112,13 +112,49 @@ describe('SOAP 1.1 response -> SOAP 1.2 + WS-Addressing response', () => {
     expect(scanEnvelope(out.body).headers.map((h) => h.localName)).toEqual(['Action', 'RelatesTo']);
   });
 
-  it('a fault without an Action of its own gets the WCF dispatcher fault action; responseAction wins', () => {
+  it('a fault without an Action of its own gets the WCF dispatcher fault action; responseAction names a reply', () => {
     const fault = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>x</faultstring><faultactor>urn:me</faultactor></s:Fault></s:Body></s:Envelope>';
     const out = soap11ResponseToSoap12(fault, { request: { action: 'urn:op', messageId: 'urn:uuid:1' } });
     expect(out.action).toBe(WCF_DISPATCHER_FAULT_ACTION);
     expect(parseFault(out.body)).toMatchObject({ kind: 'Receiver', subcodes: [], role: 'urn:me', lang: 'en-US' });
     const ok = soap11ResponseToSoap12(loadCase('mono-basichttp-add').response!, { request: { action: 'urn:op' }, responseAction: 'urn:custom' });
     expect(scanEnvelope(ok.body).addressing).toMatchObject({ action: 'urn:custom', relatesTo: undefined });
+  });
+});
+
+describe('SOAP 1.1 fault -> SOAP 1.2: the Action a WCF client matches a typed fault by', () => {
+  const detail = '<detail><CalcFault xmlns="http://example.org/calc/data"><Operation>Divide</Operation></CalcFault></detail>';
+  const fault = (header = '') =>
+    `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">${header}<s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>x</faultstring>${detail}</s:Fault></s:Body></s:Envelope>`;
+  const contract = 'http://example.org/calc/ICalculator/DivideCalcFaultFault';
+
+  it('asks the contract with the detail element, and uses its answer', () => {
+    const seen: unknown[] = [];
+    const out = soap11ResponseToSoap12(fault(), {
+      request: { action: 'urn:op', messageId: 'urn:uuid:1' },
+      faultAction: (d) => {
+        seen.push(d);
+        return contract;
+      },
+    });
+    expect(seen).toEqual([{ namespaceUri: 'http://example.org/calc/data', localName: 'CalcFault' }]);
+    expect(out.action).toBe(contract);
+    expect(parseFault(out.body)).toMatchObject({ action: contract, relatesTo: 'urn:uuid:1', kind: 'Sender' });
+  });
+
+  it('the contract wins over the service\'s own "addressing none" Action; without an answer that one is kept', () => {
+    const none = '<s:Header><Action s:mustUnderstand="1" xmlns="http://schemas.microsoft.com/ws/2005/05/addressing/none">http://example.org/calcICalculator/DivideCalcFaultFault</Action></s:Header>';
+    expect(soap11ResponseToSoap12(fault(none), { request: {}, faultAction: () => contract }).action).toBe(contract);
+    expect(soap11ResponseToSoap12(fault(none), { request: {}, faultAction: () => undefined }).action).toBe('http://example.org/calcICalculator/DivideCalcFaultFault');
+    expect(soap11ResponseToSoap12(fault(), { request: {}, faultAction: () => undefined }).action).toBe(WCF_DISPATCHER_FAULT_ACTION);
+  });
+
+  it('a fault without detail is asked about with undefined; responseAction never names a fault', () => {
+    const bare = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>x</faultstring></s:Fault></s:Body></s:Envelope>';
+    const seen: unknown[] = [];
+    const out = soap11ResponseToSoap12(bare, { request: {}, responseAction: 'urn:reply', faultAction: (d) => void seen.push(d) });
+    expect(seen).toEqual([undefined]);
+    expect(out.action).toBe(WCF_DISPATCHER_FAULT_ACTION);
   });
 });
 
