@@ -5,6 +5,7 @@
  *   node dist/bench/roles.js soap-service       → prints {"url":…}   (node-soap calculator)
  *   node dist/bench/roles.js relay              → prints {"url":…}
  *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
+ *   node dist/bench/roles.js agent-module RELAY  → prints {"ready":true} (path bench-module: the calculator in the agent, `module` target)
  *   node dist/bench/roles.js soap-echo          → prints {"url":…}   (SOAP 1.1 and 1.2 Echo, answers in the caller's version)
  *   node dist/bench/roles.js nettcp-relay       → prints {"url":…,"netTcp":…}
  *   node dist/bench/roles.js nettcp-agent RELAY SERVICE → prints {"ready":true} (paths bench11 and bench12)
@@ -55,12 +56,26 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       metrics: false,
       namespaceRules: [{ keyName: BENCH_KEY_NAME, primaryKey: BENCH_KEY, rights: ['Manage', 'Listen', 'Send'] }],
-      entities: [{ path: 'bench', requiresClientAuthorization: true }],
+      entities: [
+        { path: 'bench', requiresClientAuthorization: true },
+        { path: 'bench-module', requiresClientAuthorization: true },
+      ],
     });
     const { url } = await relay.listen();
     say({ url });
   } else if (role === 'agent') {
     const agent = createAgent({ relayUrl: a!, keyName: BENCH_KEY_NAME, key: BENCH_KEY, services: [{ path: 'bench', target: { type: 'http', url: b! } }] });
+    agent.start();
+    await agent.whenReady();
+    say({ ready: true });
+  } else if (role === 'agent-module') {
+    // The same calculator service hosted inside the agent (`module` target): no HTTP hop to it.
+    const agent = createAgent({
+      relayUrl: a!,
+      keyName: BENCH_KEY_NAME,
+      key: BENCH_KEY,
+      services: [{ path: 'bench-module', target: { type: 'module', module: require.resolve('../samples/calculator/service') } }],
+    });
     agent.start();
     await agent.whenReady();
     say({ ready: true });

@@ -1,7 +1,10 @@
 /**
  * SOAP 1.1 calls (1 KiB and 64 KiB bodies) to a node-soap service, directly and through
  * relay + agent, at 1 and 32 connections, measured in the same run: throughput ratio
- * (relayed/direct) and added p50/p99 latency. Each party runs in its own process.
+ * (relayed/direct) and added p50/p99 latency. Each party runs in its own process. Relayed
+ * calls are measured twice: to the service in its own process behind the agent (`http`
+ * target), and to the same service module hosted inside the agent (`module` target, as a Node
+ * team would deploy it: one process and one HTTP hop fewer).
  *
  * Two more things are measured in the same run, because throughput ratios on a small shared
  * machine say as much about the machine as about the relay:
@@ -39,14 +42,20 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
   const service = await startRole(['soap-service']);
   const relay = await startRole(['relay']);
   const agent = await startRole(['agent', String(relay.info.url), String(service.info.url)]);
+  const moduleAgent = await startRole(['agent-module', String(relay.info.url)]);
   const inner = await startRole(['forwarder', String(service.info.url)]);
   const outer = await startRole(['forwarder', String(inner.info.url)]);
   const serviceUrl = String(service.info.url);
   const url = String(relay.info.url);
   const token = createSasToken({ resourceUri: `${url}/bench`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
+  const moduleToken = createSasToken({ resourceUri: `${url}/bench-module`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
   const lines = [
     '| body | conns | direct calls/s | relayed calls/s | ratio | floor ratio | direct p50 µs | added p50 µs | floor added p50 µs | added p99 µs | relay CPU µs/call | agent CPU µs/call |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const moduleLines = [
+    '| body | conns | direct calls/s | relayed calls/s | ratio | added p50 µs | added p99 µs | relay CPU µs/call | agent + service CPU µs/call |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const size of [1024, 64 * 1024]) {
     const body = echoEnvelope(size);
@@ -59,6 +68,7 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
       const direct: Measured[] = [];
       const relayed: Measured[] = [];
       const floor: Measured[] = [];
+      const inAgent: Measured[] = [];
       for (let r = 0; r < rounds; r++) {
         direct.push(await measure({ url: serviceUrl, method: 'POST', body, headers, connections, durationMs }, []));
         relayed.push(
@@ -68,6 +78,12 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
           ),
         );
         floor.push(await measure({ url: String(outer.info.url), method: 'POST', body, headers, connections, durationMs }, []));
+        inAgent.push(
+          await measure(
+            { url: `${url}/bench-module`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: moduleToken }, connections, durationMs },
+            [relay, moduleAgent],
+          ),
+        );
       }
       const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
       const cpu = (i: number) => median(relayed.map((x) => x.cpuPerCall[i]!));
@@ -81,8 +97,24 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
       );
       const errors = [...direct, ...relayed, ...floor].reduce((n, x) => n + x.errors, 0);
       if (errors) lines.push(`  (errors: ${errors})`);
+      const mi = m(inAgent, 'callsPerSecond');
+      const cpuIn = (i: number) => median(inAgent.map((x) => x.cpuPerCall[i]!));
+      moduleLines.push(
+        `| ${size / 1024} KiB | ${connections} | ${d.toFixed(0)} | ${mi.toFixed(0)} | ${(mi / d).toFixed(2)} | ${(m(inAgent, 'p50Us') - dp50).toFixed(0)} | ` +
+          `${(m(inAgent, 'p99Us') - m(direct, 'p99Us')).toFixed(0)} | ${cpuIn(0).toFixed(0)} | ${cpuIn(1).toFixed(0)} |`,
+      );
+      const moduleErrors = inAgent.reduce((n, x) => n + x.errors, 0);
+      if (moduleErrors) moduleLines.push(`  (errors: ${moduleErrors})`);
     }
   }
-  for (const role of [outer, inner, agent, relay, service]) role.stop();
-  return lines.join('\n');
+  for (const role of [outer, inner, moduleAgent, agent, relay, service]) role.stop();
+  return [
+    'Service in its own process behind the agent (`http` target):',
+    '',
+    ...lines,
+    '',
+    'The same service hosted in the agent (`module` target), against the same direct calls:',
+    '',
+    ...moduleLines,
+  ].join('\n');
 }
