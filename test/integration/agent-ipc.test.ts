@@ -28,11 +28,12 @@ describe('ipc target through relay + agent', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-ipc-'));
     h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
     socketPath = path.join(dir, 'agent.sock');
-    relay = await h.relay({ entities: ['calc', 'empty', 'gone'].map((p) => ({ path: p, requiresClientAuthorization: false })) });
+    relay = await h.relay({ entities: ['calc', 'empty', 'gone', 'contract'].map((p) => ({ path: p, requiresClientAuthorization: false })) });
     agent = await h.agent(relay, [
       { path: 'calc', target: { type: 'ipc', socketPath, timeoutMs: 500 } },
       { path: 'empty', target: { type: 'ipc', socketPath } },
       { path: 'gone', target: { type: 'ipc', socketPath, timeoutMs: 10_000 } },
+      { path: 'contract', target: { type: 'ipc', socketPath } },
     ]);
     await agent.whenReady();
     reg = await registerService({
@@ -63,6 +64,21 @@ describe('ipc target through relay + agent', () => {
       },
     });
     h.defer(() => reg.close());
+    // The calculator's WSDL registered with the operations: faults thrown without an action get the contract's.
+    const withContract = await registerService({
+      socketPath,
+      path: 'contract',
+      wsdl: fs.readFileSync(path.resolve(__dirname, '../../wsdl/calculator.wsdl'), 'utf8'),
+      operations: {
+        Divide: () => {
+          throw new SoapFault({ code: 'Sender', reason: 'Cannot divide by zero', detail: '<CalcFault xmlns="http://example.org/calc/data"><Operation>Divide</Operation></CalcFault>' });
+        },
+        Fail: () => {
+          throw new SoapFault({ code: 'Sender', reason: 'no detail' });
+        },
+      },
+    });
+    h.defer(() => withContract.close());
   });
   afterAll(() => h.close());
 
@@ -98,6 +114,14 @@ describe('ipc target through relay + agent', () => {
     expect(res.body.toString()).toContain('<Operation>Divide</Operation>');
     const f11 = faultOf(await post11(`${relay.url}/calc`, `${A}/Divide`, op('Divide', '<a>1</a><b>0</b>')));
     expect(f11.code).toMatchObject({ localName: 'DivideByZero' });
+  });
+
+  it('a typed fault thrown without an action gets the one the registered WSDL names for its detail', async () => {
+    const f = faultOf(await post12(`${relay.url}/contract`, `${A}/Divide`, op('Divide', '<a>1</a><b>0</b>'), { messageId: 'urn:uuid:1' }));
+    expect(f).toMatchObject({ kind: 'Sender', action: `${A}/DivideCalcFaultFault`, relatesTo: 'urn:uuid:1' });
+    // no detail, no contract fault: WCF's generic fault action
+    const plain = faultOf(await post12(`${relay.url}/contract`, `${A}/Fail`, op('Fail', ''), { messageId: 'urn:uuid:2' }));
+    expect(plain.action).toBe('http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher/fault');
   });
 
   it('an unexpected error becomes a Receiver fault without the internal message', async () => {

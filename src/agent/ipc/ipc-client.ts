@@ -60,7 +60,11 @@ export interface RegisterServiceOptions {
 
 export interface SoapFaultOptions extends IpcFault {}
 
-/** Throw from an operation to answer with this SOAP fault (typed faults: subcode, detail, action). */
+/**
+ * Throw from an operation to answer with this SOAP fault (typed faults: subcode, detail, action).
+ * Without an action, a registered WSDL names it from the detail's element (as WCF's
+ * [FaultContract] does); without either, WS-Addressing callers get WCF's generic fault action.
+ */
 export class SoapFault extends Error {
   readonly fault: IpcFault;
   constructor(fault: SoapFaultOptions) {

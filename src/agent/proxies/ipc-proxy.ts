@@ -10,9 +10,11 @@ import { WCF_ADDRESSING_NONE_NS } from '../../protocol/soap/addressing';
 import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/envelope';
 import { buildFault } from '../../protocol/soap/fault';
 import type { XmlLimits } from '../../protocol/xml/limits';
-import type { IpcHub } from '../ipc/ipc-hub';
+import { parseXmlTree } from '../../protocol/xml/tree';
+import type { IpcHub, IpcRegistration } from '../ipc/ipc-hub';
 import { buildRpcFault, buildRpcReply, readRpcCall } from '../ipc/soap-rpc';
 import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
+import { readWsdlInfo, replyActionFor, type QName, type WsdlInfo } from '../soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 
@@ -27,6 +29,8 @@ export class IpcProxy implements ServiceProxy {
   readonly #hub: IpcHub;
   readonly #o: IpcProxyOptions;
   readonly #limits: Partial<XmlLimits>;
+  /** Registered WSDLs, read (null: unreadable). */
+  readonly #contracts = new WeakMap<IpcRegistration, WsdlInfo | null>();
 
   constructor(path: string, hub: IpcHub, options: IpcProxyOptions) {
     this.#path = path;
@@ -83,12 +87,34 @@ export class IpcProxy implements ServiceProxy {
       return acceptedResponse();
     }
     const reply = await this.#hub.call(reg, msg, this.#o.timeoutMs);
+    // Actions the registered WSDL names (a fault the process gave no action: by its detail element).
+    const contract = info.addressing && this.#contract(reg);
     if (!reply.ok) {
-      const f = buildRpcFault(info.soapVersion, reply.fault, info.addressing);
+      let fault = reply.fault;
+      if (fault.action === undefined && contract) fault = { ...fault, action: replyActionFor(contract, info.action, { fault: true, detail: rootElement(fault.detail) }) };
+      const f = buildRpcFault(info.soapVersion, fault, info.addressing);
       return bufferedResponse(500, { 'content-type': f.contentType }, f.body, 'Internal Server Error');
     }
-    const out = buildRpcReply({ soapVersion: info.soapVersion, operation, namespace: call.namespace, result: reply.result, bare: op.bare, addressing: info.addressing });
+    const action = contract ? replyActionFor(contract, info.action, { fault: false }) : undefined;
+    const out = buildRpcReply({ soapVersion: info.soapVersion, operation, namespace: call.namespace, result: reply.result, bare: op.bare, addressing: info.addressing, action });
     return bufferedResponse(200, { 'content-type': contentTypeOf(info) }, out, 'OK');
+  }
+
+  /** The WSDL registered with the path (by `reg` or another process on it), read once. */
+  #contract(reg: IpcRegistration): WsdlInfo | undefined {
+    const withWsdl = reg.wsdl ? reg : this.#hub.registered(this.#path).find((r) => r.wsdl);
+    if (!withWsdl) return undefined;
+    let info = this.#contracts.get(withWsdl);
+    if (info === undefined) {
+      try {
+        info = readWsdlInfo(withWsdl.wsdl!);
+      } catch (err) {
+        this.#o.logger.info({ err: (err as Error).message, path: this.#path }, 'the registered WSDL could not be read; replies get default actions');
+        info = null;
+      }
+      this.#contracts.set(withWsdl, info);
+    }
+    return info ?? undefined;
   }
 
   /** WCF's answer to an unknown operation: a Sender fault with subcode ActionNotSupported. */
@@ -111,4 +137,15 @@ function contentTypeOf(info: EnvelopeInfo): string {
 
 function text(status: number, message: string, body: string): LocalResponse {
   return bufferedResponse(status, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from(body, 'utf8'), message);
+}
+
+/** The QName of a fault detail's element (the detail is one XML element as text). */
+function rootElement(detail: string | undefined): QName | undefined {
+  if (detail === undefined) return undefined;
+  try {
+    const root = parseXmlTree(detail, { maxInputBytes: 1024 * 1024 });
+    return { namespaceUri: root.namespaceUri, localName: root.localName };
+  } catch {
+    return undefined;
+  }
 }
