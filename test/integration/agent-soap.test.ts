@@ -36,7 +36,8 @@ describe('agent SOAP proxies through relay + agent', () => {
 
   /**
    * A SOAP 1.1 service whose WSDL is split as WCF publishes it (`?wsdl` imports `?wsdl=wsdl0`,
-   * which holds the portType with declared actions); Divide answers a typed fault.
+   * which holds the portType with declared actions, and a document the agent cannot reach);
+   * Divide answers a typed fault.
    */
   const splitWsdlService = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const query = new URL(req.url ?? '/', 'http://x').search;
@@ -44,6 +45,7 @@ describe('agent SOAP proxies through relay + agent', () => {
     if (req.method === 'GET' && query === '?wsdl') {
       res.end(`<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:i0="urn:calc" targetNamespace="http://tempuri.org/">
         <wsdl:import namespace="urn:calc" location="${splitUrl}?wsdl=wsdl0"/>
+        <wsdl:import namespace="urn:unreachable" location="http://127.0.0.1:1/nowhere?wsdl"/>
         <wsdl:binding name="B" type="i0:ICalc"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/>
           <wsdl:operation name="Divide"><soap:operation soapAction="urn:calc:divide"/></wsdl:operation></wsdl:binding></wsdl:definitions>`);
     } else if (req.method === 'GET' && query === '?wsdl=wsdl0') {
@@ -189,7 +191,7 @@ describe('agent SOAP proxies through relay + agent', () => {
       expect(f.action).toBe(`${CALC}/DivideCalcFaultFault`);
     });
 
-    it('a WSDL split over imports (WCF style): translated replies get the actions it declares', async () => {
+    it('a WSDL split over imports (WCF style, one unreachable): translated replies get the actions it declares', async () => {
       const fault = faultOf(await post12(`${relay.url}/split`, 'urn:calc:divide-zero', '<Divide xmlns="urn:calc"/>'));
       expect(fault.soapVersion).toBe('soap12');
       // the request action names no operation; the detail element names the fault

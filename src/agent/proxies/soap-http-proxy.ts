@@ -29,7 +29,8 @@ import {
   withoutHeaders,
   xmlLimitsFor,
 } from '../soap/soap-http';
-import { chooseServiceVersion, MAX_WSDL_BYTES, readWsdlInfo, replyActionFor, type WsdlInfo } from '../soap/wsdl-info';
+import { chooseServiceVersion, MAX_WSDL_BYTES, parseWsdl, readWsdlInfo, replyActionFor, wsdlImports, type WsdlInfo } from '../soap/wsdl-info';
+import type { XmlElement } from '../../protocol/xml/tree';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 
@@ -198,17 +199,26 @@ export class SoapHttpProxy implements ServiceProxy {
     return this.#wsdlPending;
   }
 
-  /** The WSDL and the documents it imports (`wsdl:import location`), at most MAX_WSDL_DOCUMENTS. */
-  async #fetchWsdl(): Promise<string[]> {
+  /** The WSDL and the documents it imports (`wsdl:import location`), parsed, at most MAX_WSDL_DOCUMENTS. */
+  async #fetchWsdl(): Promise<XmlElement[]> {
     const first = new URL(this.#o.wsdlUrl ?? `${stripQuery(this.#http.localUrl('/').href)}?wsdl`);
     const queue = [first];
     const seen = new Set([first.href]);
-    const docs: string[] = [];
+    const docs: XmlElement[] = [];
     while (queue.length && docs.length < MAX_WSDL_DOCUMENTS) {
       const url = queue.shift()!;
-      const text = await this.#get(url);
-      docs.push(text);
-      for (const location of readWsdlInfo(text).imports) {
+      let root: XmlElement;
+      try {
+        root = parseWsdl(await this.#get(url));
+      } catch (err) {
+        if (url === first) throw err;
+        // An import the agent cannot read (a host name only the service knows, say): what the
+        // other documents say still counts.
+        this.#o.logger.info({ err: (err as Error).message }, 'could not read a document the service WSDL imports');
+        continue;
+      }
+      docs.push(root);
+      for (const location of wsdlImports(root)) {
         let next: URL;
         try {
           next = new URL(location, url);
@@ -247,7 +257,7 @@ export class SoapHttpProxy implements ServiceProxy {
   }
 }
 
-function safeInfo(docs: readonly string[], logger: Logger): WsdlInfo | undefined {
+function safeInfo(docs: readonly (string | XmlElement)[], logger: Logger): WsdlInfo | undefined {
   try {
     return readWsdlInfo(docs);
   } catch (err) {

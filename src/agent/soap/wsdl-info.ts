@@ -104,12 +104,24 @@ function contractPrefix(portType: QName): string {
   return `${ns.endsWith('/') ? ns : `${ns}/`}${portType.localName}/`;
 }
 
+/** Parses one WSDL document (at most MAX_WSDL_BYTES). */
+export function parseWsdl(document: string | Buffer): XmlElement {
+  return parseXmlTree(document, { maxInputBytes: MAX_WSDL_BYTES });
+}
+
+/** `location`s of a parsed WSDL's `wsdl:import`s, as written (resolve them against the document's URL). */
+export function wsdlImports(root: XmlElement): string[] {
+  return wsdlChildren(root, 'import').flatMap((imp) => getAttribute(imp, 'location') ?? []);
+}
+
+type WsdlDocument = string | Buffer | XmlElement;
+
 /**
- * Reads one WSDL, or a WSDL and the documents it imports (any order): a portType, message or
- * binding may be in any of them, as in WCF's `?wsdl` + `?wsdl=wsdl0`.
+ * Reads one WSDL, or a WSDL and the documents it imports (any order; text or parsed): a
+ * portType, message or binding may be in any of them, as in WCF's `?wsdl` + `?wsdl=wsdl0`.
  */
-export function readWsdlInfo(documents: string | Buffer | readonly (string | Buffer)[]): WsdlInfo {
-  const roots = (Array.isArray(documents) ? documents : [documents]).map((d: string | Buffer) => parseXmlTree(d, { maxInputBytes: MAX_WSDL_BYTES }));
+export function readWsdlInfo(documents: WsdlDocument | readonly WsdlDocument[]): WsdlInfo {
+  const roots = (Array.isArray(documents) ? documents : [documents]).map((d: WsdlDocument) => (typeof d === 'string' || Buffer.isBuffer(d) ? parseWsdl(d) : d));
   const versions: SoapVersion[] = [];
   const imports: string[] = [];
   /** message QName → element of its first part. */
@@ -125,10 +137,7 @@ export function readWsdlInfo(documents: string | Buffer | readonly (string | Buf
         if (v && !versions.includes(v)) versions.push(v);
       }
     }
-    for (const imp of wsdlChildren(root, 'import')) {
-      const location = getAttribute(imp, 'location');
-      if (location) imports.push(location);
-    }
+    imports.push(...wsdlImports(root));
     for (const m of wsdlChildren(root, 'message')) {
       const name = getAttribute(m, 'name');
       if (name === undefined) continue;
