@@ -50,7 +50,7 @@ const limitsObject = z.strictObject({
   agentControlBodyBytes: z.union([z.literal(0), z.number().int().min(CONTROL_BODY_OFFER_BYTES.min).max(CONTROL_BODY_OFFER_BYTES.max)]).default(1024 * 1024),
   /** Time a listener has to start its response, ms (Azure: 60 s). */
   requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
-  /** Longest silence inside a streamed response body, ms (Azure: 60 s). */
+  /** Longest silence inside a request body the relay reads, or a streamed response body, ms (Azure: 60 s). */
   bodyIdleTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /** Time a listener has to open a rendezvous socket, ms (Azure: ~30 s). */
   rendezvousTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),

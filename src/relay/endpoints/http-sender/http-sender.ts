@@ -17,6 +17,8 @@ import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRel
 import { dispatchToListener } from './dispatch';
 import { PendingRequest, type ResponseSink } from './pending-request';
 import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
+import { bodyTimeout } from '../http-soap/read-body';
+import type { Clock, TimerHandle } from '../../../core/clock';
 
 export type ErrorWriter = (res: ResponseSink, err: RelayError) => void;
 
@@ -75,6 +77,8 @@ export class HttpSenderEndpoint {
     } catch (err) {
       const e = toRelayError(err);
       if (e.code === 'RELAY_ERR_INTERNAL') this.#ctx.log.error({ err: e.message }, 'relay error on HTTP request');
+      // A caller that stalled mid-body leaves a connection that cannot carry another request.
+      if (e.code === 'RELAY_ERR_BODY_TIMEOUT' && !res.headersSent) res.setHeader('Connection', 'close');
       if (!res.headersSent) writeError(res, e);
       else res.destroy();
       req.resume();
@@ -101,7 +105,7 @@ export class HttpSenderEndpoint {
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
     // Read whole when it may go on a control channel (the listener picked decides how large).
     const small = length !== undefined && length <= controlBodyMax(limits) && headerBytes(headers) <= limits.maxHeaderBytes;
-    const body = small && length! > 0 ? await readBody(req, length!) : small ? Buffer.alloc(0) : undefined;
+    const body = small && length! > 0 ? await readBody(req, length!, { ms: limits.bodyIdleTimeoutMs, clock: ctx.config.clock }) : small ? Buffer.alloc(0) : undefined;
     await this.forward(req, res, { entity, requestTarget: pathname + stripRelayQuery(search), headers, body, writeError });
   }
 
@@ -178,20 +182,34 @@ function contentLength(req: IncomingMessage): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Reads a body of known, small size. */
-function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
+/** Reads a body of known, small size; RELAY_ERR_BODY_TIMEOUT when the caller stops sending it. */
+function readBody(req: IncomingMessage, length: number, idle: { ms: number; clock: Clock }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
+    let timer: TimerHandle | undefined;
+    const arm = (): void => {
+      idle.clock.clearTimeout(timer);
+      timer = idle.clock.setTimeout(() => reject(bodyTimeout(idle.ms)), idle.ms);
+    };
     req.on('data', (c: Buffer) => {
+      arm();
       got += c.length;
       if (got > length) {
+        idle.clock.clearTimeout(timer);
         reject(new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', 'The request body is longer than its Content-Length.'));
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks, got)));
-    req.on('error', reject);
+    req.on('end', () => {
+      idle.clock.clearTimeout(timer);
+      resolve(Buffer.concat(chunks, got));
+    });
+    req.on('error', (err) => {
+      idle.clock.clearTimeout(timer);
+      reject(err);
+    });
+    arm();
   });
 }

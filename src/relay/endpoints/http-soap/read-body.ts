@@ -8,11 +8,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { ProtocolError, QuotaExceededError } from '../../../core/errors';
+import type { Clock, TimerHandle } from '../../../core/clock';
+import { ProtocolError, QuotaExceededError, RelayError } from '../../../core/errors';
 
 export interface ReadBodyOptions {
   /** Largest body accepted, bytes, before and after decoding. */
   readonly maxBytes: number;
+  /** Longest silence between body bytes (a stalled caller): RELAY_ERR_BODY_TIMEOUT. Default: none. */
+  readonly idle?: { readonly ms: number; readonly clock: Clock };
 }
 
 export interface ReadBody {
@@ -21,6 +24,11 @@ export interface ReadBody {
   readonly decoded: string;
   /** Bytes received on the wire. */
   readonly wireBytes: number;
+}
+
+/** A caller that stopped sending its body; the connection cannot be reused after it. */
+export function bodyTimeout(idleMs: number): RelayError {
+  return new RelayError('RELAY_ERR_BODY_TIMEOUT', `The request body stopped arriving: nothing for ${idleMs} ms (limits.bodyIdleTimeoutMs).`);
 }
 
 export function tooLarge(maxBytes: number, what = 'The SOAP request'): QuotaExceededError {
@@ -74,9 +82,18 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     let out = 0;
     let decoder: Transform | undefined;
     let settled = false;
+    let timer: TimerHandle | undefined;
+    const idle = options.idle;
+    const arm = (): void => {
+      if (idle === undefined) return;
+      idle.clock.clearTimeout(timer);
+      timer = idle.clock.setTimeout(() => fail(bodyTimeout(idle.ms)), idle.ms);
+    };
+    const disarm = (): void => idle?.clock.clearTimeout(timer);
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
+      disarm();
       decoder?.destroy();
       req.off('data', onData);
       reject(err);
@@ -84,6 +101,7 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     const done = (): void => {
       if (settled) return;
       settled = true;
+      disarm();
       resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, out), decoded: decoder ? encoding : '', wireBytes: wire });
     };
     const collect = (c: Buffer): void => {
@@ -93,6 +111,7 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     };
     const onData = (c: Buffer): void => {
       if (settled) return;
+      arm();
       wire += c.length;
       if (wire > max) return fail(tooLarge(max));
       if (decoder === undefined && encoding !== '' && encoding !== 'identity') {
@@ -113,8 +132,10 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
       } else collect(c);
     };
     req.on('data', onData);
+    if (!req.complete) arm();
     req.on('end', () => {
       if (settled) return;
+      disarm();
       if (decoder) decoder.end();
       else done(); // identity, or an empty encoded body
     });

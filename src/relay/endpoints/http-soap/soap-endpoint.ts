@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extractToken, type AuthorizeResult } from '../../../auth';
+import type { Clock } from '../../../core/clock';
 import { toRelayError } from '../../../core/errors';
 import type { Logger } from '../../../core/logger';
 import { RELAY_CONNECT_NS } from '../../../protocol/soap/addressing';
@@ -43,6 +44,7 @@ export class SoapHttpEndpoint {
   readonly #labels = new OperationLabels();
   readonly #log: Logger;
   readonly #xmlLimits: Partial<XmlLimits>;
+  readonly #bodyIdle: { readonly ms: number; readonly clock: Clock };
 
   constructor(ctx: RelayContext, sender: HttpSenderEndpoint, metadata: MetadataEndpoint) {
     this.#ctx = ctx;
@@ -51,6 +53,7 @@ export class SoapHttpEndpoint {
     this.#log = ctx.log.child({ component: 'soap' });
     // The envelope may be as large as the body limit; only its head is tokenized.
     this.#xmlLimits = { maxInputBytes: ctx.config.limits.maxSoapEnvelopeBytes };
+    this.#bodyIdle = { ms: ctx.config.limits.bodyIdleTimeoutMs, clock: ctx.config.clock };
   }
 
   /** The request's SOAP kind, or undefined when it is not for this endpoint. */
@@ -66,7 +69,7 @@ export class SoapHttpEndpoint {
     const ctx = this.#ctx;
     const started = ctx.config.clock.now();
     const fault = new SoapFaultContext(kind.version);
-    const call: CallState = { path: UNKNOWN_PATH, action: undefined, requestBytes: 0, bodyRead: false };
+    const call: CallState = { path: UNKNOWN_PATH, action: undefined, requestBytes: 0, bodyRead: false, stalled: false };
     const finish = (status: number): void => {
       const ms = ctx.config.clock.now() - started;
       const sent = res.headersSent ? res.statusCode : status;
@@ -80,6 +83,8 @@ export class SoapHttpEndpoint {
       // Refused before the body was read (unknown path, bad token): a small body is still read
       // for its MessageID, so the fault carries RelatesTo as WCF correlates by it.
       if (!call.bodyRead && !kind.mtom && !res.headersSent) await this.#peekAddressing(req, fault, call);
+      // A caller that stalled mid-body leaves a connection that cannot carry another request.
+      if ((e.code === 'RELAY_ERR_BODY_TIMEOUT' || call.stalled) && !res.headersSent) res.setHeader('Connection', 'close');
       if (!res.headersSent) fault.write(res, e);
       else res.destroy();
       // Leave no unread body behind on a keep-alive connection (drained, never buffered).
@@ -121,7 +126,7 @@ export class SoapHttpEndpoint {
       if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined);
     } else {
       call.bodyRead = true;
-      const read = await readSoapBody(req, { maxBytes: ctx.config.limits.maxSoapEnvelopeBytes });
+      const read = await readSoapBody(req, { maxBytes: ctx.config.limits.maxSoapEnvelopeBytes, idle: this.#bodyIdle });
       call.requestBytes = read.wireBytes;
       body = read.body;
       info = inspectEnvelope(body, contentType, headerValue(req.headers, 'soapaction'), this.#xmlLimits);
@@ -159,12 +164,13 @@ export class SoapHttpEndpoint {
     if (req.complete || req.headers['transfer-encoding'] || !(length > 0 && length <= PEEK_BYTES)) return;
     call.bodyRead = true;
     try {
-      const { body } = await readSoapBody(req, { maxBytes: PEEK_BYTES });
+      const { body } = await readSoapBody(req, { maxBytes: PEEK_BYTES, idle: this.#bodyIdle });
       const structure = scanEnvelope(body, this.#xmlLimits);
       fault.version = structure.soapVersion;
       if (structure.addressing) fault.addressing = { version: structure.addressing.version, messageId: structure.addressing.messageId };
-    } catch {
-      /* not an envelope: the fault goes without RelatesTo */
+    } catch (err) {
+      // Not an envelope: the fault goes without RelatesTo.
+      if (toRelayError(err).code === 'RELAY_ERR_BODY_TIMEOUT') call.stalled = true;
     }
   }
 }
@@ -174,6 +180,8 @@ interface CallState {
   action: string | undefined;
   requestBytes: number;
   bodyRead: boolean;
+  /** The caller stopped sending its body (the connection is closed after the answer). */
+  stalled: boolean;
 }
 
 /** Largest body read only to find the MessageID of a request refused before its body, bytes. */

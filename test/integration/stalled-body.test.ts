@@ -1,0 +1,78 @@
+/**
+ * A caller that stops sending its request body half way (a stalled or slowloris client) gets an
+ * answer after limits.bodyIdleTimeoutMs, in its own protocol's form, and its connection is
+ * closed; the relay keeps serving everyone else meanwhile.
+ */
+import net from 'node:net';
+import { Harness, request } from '../helpers/harness';
+import { post11, SOAP11_NS } from '../helpers/soap';
+import type { RelayServer } from '../../src/relay/relay-server';
+
+/** Sends a request head and part of its body, then nothing; resolves with all the relay wrote once it closes. */
+function stall(url: string, head: string, partialBody: string): Promise<{ text: string; closedAfterMs: number }> {
+  const { hostname, port } = new URL(url);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(head + partialBody));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), closedAfterMs: Date.now() - started }));
+    socket.on('error', reject);
+  });
+}
+
+describe('a request body that stops arriving', () => {
+  const h = new Harness();
+  let relay: RelayServer;
+
+  beforeAll(async () => {
+    relay = await h.relay({
+      entities: [{ path: 'calc', requiresClientAuthorization: false }],
+      limits: { bodyIdleTimeoutMs: 300 },
+    });
+    const service = await h.httpService((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+        res.end(`<s:Envelope xmlns:s="${SOAP11_NS}"><s:Body><AddResponse xmlns="http://example.org/calc"><AddResult>5</AddResult></AddResponse></s:Body></s:Envelope>`);
+      });
+    });
+    const agent = await h.agent(relay, [{ path: 'calc', target: { type: 'http', url: `${service.url}/calc`, soapVersion: '1.1' } }]);
+    await agent.whenReady();
+  });
+  afterAll(() => h.close());
+
+  const envelope = `<s:Envelope xmlns:s="${SOAP11_NS}"><s:Body><Add xmlns="http://example.org/calc"><a>2</a><b>3</b></Add></s:Body></s:Envelope>`;
+
+  it('SOAP: a fault (HTTP 500 as WCF expects, Relaybridge-Status 408), then the connection is closed; other callers are served meanwhile', async () => {
+    const head = `POST /calc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: "http://example.org/calc/ICalculator/Add"\r\nContent-Length: ${envelope.length}\r\n\r\n`;
+    const stalled = stall(relay.url, head, envelope.slice(0, 40));
+    const ok = await post11(`${relay.url}/calc`, 'http://example.org/calc/ICalculator/Add', '<Add xmlns="http://example.org/calc"><a>2</a><b>3</b></Add>');
+    expect(ok.status).toBe(200);
+    const { text } = await stalled;
+    expect(text).toMatch(/^HTTP\/1\.1 500 /);
+    expect(text).toMatch(/\r\nrelaybridge-status: 408\r\n/i);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toContain('RELAY_ERR_BODY_TIMEOUT');
+    expect(text).toContain(':Fault>');
+  });
+
+  it('a caller refused before its body (unknown path) that then stalls still gets its fault', async () => {
+    const head = `POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: "x"\r\nContent-Length: ${envelope.length}\r\n\r\n`;
+    const { text } = await stall(relay.url, head, envelope.slice(0, 40));
+    expect(text).toMatch(/^HTTP\/1\.1 (404|500) /);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toContain('RELAY_ERR_ENTITY_NOT_FOUND');
+  });
+
+  it('plain HTTP: a 408 with the JSON error body, then the connection is closed', async () => {
+    const body = JSON.stringify({ hello: 'world' });
+    const head = `POST /calc/api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const { text } = await stall(relay.url, head, body.slice(0, 5));
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toContain('"relayCode":"RELAY_ERR_BODY_TIMEOUT"');
+    const ok = await request(`${relay.url}/calc`, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"http://example.org/calc/ICalculator/Add"' }, body: envelope });
+    expect(ok.status).toBe(200);
+  });
+});
