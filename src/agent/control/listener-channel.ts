@@ -310,7 +310,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       const whole = Buffer.concat(buffered, size);
       const socket = link?.socket;
       socket?.cork();
-      ws.send(serializeResponse({ ...head, body: whole.length > 0 }));
+      ws.send(serializeResponse({ requestId: head.requestId, statusCode: head.statusCode, statusDescription: head.statusDescription, responseHeaders: head.responseHeaders, body: whole.length > 0 }));
       if (whole.length > 0) ws.send(whole, { binary: true });
       socket?.uncork();
       return;

@@ -113,9 +113,14 @@ export class PendingRequest {
 
   /** Sends the request with its whole (small) body on the control channel. */
   sendOnControl(channel: ControlChannel, body: Buffer): boolean {
+    const p = this.parts;
     const json = serializeRequest({
-      ...this.parts,
-      requestHeaders: this.parts.headers,
+      id: p.id,
+      address: p.address,
+      requestTarget: p.requestTarget,
+      method: p.method,
+      remoteEndpoint: p.remoteEndpoint,
+      requestHeaders: p.headers,
       body: body.length > 0,
     });
     const ok = channel.sendRequest(json, body.length > 0 ? body : undefined);
