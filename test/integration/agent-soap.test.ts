@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { Harness, request, waitFor } from '../helpers/harness';
 import { faultOf, post11, post12, SOAP11_NS, SOAP12_NS, textOf, WSA_NS, envelopeOf } from '../helpers/soap';
@@ -264,6 +265,21 @@ describe('agent SOAP proxies through relay + agent', () => {
       const xml = '<order><id>7</id></order>';
       const post = await request(`${relay.url}/rest/orders`, { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: xml });
       expect(JSON.parse(post.body.toString())).toMatchObject({ method: 'POST', body: xml });
+    });
+
+    it.each(['/rest/../secret', '/rest/%2e%2e/secret', '/rest/x/..%2F..%2Fsecret'])('%s is refused with 400: a call never leaves the base path', async (target) => {
+      // Written on a raw socket: HTTP clients would remove the dot segments themselves.
+      const { hostname, port } = new URL(relay.url);
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.on('error', reject);
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(text).toContain('RELAY_ERR_PROTOCOL_INVALID_MESSAGE');
+      expect(text).not.toContain('secret');
     });
   });
 

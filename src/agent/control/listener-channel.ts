@@ -8,6 +8,7 @@
  * answered through the service proxy; each `accept` is piped to the stream target.
  */
 import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from '../../core/backoff';
@@ -453,7 +454,7 @@ function errorResponse(err: unknown): LocalResponse {
   body.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
   return {
     statusCode: status,
-    statusMessage: status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
+    statusMessage: STATUS_CODES[status] ?? 'Bad Gateway',
     headers: { 'content-type': 'application/json; charset=utf-8', 'x-relaybridge-error': e.code },
     body,
   };

@@ -1,7 +1,9 @@
 /**
  * The `http` service proxy: a relayed request becomes a call to a local HTTP(S) service.
  * The request path after the entity path is appended to the target's base path; the body is
- * streamed in, and the response is handed back as a stream.
+ * streamed in, and the response is handed back as a stream. A call never leaves the base path:
+ * a path with `.` or `..` segments (also percent-encoded, or between backslashes) is refused
+ * with 400, so `/{entity}/../admin` cannot reach the rest of the local host.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -34,50 +36,97 @@ export interface LocalResponse {
 /** Headers the local hop must not see as they came (the agent frames the call itself). */
 const DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
+/** A `.` or `..` path segment, also percent-encoded, between `/`, `\` or their escapes (WHATWG URL parsers treat `\` as `/`). */
+const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:\/|\\|%2f|%5c|$)/i;
+
+/**
+ * How many characters of `raw` spell `prefix` (case-insensitively), also where the path arrived
+ * percent-encoded (`/orders%2Fv1` for `/orders/v1`); 0 when it does not start with it.
+ */
+function rawPrefixLength(raw: string, prefix: string): number {
+  const want = prefix.toLowerCase();
+  if (raw.toLowerCase().startsWith(want)) return prefix.length;
+  // Each character of the prefix takes 1 to 12 raw characters (a 4-byte UTF-8 escape).
+  for (let i = prefix.length + 1; i <= Math.min(raw.length, prefix.length * 12); i++) {
+    try {
+      if (decodeURIComponent(raw.slice(0, i)).toLowerCase() === want) return i;
+    } catch {
+      /* cut inside an escape: try a longer one */
+    }
+  }
+  return 0;
+}
+
+/** Percent-encodes what may not stand in a request line (spaces, controls, non-ASCII as UTF-8), as a URL's setters do. */
+function escapeTarget(target: string): string {
+  try {
+    return target.replace(/[^\x21-\x7e]+/g, (s) => encodeURI(s));
+  } catch {
+    throw new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'the request path is not valid Unicode', { httpStatus: 400 });
+  }
+}
+
 export class HttpProxy {
   readonly #base: URL;
+  readonly #basePath: string;
   readonly #entityPath: string;
   readonly #target: HttpTarget;
   readonly #agent: http.Agent;
+  /** http.request options shared by every call (the URL's parts, as urlToHttpOptions gives them). */
+  readonly #options: http.RequestOptions;
+  readonly #module: typeof http | typeof https;
 
   constructor(entityPath: string, target: HttpTarget) {
     this.#base = new URL(target.url);
+    this.#basePath = this.#base.pathname.replace(/\/+$/, '');
     this.#entityPath = entityPath.replace(/^\/+|\/+$/g, '');
     this.#target = target;
-    const Agent = this.#base.protocol === 'https:' ? https.Agent : http.Agent;
-    this.#agent = new Agent({ keepAlive: true, maxSockets: 256, noDelay: true });
+    const tls = this.#base.protocol === 'https:';
+    this.#module = tls ? https : http;
+    this.#agent = new (tls ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 256, noDelay: true });
+    const host = this.#base.hostname;
+    this.#options = {
+      protocol: this.#base.protocol,
+      hostname: host.startsWith('[') ? host.slice(1, -1) : host,
+      port: this.#base.port === '' ? undefined : Number(this.#base.port),
+      auth: this.#base.username ? `${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}` : undefined,
+      agent: this.#agent,
+      timeout: target.timeoutMs,
+      ...(tls ? { ca: target.ca, rejectUnauthorized: target.rejectUnauthorized } : {}),
+    };
   }
 
   close(): void {
     this.#agent.destroy();
   }
 
-  /** Maps /{entity}/rest?q to {base path}/rest?q. */
+  /** The local URL a relayed request target maps to (localTarget on the service's origin). */
   localUrl(requestTarget: string): URL {
+    return new URL(this.localTarget(requestTarget), this.#base.origin);
+  }
+
+  /**
+   * Maps /{entity}/rest?q to {base path}/rest?q, as sent on the local hop. Throws
+   * RELAY_ERR_PROTOCOL_INVALID_MESSAGE (400) for a path with dot segments.
+   */
+  localTarget(requestTarget: string): string {
     const q = requestTarget.indexOf('?');
     const path = q < 0 ? requestTarget : requestTarget.slice(0, q);
     const search = q < 0 ? '' : requestTarget.slice(q);
-    let rest = path;
-    const prefix = `/${this.#entityPath}`;
-    if (rest.toLowerCase().startsWith(prefix.toLowerCase())) rest = rest.slice(prefix.length);
-    else {
-      // The path may arrive percent-encoded; compare decoded too.
-      try {
-        const decoded = decodeURIComponent(rest);
-        if (decoded.toLowerCase().startsWith(prefix.toLowerCase())) rest = rest.slice(encodeURI(prefix).length);
-      } catch {
-        /* keep as is */
-      }
+    const rest = path.slice(rawPrefixLength(path, `/${this.#entityPath}`));
+    if (DOT_SEGMENT.test(rest)) {
+      throw new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `the request path has '.' or '..' segments; calls stay under the service's base path`, { httpStatus: 400 });
     }
-    const basePath = this.#base.pathname.replace(/\/+$/, '');
-    const url = new URL(this.#base.href);
-    url.pathname = `${basePath}${rest}` || '/';
-    url.search = search;
-    return url;
+    return escapeTarget(`${`${this.#basePath}${rest}` || '/'}${search}`);
   }
 
   call(request: LocalRequest): Promise<LocalResponse> {
-    const url = this.localUrl(request.requestTarget);
+    let path: string;
+    try {
+      path = this.localTarget(request.requestTarget);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.headers)) {
       if (DROP.has(k.toLowerCase())) continue;
@@ -94,15 +143,9 @@ export class HttpProxy {
     // a body would otherwise go out unframed).
     if (Buffer.isBuffer(request.body)) headers['Content-Length'] = String(request.body.length);
     else if (request.body) headers['Transfer-Encoding'] = 'chunked';
-    const mod = url.protocol === 'https:' ? https : http;
+    const origin = this.#base.origin;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, {
-        method: request.method,
-        headers,
-        agent: this.#agent,
-        timeout: this.#target.timeoutMs,
-        ...(url.protocol === 'https:' ? { ca: this.#target.ca, rejectUnauthorized: this.#target.rejectUnauthorized } : {}),
-      });
+      const req = this.#module.request({ ...this.#options, path, method: request.method, headers });
       req.on('response', (res) => {
         const out: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) {
@@ -111,9 +154,9 @@ export class HttpProxy {
         }
         resolve({ statusCode: res.statusCode ?? 502, statusMessage: res.statusMessage ?? '', headers: out, body: res });
       });
-      req.on('timeout', () => req.destroy(new TimeoutError('RELAY_ERR_TIMEOUT', `the local service at ${url.origin} did not answer in ${this.#target.timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new TimeoutError('RELAY_ERR_TIMEOUT', `the local service at ${origin} did not answer in ${this.#target.timeoutMs} ms`)));
       req.on('error', (err) =>
-        reject(err instanceof RelayError ? err : new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the local service at ${url.origin} is unreachable: ${err.message}`, { cause: err })),
+        reject(err instanceof RelayError ? err : new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the local service at ${origin} is unreachable: ${err.message}`, { cause: err })),
       );
       const body = request.body;
       if (body === undefined) req.end();
