@@ -2,6 +2,7 @@
 import { Harness, request, token } from '../helpers/harness';
 import { createSasToken } from '../../src/auth/sas-token';
 import type { RelayServer } from '../../src/relay/relay-server';
+import { MemoryStore } from '../../src/store/memory-store';
 
 describe('management API', () => {
   const h = new Harness();
@@ -72,5 +73,48 @@ describe('management API', () => {
     expect(put.data.secondaryKey).toBeDefined();
     expect((await api('authorizationrules')).data.value.map((r: { keyName: string }) => r.keyName)).toContain('ops');
     expect((await api('authorizationrules/ops', 'DELETE')).status).toBe(204);
+  });
+});
+
+describe('management API and the relay caches', () => {
+  const h = new Harness();
+  let relay: RelayServer;
+  let lookups = 0;
+
+  /** The embedded store, counting entity lookups (the relay caches them between changes). */
+  class CountingStore extends MemoryStore {
+    override async getEntity(path: string) {
+      lookups++;
+      return super.getEntity(path);
+    }
+  }
+
+  beforeAll(async () => {
+    relay = await h.relay({ store: new CountingStore(), entities: [{ path: 'open', requiresClientAuthorization: false }] });
+  });
+  afterAll(() => h.close());
+
+  it('callers without Manage cannot make the relay drop its caches; an authorized change does', async () => {
+    await request(`${relay.url}/open`); // no listener: 502, but the entity is now cached
+    const warm = lookups;
+    await request(`${relay.url}/open`);
+    expect(lookups).toBe(warm);
+    for (const method of ['PUT', 'DELETE', 'POST']) {
+      const res = await request(`${relay.url}/$management/hybridconnections/open`, { method, headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      expect(res.status).toBeGreaterThanOrEqual(400); // refused (401, or 400/405 before any check)
+    }
+    // (the management routes read the store themselves; the relayed call must not need to)
+    const before = lookups;
+    await request(`${relay.url}/open`);
+    expect(lookups).toBe(before);
+    const put = await request(`${relay.url}/$management/hybridconnections/open`, {
+      method: 'PUT',
+      headers: { Authorization: token(relay, ''), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ requiresClientAuthorization: false, userMetadata: 'changed' }),
+    });
+    expect(put.status).toBe(200);
+    const after = lookups;
+    await request(`${relay.url}/open`);
+    expect(lookups).toBeGreaterThan(after);
   });
 });

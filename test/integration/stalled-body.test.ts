@@ -76,3 +76,21 @@ describe('a request body that stops arriving', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('management API: a stalled body, and callers without Manage', () => {
+  const h = new Harness();
+  let relay: RelayServer;
+  beforeAll(async () => {
+    relay = await h.relay({ limits: { bodyIdleTimeoutMs: 300 } });
+  });
+  afterAll(() => h.close());
+
+  it('a PUT whose body stops arriving gets 408 and its connection is closed', async () => {
+    const body = JSON.stringify({ requiresClientAuthorization: false });
+    const head = `PUT /$management/hybridconnections/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const { text } = await stall(relay.url, head, body.slice(0, 3));
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toContain('RequestTimeout');
+  });
+});

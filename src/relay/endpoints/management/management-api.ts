@@ -17,16 +17,33 @@ import { ConfigError, toRelayError } from '../../../core/errors';
 import type { AuthorizationRule, HybridConnection, OperationRules, Right } from '../../../core/entities';
 import { operationsIssues } from '../../../store/validate';
 import { httpFormOf, type RelayContext } from '../../context';
+import { bodyTimeout } from '../http-soap/read-body';
 
 const RIGHTS = new Set<Right>(['Listen', 'Send', 'Manage']);
 
 export function createManagementApp(ctx: RelayContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  // Any change made here must be visible to the very next call.
-  app.use((req, _res, next) => {
+  app.use((req, res, next) => {
     (req as Request & { relayContext?: RelayContext }).relayContext = ctx;
-    if (req.method !== 'GET' && req.method !== 'HEAD') ctx.invalidateCaches();
+    // A body that stops arriving is answered, and its connection closed, like any relayed call's.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !req.complete) {
+      const ms = ctx.config.limits.bodyIdleTimeoutMs;
+      let timer = ctx.config.clock.setTimeout(stalled, ms);
+      const onData = (): void => {
+        ctx.config.clock.clearTimeout(timer);
+        timer = ctx.config.clock.setTimeout(stalled, ms);
+      };
+      function stalled(): void {
+        req.off('data', onData);
+        if (res.headersSent) return void req.destroy();
+        res.setHeader('Connection', 'close');
+        res.status(408).json(errorBody(408, 'RequestTimeout', bodyTimeout(ms).message));
+      }
+      req.on('data', onData);
+      req.once('end', () => ctx.config.clock.clearTimeout(timer));
+      req.once('close', () => ctx.config.clock.clearTimeout(timer));
+    }
     next();
   });
   app.use(express.json({ limit: '64kb' }));
@@ -42,6 +59,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     };
     // Namespace-wide operations need a namespace rule; entity ones accept either level.
     await ctx.authorize(target, 'Manage', req.headers, new URLSearchParams());
+    (req as Request & { relayAuthorized?: boolean }).relayAuthorized = true;
   };
 
   const view = (e: HybridConnection, withKeys = false) => ({
@@ -149,6 +167,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
   // Express error middleware must keep four parameters.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     void _next;
+    if (res.headersSent) return; // e.g. answered 408 for a stalled body that then failed to parse
     const bodyError = err as { type?: string; status?: number };
     if (bodyError?.type === 'entity.parse.failed' || bodyError?.type === 'entity.too.large') {
       res.status(bodyError.status ?? 400).json(errorBody(bodyError.status ?? 400, 'BadRequest', 'The request body is not valid JSON or is too large.'));
@@ -162,14 +181,21 @@ export function createManagementApp(ctx: RelayContext): express.Express {
   return app;
 }
 
+/**
+ * Runs a route; after an authorized change (even one that failed half way) the relay's entity
+ * and token caches are dropped, so the very next call sees it. Unauthorized callers cannot make
+ * the relay drop its caches.
+ */
 function wrap(fn: (req: Request, res: Response) => Promise<void>) {
   return (req: Request, res: Response, next: NextFunction) => {
-    fn(req, res).then(
-      () => {
-        if (req.method !== 'GET' && req.method !== 'HEAD') ctxOf(req)?.invalidateCaches();
-      },
-      next,
-    );
+    const changed = (): void => {
+      const authorized = (req as Request & { relayAuthorized?: boolean }).relayAuthorized === true;
+      if (authorized && req.method !== 'GET' && req.method !== 'HEAD') ctxOf(req)?.invalidateCaches();
+    };
+    fn(req, res).then(changed, (err: unknown) => {
+      changed();
+      next(err);
+    });
   };
 }
 
