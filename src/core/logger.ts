@@ -48,3 +48,15 @@ export function redactSecrets(text: string): string {
     .replace(/(sb-hc-token=)[^&\s"]+/gi, '$1[redacted]')
     .replace(/(SharedAccessSignature\s+)\S+/gi, '$1[redacted]');
 }
+
+/**
+ * A child logger made on first use: for per-call loggers on hot paths, where most calls log
+ * nothing and creating a pino child (its bindings serialized) would cost on every call.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const get = (): Logger => (child ??= parent.child(bindings));
+  const fn = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error'): LogFn =>
+    ((a: object | string, msg?: string) => (typeof a === 'string' ? get()[level](a) : get()[level](a, msg))) as LogFn;
+  return { trace: fn('trace'), debug: fn('debug'), info: fn('info'), warn: fn('warn'), error: fn('error'), child: (b) => get().child(b) };
+}

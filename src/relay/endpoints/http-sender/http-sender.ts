@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
+import { lazyChild } from '../../../core/logger';
 import type { RelayContext } from '../../context';
 import type { RelayConfig } from '../../options';
 import { httpFormOf } from '../../context';
@@ -140,7 +141,7 @@ export class HttpSenderEndpoint {
         bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
         viaHost,
         clock: ctx.config.clock,
-        logger: ctx.log.child({ requestId: id, path: entity.path }),
+        logger: lazyChild(ctx.log, { requestId: id, path: entity.path }),
         writeError: f.writeError,
         onDone: (p, status) => {
           this.#done(p, entity, status, f.operation);

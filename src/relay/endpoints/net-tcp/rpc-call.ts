@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
+import { lazyChild } from '../../../core/logger';
 import type { RelayContext } from '../../context';
 import { headerBytes } from '../http-sender/http-headers';
 import { dispatchToListener } from '../http-sender/dispatch';
@@ -125,7 +126,7 @@ export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
       bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
       viaHost: 'relaybridge',
       clock: ctx.config.clock,
-      logger: ctx.log.child({ requestId: id, path: entity.path, endpoint: 'net.tcp' }),
+      logger: lazyChild(ctx.log, { requestId: id, path: entity.path, endpoint: 'net.tcp' }),
       writeError: (_res, err) => sink.fail(err),
       onDone: (p, status) => {
         ctx.pendingRequests.delete(p.parts.id);
