@@ -28,12 +28,13 @@ describe('ipc target through relay + agent', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-ipc-'));
     h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
     socketPath = path.join(dir, 'agent.sock');
-    relay = await h.relay({ entities: ['calc', 'empty', 'gone', 'contract'].map((p) => ({ path: p, requiresClientAuthorization: false })) });
+    relay = await h.relay({ entities: ['calc', 'empty', 'gone', 'contract', 'orders'].map((p) => ({ path: p, requiresClientAuthorization: false })) });
     agent = await h.agent(relay, [
       { path: 'calc', target: { type: 'ipc', socketPath, timeoutMs: 500 } },
       { path: 'empty', target: { type: 'ipc', socketPath } },
       { path: 'gone', target: { type: 'ipc', socketPath, timeoutMs: 10_000 } },
       { path: 'contract', target: { type: 'ipc', socketPath } },
+      { path: 'orders', target: { type: 'ipc', socketPath } },
     ]);
     await agent.whenReady();
     reg = await registerService({
@@ -79,6 +80,20 @@ describe('ipc target through relay + agent', () => {
       },
     });
     h.defer(() => withContract.close());
+    // Arguments typed by the WSDL's schema.
+    const typed = await registerService({
+      socketPath,
+      path: 'orders',
+      wsdl: fs.readFileSync(path.resolve(__dirname, '../fixtures/wsdl/orders.wsdl'), 'utf8'),
+      typedArguments: true,
+      operations: {
+        Book: ({ order, count }) => {
+          const o = order as { Id: unknown; When: unknown; Rush: unknown; Tags: { string: unknown } };
+          return [typeof o.Id, o.When instanceof Date ? (o.When as Date).getUTCFullYear() : 'text', o.Rush, Array.isArray(o.Tags.string), (count as number) + 1].join(',');
+        },
+      },
+    });
+    h.defer(() => typed.close());
   });
   afterAll(() => h.close());
 
@@ -122,6 +137,17 @@ describe('ipc target through relay + agent', () => {
     // no detail, no contract fault: WCF's generic fault action
     const plain = faultOf(await post12(`${relay.url}/contract`, `${A}/Fail`, op('Fail', ''), { messageId: 'urn:uuid:2' }));
     expect(plain.action).toBe('http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher/fault');
+  });
+
+  it('typedArguments: the handler gets the types the registered WSDL declares', async () => {
+    const res = await post11(
+      `${relay.url}/orders`,
+      'urn:orders/IOrders/Book',
+      '<Book xmlns="urn:orders"><order xmlns:d="urn:orders:data" xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays"><d:Id>42</d:Id><d:When>2024-05-06T07:08:09Z</d:When><d:Rush>true</d:Rush><d:Tags><a:string>x</a:string></d:Tags></order><count>2</count></Book>',
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toContain('<BookResult>number,2024,true,true,3</BookResult>');
+    await expect(registerService({ socketPath, path: 'orders', typedArguments: true, operations: {} })).rejects.toThrow(/typedArguments needs the wsdl/);
   });
 
   it('an unexpected error becomes a Receiver fault without the internal message', async () => {

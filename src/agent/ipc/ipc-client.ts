@@ -16,8 +16,10 @@
  *   …
  *   await reg.close();
  *
- * Arguments arrive as strings (nested elements as objects, repeats as arrays, xsi:nil as null);
- * see soap-rpc.ts for how results are written. A thrown SoapFault becomes that fault; any other
+ * Arguments arrive as strings (nested elements as objects, repeats as arrays, xsi:nil as null),
+ * or, with `typedArguments: true` and a WSDL, typed by the WSDL's XML Schema (numbers, booleans,
+ * Dates, Buffers, arrays for repeatable elements; ../soap/xsd-values.ts); see soap-rpc.ts for
+ * how results are written. A thrown SoapFault becomes that fault; any other
  * error becomes a Receiver fault whose reason is the message only with includeExceptionDetail.
  * The client reconnects and registers again when the agent restarts.
  */
@@ -25,6 +27,8 @@ import { EventEmitter } from 'node:events';
 import { Client } from 'net-ipc';
 import type { IpcCall, IpcCallReply, IpcFault, IpcOperationInfo, IpcRegister, IpcRegisterReply } from './ipc-protocol';
 import { IPC_PROTOCOL_VERSION } from './ipc-protocol';
+import { readWsdlInfo } from '../soap/wsdl-info';
+import { readXsdSchema, typedValue, type XsdType } from '../soap/xsd-values';
 
 export interface OperationContext {
   readonly operation: string;
@@ -50,8 +54,13 @@ export interface RegisterServiceOptions {
   /** The agent path (hybrid connection) to serve; it must be an `ipc` service of the agent. */
   readonly path: string;
   readonly operations: Readonly<Record<string, OperationHandler | OperationDefinition>>;
-  /** WSDL XML the agent serves for `?wsdl`. */
+  /** WSDL XML the agent serves for `?wsdl` (and, with typedArguments, the arguments' types). */
   readonly wsdl?: string;
+  /**
+   * Type the arguments by the WSDL's inline XML Schema (the operation's input element) instead of
+   * passing strings. Needs `wsdl`. Default false.
+   */
+  readonly typedArguments?: boolean;
   /** Put messages of unexpected errors in faults (WCF's IncludeExceptionDetailInFaults). Default false. */
   readonly includeExceptionDetail?: boolean;
   /** Reconnect and register again when the connection drops (default true). */
@@ -87,9 +96,26 @@ function normalize(ops: RegisterServiceOptions['operations']): Map<string, Opera
   return out;
 }
 
+/** operation name → its arguments typed by the WSDL's schema (operations it does not describe: as they came). */
+function argumentTyper(wsdl: string): (operation: string, args: Record<string, unknown>) => Record<string, unknown> {
+  const info = readWsdlInfo(wsdl);
+  const schema = readXsdSchema([wsdl]);
+  const types = new Map<string, XsdType | undefined>();
+  for (const op of info.operations) if (op.inputElement) types.set(op.name, schema.elementType(op.inputElement));
+  // The agent names an operation by its wrapper element, which is usually the operation's name.
+  for (const op of info.operations) if (op.inputElement && !types.has(op.inputElement.localName)) types.set(op.inputElement.localName, schema.elementType(op.inputElement));
+  return (operation, args) => {
+    const type = types.get(operation);
+    const typed = type ? typedValue(type, args) : args;
+    return typed !== null && typeof typed === 'object' && !Array.isArray(typed) ? (typed as Record<string, unknown>) : args;
+  };
+}
+
 /** Connects to the agent and registers the operations; resolves once the agent accepted them. */
 export async function registerService(options: RegisterServiceOptions): Promise<IpcServiceRegistration> {
   const ops = normalize(options.operations);
+  if (options.typedArguments && options.wsdl === undefined) throw new Error('registerService: typedArguments needs the wsdl option');
+  const typeArgs = options.typedArguments ? argumentTyper(options.wsdl!) : undefined;
   const client = new Client({ path: options.socketPath, reconnect: options.reconnect ?? true });
   const events = new EventEmitter<{ registered: []; disconnected: [reason: unknown]; error: [err: Error] }>();
   const register: IpcRegister = {
@@ -104,7 +130,8 @@ export async function registerService(options: RegisterServiceOptions): Promise<
     const def = ops.get(msg.operation);
     if (!def) return { ok: false, fault: { code: 'Sender', reason: `unknown operation ${msg.operation}` } };
     try {
-      const result = await def.handler(msg.args ?? {}, { operation: msg.operation, action: msg.action, soapVersion: msg.soapVersion, path: msg.path });
+      const args = msg.args ?? {};
+      const result = await def.handler(typeArgs ? typeArgs(msg.operation, args) : args, { operation: msg.operation, action: msg.action, soapVersion: msg.soapVersion, path: msg.path });
       return { ok: true, result: serializable(result) };
     } catch (err) {
       if (err instanceof SoapFault) return { ok: false, fault: err.fault };

@@ -49,6 +49,8 @@ export interface WsdlOperation {
   readonly name: string;
   /** Actions a request for this operation may carry: declared, binding soapActions, WCF default. */
   readonly inputActions: readonly string[];
+  /** The element the request's Body carries (its input message's part), when declared. */
+  readonly inputElement: QName | undefined;
   /** The reply's action when the WSDL declares it (else WCF's default, request action + "Response", applies). */
   readonly outputAction: string | undefined;
   readonly oneWay: boolean;
@@ -178,10 +180,12 @@ export function readWsdlInfo(documents: WsdlDocument | readonly WsdlDocument[]):
         const message = qnameAttribute(f, 'message');
         return [{ name: faultName, element: message && messages.get(key(message)), action: declaredAction(f) ?? `${prefix}${name}${faultName}` }];
       });
+      const inputMessage = input && qnameAttribute(input, 'message');
       operations.push({
         portType: pt.name,
         name,
         inputActions,
+        inputElement: inputMessage && messages.get(key(inputMessage)),
         outputAction: output && declaredAction(output),
         oneWay: output === undefined,
         faults,
