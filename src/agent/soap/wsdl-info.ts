@@ -66,7 +66,9 @@ export interface WsdlInfo {
   readonly imports: readonly string[];
 }
 
-const key = (q: QName): string => `{${q.namespaceUri}}${q.localName}`;
+/** `{namespace}local`: a QName as a map key. */
+export const qnameKey = (q: QName): string => `{${q.namespaceUri}}${q.localName}`;
+const key = qnameKey;
 
 function* descendants(root: XmlElement): Generator<XmlElement> {
   const stack: XmlElement[] = [root];
@@ -93,7 +95,8 @@ function declaredAction(el: XmlElement): string | undefined {
   return undefined;
 }
 
-function qnameAttribute(el: XmlElement, name: string): QName | undefined {
+/** A QName-valued attribute (`type="tns:Order"`), resolved at `el`. */
+export function qnameAttribute(el: XmlElement, name: string): QName | undefined {
   const v = getAttribute(el, name);
   if (v === undefined) return undefined;
   const q = resolveQNameText(el, v);

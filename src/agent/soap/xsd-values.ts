@@ -18,11 +18,10 @@
  *   base64Binary                                                Buffer
  *   decimal and everything else                                 the text (no silent rounding)
  */
-import { getAttribute, parseXmlTree, resolveQNameText, type XmlElement } from '../../protocol/xml/tree';
-import { MAX_WSDL_BYTES, type QName } from './wsdl-info';
+import { getAttribute, parseXmlTree, type XmlElement } from '../../protocol/xml/tree';
+import { MAX_WSDL_BYTES, qnameAttribute, qnameKey as key, WSDL_NS, type QName } from './wsdl-info';
 
 export const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
-const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 
 export type XsdType = { readonly kind: 'simple'; readonly base: string } | { readonly kind: 'complex'; readonly fields: ReadonlyMap<string, XsdField> };
 
@@ -38,17 +37,8 @@ export interface XsdSchema {
   elementType(name: QName): XsdType | undefined;
 }
 
-const key = (q: QName): string => `{${q.namespaceUri}}${q.localName}`;
-
 function xsdChildren(el: XmlElement, ...names: string[]): XmlElement[] {
   return el.children.filter((c): c is XmlElement => c.kind === 'element' && c.namespaceUri === XSD_NS && names.includes(c.localName));
-}
-
-function qnameAttribute(el: XmlElement, name: string): QName | undefined {
-  const v = getAttribute(el, name);
-  if (v === undefined) return undefined;
-  const q = resolveQNameText(el, v);
-  return { namespaceUri: q.namespaceUri, localName: q.localName };
 }
 
 function repeats(el: XmlElement): boolean {

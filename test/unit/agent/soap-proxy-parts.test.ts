@@ -63,6 +63,7 @@ describe('readWsdlInfo / chooseServiceVersion', () => {
       portType: { namespaceUri: 'http://example.org/calc', localName: 'ICalculator' },
       name: 'Divide',
       inputActions: ['http://example.org/calc/ICalculator/Divide'],
+      inputElement: { namespaceUri: 'http://example.org/calc', localName: 'Divide' },
       outputAction: undefined,
       oneWay: false,
       faults: [
