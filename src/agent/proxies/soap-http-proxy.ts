@@ -70,6 +70,8 @@ export class SoapHttpProxy implements ServiceProxy {
   readonly #o: SoapHttpOptions;
   readonly #limits: Partial<XmlLimits>;
   readonly #newMessageId: () => string;
+  /** The version declared in the config, if any. */
+  readonly #declared: readonly SoapVersion[] | undefined;
   #wsdl: { info: WsdlInfo | undefined; at: number } | undefined;
   #wsdlPending: Promise<WsdlInfo | undefined> | undefined;
 
@@ -78,6 +80,7 @@ export class SoapHttpProxy implements ServiceProxy {
     this.#o = options;
     this.#limits = xmlLimitsFor(options.maxMessageBytes);
     this.#newMessageId = options.newMessageId ?? (() => `urn:uuid:${randomUUID()}`);
+    this.#declared = options.soapVersion ? [options.soapVersion] : undefined;
     if (options.wsdl) this.#wsdl = { info: safeInfo([options.wsdl], options.logger), at: Infinity };
   }
 
@@ -176,7 +179,7 @@ export class SoapHttpProxy implements ServiceProxy {
 
   /** Versions the service offers: declared, else from its WSDL. */
   async #offeredVersions(): Promise<readonly SoapVersion[] | undefined> {
-    if (this.#o.soapVersion) return [this.#o.soapVersion];
+    if (this.#declared) return this.#declared;
     const versions = (await this.#wsdlInfo())?.soapVersions;
     return versions?.length ? versions : undefined;
   }
