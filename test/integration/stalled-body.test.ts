@@ -94,3 +94,62 @@ describe('management API: a stalled body, and callers without Manage', () => {
     expect(text).toContain('RequestTimeout');
   });
 });
+
+describe('the unread rest of a refused request body', () => {
+  const h = new Harness();
+  let relay: RelayServer;
+  beforeAll(async () => {
+    relay = await h.relay({ entities: [{ path: 'small', requiresClientAuthorization: false }], limits: { maxSoapEnvelopeBytes: 4096 } });
+  });
+  afterAll(() => h.close());
+
+  it('is dropped up to a bound, then the connection closes; the caller has its fault first', async () => {
+    const { hostname, port } = new URL(relay.url);
+    const declared = 512 * 1024 * 1024;
+    const result = await new Promise<{ text: string; sent: number }>((resolve) => {
+      const socket = net.connect(Number(port), hostname);
+      const chunks: Buffer[] = [];
+      let sent = 0;
+      let open = true;
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = (): void => {
+        while (open && sent < declared) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => undefined); // the relay closes while we write: expected
+      socket.on('close', () => {
+        open = false;
+        resolve({ text: Buffer.concat(chunks).toString('utf8'), sent });
+      });
+      socket.write(`POST /small HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: "x"\r\nContent-Length: ${declared}\r\n\r\n`);
+      pump();
+    });
+    expect(result.text).toContain('RELAY_ERR_BODY_TOO_LARGE');
+    expect(result.sent).toBeLessThan(64 * 1024 * 1024); // not the whole 512 MiB
+  });
+
+  it('a small unread rest is dropped and the connection carries the next request', async () => {
+    const { hostname, port } = new URL(relay.url);
+    const big = `<s:Envelope xmlns:s="${SOAP11_NS}"><s:Body><x>${'y'.repeat(8000)}</x></s:Body></s:Envelope>`;
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        const all = Buffer.concat(chunks).toString('utf8');
+        if ((all.match(/HTTP\/1\.1 /g) ?? []).length === 2 && all.trimEnd().endsWith('Envelope>')) {
+          socket.end();
+          resolve(all);
+        }
+      });
+      socket.on('error', reject);
+      const request = `POST /small HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: "x"\r\nContent-Length: ${big.length}\r\n\r\n${big}`;
+      socket.write(request + request);
+    });
+    expect(text.match(/HTTP\/1\.1 500 /g)).toHaveLength(2); // two faults on one connection
+    expect(text).toContain('RELAY_ERR_BODY_TOO_LARGE');
+  });
+});

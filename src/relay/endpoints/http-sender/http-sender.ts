@@ -15,6 +15,7 @@ import type { RelayConfig } from '../../options';
 import { httpFormOf } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
 import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
+import { discardRequestBody } from './discard-body';
 import { dispatchToListener } from './dispatch';
 import { PendingRequest, type ResponseSink } from './pending-request';
 import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
@@ -82,7 +83,7 @@ export class HttpSenderEndpoint {
       if (e.code === 'RELAY_ERR_BODY_TIMEOUT' && !res.headersSent) res.setHeader('Connection', 'close');
       if (!res.headersSent) writeError(res, e);
       else res.destroy();
-      req.resume();
+      discardRequestBody(req, res, this.#ctx.config.clock);
     }
   }
 

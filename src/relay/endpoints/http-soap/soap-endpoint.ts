@@ -26,6 +26,7 @@ import { inspectEnvelope, scanEnvelope, stripRelayAccessToken, type EnvelopeInfo
 import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { RelayContext } from '../../context';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../http-sender/http-headers';
+import { discardRequestBody } from '../http-sender/discard-body';
 import type { HttpSenderEndpoint } from '../http-sender/http-sender';
 import type { MetadataEndpoint } from './metadata/metadata-endpoint';
 import { OperationLabels } from './operation-labels';
@@ -87,8 +88,8 @@ export class SoapHttpEndpoint {
       if ((e.code === 'RELAY_ERR_BODY_TIMEOUT' || call.stalled) && !res.headersSent) res.setHeader('Connection', 'close');
       if (!res.headersSent) fault.write(res, e);
       else res.destroy();
-      // Leave no unread body behind on a keep-alive connection (drained, never buffered).
-      if (!req.complete) req.resume();
+      // Leave no unread body behind on a keep-alive connection (dropped, never buffered; bounded).
+      discardRequestBody(req, res, ctx.config.clock);
       const operation = call.path === UNKNOWN_PATH ? 'POST' : this.#labels.label(call.path, call.action);
       ctx.metrics.httpRequests.inc({ path: call.path, operation, status: String(res.statusCode) });
       ctx.metrics.httpDuration.observe({ path: call.path, operation }, (ctx.config.clock.now() - started) / 1000);
