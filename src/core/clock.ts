@@ -37,3 +37,26 @@ export const systemClock: Clock = {
 export function nowSeconds(clock: Clock): number {
   return Math.floor(clock.now() / 1000);
 }
+
+/** A watch that calls `onIdle` once `ms` pass without a touch() (e.g. a body that stops arriving). */
+export interface IdleWatch {
+  /** Something arrived: start the wait again. */
+  touch(): void;
+  /** Done waiting: onIdle will not be called. */
+  stop(): void;
+}
+
+/** Starts an IdleWatch at once. */
+export function idleWatch(clock: Clock, ms: number, onIdle: () => void): IdleWatch {
+  let handle: TimerHandle | undefined = clock.setTimeout(onIdle, ms);
+  return {
+    touch: () => {
+      clock.clearTimeout(handle);
+      handle = clock.setTimeout(onIdle, ms);
+    },
+    stop: () => {
+      clock.clearTimeout(handle);
+      handle = undefined;
+    },
+  };
+}

@@ -20,7 +20,7 @@ import { dispatchToListener } from './dispatch';
 import { PendingRequest, type ResponseSink } from './pending-request';
 import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
 import { bodyTimeout } from '../http-soap/read-body';
-import type { Clock, TimerHandle } from '../../../core/clock';
+import { idleWatch, type Clock } from '../../../core/clock';
 
 export type ErrorWriter = (res: ResponseSink, err: RelayError) => void;
 
@@ -189,29 +189,24 @@ function readBody(req: IncomingMessage, length: number, idle: { ms: number; cloc
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
-    let timer: TimerHandle | undefined;
-    const arm = (): void => {
-      idle.clock.clearTimeout(timer);
-      timer = idle.clock.setTimeout(() => reject(bodyTimeout(idle.ms)), idle.ms);
-    };
+    const watch = idleWatch(idle.clock, idle.ms, () => reject(bodyTimeout(idle.ms)));
     req.on('data', (c: Buffer) => {
-      arm();
+      watch.touch();
       got += c.length;
       if (got > length) {
-        idle.clock.clearTimeout(timer);
+        watch.stop();
         reject(new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', 'The request body is longer than its Content-Length.'));
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
-      idle.clock.clearTimeout(timer);
+      watch.stop();
       resolve(Buffer.concat(chunks, got));
     });
     req.on('error', (err) => {
-      idle.clock.clearTimeout(timer);
+      watch.stop();
       reject(err);
     });
-    arm();
   });
 }

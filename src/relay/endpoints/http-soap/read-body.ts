@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import type { Clock, TimerHandle } from '../../../core/clock';
+import { idleWatch, type Clock, type IdleWatch } from '../../../core/clock';
 import { ProtocolError, QuotaExceededError, RelayError } from '../../../core/errors';
 
 export interface ReadBodyOptions {
@@ -82,18 +82,11 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     let out = 0;
     let decoder: Transform | undefined;
     let settled = false;
-    let timer: TimerHandle | undefined;
-    const idle = options.idle;
-    const arm = (): void => {
-      if (idle === undefined) return;
-      idle.clock.clearTimeout(timer);
-      timer = idle.clock.setTimeout(() => fail(bodyTimeout(idle.ms)), idle.ms);
-    };
-    const disarm = (): void => idle?.clock.clearTimeout(timer);
+    let watch: IdleWatch | undefined;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
-      disarm();
+      watch?.stop();
       decoder?.destroy();
       req.off('data', onData);
       reject(err);
@@ -101,7 +94,7 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     const done = (): void => {
       if (settled) return;
       settled = true;
-      disarm();
+      watch?.stop();
       resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, out), decoded: decoder ? encoding : '', wireBytes: wire });
     };
     const collect = (c: Buffer): void => {
@@ -111,7 +104,7 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     };
     const onData = (c: Buffer): void => {
       if (settled) return;
-      arm();
+      watch?.touch();
       wire += c.length;
       if (wire > max) return fail(tooLarge(max));
       if (decoder === undefined && encoding !== '' && encoding !== 'identity') {
@@ -132,10 +125,11 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
       } else collect(c);
     };
     req.on('data', onData);
-    if (!req.complete) arm();
+    const idle = options.idle;
+    if (idle && !req.complete) watch = idleWatch(idle.clock, idle.ms, () => fail(bodyTimeout(idle.ms)));
     req.on('end', () => {
       if (settled) return;
-      disarm();
+      watch?.stop();
       if (decoder) decoder.end();
       else done(); // identity, or an empty encoded body
     });

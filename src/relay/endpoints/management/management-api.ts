@@ -17,6 +17,7 @@ import { ConfigError, toRelayError } from '../../../core/errors';
 import type { AuthorizationRule, HybridConnection, OperationRules, Right } from '../../../core/entities';
 import { operationsIssues } from '../../../store/validate';
 import { httpFormOf, type RelayContext } from '../../context';
+import { idleWatch } from '../../../core/clock';
 import { bodyTimeout } from '../http-soap/read-body';
 
 const RIGHTS = new Set<Right>(['Listen', 'Send', 'Manage']);
@@ -29,20 +30,16 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     // A body that stops arriving is answered, and its connection closed, like any relayed call's.
     if (req.method !== 'GET' && req.method !== 'HEAD' && !req.complete) {
       const ms = ctx.config.limits.bodyIdleTimeoutMs;
-      let timer = ctx.config.clock.setTimeout(stalled, ms);
-      const onData = (): void => {
-        ctx.config.clock.clearTimeout(timer);
-        timer = ctx.config.clock.setTimeout(stalled, ms);
-      };
-      function stalled(): void {
+      const onData = (): void => watch.touch();
+      const watch = idleWatch(ctx.config.clock, ms, () => {
         req.off('data', onData);
         if (res.headersSent) return void req.destroy();
         res.setHeader('Connection', 'close');
         res.status(408).json(errorBody(408, 'RequestTimeout', bodyTimeout(ms).message));
-      }
+      });
       req.on('data', onData);
-      req.once('end', () => ctx.config.clock.clearTimeout(timer));
-      req.once('close', () => ctx.config.clock.clearTimeout(timer));
+      req.once('end', () => watch.stop());
+      req.once('close', () => watch.stop());
     }
     next();
   });
