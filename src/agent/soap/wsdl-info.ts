@@ -15,7 +15,7 @@
  * `{DetailType}Fault` and publishes it under that name).
  */
 import type { SoapVersion } from '../../protocol/soap/addressing';
-import { getAttribute, lookupNamespace, parseXmlTree, resolveQNameText, type XmlElement } from '../../protocol/xml/tree';
+import { childrenNamed, getAttribute, lookupNamespace, parseXmlTree, resolveQNameText, type XmlElement } from '../../protocol/xml/tree';
 
 export const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 export const WSDL_SOAP11_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
@@ -83,7 +83,7 @@ function* descendants(root: XmlElement): Generator<XmlElement> {
 }
 
 function wsdlChildren(el: XmlElement, localName: string): XmlElement[] {
-  return el.children.filter((c): c is XmlElement => c.kind === 'element' && c.namespaceUri === WSDL_NS && c.localName === localName);
+  return childrenNamed(el, WSDL_NS, localName);
 }
 
 function declaredAction(el: XmlElement): string | undefined {

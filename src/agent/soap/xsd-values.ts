@@ -18,7 +18,7 @@
  *   base64Binary                                                Buffer
  *   decimal and everything else                                 the text (no silent rounding)
  */
-import { getAttribute, parseXmlTree, type XmlElement } from '../../protocol/xml/tree';
+import { childrenNamed, getAttribute, parseXmlTree, type XmlElement } from '../../protocol/xml/tree';
 import { MAX_WSDL_BYTES, qnameAttribute, qnameKey as key, WSDL_NS, type QName } from './wsdl-info';
 
 export const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
@@ -38,7 +38,7 @@ export interface XsdSchema {
 }
 
 function xsdChildren(el: XmlElement, ...names: string[]): XmlElement[] {
-  return el.children.filter((c): c is XmlElement => c.kind === 'element' && c.namespaceUri === XSD_NS && names.includes(c.localName));
+  return childrenNamed(el, XSD_NS, ...names);
 }
 
 function repeats(el: XmlElement): boolean {
@@ -58,9 +58,7 @@ export function readXsdSchema(documents: readonly (string | Buffer)[]): XsdSchem
     const schemas =
       root.namespaceUri === XSD_NS && root.localName === 'schema'
         ? [root]
-        : root.children
-            .filter((c): c is XmlElement => c.kind === 'element' && c.namespaceUri === WSDL_NS && c.localName === 'types')
-            .flatMap((t) => xsdChildren(t, 'schema'));
+        : childrenNamed(root, WSDL_NS, 'types').flatMap((t) => xsdChildren(t, 'schema'));
     for (const schema of schemas) {
       const tns = getAttribute(schema, 'targetNamespace') ?? '';
       for (const c of xsdChildren(schema, 'element', 'complexType', 'simpleType')) {

@@ -94,6 +94,11 @@ export function childElements(el: XmlElement): XmlElement[] {
   return el.children.filter((c): c is XmlElement => c.kind === 'element');
 }
 
+/** Child elements in this namespace with any of these local names, in document order. */
+export function childrenNamed(el: XmlElement, namespaceUri: string, ...localNames: string[]): XmlElement[] {
+  return el.children.filter((c): c is XmlElement => c.kind === 'element' && c.namespaceUri === namespaceUri && localNames.includes(c.localName));
+}
+
 /** First child element with this namespace and local name. */
 export function findChild(el: XmlElement, namespaceUri: string, localName: string): XmlElement | undefined {
   return childElements(el).find((c) => c.namespaceUri === namespaceUri && c.localName === localName);
