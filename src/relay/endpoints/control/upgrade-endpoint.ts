@@ -68,9 +68,9 @@ export class UpgradeEndpoint {
         case 'connect':
           return await this.#connect(req, socket, head, rest, search, query);
         case 'accept':
-          return this.#acceptRendezvous(req, socket, head, search, query);
+          return await this.#acceptRendezvous(req, socket, head, rest, search, query);
         case 'request':
-          return this.#requestRendezvous(req, socket, head, query);
+          return await this.#requestRendezvous(req, socket, head, rest, query);
         default:
           throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `Unknown sb-hc-action '${action}'.`);
       }
@@ -119,6 +119,11 @@ export class UpgradeEndpoint {
           onResponse: (ch, response, body) => {
             const pending = ctx.pendingRequests.get(response.requestId);
             if (!pending) return ch.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
+            // A response counts only on the channel the request was sent on: a listener of
+            // another path (or another listener of this one) that learned the id is ignored.
+            if (pending.channel !== ch) {
+              return ch.log.info({ requestId: response.requestId }, 'ignored a response for a request this channel was not sent');
+            }
             pending.onControlResponse(response, body);
           },
           renewToken: (_ch, token) => ctx.authorizeToken(entity, 'Listen', token).expiresAt,
@@ -221,10 +226,22 @@ export class UpgradeEndpoint {
     }
   }
 
-  #acceptRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, search: string, query: URLSearchParams): void {
+  /**
+   * A rendezvous is bound to the path its call was routed on: the address the relay handed out
+   * names that path, and an id presented under any other path is refused exactly like an unknown
+   * one (so it tells a prober nothing).
+   */
+  async #samePath(rest: string, callPath: string, id: string): Promise<boolean> {
+    const resolved = await this.#ctx.resolveEntity(rest);
+    if (resolved && resolved.entity.path.toLowerCase() === callPath.toLowerCase()) return true;
+    this.#ctx.log.info({ id, path: callPath }, 'refused a rendezvous presented under another path');
+    return false;
+  }
+
+  async #acceptRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, search: string, query: URLSearchParams): Promise<void> {
     const id = query.get('sb-hc-id') ?? '';
     const pending = this.#ctx.pendingAccepts.get(id);
-    if (!pending || pending.settled) {
+    if (!pending || pending.settled || !(await this.#samePath(rest, pending.path, id)) || pending.settled) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }
     const reject = rejectParams(search, query);
@@ -235,11 +252,11 @@ export class UpgradeEndpoint {
     pending.accept(socket, head, key, protocol);
   }
 
-  #requestRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): void {
+  async #requestRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, query: URLSearchParams): Promise<void> {
     const ctx = this.#ctx;
     const id = query.get('sb-hc-id') ?? '';
     const pending = ctx.pendingRequests.get(id);
-    if (!pending || pending.done) {
+    if (!pending || pending.done || !(await this.#samePath(rest, pending.entityPath, id)) || pending.done) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }
     const { key } = validateClientHandshake(req.headers);

@@ -47,6 +47,11 @@ export class PendingAccept {
     senderSocket.on('error', () => this.#settle('gone'));
   }
 
+  /** The hybrid connection the sender connected to: its accept rendezvous must name it. */
+  get path(): string {
+    return this.#o.path;
+  }
+
   get settled(): boolean {
     return this.#settled;
   }
