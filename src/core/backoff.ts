@@ -36,9 +36,19 @@ export class Backoff {
     return this.#attempt;
   }
 
-  /** The next delay in ms; advances the attempt counter. */
-  next(): number {
-    const base = Math.min(this.#maxMs, this.#initialMs * this.#multiplier ** this.#attempt);
+  /** The configured cap, ms. */
+  get maxMs(): number {
+    return this.#maxMs;
+  }
+
+  /**
+   * The next delay in ms; advances the attempt counter. `capMs` replaces the cap for this
+   * delay (e.g. a longer one after a refused credential), default the configured maxMs.
+   */
+  next(capMs: number = this.#maxMs): number {
+    // The exponent is bounded so a retry loop that runs for years never overflows to Infinity.
+    const growth = this.#multiplier ** Math.min(this.#attempt, 1000);
+    const base = Math.min(capMs, this.#initialMs * (Number.isFinite(growth) ? growth : Number.MAX_VALUE));
     this.#attempt++;
     const spread = base * this.#jitter * (this.#random() * 2 - 1);
     return Math.max(0, Math.round(base + spread));

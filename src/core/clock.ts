@@ -12,7 +12,12 @@ export interface Clock {
   clearInterval(handle: TimerHandle | undefined): void;
 }
 
-/** The real clock; timers are unref'd so they never keep a process alive on their own. */
+/**
+ * The real clock; timers are unref'd so they never keep a process alive on their own (a library's
+ * timeouts must not stop its user's process from exiting). A long-running component whose only
+ * pending work can be such a timer (an agent waiting to reconnect) holds the process with
+ * holdProcess() from its start() to its stop().
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
@@ -32,6 +37,21 @@ export const systemClock: Clock = {
     if (h) clearInterval(h as NodeJS.Timeout);
   },
 };
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Keeps the Node event loop (and so the process) alive until the returned release function is
+ * called: one ref'd timer that does nothing. Releasing twice is harmless.
+ */
+export function holdProcess(): () => void {
+  let handle: NodeJS.Timeout | undefined = setInterval(() => undefined, MAX_TIMER_MS);
+  return () => {
+    if (handle) clearInterval(handle);
+    handle = undefined;
+  };
+}
 
 /** Seconds since the epoch, as SAS `se` uses. */
 export function nowSeconds(clock: Clock): number {

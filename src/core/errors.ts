@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   RELAY_ERR_PROTOCOL_INVALID_MESSAGE: { httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
   RELAY_ERR_PROTOCOL_UNKNOWN_MESSAGE: { httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
   RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE: { httpStatus: 413, wsCloseCode: 1009, soapFaultCode: 'Sender' },
+  RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE: { httpStatus: 431, wsCloseCode: 1008, soapFaultCode: 'Sender' },
   RELAY_ERR_PROTOCOL_WS_FRAME: { httpStatus: 400, wsCloseCode: 1002 },
   RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME: { wsCloseCode: 1008 },
   RELAY_ERR_SAS_MISSING: { httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },

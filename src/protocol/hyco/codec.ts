@@ -37,6 +37,9 @@ type JsonObject = { [key: string]: unknown };
 /** Keys that must never be assigned onto a result object. */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** Longest request/accept id an InvalidCommandError carries (ids are relay-made GUID-like strings). */
+const MAX_ID_LENGTH = 256;
+
 /** RFC 9110 §5.6.2 token: 1*tchar. */
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9110 §5.5 field-value / §15 reason-phrase: no CTLs except HTAB (blocks CR/LF injection). */
@@ -54,7 +57,8 @@ const FIELD_VALUE_RE = /^[\t\x20-\x7e\x80-\uffff]*$/;
  * @param text   the text frame's payload
  * @param limits overrides of HYCO_LIMITS (bytes / counts)
  * @throws ProtocolError RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE when over maxControlMessageBytes,
- *         RELAY_ERR_PROTOCOL_INVALID_MESSAGE for anything malformed
+ *         RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE for a header map over maxHeaderCount/maxHeaderBytes,
+ *         RELAY_ERR_PROTOCOL_INVALID_MESSAGE for anything else malformed
  */
 export function parseListenerMessage(text: string, limits?: Partial<HycoLimits>): ListenerToService {
   const l = resolveLimits(limits);
@@ -75,18 +79,61 @@ export function parseListenerMessage(text: string, limits?: Partial<HycoLimits>)
  *
  * @param text   the text frame's payload
  * @param limits overrides of HYCO_LIMITS (bytes / counts)
- * @throws ProtocolError as parseListenerMessage
+ * @throws InvalidCommandError when an accept/request with a string id fails validation (answer
+ *         that one, keep the channel); ProtocolError as parseListenerMessage otherwise
  */
 export function parseServiceMessage(text: string, limits?: Partial<HycoLimits>): ServiceToListener | UnknownCommand {
   const l = resolveLimits(limits);
   const { name, body } = parseEnvelope(text, l);
   switch (name) {
     case 'accept':
-      return parseAccept(expectObject(body, 'accept'), l);
+      return identified('accept', expectObject(body, 'accept'), (o) => parseAccept(o, l));
     case 'request':
-      return parseRequest(expectObject(body, 'request'), l);
+      return identified('request', expectObject(body, 'request'), (o) => parseRequest(o, l));
     default:
       return unknown(name);
+  }
+}
+
+/**
+ * A command that is well-formed JSON and names what it is about (its `id`, and usually its
+ * `address`), but failed validation (e.g. too many headers). The listener answers that one
+ * request or connection with an error and keeps its channel: one bad caller costs only itself.
+ * `code` is the validation failure's (RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE → 431, anything else
+ * RELAY_ERR_PROTOCOL_INVALID_MESSAGE → 400).
+ */
+export class InvalidCommandError extends ProtocolError {
+  readonly command: 'accept' | 'request';
+  /** `request.id` / `accept.id`: the request a response must name. */
+  readonly id: string;
+  /** The rendezvous address, when it is a string. */
+  readonly address: string | undefined;
+  /** `request.body` when it is a boolean: true means one binary message follows (to be skipped). */
+  readonly body: boolean | undefined;
+  /** true for the address-only `request` form (no method: the request travels over rendezvous). */
+  readonly addressOnly: boolean;
+
+  constructor(command: 'accept' | 'request', o: JsonObject, cause: ProtocolError) {
+    super(cause.code, cause.message, { cause });
+    this.command = command;
+    this.id = field(o, 'id') as string;
+    const address = field(o, 'address');
+    this.address = typeof address === 'string' && address.length > 0 ? address : undefined;
+    const body = field(o, 'body');
+    this.body = typeof body === 'boolean' ? body : undefined;
+    this.addressOnly = command === 'request' && field(o, 'method') === undefined;
+  }
+}
+
+/** Runs a command parser; a validation failure of a command with a usable id becomes an InvalidCommandError. */
+function identified<T>(command: 'accept' | 'request', o: JsonObject, parse: (o: JsonObject) => T): T {
+  try {
+    return parse(o);
+  } catch (err) {
+    const id = field(o, 'id');
+    // Without a string id nothing can be answered: the plain error (the frame is dropped).
+    if (!(err instanceof ProtocolError) || typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw err;
+    throw new InvalidCommandError(command, o, err);
   }
 }
 
@@ -100,6 +147,11 @@ function unknown(name: string): UnknownCommand {
 
 function invalid(message: string, cause?: unknown): ProtocolError {
   return new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `hyco: ${message}`, cause === undefined ? {} : { cause });
+}
+
+/** A header map over maxHeaderCount / maxHeaderBytes (HTTP's 431 Request Header Fields Too Large). */
+function headersTooLarge(message: string): ProtocolError {
+  return new ProtocolError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `hyco: ${message}`);
 }
 
 /** Renders a bad value for an error message without echoing large peer input. */
@@ -203,7 +255,7 @@ function headerMap(v: unknown, where: string, limits: HycoLimits): Record<string
     // Never assign these onto a result object (prototype pollution, see file header).
     if (FORBIDDEN_KEYS.has(name)) continue;
     if (++count > limits.maxHeaderCount) {
-      throw invalid(`${where} has more than ${limits.maxHeaderCount} headers`);
+      throw headersTooLarge(`${where} has more than ${limits.maxHeaderCount} headers`);
     }
     // RFC 9110 §5.1: a field name is a token; anything else would corrupt the HTTP head.
     if (!TOKEN_RE.test(name)) throw invalid(`${where} has an invalid header name ${describe(name)}`);
@@ -216,7 +268,7 @@ function headerMap(v: unknown, where: string, limits: HycoLimits): Record<string
     if (!FIELD_VALUE_RE.test(value)) throw invalid(`${where}["${name}"] contains control characters`);
     // §2.3: header metadata is limited (32 kB on the control channel).
     bytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8');
-    if (bytes > limits.maxHeaderBytes) throw invalid(`${where} exceeds ${limits.maxHeaderBytes} bytes`);
+    if (bytes > limits.maxHeaderBytes) throw headersTooLarge(`${where} exceeds ${limits.maxHeaderBytes} bytes`);
     out[name] = value;
   }
   return out;

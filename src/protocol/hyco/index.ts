@@ -13,6 +13,7 @@ export type {
 export { CommandName } from './messages';
 export { HYCO_LIMITS, type HycoLimits } from './limits';
 export {
+  InvalidCommandError,
   parseListenerMessage,
   parseServiceMessage,
   serializeAccept,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/core/errors';
 import {
   HYCO_LIMITS,
+  InvalidCommandError,
   parseListenerMessage,
   parseServiceMessage,
   serializeAccept,
@@ -28,6 +29,7 @@ function expectProtocolError(fn: () => unknown, code: string, message?: RegExp):
 }
 const INVALID = 'RELAY_ERR_PROTOCOL_INVALID_MESSAGE';
 const TOO_LARGE = 'RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE';
+const HEADERS_TOO_LARGE = 'RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE';
 
 describe('hyco serialisation: exact JSON shapes', () => {
   it('accept: field order address, id, connectHeaders, remoteEndpoint', () => {
@@ -416,13 +418,13 @@ describe('hyco malformed input → ProtocolError', () => {
     for (let i = 0; i <= HYCO_LIMITS.maxHeaderCount; i++) many[`h${i}`] = 'v';
     expectProtocolError(
       () => parseListenerMessage(serializeResponse({ requestId: 'x', statusCode: 200, responseHeaders: many, body: false })),
-      INVALID,
+      HEADERS_TOO_LARGE,
       /more than 256 headers/,
     );
     const big = { a: 'x'.repeat(HYCO_LIMITS.maxHeaderBytes) };
     expectProtocolError(
       () => parseListenerMessage(serializeResponse({ requestId: 'x', statusCode: 200, responseHeaders: big, body: false })),
-      INVALID,
+      HEADERS_TOO_LARGE,
       /exceeds 32768 bytes/,
     );
     const justFits = { a: 'x'.repeat(HYCO_LIMITS.maxHeaderBytes - 1) };
@@ -432,7 +434,7 @@ describe('hyco malformed input → ProtocolError', () => {
     // limits can be overridden per call
     expectProtocolError(
       () => parseListenerMessage(serializeResponse({ requestId: 'x', statusCode: 200, responseHeaders: { a: 'b', c: 'd' }, body: false }), { maxHeaderCount: 1 }),
-      INVALID,
+      HEADERS_TOO_LARGE,
       /more than 1 headers/,
     );
   });
@@ -537,5 +539,48 @@ describe('hyco fuzz: arbitrary text → value or ProtocolError, never anything e
     );
     const name = fc.constantFrom('accept', 'request', 'response', 'renewToken', 'injectFault', '__proto__');
     fc.assert(fc.property(name, cmd, (n, body) => check(JSON.stringify({ [n]: body }))), { numRuns: 3000 });
+  });
+});
+
+describe('hyco: a bad command that names its request is identifiable (answer it, keep the channel)', () => {
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X-H${i}`, 'v']));
+
+  it('request with too many headers → InvalidCommandError with id, address, body and 431', () => {
+    const text = serializeRequest({ address: 'wss://r/$hc/p?sb-hc-action=request&sb-hc-id=7', id: '7', method: 'POST', requestTarget: '/p', requestHeaders: many(300), body: true });
+    const err = expectProtocolError(() => parseServiceMessage(text), HEADERS_TOO_LARGE, /more than 256 headers/) as InvalidCommandError;
+    expect(err).toBeInstanceOf(InvalidCommandError);
+    expect(err).toMatchObject({ command: 'request', id: '7', address: 'wss://r/$hc/p?sb-hc-action=request&sb-hc-id=7', body: true, addressOnly: false, httpStatus: 431 });
+  });
+
+  it('request with a bad field but a good id → InvalidCommandError 400', () => {
+    const err = expectProtocolError(() => parseServiceMessage('{"request":{"address":"a","id":"9","method":"G T","body":false}}'), INVALID) as InvalidCommandError;
+    expect(err).toBeInstanceOf(InvalidCommandError);
+    expect(err).toMatchObject({ id: '9', body: false, httpStatus: 400 });
+  });
+
+  it('accept with too many connect headers → InvalidCommandError naming the accept', () => {
+    const text = serializeAccept({ address: 'wss://r/$hc/p?sb-hc-action=accept&sb-hc-id=a1', id: 'a1', connectHeaders: many(257) });
+    const err = expectProtocolError(() => parseServiceMessage(text), HEADERS_TOO_LARGE) as InvalidCommandError;
+    expect(err).toMatchObject({ command: 'accept', id: 'a1', address: 'wss://r/$hc/p?sb-hc-action=accept&sb-hc-id=a1' });
+  });
+
+  it('no usable id, not JSON, or not an object → a plain ProtocolError (the frame is dropped)', () => {
+    for (const text of ['{"request":{"address":"a","id":7,"method":"GET"}}', '{"request":{"address":"a","method":"GET"}}', 'not json', '[1]', '{"request":5}']) {
+      let caught: unknown;
+      try {
+        parseServiceMessage(text);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(ProtocolError);
+      expect(caught).not.toBeInstanceOf(InvalidCommandError);
+    }
+  });
+
+  it('the relay-side limit (HYCO_LIMITS) is the one the codec applies: 256 headers pass, 257 do not', () => {
+    const ok = serializeRequest({ address: 'a', id: '1', method: 'GET', requestHeaders: many(HYCO_LIMITS.maxHeaderCount), body: false });
+    expect(parseServiceMessage(ok)).toMatchObject({ type: 'request', id: '1' });
+    const bad = serializeRequest({ address: 'a', id: '1', method: 'GET', requestHeaders: many(HYCO_LIMITS.maxHeaderCount + 1), body: false });
+    expectProtocolError(() => parseServiceMessage(bad), HEADERS_TOO_LARGE);
   });
 });
