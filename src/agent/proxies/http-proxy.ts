@@ -100,6 +100,13 @@ export class HttpProxy {
     this.#agent.destroy();
   }
 
+  /** The service's base URL as configured (query dropped). */
+  serviceUrl(): URL {
+    const url = new URL(this.#base.href);
+    url.search = '';
+    return url;
+  }
+
   /** The local URL a relayed request target maps to (localTarget on the service's origin). */
   localUrl(requestTarget: string): URL {
     return new URL(this.localTarget(requestTarget), this.#base.origin);

@@ -6,14 +6,12 @@
  */
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { WCF_ADDRESSING_NONE_NS } from '../../protocol/soap/addressing';
 import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/envelope';
-import { buildFault } from '../../protocol/soap/fault';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import { parseXmlTree } from '../../protocol/xml/tree';
 import type { IpcHub, IpcRegistration } from '../ipc/ipc-hub';
 import { buildRpcFault, buildRpcReply, readRpcCall } from '../ipc/soap-rpc';
-import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
+import { acceptedResponse, actionNotSupportedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
 import { readWsdlInfo, replyActionFor, type QName, type WsdlInfo } from '../soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
@@ -61,7 +59,7 @@ export class IpcProxy implements ServiceProxy {
       info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
       return await this.#dispatch(body, info);
     } catch (err) {
-      return faultResponse(err, info?.soapVersion ?? kind.soapVersion, info?.addressing);
+      return faultResponse(err, info?.soapVersion ?? kind.soapVersion, info?.addressing, this.#o.logger, true);
     }
   }
 
@@ -119,16 +117,9 @@ export class IpcProxy implements ServiceProxy {
 
   /** WCF's answer to an unknown operation: a Sender fault with subcode ActionNotSupported. */
   #actionNotSupported(info: EnvelopeInfo, element: string): LocalResponse {
-    const ns = info.addressing?.namespace ?? WCF_ADDRESSING_NONE_NS;
-    const f = buildFault({
-      soapVersion: info.soapVersion,
-      code: 'Sender',
-      subcode: { namespaceUri: ns, localName: 'ActionNotSupported', prefix: 'a' },
-      reason: `The message with Action '${info.action ?? ''}' (operation element '${element}') cannot be processed: no local process registered that operation for '${this.#path}'.`,
-      addressing: info.addressing ? { version: info.addressing.version, relatesTo: info.addressing.messageId } : undefined,
-    });
-    return bufferedResponse(500, { 'content-type': f.contentType }, f.body, 'Internal Server Error');
+    return actionNotSupportedResponse(info.soapVersion, info.action, info.addressing, `No local process registered the operation '${element}' for '${this.#path}'.`);
   }
+
 }
 
 function contentTypeOf(info: EnvelopeInfo): string {

@@ -91,6 +91,10 @@ class ServerlessTransport implements SoapTransport {
     return new URL(requestTarget, 'http://module.local');
   }
 
+  serviceUrl(): URL {
+    return new URL('http://module.local/');
+  }
+
   async call(req: LocalRequest): Promise<LocalResponse> {
     if (classifyRequest(req).kind !== 'soap') {
       if (req.body && !Buffer.isBuffer(req.body)) req.body.resume();

@@ -6,46 +6,55 @@
  *   from the service's WSDL), the request is translated (SOAP 1.2 + WS-Addressing <-> SOAP 1.1 +
  *   SOAPAction) and so is the reply, faults included;
  * - failures on the private side (service down, timeout, oversize or garbled reply) reach a SOAP
- *   caller as a SOAP fault in its own version.
+ *   caller as a SOAP fault in its own version, with a correlation id; the private detail (the
+ *   service's address, its answer) goes to the agent's log under that id;
+ * - every answer that is not a SOAP message (Mono's empty 415 for the wrong SOAP version, an HTML
+ *   error page, a JavaScript error text) becomes such a fault: only an empty 2xx (a one-way
+ *   operation) goes back empty;
+ * - with no declared version and no readable WSDL, the service's version is learned from its
+ *   answers: a 415, or a VersionMismatch fault, to one version means the other. It is remembered
+ *   per local path and that call is retried once in the other version.
  * Requests that are not SOAP (REST, other methods, non-envelope bodies) pass through untouched.
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../protocol/soap/content-type';
 import { inspectEnvelope, mayHaveAddressing, rewriteAddressingTo, type AddressingInfo, type EnvelopeInfo } from '../../protocol/soap/envelope';
+import { parseFault } from '../../protocol/soap/fault';
 import { soap11RequestToSoap12, soap11ResponseToSoap12, soap12RequestToSoap11, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import {
   acceptedResponse,
   bufferedResponse,
   classifyRequest,
+  errorJsonResponse,
   faultResponse,
   headerValue,
   readBody,
   withoutHeaders,
   xmlLimitsFor,
 } from '../soap/soap-http';
-import { chooseServiceVersion, MAX_WSDL_BYTES, parseWsdl, readWsdlInfo, replyActionFor, wsdlImports, type WsdlInfo } from '../soap/wsdl-info';
-import type { XmlElement } from '../../protocol/xml/tree';
+import { chooseServiceVersion, replyActionFor, type WsdlInfo } from '../soap/wsdl-info';
+import { WsdlSource } from '../soap/wsdl-source';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 
 /** Where calls go after the SOAP layer: a local HTTP service (HttpProxy) or an in-process SOAP server. */
 export interface SoapTransport {
   call(request: LocalRequest): Promise<LocalResponse>;
-  /** The local URL a relayed request target maps to (for wsa:To and `?wsdl`). */
+  /** The local URL a relayed request target maps to (for wsa:To). */
   localUrl(requestTarget: string): URL;
+  /** The service's base URL as configured (its WSDL is at `{url}?wsdl`). */
+  serviceUrl(): URL;
   close(): void | Promise<void>;
 }
 
 export interface SoapHttpOptions {
-  /** The service's SOAP version; undefined: read it from the WSDL ('auto'). */
+  /** The service's SOAP version; undefined: from the WSDL, else learned from its answers ('auto'). */
   soapVersion?: SoapVersion;
-  /** WSDL to read the version from in 'auto' mode (default: the service's `?wsdl`). */
+  /** WSDL to read the version from in 'auto' mode (default: `{url}?wsdl`). */
   wsdlUrl?: string;
   /** A WSDL document served for `?wsdl`/`?singleWsdl` (and used for 'auto'). */
   wsdl?: string;
@@ -60,10 +69,23 @@ export interface SoapHttpOptions {
   newMessageId?: () => string;
 }
 
-/** How long a failed WSDL read is remembered before it is tried again, ms. */
-const WSDL_RETRY_MS = 30_000;
-/** Most documents read for one service WSDL (the WSDL and what it imports, as WCF splits it). */
-const MAX_WSDL_DOCUMENTS = 8;
+/** Local paths whose SOAP version was learned from the service's answers (bounded). */
+const MAX_LEARNED_PATHS = 1024;
+/** Largest non-SOAP answer body kept for the log, bytes. */
+const LOGGED_ANSWER_BYTES = 512;
+
+/** What the service's answer to one attempt means. */
+type Outcome = { readonly kind: 'reply'; readonly res: LocalResponse } | { readonly kind: 'mismatch'; readonly detail: string };
+
+/** The caller's request as far as the SOAP layer read it. */
+interface Call {
+  readonly req: LocalRequest;
+  readonly body: Buffer;
+  readonly soapVersion: SoapVersion;
+  /** Undefined on the fast path (a plain basicHttp call, not inspected). */
+  info: EnvelopeInfo | undefined;
+  readonly localPath: string;
+}
 
 export class SoapHttpProxy implements ServiceProxy {
   readonly #http: SoapTransport;
@@ -72,16 +94,27 @@ export class SoapHttpProxy implements ServiceProxy {
   readonly #newMessageId: () => string;
   /** The version declared in the config, if any. */
   readonly #declared: readonly SoapVersion[] | undefined;
-  #wsdl: { info: WsdlInfo | undefined; at: number } | undefined;
-  #wsdlPending: Promise<WsdlInfo | undefined> | undefined;
+  readonly #wsdl: WsdlSource;
+  /** Local path → the version the service answered in (or asked for with a 415). */
+  readonly #learned = new Map<string, SoapVersion>();
+  readonly #log: Logger;
 
   constructor(httpProxy: SoapTransport, options: SoapHttpOptions) {
     this.#http = httpProxy;
     this.#o = options;
+    this.#log = options.logger;
     this.#limits = xmlLimitsFor(options.maxMessageBytes);
     this.#newMessageId = options.newMessageId ?? (() => `urn:uuid:${randomUUID()}`);
     this.#declared = options.soapVersion ? [options.soapVersion] : undefined;
-    if (options.wsdl) this.#wsdl = { info: safeInfo([options.wsdl], options.logger), at: Infinity };
+    this.#wsdl = new WsdlSource({
+      text: options.wsdl,
+      // `{url}?wsdl`: with the service's own path, never `{url}/?wsdl` (Mono answers that 500).
+      url: () => new URL(options.wsdlUrl ?? `${stripQuery(httpProxy.serviceUrl().href)}?wsdl`),
+      timeoutMs: options.timeoutMs,
+      ca: options.ca,
+      rejectUnauthorized: options.rejectUnauthorized,
+      logger: options.logger,
+    });
   }
 
   close(): void | Promise<void> {
@@ -93,72 +126,124 @@ export class SoapHttpProxy implements ServiceProxy {
     if (kind.kind === 'metadata' && this.#o.wsdl && /^(wsdl|singlewsdl)$/i.test(kind.query)) {
       return bufferedResponse(200, { 'content-type': 'text/xml; charset=utf-8' }, Buffer.from(this.#o.wsdl, 'utf8'), 'OK');
     }
-    if (kind.kind !== 'soap') return this.#http.call(req);
+    if (kind.kind !== 'soap') return this.#passThrough(req);
 
     let body: Buffer;
     try {
       body = await readBody(req.body, this.#o.maxMessageBytes);
     } catch (err) {
-      return faultResponse(err, kind.soapVersion);
+      return faultResponse(err, kind.soapVersion, undefined, this.#log);
     }
+    let localPath: string;
+    try {
+      localPath = this.#http.localUrl(req.requestTarget).pathname;
+    } catch (err) {
+      return faultResponse(err, kind.soapVersion, undefined, this.#log);
+    }
+    // XML that is not an envelope (REST with a text/xml body): not a SOAP call, passed on as it is.
+    if (!looksLikeEnvelope(body)) return this.#passThrough({ ...req, body });
+    const call: Call = { req, body, soapVersion: kind.soapVersion, info: undefined, localPath };
     // The version the service takes and no WS-Addressing (a plain basicHttp call): nothing to
     // rewrite or translate, so the envelope goes on unscanned.
-    if (!mayHaveAddressing(body) && chooseServiceVersion(kind.soapVersion, await this.#offeredVersions()) === kind.soapVersion) {
-      try {
-        return await this.#http.call({ ...req, body });
-      } catch (err) {
-        return faultResponse(err, kind.soapVersion);
-      }
-    }
-    let info: EnvelopeInfo;
+    if (!mayHaveAddressing(body) && (await this.#targetVersion(call)) === kind.soapVersion) return this.#attempts(call);
     try {
-      info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
+      call.info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
     } catch {
       // Not an envelope we understand (XML over REST, say): not ours to change.
-      return this.#http.call({ ...req, body });
+      return this.#passThrough({ ...req, body });
     }
+    return this.#attempts(call);
+  }
+
+  /** A request that is not a SOAP call: as it is; a failure is a JSON error with a correlation id. */
+  async #passThrough(req: LocalRequest): Promise<LocalResponse> {
     try {
-      const target = chooseServiceVersion(info.soapVersion, await this.#offeredVersions());
-      const to = this.#o.address ?? stripQuery(this.#http.localUrl(req.requestTarget).href);
-      if (target === info.soapVersion) {
-        const out = this.#o.rewriteTo && info.addressing?.to !== undefined ? rewriteAddressingTo(body, to, this.#limits).body : body;
-        return await this.#http.call({ ...req, body: out });
-      }
-      return await this.#translated(req, body, info, to);
+      return await this.#http.call(req);
     } catch (err) {
-      return faultResponse(err, info.soapVersion, info.addressing);
+      return errorJsonResponse(err, this.#log);
     }
   }
 
+  /** The call in the version the service takes; once more in the other one when the service says it has the other. */
+  async #attempts(call: Call): Promise<LocalResponse> {
+    const soapVersion = call.info?.soapVersion ?? call.soapVersion;
+    try {
+      let target = await this.#targetVersion(call);
+      const first = await this.#attempt(call, target);
+      if (first.kind === 'reply') return first.res;
+      if (this.#declared) throw badResponse(first.detail);
+      // Wrong version: the service takes the other one. Remember it for this path, and retry once.
+      const other: SoapVersion = target === 'soap11' ? 'soap12' : 'soap11';
+      this.#learn(call.localPath, other);
+      this.#log.info({ localPath: call.localPath, tried: target, now: other, answer: first.detail }, 'the service takes the other SOAP version; retrying the call in it');
+      target = other;
+      const second = await this.#attempt(call, target);
+      if (second.kind === 'reply') return second.res;
+      throw badResponse(second.detail);
+    } catch (err) {
+      return faultResponse(err, soapVersion, call.info?.addressing, this.#log);
+    }
+  }
+
+  async #attempt(call: Call, target: SoapVersion): Promise<Outcome> {
+    if (target !== call.soapVersion) {
+      call.info ??= inspectEnvelope(call.body, headerValue(call.req.headers, 'content-type'), headerValue(call.req.headers, 'soapaction'), this.#limits);
+      return this.#translated(call.req, call.body, call.info, this.#to(call.req));
+    }
+    const info = call.info;
+    const out = info && this.#o.rewriteTo && info.addressing?.to !== undefined ? rewriteAddressingTo(call.body, this.#to(call.req), this.#limits).body : call.body;
+    const res = await this.#http.call({ ...call.req, body: out });
+    return this.#checked(res, target);
+  }
+
+  #to(req: LocalRequest): string {
+    return this.#o.address ?? stripQuery(this.#http.localUrl(req.requestTarget).href);
+  }
+
+  /**
+   * The service's answer, if it is a SOAP message of `version` (streamed on), an empty 2xx (one-way),
+   * or else 'mismatch' (415, VersionMismatch) or a TARGET_BAD_RESPONSE error.
+   */
+  async #checked(res: LocalResponse, version: SoapVersion): Promise<Outcome> {
+    const answered = soapVersionOf(res.headers['content-type']);
+    if (answered !== undefined) {
+      // A fault may be a VersionMismatch: read it (faults are small); other replies stream on.
+      if (res.statusCode !== 500 || this.#declared) return { kind: 'reply', res };
+      const reply = await readBody(res.body, this.#o.maxMessageBytes);
+      let fault;
+      try {
+        fault = parseFault(reply, this.#limits);
+      } catch {
+        fault = undefined;
+      }
+      if (fault?.kind === 'VersionMismatch') return { kind: 'mismatch', detail: `a VersionMismatch fault to SOAP ${label(version)}: ${fault.reason}` };
+      return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, reply, res.statusMessage) };
+    }
+    const { length, head } = await drain(res.body, this.#o.maxMessageBytes);
+    if (length === 0 && res.statusCode >= 200 && res.statusCode < 300) return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, Buffer.alloc(0), res.statusMessage) };
+    const detail = describeAnswer(res, length, head);
+    if (res.statusCode === 415) return { kind: 'mismatch', detail: `${detail} to SOAP ${label(version)}` };
+    throw badResponse(`${detail}, not a SOAP ${label(version)} message`);
+  }
+
   /** The call in the other SOAP version, and its reply translated back. */
-  async #translated(req: LocalRequest, body: Buffer, info: EnvelopeInfo, to: string): Promise<LocalResponse> {
+  async #translated(req: LocalRequest, body: Buffer, info: EnvelopeInfo, to: string): Promise<Outcome> {
     const limits = this.#limits;
     const t =
       info.soapVersion === 'soap12'
         ? soap12RequestToSoap11(body, { action: info.action, limits })
         : soap11RequestToSoap12(body, { action: info.action, to, newMessageId: this.#newMessageId, limits });
-    this.#o.logger.debug({ action: info.action, from: info.soapVersion, to: t.soapVersion }, 'translating SOAP call');
+    this.#log.debug({ action: info.action, from: info.soapVersion, to: t.soapVersion }, 'translating SOAP call');
     // The reply is re-encoded, so it must arrive uncompressed.
     const headers = { ...withoutHeaders(req.headers, ['content-type', 'soapaction', 'accept-encoding']), ...t.httpHeaders };
     // What the contract calls the reply (typed faults are matched by their action): the WSDL is
     // read while the call is under way.
-    const wsdl = t.soapVersion === 'soap11' ? this.#wsdlInfo() : undefined;
-    const res = await this.#http.call({ ...req, headers, body: t.body });
+    const wsdl = t.soapVersion === 'soap11' ? this.#wsdl.info() : undefined;
+    const checked = await this.#checked(await this.#http.call({ ...req, headers, body: t.body }), t.soapVersion);
+    if (checked.kind === 'mismatch') return checked;
+    const res = checked.res;
     const reply = await readBody(res.body, this.#o.maxMessageBytes);
-    if (reply.length === 0 && res.statusCode < 300) return acceptedResponse(); // one-way
-    const ct = res.headers['content-type'];
-    let soap: boolean;
-    try {
-      soap = classifySoapContentType(ct).soapVersion === t.soapVersion;
-    } catch {
-      soap = false;
-    }
-    if (!soap) {
-      throw new RelayError(
-        'RELAY_ERR_TARGET_UNREACHABLE',
-        `the local service answered HTTP ${res.statusCode} ${res.statusMessage} with ${ct ?? 'no content type'}, not a SOAP ${t.soapVersion === 'soap11' ? '1.1' : '1.2'} message`,
-      );
-    }
+    if (reply.length === 0) return { kind: 'reply', res: acceptedResponse() }; // one-way
     let back;
     if (t.soapVersion === 'soap11') {
       const contract = await wsdl;
@@ -174,99 +259,84 @@ export class SoapHttpProxy implements ServiceProxy {
       back = soap12ResponseToSoap11(reply, { limits });
     }
     const out = withoutHeaders(res.headers, ['content-type', 'content-length', 'content-encoding']);
-    return bufferedResponse(res.statusCode, { ...out, 'content-type': back.contentType }, back.body, res.statusMessage);
+    return { kind: 'reply', res: bufferedResponse(res.statusCode, { ...out, 'content-type': back.contentType }, back.body, res.statusMessage) };
   }
 
-  /** Versions the service offers: declared, else from its WSDL. */
-  async #offeredVersions(): Promise<readonly SoapVersion[] | undefined> {
-    if (this.#declared) return this.#declared;
-    const versions = (await this.#wsdlInfo())?.soapVersions;
-    return versions?.length ? versions : undefined;
+  /** The version a call goes in: declared, else learned for its path, else from the WSDL, else the caller's. */
+  async #targetVersion(call: Call): Promise<SoapVersion> {
+    if (this.#declared) return chooseServiceVersion(call.soapVersion, this.#declared);
+    const learned = this.#learned.get(call.localPath);
+    if (learned) return learned;
+    const versions = (await this.#wsdl.info())?.soapVersions;
+    return chooseServiceVersion(call.soapVersion, versions?.length ? versions : undefined);
   }
 
-  /** The service's WSDL, read: from the config, or fetched (once; a failure is retried after WSDL_RETRY_MS). */
-  async #wsdlInfo(): Promise<WsdlInfo | undefined> {
-    const cached = this.#wsdl;
-    if (cached && Date.now() - cached.at < WSDL_RETRY_MS) return cached.info;
-    this.#wsdlPending ??= this.#fetchWsdl()
-      .then((docs) => safeInfo(docs, this.#o.logger))
-      .catch((err: unknown) => {
-        this.#o.logger.info({ err: (err as Error).message }, 'could not read the service WSDL; calls pass in the client SOAP version and translated replies get default actions');
-        return undefined;
-      })
-      .then((info) => {
-        this.#wsdl = { info, at: info ? Infinity : Date.now() };
-        this.#wsdlPending = undefined;
-        return info;
-      });
-    return this.#wsdlPending;
+  #learn(localPath: string, version: SoapVersion): void {
+    if (!this.#learned.has(localPath) && this.#learned.size >= MAX_LEARNED_PATHS) this.#learned.delete(this.#learned.keys().next().value!);
+    this.#learned.set(localPath, version);
   }
 
-  /** The WSDL and the documents it imports (`wsdl:import location`), parsed, at most MAX_WSDL_DOCUMENTS. */
-  async #fetchWsdl(): Promise<XmlElement[]> {
-    const first = new URL(this.#o.wsdlUrl ?? `${stripQuery(this.#http.localUrl('/').href)}?wsdl`);
-    const queue = [first];
-    const seen = new Set([first.href]);
-    const docs: XmlElement[] = [];
-    while (queue.length && docs.length < MAX_WSDL_DOCUMENTS) {
-      const url = queue.shift()!;
-      let root: XmlElement;
-      try {
-        root = parseWsdl(await this.#get(url));
-      } catch (err) {
-        if (url === first) throw err;
-        // An import the agent cannot read (a host name only the service knows, say): what the
-        // other documents say still counts.
-        this.#o.logger.info({ err: (err as Error).message }, 'could not read a document the service WSDL imports');
-        continue;
-      }
-      docs.push(root);
-      for (const location of wsdlImports(root)) {
-        let next: URL;
-        try {
-          next = new URL(location, url);
-        } catch {
-          continue;
-        }
-        if ((next.protocol === 'http:' || next.protocol === 'https:') && !seen.has(next.href)) {
-          seen.add(next.href);
-          queue.push(next);
-        }
-      }
-    }
-    return docs;
-  }
-
-  #get(url: URL): Promise<string> {
-    const mod = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = mod.get(url, { timeout: Math.min(this.#o.timeoutMs, 10_000), ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_WSDL_BYTES) req.destroy(new Error(`GET ${url.href}: larger than ${MAX_WSDL_BYTES} bytes`));
-          else chunks.push(c);
-        });
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`GET ${url.href}: HTTP ${res.statusCode}`));
-          else resolve(Buffer.concat(chunks).toString('utf8'));
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`GET ${url.href}: timed out`)));
-      req.on('error', reject);
-    });
+  /** The service's WSDL, read (tests). */
+  wsdlInfo(): Promise<WsdlInfo | undefined> {
+    return this.#wsdl.info();
   }
 }
 
-function safeInfo(docs: readonly (string | XmlElement)[], logger: Logger): WsdlInfo | undefined {
+/** The document element is an `Envelope` (any prefix), after an XML declaration, comments, PIs or a BOM. */
+const ENVELOPE_START = /^\uFEFF?\s*(?:<\?[^>]*\?>\s*|<!--[\s\S]*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?Envelope[\s>/]/;
+
+function looksLikeEnvelope(body: Buffer): boolean {
+  return ENVELOPE_START.test(body.subarray(0, 4096).toString('utf8'));
+}
+
+function label(v: SoapVersion): string {
+  return v === 'soap11' ? '1.1' : '1.2';
+}
+
+function soapVersionOf(contentType: string | undefined): SoapVersion | undefined {
+  if (contentType === undefined) return undefined;
   try {
-    return readWsdlInfo(docs);
-  } catch (err) {
-    logger.info({ err: (err as Error).message }, 'the WSDL could not be read');
+    const ct = classifySoapContentType(contentType);
+    return ct.mtom ? undefined : ct.soapVersion;
+  } catch {
     return undefined;
   }
+}
+
+function badResponse(detail: string): RelayError {
+  return new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `the local service answered ${detail}`);
+}
+
+/** "HTTP 415 Unsupported Media Type with no body" / "... with text/html (1234 bytes: <html>…)". */
+function describeAnswer(res: LocalResponse, length: number, head: Buffer): string {
+  const status = `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+  if (length === 0) return `${status} with no body`;
+  const text = head.toString('utf8').replace(/\s+/g, ' ').trim();
+  return `${status} with ${res.headers['content-type'] ?? 'no content type'} (${length} bytes: ${JSON.stringify(text)})`;
+}
+
+/** Reads and drops a body, keeping its first LOGGED_ANSWER_BYTES (for the log); at most maxBytes are read. */
+async function drain(body: LocalResponse['body'], maxBytes: number): Promise<{ length: number; head: Buffer }> {
+  let length = 0;
+  const head: Buffer[] = [];
+  let kept = 0;
+  try {
+    for await (const chunk of body) {
+      const c = chunk as Buffer;
+      length += c.length;
+      if (kept < LOGGED_ANSWER_BYTES) {
+        head.push(c.subarray(0, LOGGED_ANSWER_BYTES - kept));
+        kept += Math.min(c.length, LOGGED_ANSWER_BYTES - kept);
+      }
+      if (length > maxBytes) {
+        body.destroy();
+        break;
+      }
+    }
+  } catch {
+    /* a broken error body: what was read is enough to describe it */
+  }
+  return { length, head: Buffer.concat(head) };
 }
 
 function stripQuery(href: string): string {

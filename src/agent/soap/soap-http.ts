@@ -4,12 +4,15 @@
  * a SOAP fault in the caller's SOAP version (a proxy never answers a SOAP caller with JSON or
  * HTML, and never leaves it hanging).
  */
+import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
-import { QuotaExceededError, RelayError, toRelayError } from '../../core/errors';
+import { QuotaExceededError, RelayError, toRelayError, type ErrorCode } from '../../core/errors';
+import type { Logger } from '../../core/logger';
 import { classifySoapContentType } from '../../protocol/soap/content-type';
 import type { AddressingInfo } from '../../protocol/soap/envelope';
-import { faultFromError } from '../../protocol/soap/fault';
-import type { SoapVersion } from '../../protocol/soap/addressing';
+import { buildFault, faultFromError } from '../../protocol/soap/fault';
+import { WCF_ADDRESSING_NONE_NS, type SoapVersion } from '../../protocol/soap/addressing';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import type { LocalRequest, LocalResponse } from '../proxies/http-proxy';
 
@@ -100,12 +103,96 @@ export function acceptedResponse(): LocalResponse {
   return bufferedResponse(202, {}, Buffer.alloc(0), 'Accepted');
 }
 
+/** Response header that carries the id a failure is logged under (agent and relay). */
+export const CORRELATION_HEADER = 'Relaybridge-Correlation-Id';
+
+/** A short random id that names one failure in the caller's answer and in the logs. */
+export function newCorrelationId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/**
+ * What the caller may read about a failure on the private side. The message of a target error
+ * names private addresses and ports (`the local service at http://10.0.0.5:8080 is
+ * unreachable: ECONNREFUSED`), so only a fixed text per code leaves the agent, with the id the
+ * full message is logged under. Errors about the caller's own request keep their message.
+ */
+const PUBLIC_TEXT: Partial<Record<ErrorCode, string>> = {
+  RELAY_ERR_TARGET_UNREACHABLE: 'The service behind this path is unreachable.',
+  RELAY_ERR_TARGET_BAD_RESPONSE: 'The service behind this path did not answer with a SOAP message.',
+  RELAY_ERR_TIMEOUT: 'The service behind this path did not answer in time.',
+  RELAY_ERR_INTERNAL: 'The agent could not complete the call.',
+};
+
+/** Logger calls the helpers below make (a child logger with the path bound, usually). */
+export type FailureLog = Pick<Logger, 'warn'>;
+
+/**
+ * The public form of `err` (same code and wire forms, a message that names no private detail,
+ * ending in `(id …)`), with the id; the private message is logged at warn under that id.
+ */
+export function publicError(err: unknown, log: FailureLog | undefined, context: Record<string, unknown> = {}, expose = false): { error: RelayError; id: string } {
+  const e = err instanceof RelayError ? err : toRelayError(err);
+  const id = newCorrelationId();
+  log?.warn({ correlationId: id, code: e.code, err: e.message, ...context }, 'relayed call failed on the private side');
+  const text = (expose && e.code !== 'RELAY_ERR_INTERNAL' ? undefined : PUBLIC_TEXT[e.code]) ?? e.message;
+  const error = new RelayError(e.code, `${text.replace(/\.?$/, '')} (id ${id}).`, {
+    httpStatus: e.httpStatus,
+    soapFaultCode: e.soapFaultCode ?? (PUBLIC_TEXT[e.code] !== undefined ? 'Receiver' : undefined),
+  });
+  return { error, id };
+}
+
 /**
  * A SOAP fault for a failure on the agent's side (local service down, timeout, bad message), in
  * the caller's SOAP version, with RelatesTo when the request had a MessageID. HTTP 500, as WCF.
+ * The fault's Reason ends in a correlation id (also in the Relaybridge-Correlation-Id header);
+ * the private detail is logged under it.
  */
-export function faultResponse(err: unknown, soapVersion: SoapVersion, addressing?: AddressingInfo): LocalResponse {
-  const e = err instanceof RelayError ? err : toRelayError(err);
+export function faultResponse(
+  err: unknown,
+  soapVersion: SoapVersion,
+  addressing: AddressingInfo | undefined,
+  log: FailureLog | undefined,
+  /** Keep the message of a target error (one that names no address: an IPC target's state). */
+  expose = false,
+): LocalResponse {
+  const { error: e, id } = publicError(err, log, { soapVersion }, expose);
   const fault = faultFromError(e, soapVersion, addressing ? { addressing: { version: addressing.version, messageId: addressing.messageId } } : undefined);
-  return bufferedResponse(fault.httpStatus, { 'content-type': fault.contentType, 'x-relaybridge-error': e.code }, fault.body, 'Internal Server Error');
+  return bufferedResponse(fault.httpStatus, { 'content-type': fault.contentType, 'x-relaybridge-error': e.code, [CORRELATION_HEADER.toLowerCase()]: id }, fault.body, 'Internal Server Error');
+}
+
+/** The JSON error (`{error:{code,message}}`) for a failure on a non-SOAP call, with a correlation id. */
+export function errorJsonResponse(err: unknown, log: FailureLog | undefined): LocalResponse {
+  const { error: e, id } = publicError(err, log);
+  const status = e.httpStatus ?? 502;
+  return bufferedResponse(
+    status,
+    { 'content-type': 'application/json; charset=utf-8', 'x-relaybridge-error': e.code, [CORRELATION_HEADER.toLowerCase()]: id },
+    Buffer.from(JSON.stringify({ error: { code: e.code, message: e.message, correlationId: id } })),
+    STATUS_CODES[status] ?? 'Bad Gateway',
+  );
+}
+
+/**
+ * WCF's answer to an action the contract does not have: a Sender fault with subcode
+ * `a:ActionNotSupported` (wcf-wire.md §4.4), in the addressing namespace of the request (SOAP 1.1
+ * without addressing: WCF's `.../addressing/none`), HTTP 500.
+ */
+export function actionNotSupportedResponse(
+  soapVersion: SoapVersion,
+  action: string | undefined,
+  addressing: Pick<AddressingInfo, 'version' | 'namespace' | 'messageId'> | undefined,
+  detail = '',
+): LocalResponse {
+  const f = buildFault({
+    soapVersion,
+    code: 'Sender',
+    subcode: { namespaceUri: addressing?.namespace ?? WCF_ADDRESSING_NONE_NS, localName: 'ActionNotSupported', prefix: 'a' },
+    reason:
+      `The message with Action '${action ?? ''}' cannot be processed at the receiver, due to a ContractFilter mismatch at the EndpointDispatcher.` +
+      (detail ? ` ${detail}` : ''),
+    addressing: addressing ? { version: addressing.version, relatesTo: addressing.messageId } : undefined,
+  });
+  return bufferedResponse(500, { 'content-type': f.contentType }, f.body, 'Internal Server Error');
 }

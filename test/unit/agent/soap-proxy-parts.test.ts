@@ -4,7 +4,7 @@ import path from 'node:path';
 import { buildAgentConfig } from '../../../src/agent/options';
 import { checkRegister, isCallReply } from '../../../src/agent/ipc/ipc-protocol';
 import { INTERNAL_ERROR_REASON, toNodeSoapFault, wrapSoapServices } from '../../../src/agent/soap/node-soap';
-import { classifyRequest, faultResponse, readBody } from '../../../src/agent/soap/soap-http';
+import { classifyRequest, errorJsonResponse, faultResponse, readBody } from '../../../src/agent/soap/soap-http';
 import { chooseServiceVersion, readWsdlInfo, replyActionFor } from '../../../src/agent/soap/wsdl-info';
 import { RelayError } from '../../../src/core/errors';
 import { parseFault } from '../../../src/protocol/soap/fault';
@@ -39,11 +39,27 @@ describe('readBody', () => {
 
 describe('faultResponse', () => {
   it('a SOAP 1.2 fault with RelatesTo and the error code as subcode, HTTP 500', async () => {
-    const res = faultResponse(new RelayError('RELAY_ERR_TIMEOUT', 'too slow'), 'soap12', { version: 'wsa10', namespace: 'http://www.w3.org/2005/08/addressing', messageId: 'urn:uuid:1' });
+    const logged: unknown[] = [];
+    const log = { warn: (o: unknown) => logged.push(o) };
+    const res = faultResponse(new RelayError('RELAY_ERR_TIMEOUT', 'the local service at http://10.0.0.5:81 did not answer'), 'soap12', { version: 'wsa10', namespace: 'http://www.w3.org/2005/08/addressing', messageId: 'urn:uuid:1' }, log);
     expect(res.statusCode).toBe(500);
     expect(res.headers['content-type']).toMatch(/^application\/soap\+xml/);
     const body = await readBody(res.body, 1e6);
-    expect(parseFault(body)).toMatchObject({ kind: 'Receiver', reason: 'too slow', relatesTo: 'urn:uuid:1', subcodes: [{ localName: 'RELAY_ERR_TIMEOUT' }] });
+    const id = res.headers['relaybridge-correlation-id']!;
+    expect(id).toMatch(/^[0-9a-f]{12}$/);
+    // The private detail stays in the log, under the id the caller sees.
+    expect(parseFault(body)).toMatchObject({ kind: 'Receiver', reason: `The service behind this path did not answer in time (id ${id}).`, relatesTo: 'urn:uuid:1', subcodes: [{ localName: 'RELAY_ERR_TIMEOUT' }] });
+    expect(body.toString()).not.toMatch(/10\.0\.0\.5/);
+    expect(logged).toEqual([expect.objectContaining({ correlationId: id, code: 'RELAY_ERR_TIMEOUT', err: expect.stringMatching(/10\.0\.0\.5:81/) })]);
+  });
+  it('errors about the request itself keep their message; a JSON error for non-SOAP calls carries the id too', async () => {
+    const res = faultResponse(new RelayError('RELAY_ERR_BODY_TOO_LARGE', 'the SOAP message is larger than 10 bytes'), 'soap11', undefined, undefined);
+    expect(parseFault(await readBody(res.body, 1e6))!.reason).toMatch(/^the SOAP message is larger than 10 bytes \(id [0-9a-f]{12}\)\.$/);
+    const json = errorJsonResponse(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'the local service at http://127.0.0.1:19020 is unreachable'), undefined);
+    expect(json.statusCode).toBe(502);
+    const parsed = JSON.parse((await readBody(json.body, 1e6)).toString()) as { error: { message: string; correlationId: string } };
+    expect(parsed.error.message).toBe(`The service behind this path is unreachable (id ${parsed.error.correlationId}).`);
+    expect(json.headers['relaybridge-correlation-id']).toBe(parsed.error.correlationId);
   });
 });
 
