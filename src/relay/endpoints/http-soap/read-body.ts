@@ -4,6 +4,12 @@
  * decoded size too, and decoding stops as soon as it is passed: a compression bomb costs at
  * most `maxBytes` of memory. Chunked bodies and `Expect: 100-continue` are Node's business
  * (it answers 100 before the request event, and de-chunks).
+ *
+ * Before the caller is authorized (`preAuth`), only a head is read: at most `preAuth.maxBytes`
+ * decoded, no more than `preAuth.maxRatio` times what came on the wire (a compression bomb
+ * stops there), within `preAuth.deadlineMs` of the start. `preAuth.decide` looks at the head
+ * (for a RelayAccessToken) and either authorizes the call, after which the rest is read under
+ * the full limits, or refuses it, after which nothing more is decoded.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
@@ -16,6 +22,33 @@ export interface ReadBodyOptions {
   readonly maxBytes: number;
   /** Longest silence between body bytes (a stalled caller): RELAY_ERR_BODY_TIMEOUT. Default: none. */
   readonly idle?: { readonly ms: number; readonly clock: Clock };
+  /** Read only a bounded head until the caller is authorized. */
+  readonly preAuth?: PreAuthHead;
+}
+
+export interface PreAuthHead {
+  /** Most decoded bytes read before a verdict. */
+  readonly maxBytes: number;
+  /** Largest ratio of decoded to received bytes; past it the head is what was decoded so far. */
+  readonly maxRatio: number;
+  /** Absolute time for the head, ms from the call (RELAY_ERR_BODY_TIMEOUT). */
+  readonly deadlineMs: number;
+  readonly clock: Clock;
+  /**
+   * Looks at the decoded head so far. `final`: nothing more will be read before a verdict (the
+   * limit or ratio was reached, or the body ended); `ended`: the head is the whole body. Returns
+   * true once the caller is authorized (or, when ended, to have the whole body returned), false
+   * to wait for more bytes (only when not final); throws to refuse the call.
+   */
+  decide(head: Buffer, final: boolean, ended: boolean): boolean;
+}
+
+/** An unauthorized caller's body did not arrive in time; the connection cannot be reused after it. */
+export function preAuthTimeout(ms: number): RelayError {
+  return new RelayError(
+    'RELAY_ERR_BODY_TIMEOUT',
+    `The request body did not arrive within ${ms} ms before the call was authorized (limits.preAuthBodyTimeoutMs). Send the token in a header, or the body faster.`,
+  );
 }
 
 export interface ReadBody {
@@ -83,22 +116,68 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
     let decoder: Transform | undefined;
     let settled = false;
     let watch: IdleWatch | undefined;
+    const pre = options.preAuth;
+    /** Still reading the head for a caller that has not authorized. */
+    let inHead = pre !== undefined;
+    let scannedAt = 0;
+    const deadline = pre ? pre.clock.setTimeout(() => fail(preAuthTimeout(pre.deadlineMs)), pre.deadlineMs) : undefined;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
       watch?.stop();
+      if (pre) pre.clock.clearTimeout(deadline);
       decoder?.destroy();
       req.off('data', onData);
       reject(err);
     };
     const done = (): void => {
       if (settled) return;
+      if (inHead && !headVerdict(true)) return;
       settled = true;
       watch?.stop();
+      if (pre) pre.clock.clearTimeout(deadline);
       resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, out), decoded: decoder ? encoding : '', wireBytes: wire });
     };
+    /**
+     * Asks preAuth.decide about the head when it must (final) or when it grew by a quarter
+     * (at least 1 KiB) since the last look, so a trickled head is scanned O(log n) times, not per
+     * chunk. Returns false when the call failed.
+     */
+    const headVerdict = (ended: boolean): boolean => {
+      const p = pre!;
+      const final = ended || out >= p.maxBytes || (decoder !== undefined && out > p.maxRatio * wire);
+      if (!final && out - scannedAt < Math.max(1024, scannedAt >> 2)) return true;
+      scannedAt = out;
+      let authorized: boolean;
+      try {
+        authorized = p.decide(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, out), final, ended);
+      } catch (err) {
+        fail(err as Error);
+        return false;
+      }
+      if (authorized) {
+        inHead = false;
+        p.clock.clearTimeout(deadline);
+        if (out > max) {
+          fail(tooLarge(max));
+          return false;
+        }
+        return true;
+      }
+      if (final) {
+        fail(new RelayError('RELAY_ERR_INTERNAL', 'preAuth.decide neither authorized nor refused a final head.'));
+        return false;
+      }
+      return true;
+    };
     const collect = (c: Buffer): void => {
+      if (settled) return;
       out += c.length;
+      if (inHead) {
+        chunks.push(c);
+        headVerdict(false);
+        return;
+      }
       if (out > max) return fail(tooLarge(max));
       chunks.push(c);
     };

@@ -4,7 +4,12 @@
  *   1. resolve the entity (unknown path: fault);
  *   2. check a transport token (ServiceBusAuthorization, Authorization, sb-hc-token) at once, so
  *      a bad token costs no body read;
- *   3. read the body whole (limits.maxSoapEnvelopeBytes, after gzip/deflate/br decoding);
+ *   3. read the body whole (limits.maxSoapEnvelopeBytes, after gzip/deflate/br decoding); when
+ *      the entity requires a token and none came in the transport, only a bounded head is read
+ *      first (limits.preAuthSoapHeadBytes decoded, preAuthDecompressionRatio, within
+ *      preAuthBodyTimeoutMs), holding one of the caller's unauthenticated slots
+ *      (limits.maxUnauthenticated*): its RelayAccessToken authorizes the rest, and without one
+ *      the call is refused (401 as a SOAP fault) and the rest never decoded;
  *   4. inspect the envelope up to the Body (version, action, WS-Addressing: protocol/soap);
  *   5. take the token from a RelayAccessToken SOAP header when there was none in the transport,
  *      and strip that header in any case (relay credentials never reach the service);
@@ -18,12 +23,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extractToken, type AuthorizeResult } from '../../../auth';
 import type { Clock } from '../../../core/clock';
-import { toRelayError } from '../../../core/errors';
+import { AuthError, RelayError, toRelayError } from '../../../core/errors';
 import type { Logger } from '../../../core/logger';
 import { RELAY_CONNECT_NS } from '../../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../../protocol/soap/content-type';
 import { inspectEnvelope, scanEnvelope, stripRelayAccessToken, type EnvelopeInfo } from '../../../protocol/soap/envelope';
+import { faultFromError } from '../../../protocol/soap/fault';
 import type { XmlLimits } from '../../../protocol/xml/limits';
+import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayContext } from '../../context';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../http-sender/http-headers';
 import { discardRequestBody } from '../http-sender/discard-body';
@@ -31,7 +38,8 @@ import type { HttpSenderEndpoint } from '../http-sender/http-sender';
 import type { MetadataEndpoint } from './metadata/metadata-endpoint';
 import { OperationLabels } from './operation-labels';
 import { assertOperationAllowed, signingRule } from './operation-rules';
-import { readSoapBody } from './read-body';
+import { readSoapBody, type PreAuthHead } from './read-body';
+import { scanSoapHead } from './soap-head';
 import { SoapFaultContext } from './soap-faults';
 import { classifySoapRequest, type SoapRequestKind } from './soap-request';
 
@@ -70,7 +78,7 @@ export class SoapHttpEndpoint {
     const ctx = this.#ctx;
     const started = ctx.config.clock.now();
     const fault = new SoapFaultContext(kind.version);
-    const call: CallState = { path: UNKNOWN_PATH, action: undefined, requestBytes: 0, bodyRead: false, stalled: false };
+    const call: CallState = { path: UNKNOWN_PATH, action: undefined, requestBytes: 0, bodyRead: false, stalled: false, slot: undefined };
     const finish = (status: number): void => {
       const ms = ctx.config.clock.now() - started;
       const sent = res.headersSent ? res.statusCode : status;
@@ -84,9 +92,11 @@ export class SoapHttpEndpoint {
       // Refused before the body was read (unknown path, bad token): a small body is still read
       // for its MessageID, so the fault carries RelatesTo as WCF correlates by it.
       if (!call.bodyRead && !kind.mtom && !res.headersSent) await this.#peekAddressing(req, fault, call);
+      call.slot?.release();
       // A caller that stalled mid-body leaves a connection that cannot carry another request.
       if ((e.code === 'RELAY_ERR_BODY_TIMEOUT' || call.stalled) && !res.headersSent) res.setHeader('Connection', 'close');
-      if (!res.headersSent) fault.write(res, e);
+      if (e.code === 'RELAY_ERR_UNAUTHENTICATED_LIMIT' && !res.headersSent) writeOverLimit(res, fault, e);
+      else if (!res.headersSent) fault.write(res, e);
       else res.destroy();
       // Leave no unread body behind on a keep-alive connection (dropped, never buffered; bounded).
       discardRequestBody(req, res, ctx.config.clock);
@@ -127,7 +137,27 @@ export class SoapHttpEndpoint {
       if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined);
     } else {
       call.bodyRead = true;
-      const read = await readSoapBody(req, { maxBytes: ctx.config.limits.maxSoapEnvelopeBytes, idle: this.#bodyIdle });
+      // No transport token for an entity that needs one: only a bounded head until authorized.
+      let preAuth: PreAuthHead | undefined;
+      if (needsAuth && !auth) {
+        call.slot = this.#takeSlot(req);
+        preAuth = this.#preAuthHead((head) => {
+          const verdict = scanSoapHead(head, false, this.#xmlLimits);
+          if (verdict.head.soapVersion) fault.version = verdict.head.soapVersion;
+          if (verdict.head.addressing) fault.addressing = verdict.head.addressing;
+          if (verdict.state === 'token') {
+            auth = ctx.authorizeToken(entity, 'Send', verdict.token); // throws when it does not authorize
+            return 'authorized';
+          }
+          return verdict.state === 'incomplete' ? 'more' : 'refused';
+        });
+      }
+      let read;
+      try {
+        read = await readSoapBody(req, { maxBytes: ctx.config.limits.maxSoapEnvelopeBytes, idle: this.#bodyIdle, preAuth });
+      } finally {
+        call.slot?.release();
+      }
       call.requestBytes = read.wireBytes;
       body = read.body;
       info = inspectEnvelope(body, contentType, headerValue(req.headers, 'soapaction'), this.#xmlLimits);
@@ -159,19 +189,77 @@ export class SoapHttpEndpoint {
     });
   }
 
+  /**
+   * An unauthenticated slot for this caller (its address as trustedProxies decides), or
+   * RELAY_ERR_UNAUTHENTICATED_LIMIT when it, or everyone, holds too many.
+   */
+  #takeSlot(req: IncomingMessage): PreAuthSlot {
+    const ctx = this.#ctx;
+    const address = ctx.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const slot = ctx.preAuthSlots.tryAcquire(address);
+    if (slot) return slot;
+    this.#log.info({ address, inUse: ctx.preAuthSlots.inUse }, 'unauthenticated SOAP call over the cap');
+    throw unauthenticatedLimit();
+  }
+
+  /**
+   * The bounded head read for a caller that has not authorized. `judge` looks at the head for a
+   * token: 'authorized' reads on under the full limits, 'more' waits for more bytes, 'refused'
+   * (or a final head without a verdict) ends the call with RELAY_ERR_SAS_MISSING. A head that
+   * is the whole body is returned as it is: the ordinary path inspects and authorizes it.
+   */
+  #preAuthHead(judge: (head: Buffer) => 'authorized' | 'more' | 'refused'): PreAuthHead {
+    const { limits, clock } = this.#ctx.config;
+    return {
+      maxBytes: limits.preAuthSoapHeadBytes,
+      maxRatio: limits.preAuthDecompressionRatio,
+      deadlineMs: limits.preAuthBodyTimeoutMs,
+      clock,
+      decide: (head, final, ended) => {
+        if (ended) return true;
+        const verdict = judge(head);
+        if (verdict === 'authorized') return true;
+        if (verdict === 'more' && !final) return false;
+        throw new AuthError(
+          'RELAY_ERR_SAS_MISSING',
+          'MissingToken: this hybrid connection requires a SharedAccessSignature token: send it in the ServiceBusAuthorization or Authorization header, ' +
+            `or in a RelayAccessToken SOAP header within the first ${limits.preAuthSoapHeadBytes} bytes of the envelope (limits.preAuthSoapHeadBytes).`,
+        );
+      },
+    };
+  }
+
   /** Reads a body of at most PEEK_BYTES and takes its addressing headers for the fault. */
   async #peekAddressing(req: IncomingMessage, fault: SoapFaultContext, call: CallState): Promise<void> {
     const length = Number(req.headers['content-length']);
     if (req.complete || req.headers['transfer-encoding'] || !(length > 0 && length <= PEEK_BYTES)) return;
     call.bodyRead = true;
+    // An unauthenticated caller: a slot, and the pre-auth deadline and ratio (never the idle timeout alone).
+    const address = this.#ctx.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const slot = this.#ctx.preAuthSlots.tryAcquire(address);
+    if (!slot) return; // over the cap: the fault goes without RelatesTo
+    const { limits, clock } = this.#ctx.config;
+    const head: PreAuthHead = {
+      maxBytes: PEEK_BYTES,
+      maxRatio: limits.preAuthDecompressionRatio,
+      deadlineMs: limits.preAuthBodyTimeoutMs,
+      clock,
+      decide: (_head, final, ended) => {
+        if (ended) return true;
+        if (final) throw new RelayError('RELAY_ERR_BODY_TOO_LARGE', 'The refused request body is larger than the relay reads for its MessageID.');
+        return false;
+      },
+    };
     try {
-      const { body } = await readSoapBody(req, { maxBytes: PEEK_BYTES, idle: this.#bodyIdle });
+      const { body } = await readSoapBody(req, { maxBytes: PEEK_BYTES, idle: this.#bodyIdle, preAuth: head });
       const structure = scanEnvelope(body, this.#xmlLimits);
       fault.version = structure.soapVersion;
       if (structure.addressing) fault.addressing = { version: structure.addressing.version, messageId: structure.addressing.messageId };
     } catch (err) {
       // Not an envelope: the fault goes without RelatesTo.
       if (toRelayError(err).code === 'RELAY_ERR_BODY_TIMEOUT') call.stalled = true;
+    } finally {
+      slot.release();
     }
   }
 }
@@ -183,6 +271,32 @@ interface CallState {
   bodyRead: boolean;
   /** The caller stopped sending its body (the connection is closed after the answer). */
   stalled: boolean;
+  /** The unauthenticated slot held while the head is read. */
+  slot: PreAuthSlot | undefined;
+}
+
+function unauthenticatedLimit(): RelayError {
+  return new RelayError(
+    'RELAY_ERR_UNAUTHENTICATED_LIMIT',
+    'Too many unauthenticated calls are waiting on this relay (limits.maxUnauthenticatedPerAddress, limits.maxUnauthenticated); retry later, or send the token in a header.',
+  );
+}
+
+/**
+ * Over the unauthenticated cap: HTTP 429 with Retry-After (for proxies and back-off logic, not
+ * the 500 of other SOAP faults), the fault as body, and the connection closed.
+ */
+function writeOverLimit(res: ServerResponse, fault: SoapFaultContext, err: RelayError): void {
+  const built = faultFromError(err, fault.version, { addressing: fault.addressing });
+  res.writeHead(429, {
+    'Content-Type': built.contentType,
+    'Content-Length': built.body.length,
+    'Retry-After': '1',
+    Connection: 'close',
+    'Relaybridge-Error': err.code,
+    'Relaybridge-Status': '429',
+  });
+  res.end(built.body);
 }
 
 /** Largest body read only to find the MessageID of a request refused before its body, bytes. */
