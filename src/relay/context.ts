@@ -3,6 +3,7 @@
  * tables, authorization and entity lookup. Built once by relay-server.ts.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
 import { authorize, extractToken, type AuthorizeResult } from '../auth';
 import { AuthError, EndpointNotFoundError, RelayError } from '../core/errors';
@@ -15,8 +16,6 @@ import type { PendingAccept } from './endpoints/ws-sender/pending-accept';
 import type { RelayMetrics } from './metrics';
 import type { RelayConfig } from './options';
 import { ListenerRegistry } from './registry/listener-registry';
-import { ClientAddressResolver } from './guard/client-address';
-import { PreAuthSlots } from './guard/pre-auth-slots';
 
 /** How long an entity lookup is reused, ms. */
 const ENTITY_CACHE_MS = 1000;
@@ -32,10 +31,6 @@ export class RelayContext {
   readonly pendingRequests = new Map<string, PendingRequest>();
   readonly pendingAccepts = new Map<string, PendingAccept>();
   readonly metrics: RelayMetrics;
-  /** Caller addresses (trustedProxies, X-Forwarded-For) for throttles and caps. */
-  readonly clientAddresses: ClientAddressResolver;
-  /** Caps on callers that have not authorized yet (limits.maxUnauthenticated*). */
-  readonly preAuthSlots: PreAuthSlots;
   #tls = false;
   readonly #entityCache = new Map<string, { entity: HybridConnection | undefined; until: number }>();
   readonly #authCache = new Map<string, { result: AuthorizeResult; until: number }>();
@@ -46,8 +41,6 @@ export class RelayContext {
     this.log = config.logger;
     this.metrics = metrics;
     this.registry = new ListenerRegistry<ControlChannel>(store, config.random);
-    this.clientAddresses = new ClientAddressResolver(config.trustedProxies);
-    this.preAuthSlots = new PreAuthSlots({ perAddress: config.limits.maxUnauthenticatedPerAddress, total: config.limits.maxUnauthenticated });
   }
 
   set tls(v: boolean) {
@@ -116,20 +109,25 @@ export class RelayContext {
   ): Promise<{ result?: AuthorizeResult; source?: string }> {
     const { token, source } = extractToken({ headers, query });
     if (right === 'Send' && !entity.requiresClientAuthorization) return { source };
-    const result = this.authorizeToken(entity, right, token);
+    const result = this.authorizeToken(entity, right, token, headers.host);
     return { result, source };
   }
 
-  authorizeToken(entity: HybridConnection, right: Right, token: string | undefined): AuthorizeResult {
+  /**
+   * @param hostHeader the Host the request came in on: with neither `audienceHosts` nor
+   *   `publicUrl` configured, a token naming that host is accepted too (see {@link audienceHosts}).
+   */
+  authorizeToken(entity: HybridConnection, right: Right, token: string | undefined, hostHeader?: string): AuthorizeResult {
     // A verified token is remembered (bounded, until its expiry or AUTH_CACHE_MS) so the HMAC
     // and parsing are not redone on every call; failures are never cached.
     const now = this.config.clock.now();
-    const cacheKey = token ? `${right}\n${entity.path.toLowerCase()}\n${token}` : undefined;
+    const hosts = this.audienceHosts(hostHeader);
+    const cacheKey = token ? `${right}\n${entity.path.toLowerCase()}\n${hosts === '*' ? '*' : hosts.join(',')}\n${token}` : undefined;
     if (cacheKey) {
       const hit = this.#authCache.get(cacheKey);
       if (hit && hit.until > now) return hit.result;
     }
-    const result = this.#verify(entity, right, token);
+    const result = this.#verify(entity, right, token, hosts);
     if (cacheKey) {
       const expiry = (result.expiresAt + this.config.tokenGraceSeconds) * 1000;
       if (this.#authCache.size >= CACHE_MAX_ENTRIES) this.#authCache.clear();
@@ -138,14 +136,36 @@ export class RelayContext {
     return result;
   }
 
-  #verify(entity: HybridConnection, right: Right, token: string | undefined): AuthorizeResult {
+  #ownHosts: readonly string[] | undefined;
+
+  /**
+   * Host names a token's audience (`sr`) may name. `audienceHosts` when configured ('*' = any).
+   * Else, with `publicUrl`: its host (and `netTcp.publicUrl`'s). Else the names this machine is
+   * reached by directly (localhost, loopback, the bind address, the host name, interface
+   * addresses) plus the Host header of the request being authorized, when the endpoint knows it:
+   * a token minted for another relay or namespace is refused, but only `publicUrl` or
+   * `audienceHosts` make the check independent of what the caller writes in Host.
+   */
+  audienceHosts(hostHeader?: string): readonly string[] | '*' {
+    const configured = this.config.audienceHosts;
+    if (configured !== undefined) return configured;
+    if (this.config.publicUrl) {
+      const net = this.config.netTcp?.publicUrl;
+      return [new URL(this.config.publicUrl).hostname, ...(net ? [new URL(net.replace(/^net\.tcp:/i, 'http:')).hostname] : [])];
+    }
+    this.#ownHosts ??= localHostNames(this.config.host);
+    const host = hostHeader?.trim().toLowerCase();
+    return host && !this.#ownHosts.includes(host.replace(/:\d+$/, '')) ? [...this.#ownHosts, host] : this.#ownHosts;
+  }
+
+  #verify(entity: HybridConnection, right: Right, token: string | undefined, hosts: readonly string[] | '*'): AuthorizeResult {
     return authorize({
       token,
       path: entity.path,
       right,
       namespaceRules: this.namespaceRules,
       entityRules: entity.authorizationRules,
-      hosts: this.config.audienceHosts,
+      hosts,
       clock: this.config.clock,
       graceSeconds: this.config.tokenGraceSeconds,
     });
@@ -174,6 +194,14 @@ export class RelayContext {
   endpointNotFound(path: string): EndpointNotFoundError {
     return new EndpointNotFoundError('RELAY_ERR_ENTITY_NOT_FOUND', this.describe('Endpoint does not exist.', path));
   }
+}
+
+/** The names this machine answers to directly, lower-case, without brackets or ports. */
+function localHostNames(bindHost: string): string[] {
+  const names = new Set(['localhost', '127.0.0.1', '::1', hostname().toLowerCase()]);
+  if (bindHost && bindHost !== '0.0.0.0' && bindHost !== '::') names.add(bindHost.toLowerCase().replace(/^\[|\]$/g, ''));
+  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) names.add(i.address.toLowerCase());
+  return [...names];
 }
 
 /** Maps any error to its HTTP status and a one-line message, for handshakes and plain HTTP. */

@@ -3,7 +3,9 @@
  * and rules, builds the endpoints and serves them on one HTTP(S) port:
  *   /$hc/...        WebSocket upgrades: listeners, WebSocket senders, rendezvous
  *   /$management/.. REST management API
- *   /$metrics       Prometheus; /$health; /$status (a small status page)
+ *   /$metrics       Prometheus; /$health; /$status (a small status page): on the public port
+ *                   Manage only (/$health: ok / not ok to anyone); on the optional admin
+ *                   listener (`admin`, loopback by default) without a token
  *   /{path}/...     HTTP senders (relayed to a listener); SOAP POSTs and metadata GETs
  *                   (?wsdl, ?xsd=…) go through the SOAP endpoint first (endpoints/http-soap)
  */
@@ -23,7 +25,7 @@ import { SoapFaultContext, soapVersionOfRequest } from './endpoints/http-soap/so
 import { SoapHttpEndpoint } from './endpoints/http-soap/soap-endpoint';
 import { createManagementApp } from './endpoints/management/management-api';
 import { NetTcpEndpoint, netTcpMetadataTransform } from './endpoints/net-tcp/net-tcp-endpoint';
-import { renderStatusPage } from './endpoints/management/status-page';
+import { OpsEndpoints, opsRouteOf } from './endpoints/management/ops-endpoints';
 import { RelayMetrics } from './metrics';
 import { buildRelayConfig, type RelayConfig, type RelayOptionsInput } from './options';
 
@@ -43,6 +45,8 @@ export interface RelayServer extends EventEmitter {
   readonly metadataCache: MetadataCache;
   /** The net.tcp endpoint (options.netTcp); its `url`/`port` are set once listening. */
   readonly netTcp: NetTcpEndpoint | undefined;
+  /** Base URL of the admin listener (options.admin) once listening, else ''. */
+  readonly adminUrl: string;
 }
 
 export function createRelayServer(options: RelayOptionsInput): RelayServer {
@@ -76,6 +80,10 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   const sockets = new Set<Duplex>();
   const events = new EventEmitter();
   let url = '';
+  let adminUrl = '';
+  let closing = false;
+  const ops = new OpsEndpoints(ctx, metrics);
+  const up = (): boolean => !closing;
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const target = req.url ?? '/';
@@ -84,39 +92,18 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
       management(req, res);
       return;
     }
-    const pathOnly = target.split('?')[0];
-    if (pathOnly === '/$health') {
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ status: 'ok', nodeId: config.nodeId, listeners: ctx.registry.all().length }));
-      return;
-    }
-    if (pathOnly === '/$metrics' && config.metrics) {
-      metrics.registry
-        .metrics()
-        .then((text) => {
-          res.setHeader('Content-Type', metrics.registry.contentType);
-          res.end(text);
-        })
-        .catch(() => res.writeHead(500).end());
-      return;
-    }
-    if (pathOnly === '/$status') {
-      renderStatusPage(ctx)
-        .then((html) => {
-          res.setHeader('Content-Type', 'text/html; charset=utf-8');
-          res.end(html);
-        })
-        .catch(() => res.writeHead(500).end());
-      return;
-    }
+    const route = opsRouteOf(target.split('?')[0]!);
+    if (route) return ops.handle(route, req, res, { trusted: false, up });
     const soapKind = soap.claims(req);
     if (soapKind) void soap.handle(req, res, soapKind);
     else void httpSender.handle(req, res);
   };
 
+  // Node checks header/request deadlines on this interval (default 30 s): a finer one for short deadlines.
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(config.limits.headersTimeoutMs / 2)));
   const server = config.tls
-    ? https.createServer({ cert: config.tls.cert, key: config.tls.key }, onRequest)
-    : http.createServer(onRequest);
+    ? https.createServer({ cert: config.tls.cert, key: config.tls.key, connectionsCheckingInterval }, onRequest)
+    : http.createServer({ connectionsCheckingInterval }, onRequest);
   ctx.tls = !!config.tls;
   server.on('upgrade', (req, socket, head) => void upgrades.handle(req, socket, head));
   server.on('connection', (s) => {
@@ -127,15 +114,28 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('clientError', (err, socket) => {
-    log.debug({ err: err.message }, 'malformed HTTP from a client');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => onClientError(err, socket, log));
   // Long-poll style relayed calls must not be cut by Node's default request timeout.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = config.limits.headersTimeoutMs;
   server.keepAliveTimeout = 65_000;
+
+  // The admin listener: /$status, /$metrics and /$health with details, no token (loopback by default).
+  const adminSockets = new Set<Duplex>();
+  const adminServer = config.admin
+    ? http.createServer((req, res) => {
+        const route = opsRouteOf((req.url ?? '/').split('?')[0]!);
+        if (route) return ops.handle(route, req, res, { trusted: true, up });
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ error: { code: 'NotFound', message: 'The admin listener serves /$status, /$metrics and /$health.' } }));
+      })
+    : undefined;
+  adminServer?.on('connection', (s) => {
+    adminSockets.add(s);
+    s.on('close', () => adminSockets.delete(s));
+  });
+  adminServer?.on('clientError', (err: NodeJS.ErrnoException, socket) => onClientError(err, socket, log));
 
   async function seed(): Promise<void> {
     await store.open();
@@ -171,10 +171,31 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
       log.info({ port, tls: !!config.tls }, 'relay listening');
+      if (adminServer && config.admin) {
+        const admin = config.admin;
+        await new Promise<void>((resolve, reject) => {
+          adminServer.once('error', reject);
+          adminServer.listen(admin.port, admin.host, () => {
+            adminServer.off('error', reject);
+            resolve();
+          });
+        });
+        const adminPort = (adminServer.address() as AddressInfo).port;
+        const adminHost = admin.host === '0.0.0.0' || admin.host === '::' ? '127.0.0.1' : admin.host;
+        adminUrl = `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${adminPort}`;
+        log.info({ port: adminPort, host: admin.host }, 'admin listener (status, metrics, health) listening');
+      }
       if (netTcp) await netTcp.listen(config.host);
       return { port, url };
     },
     async close() {
+      closing = true;
+      if (adminServer?.listening) {
+        await new Promise<void>((resolve) => {
+          adminServer.close(() => resolve());
+          for (const sock of adminSockets) sock.destroy();
+        });
+      }
       for (const ch of ctx.registry.all()) ch.close(1001, 'Relay shutting down');
       for (const p of ctx.pendingAccepts.values()) p.cancel();
       upgrades.close();
@@ -193,5 +214,18 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   }) as unknown as RelayServer;
   // A live getter (Object.assign would copy the value once).
   Object.defineProperty(relay, 'url', { get: () => url, enumerable: true });
+  Object.defineProperty(relay, 'adminUrl', { get: () => adminUrl, enumerable: true });
   return relay;
+}
+
+/**
+ * Malformed HTTP from a client: 400; a request whose headers (server.headersTimeout) or whole
+ * request (server.requestTimeout) did not arrive in time: 408, as nginx and HAProxy answer.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex, log: { debug(o: object, m: string): void }): void {
+  log.debug({ err: err.message, code: err.code }, 'malformed or too slow HTTP from a client');
+  if (!socket.writable) return void socket.destroy();
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
+  const status = timedOut ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

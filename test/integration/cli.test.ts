@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { createSasToken } from '../../src/auth/sas-token';
 import { runDemo } from '../../src/cli/commands/demo';
 import { runManage } from '../../src/cli/commands/manage';
 import { startRelayFromConfig } from '../../src/cli/commands/relay';
@@ -112,7 +113,10 @@ describe('the demo (npm start)', () => {
     expect(JSON.parse(res.body.toString())).toMatchObject({ message: 'Hello from the private network', query: { name: 'you' } });
     const echo = await request(`${demo.relay.url}/hello/echo`, { method: 'POST', headers: { ServiceBusAuthorization: tokenText }, body: 'ping' });
     expect(echo.body.toString()).toBe('ping');
-    expect((await request(`${demo.relay.url}/$status`)).body.toString()).toContain('hello');
+    // The status page wants a Manage token on the public port.
+    expect((await request(`${demo.relay.url}/$status`)).status).toBe(401);
+    const manage = createSasToken({ resourceUri: demo.relay.url, keyName: demo.keyName, key: demo.key });
+    expect((await request(`${demo.relay.url}/$status`, { headers: { Authorization: manage } })).body.toString()).toContain('hello');
 
     // Management commands against the running demo.
     const creds = { relay: demo.relay.url, keyName: demo.keyName, key: demo.key };

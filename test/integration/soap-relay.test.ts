@@ -471,7 +471,7 @@ describe('SOAP through relay and agent', () => {
   it('counts and labels SOAP calls by path and action', async () => {
     await request(`${relay.url}/open`, { method: 'POST', headers: h11('Add'), body: soap11('Add', '<a>1</a><b>1</b>') });
     await request(`${relay.url}/offline`, { method: 'POST', headers: H12, body: soap12('Echo', '') });
-    const text = (await request(`${relay.url}/$metrics`)).body.toString();
+    const text = (await request(`${relay.url}/$metrics`, { headers: { Authorization: token(relay, '') } })).body.toString();
     expect(text).toMatch(new RegExp(`relaybridge_http_requests_total\\{path="open",operation="${ACTION('Add')}",status="200"\\} \\d+`));
     expect(text).toMatch(new RegExp(`relaybridge_http_requests_total\\{path="offline",operation="${ACTION('Echo')}",status="500"\\} \\d+`));
     expect(text).toMatch(new RegExp(`relaybridge_http_request_duration_seconds_count\\{path="open",operation="${ACTION('Add')}"\\} \\d+`));

@@ -74,7 +74,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
     '',
     'relaybridge demo is running: relay + agent + a sample on-premises service (embedded store in ' + o.dataDir + ')',
     '',
-    `  relay            ${url}      (status page: ${url}/$status, metrics: ${url}/$metrics)`,
+    `  relay            ${url}      (status page: ${url}/$status and metrics: ${url}/$metrics, with a Manage token)`,
     `  private service  ${hello.url}  (reached only through the agent's outbound connection)`,
     '',
     'Call the private service through the relay (token valid 24 h):',

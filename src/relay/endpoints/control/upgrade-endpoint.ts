@@ -126,7 +126,7 @@ export class UpgradeEndpoint {
             }
             pending.onControlResponse(response, body);
           },
-          renewToken: (_ch, token) => ctx.authorizeToken(entity, 'Listen', token).expiresAt,
+          renewToken: (ch, token) => ctx.authorizeToken(entity, 'Listen', token, ch.hostHeader).expiresAt,
           onClosed: (ch) => {
             void ctx.registry.remove(ch).catch(() => undefined);
             ctx.metrics.listeners.set({ path: entity.path }, ctx.registry.count(entity.path));

@@ -1,10 +1,13 @@
-/** A small HTML status page: entities, listener counts, pending calls. */
+/**
+ * A small HTML status page: entities, listener counts, pending calls (Manage only, see
+ * ops-endpoints.ts), and the login form shown instead of it to anyone without a Manage token.
+ */
 import type { RelayContext } from '../../context';
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-export async function renderStatusPage(ctx: RelayContext): Promise<string> {
+export async function renderStatusPage(ctx: RelayContext, o: { showLogout?: boolean } = {}): Promise<string> {
   const entities = await ctx.store.listEntities();
   const rows = entities
     .map((e) => {
@@ -25,6 +28,23 @@ export async function renderStatusPage(ctx: RelayContext): Promise<string> {
 <tbody>
 ${rows || '<tr><td colspan="5">no hybrid connections yet</td></tr>'}
 </tbody></table>
-<p><a href="/$metrics">metrics</a> · <a href="/$health">health</a></p>
+<p><a href="/$health">health</a> · /$metrics (Prometheus, with a Manage token in the Authorization header)</p>
+${o.showLogout ? '<form method="post" action="/$status"><input type="hidden" name="logout" value="1"><button>Log out</button></form>' : ''}
+</body></html>`;
+}
+
+/** The login form: paste a SAS token with Manage on the namespace (`relaybridge token ...`). */
+export function renderLoginPage(reason: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>relaybridge status: sign in</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem}textarea{width:40rem;max-width:100%}</style>
+</head><body>
+<h1>relaybridge</h1>
+<p>The status page needs a SAS token with <b>Manage</b> on the namespace (${esc(reason.slice(0, 300))}).</p>
+<form method="post" action="/$status">
+<p><label>SharedAccessSignature token<br><textarea name="token" rows="4" autocomplete="off" spellcheck="false"></textarea></label></p>
+<p><button>Sign in</button></p>
+</form>
+<p>Create one with <code>relaybridge token --uri &lt;relay url&gt; --key-name &lt;rule&gt; --key &lt;key&gt;</code>.</p>
 </body></html>`;
 }
