@@ -16,6 +16,8 @@ import type { PendingAccept } from './endpoints/ws-sender/pending-accept';
 import type { RelayMetrics } from './metrics';
 import type { RelayConfig } from './options';
 import { ListenerRegistry } from './registry/listener-registry';
+import { ClientAddressResolver } from './guard/client-address';
+import { PreAuthSlots } from './guard/pre-auth-slots';
 
 /** How long an entity lookup is reused, ms. */
 const ENTITY_CACHE_MS = 1000;
@@ -31,6 +33,10 @@ export class RelayContext {
   readonly pendingRequests = new Map<string, PendingRequest>();
   readonly pendingAccepts = new Map<string, PendingAccept>();
   readonly metrics: RelayMetrics;
+  /** Caller addresses (trustedProxies, X-Forwarded-For) for throttles and caps. */
+  readonly clientAddresses: ClientAddressResolver;
+  /** Caps on callers that have not authorized yet (limits.maxUnauthenticated*). */
+  readonly preAuthSlots: PreAuthSlots;
   #tls = false;
   readonly #entityCache = new Map<string, { entity: HybridConnection | undefined; until: number }>();
   readonly #authCache = new Map<string, { result: AuthorizeResult; until: number }>();
@@ -41,6 +47,8 @@ export class RelayContext {
     this.log = config.logger;
     this.metrics = metrics;
     this.registry = new ListenerRegistry<ControlChannel>(store, config.random);
+    this.clientAddresses = new ClientAddressResolver(config.trustedProxies);
+    this.preAuthSlots = new PreAuthSlots({ perAddress: config.limits.maxUnauthenticatedPerAddress, total: config.limits.maxUnauthenticated });
   }
 
   set tls(v: boolean) {

@@ -12,6 +12,7 @@ import { systemClock } from '../core/clock';
 import type { Logger } from '../core/logger';
 import { noopLogger } from '../core/logger';
 import type { Store } from '../store/store';
+import { parseProxyEntry } from './guard/client-address';
 
 const right = z.enum(['Listen', 'Send', 'Manage']);
 const ruleSchema = z.strictObject({
@@ -67,8 +68,36 @@ const limitsObject = z.strictObject({
   headersTimeoutMs: z.number().int().min(500).max(600_000).default(60_000),
   /** Total size of request headers forwarded, bytes (protocol: 32 KiB on the control channel). */
   maxHeaderBytes: z.number().int().min(1024).default(32 * 1024),
-  /** Failed listener handshakes allowed per remote address per second before 429. */
+  /**
+   * Failed WebSocket handshakes allowed per caller address per second; past it, further failing
+   * handshakes from that address get 429 (valid ones, and rendezvous for live calls, never do).
+   */
   maxFailedHandshakesPerSecond: z.number().int().min(1).default(20),
+  /**
+   * Most of a SOAP body read, decoded, before the caller is authorized (entity requires a token
+   * and none came in the HTTP headers or query): the RelayAccessToken SOAP header must be in
+   * it. Past it the call is refused (RELAY_ERR_SAS_MISSING) and the rest is not read. Default 64 KiB.
+   */
+  preAuthSoapHeadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /**
+   * Largest decoded/received ratio of a compressed SOAP body before authorization; past it the
+   * head read so far is all the relay decodes (a compression bomb costs no more). Default 100.
+   */
+  preAuthDecompressionRatio: z.number().int().min(2).max(100_000).default(100),
+  /**
+   * Longest time, from the request's start, that the relay reads the body of a caller that has
+   * not authorized (the SOAP head above, or a refused request's body for its MessageID), ms;
+   * then 408 (RELAY_ERR_BODY_TIMEOUT) and the connection is closed. Default 10 s.
+   */
+  preAuthBodyTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000),
+  /**
+   * Requests and net.tcp connections that have not authorized yet, per caller address
+   * (trustedProxies decides the address); over it: 429 with Retry-After (net.tcp:
+   * ServerTooBusy) and the connection closed. Default 64.
+   */
+  maxUnauthenticatedPerAddress: z.number().int().min(1).max(1_000_000).default(64),
+  /** The same, for all callers together. Default 1024. */
+  maxUnauthenticated: z.number().int().min(1).max(10_000_000).default(1024),
   /**
    * Largest SOAP request body, bytes, after decompression: SOAP requests are read whole (to read
    * the action and headers, and strip relay credentials) before they are forwarded. Default 64 MiB.
@@ -111,6 +140,18 @@ const netTcpSchema = z.strictObject({
   publicUrl: z.string().regex(/^net\.tcp:\/\/[^/]+\/?$/i, 'expected net.tcp://host[:port]').optional(),
   /** Time a client has to complete a preamble, ms (WCF ChannelInitializationTimeout: 30 s). */
   preambleTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * Absolute time, from the connection's start, for a client to send its first authorized
+   * message (preamble included) to a path that requires a token, ms; then the connection is
+   * closed (WCF ChannelInitializationTimeout: 30 s). Default 30 s.
+   */
+  channelInitializationTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * Most bytes a connection may send before its first message is authorized (preamble and
+   * envelopes together; fault MaxMessageSizeExceededFault). Default 64 KiB (WCF's default
+   * MaxReceivedMessageSize).
+   */
+  preAuthMaxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024),
   /** A connection with no bytes received and no call in flight is closed after this, ms (WCF ReceiveTimeout: 10 min). */
   idleTimeoutMs: z.number().int().min(100).max(86_400_000).default(600_000),
   /** Open connections before new ones are answered ServerTooBusy. */
@@ -134,6 +175,16 @@ export const relayOptionsSchema = z.strictObject({
   publicUrl: z.string().url().optional(),
   /** TLS for the relay's endpoints. */
   tls: tlsSchema.optional(),
+  /**
+   * Proxies whose X-Forwarded-For is believed: IP addresses or CIDRs (`10.0.0.0/8`, `::1`). The
+   * caller's address is then the rightmost X-Forwarded-For hop that is not a trusted proxy; the
+   * failed-handshake throttle and the unauthenticated caps count by it. Default none:
+   * X-Forwarded-For is ignored and the socket's peer address is used.
+   */
+  trustedProxies: z
+    .array(z.string().refine((v) => parseProxyEntry(v) !== undefined, 'expected an IP address or CIDR (10.0.0.0/8, ::1)'))
+    .max(1024)
+    .default([]),
   /**
    * Host names accepted in a token's audience (sr); '*' accepts any host. Default: the relay's
    * own names: the host of `publicUrl` (and `netTcp.publicUrl`) when set, else the names this
