@@ -6,9 +6,12 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { sasTokenProvider, staticTokenProvider, type TokenProvider } from '../auth/token-provider';
+import type { AddressInfo } from 'node:net';
 import { Backoff } from '../core/backoff';
+import { holdProcess } from '../core/clock';
 import { ConfigError } from '../core/errors';
-import { ListenerChannel, type ChannelState } from './control/listener-channel';
+import { ListenerChannel, type ChannelState, type StateDetail } from './control/listener-channel';
+import { HealthServer, healthReport, type HealthReport } from './health/health-server';
 import { buildAgentConfig, type AgentConfig, type AgentOptionsInput } from './options';
 import { IpcHub } from './ipc/ipc-hub';
 import { HttpProxy } from './proxies/http-proxy';
@@ -20,13 +23,11 @@ import { NetTcpProxy } from './proxies/net-tcp-proxy';
 import { soapVersionOption } from './soap/soap-http';
 import { tcpTarget, wsTarget, type StreamTarget } from './proxies/stream-proxy';
 
-export interface AgentStateEvent {
+export interface AgentStateEvent extends StateDetail {
   path: string;
   listenerId: string;
   from: ChannelState;
   to: ChannelState;
-  reason?: string;
-  delayMs?: number;
 }
 
 export interface AgentEvents {
@@ -36,10 +37,24 @@ export interface AgentEvents {
 export interface Agent extends EventEmitter<AgentEvents> {
   readonly config: AgentConfig;
   readonly channels: readonly ListenerChannel[];
+  /**
+   * Starts every channel. From start() to stop() the agent keeps the Node process alive (one
+   * ref'd handle), whatever the relay does: it reconnects forever.
+   */
   start(): void;
+  /**
+   * Closes every channel (close 1000) after calls in flight had up to `stopDrainMs` to finish,
+   * stops the local servers, and lets the process exit.
+   */
   stop(): Promise<void>;
   /** Resolves once every channel is READY (or rejects after timeoutMs). */
   whenReady(timeoutMs?: number): Promise<void>;
+  /** Resolves once the local servers (IPC sockets, health port) listen; rejects if one cannot. */
+  whenStarted(): Promise<void>;
+  /** The health endpoint's address once it listens (undefined when `health` is not configured). */
+  healthAddress(): AddressInfo | undefined;
+  /** What `/$health` answers now. */
+  health(): HealthReport;
 }
 
 function readWsdlFile(file: string): string {
@@ -110,7 +125,8 @@ export function createAgent(options: AgentOptionsInput): Agent {
         tokenTtlSeconds: config.tokenTtlSeconds,
         renewBeforeSeconds: config.renewBeforeSeconds,
         heartbeatIntervalMs: config.heartbeat.intervalMs,
-        backoff: new Backoff({ ...config.reconnect, initialMs: config.reconnect.initialMs, random: config.random }),
+        backoff: new Backoff({ ...config.reconnect, random: config.random }),
+        authMaxMs: config.reconnect.authMaxMs,
         maxControlMessageBytes: config.maxControlMessageBytes,
         controlBodyThresholdBytes: config.controlBodyThresholdBytes,
         offerControlBodyBytes: config.offerControlBodyBytes,
@@ -128,27 +144,60 @@ export function createAgent(options: AgentOptionsInput): Agent {
   }
 
   let hubsStarted: Promise<void> = Promise.resolve();
+  let release: (() => void) | undefined;
+  let stopped = false;
+  const healthServer = config.health ? new HealthServer(() => healthReport(config.relayUrl, channels.map((c) => c.status()))) : undefined;
   const agent = Object.assign(events, {
     config,
     channels,
     start() {
+      if (release || stopped) return;
+      // Every timer of systemClock is unref'd; while started, this handle holds the process,
+      // so a pending reconnect is never the end of it.
+      release = holdProcess();
       log.info({ relay: config.relayUrl, services: config.services.map((s) => s.path) }, 'agent starting');
-      hubsStarted = Promise.all(
-        [...hubs.values()].map((h) =>
-          h.start().catch((err: unknown) => {
-            log.error({ err: (err as Error).message, socketPath: h.socketPath }, 'cannot listen on the IPC socket');
-            throw err;
-          }),
-        ),
-      ).then(() => undefined);
+      const local: Array<Promise<unknown>> = [...hubs.values()].map((h) =>
+        h.start().catch((err: unknown) => {
+          log.error({ err: (err as Error).message, socketPath: h.socketPath }, 'cannot listen on the IPC socket');
+          throw err;
+        }),
+      );
+      if (healthServer && config.health) {
+        const { port, host } = config.health;
+        local.push(
+          healthServer.listen(port, host).then(
+            (a) => log.info({ host: a.address, port: a.port }, 'health endpoint listening on /$health'),
+            (err: unknown) => {
+              log.error({ err: (err as Error).message, host, port }, 'cannot listen on the health port');
+              throw err;
+            },
+          ),
+        );
+      }
+      hubsStarted = Promise.all(local).then(() => undefined);
       hubsStarted.catch(() => undefined);
       for (const c of channels) c.start();
     },
     async stop() {
-      for (const c of channels) c.stop();
-      await Promise.all(proxies.map(async (p) => p.close()));
-      await Promise.all([...hubs.values()].map((h) => h.close()));
-      log.info('agent stopped');
+      stopped = true;
+      try {
+        await Promise.all(channels.map((c) => c.stop(config.stopDrainMs)));
+        await Promise.all(proxies.map(async (p) => p.close()));
+        await Promise.all([...hubs.values()].map((h) => h.close()));
+        await healthServer?.close();
+        log.info('agent stopped');
+      } finally {
+        release?.();
+      }
+    },
+    whenStarted() {
+      return hubsStarted;
+    },
+    healthAddress() {
+      return healthServer?.address();
+    },
+    health() {
+      return healthReport(config.relayUrl, channels.map((c) => c.status()));
     },
     async whenReady(timeoutMs = 10_000) {
       await hubsStarted;

@@ -126,14 +126,33 @@ export const agentOptionsSchema = z.strictObject({
   /** Renew this long before expiry, seconds. */
   renewBeforeSeconds: z.number().int().min(1).default(300),
   services: z.array(serviceSchema).min(1),
+  /**
+   * Reconnecting: capped exponential backoff with jitter, forever (until stop()). Delays start at
+   * initialMs (500), grow by multiplier (1.6) up to maxMs (30 s) after network failures and a
+   * lost channel, and up to authMaxMs (5 min) after the relay refused the credential (401/403),
+   * each ± jitter (0.2). Reset once a channel is READY.
+   */
   reconnect: z
     .strictObject({
       initialMs: z.number().int().min(1).default(500),
       maxMs: z.number().int().min(1).default(30_000),
       multiplier: z.number().min(1).default(1.6),
       jitter: z.number().min(0).max(1).default(0.2),
+      authMaxMs: z.number().int().min(1).default(300_000),
     })
-    .default({ initialMs: 500, maxMs: 30_000, multiplier: 1.6, jitter: 0.2 }),
+    .default({ initialMs: 500, maxMs: 30_000, multiplier: 1.6, jitter: 0.2, authMaxMs: 300_000 }),
+  /**
+   * A local health endpoint (`GET /$health`, JSON per path and listener; 200 when every channel is
+   * READY, else 503). Off unless set. host defaults to 127.0.0.1; port 0 picks a free port.
+   */
+  health: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535),
+      host: z.string().min(1).default('127.0.0.1'),
+    })
+    .optional(),
+  /** On stop(), calls in flight get this long to finish before the channels close, ms. Default 5000. */
+  stopDrainMs: z.number().int().min(0).max(600_000).default(5000),
   heartbeat: z
     .strictObject({ intervalMs: z.number().int().min(50).default(30_000) })
     .default({ intervalMs: 30_000 }),
@@ -188,6 +207,9 @@ export function buildAgentConfig(input: AgentOptionsInput): AgentConfig {
   }
   if (o.offerControlBodyBytes > o.maxControlMessageBytes) {
     throw new ConfigError('invalid agent options', ['offerControlBodyBytes: must not exceed maxControlMessageBytes']);
+  }
+  if (o.reconnect.maxMs < o.reconnect.initialMs || o.reconnect.authMaxMs < o.reconnect.initialMs) {
+    throw new ConfigError('invalid agent options', ['reconnect: maxMs and authMaxMs must be at least initialMs']);
   }
   if (o.renewBeforeSeconds >= o.tokenTtlSeconds) {
     throw new ConfigError('invalid agent options', ['renewBeforeSeconds: must be less than tokenTtlSeconds']);

@@ -4,7 +4,7 @@
  *
  *   relaybridge demo [--port 9443] [--data-dir ./.relaybridge]
  *   relaybridge relay --config relay.yaml [--port N] [--host H] [--log-level L]
- *   relaybridge agent --config agent.yaml [--log-level L]
+ *   relaybridge agent --config agent.yaml [--log-level L] [--health-port N]
  *   relaybridge token --uri URL --key-name NAME --key KEY [--ttl SECONDS]
  *   relaybridge hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
  *   relaybridge rule list|create|delete [keyName] [--path P] [--rights Listen,Send,Manage]
@@ -29,7 +29,7 @@ const USAGE = `usage: relaybridge <command> [options]
 commands:
   demo                     relay + agent + sample service on this machine (embedded store)
   relay --config FILE      run a relay            (options: --port, --host, --log-level)
-  agent --config FILE      run an agent           (options: --log-level)
+  agent --config FILE      run an agent           (options: --log-level, --health-port N)
   token --uri URL --key-name NAME --key KEY [--ttl SECONDS]
                            mint a SAS token
   hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
@@ -43,14 +43,28 @@ commands:
                            answers with the recorded ones (exit 1 on any mismatch)
 `;
 
+/** Longest a clean shutdown may take before the process exits anyway (status 1), ms. */
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
+/**
+ * SIGTERM/SIGINT: a clean stop, then exit 0 (so `Restart=on-failure` leaves a stopped service
+ * stopped). A second signal, a failed stop or one over SHUTDOWN_DEADLINE_MS exits 1.
+ */
 function onShutdown(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = () => {
     if (stopping) process.exit(1);
     stopping = true;
+    setTimeout(() => {
+      process.stderr.write(`relaybridge: shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting\n`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     stop().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (err: unknown) => {
+        process.stderr.write(`relaybridge: shutdown failed: ${(err as Error)?.message ?? String(err)}\n`);
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', handler);
@@ -86,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       'ignore-value': { type: 'string', multiple: true },
       'no-default-ignores': { type: 'boolean' },
       'timeout-ms': { type: 'string' },
+      'health-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -124,8 +139,15 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'agent': {
-      const agent = startAgentFromConfig({ config: values.config, logLevel: values['log-level'], env });
+      // An invalid config throws here (exit 1, naming the option); after that the agent runs
+      // until a signal, reconnecting to the relay for as long as it takes.
+      const agent = startAgentFromConfig({ config: values.config, logLevel: values['log-level'], healthPort: num(values['health-port'], 'health-port'), env });
       onShutdown(() => agent.stop());
+      // A local port it cannot open (IPC socket, health port) is fatal: exit 1 after a clean stop.
+      await agent.whenStarted().catch(async (err: unknown) => {
+        await agent.stop().catch(() => undefined);
+        throw err;
+      });
       return -1;
     }
     case 'token': {

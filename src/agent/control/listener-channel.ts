@@ -3,9 +3,17 @@
  *
  *   IDLE → CONNECTING → READY → (BACKOFF → CONNECTING)* → CLOSED
  *
- * Capped exponential backoff with jitter (reset on READY), a ping heartbeat that terminates
- * a silent connection, and token renewal (`renewToken`) before expiry. Each `request` is
- * answered through the service proxy; each `accept` is piped to the stream target.
+ * Capped exponential backoff with jitter (reset on READY), forever until stop(): every failure
+ * (relay down or restarting, DNS, TLS, a refused credential) schedules the next attempt; a
+ * refused credential (401/403) uses the longer `authMaxMs` cap. A ping heartbeat terminates a
+ * silent connection (at once after the process was frozen), and the token is renewed
+ * (`renewToken`) before expiry. Each `request` is answered through the service proxy; each
+ * `accept` is piped to the stream target.
+ *
+ * One bad message costs only its own request: a command that fails validation but names its
+ * request id is answered with an error response (400, or 431 for too many headers), a failing
+ * proxy becomes an error response, and a frame that is not a command at all is dropped and
+ * logged. None of them closes the channel.
  */
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
@@ -13,10 +21,11 @@ import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from '../../core/backoff';
 import type { Clock, TimerHandle } from '../../core/clock';
-import { RelayError } from '../../core/errors';
+import { RelayError, toRelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import {
   CONTROL_BODY_HEADER,
+  InvalidCommandError,
   parseControlBodyOffer,
   parseServiceMessage,
   serializeRenewToken,
@@ -30,6 +39,7 @@ import { openRendezvous, rejectRendezvous } from '../rendezvous/rendezvous-clien
 import type { LocalResponse } from '../proxies/http-proxy';
 import type { ServiceProxy } from '../proxies/service-proxy';
 import type { StreamTarget } from '../proxies/stream-proxy';
+import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from './connect-failure';
 
 export const ChannelState = {
   Idle: 'IDLE',
@@ -58,6 +68,8 @@ export interface ListenerChannelOptions {
   renewBeforeSeconds: number;
   heartbeatIntervalMs: number;
   backoff: Backoff;
+  /** Cap of the backoff after the relay refused the credential (401/403), ms. Default backoff.maxMs. */
+  authMaxMs?: number;
   maxControlMessageBytes: number;
   controlBodyThresholdBytes: number;
   /** Larger control-channel bodies offered to a relaybridge relay (0: no offer). */
@@ -72,8 +84,34 @@ export interface ListenerChannelOptions {
   logger: Logger;
 }
 
+export interface StateDetail {
+  reason?: string;
+  delayMs?: number;
+  /** Which kind of failure led to BACKOFF. */
+  kind?: FailureKind;
+  /** Reconnect attempts since the channel was last READY (BACKOFF). */
+  attempt?: number;
+}
+
 export interface ListenerChannelEvents {
-  state: [from: ChannelState, to: ChannelState, detail: { reason?: string; delayMs?: number }];
+  state: [from: ChannelState, to: ChannelState, detail: StateDetail];
+}
+
+/** What /$health reports for one channel. */
+export interface ChannelStatus {
+  path: string;
+  listenerId: string;
+  state: ChannelState;
+  /** When the channel entered its state, ISO 8601. */
+  since: string;
+  /** Reconnect attempts since it was last READY. */
+  attempt: number;
+  /** When the next attempt starts (BACKOFF), ISO 8601. */
+  nextAttemptAt?: string;
+  /** Calls being answered now. */
+  inFlight: number;
+  /** The last failure, if any since start. */
+  lastError?: ConnectFailure & { at: string };
 }
 
 export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
@@ -88,9 +126,17 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   #timer: TimerHandle | undefined;
   #heartbeat: TimerHandle | undefined;
   #renewal: TimerHandle | undefined;
+  #pongDeadline: TimerHandle | undefined;
   #awaitingPong = false;
-  #pendingBody: RequestCommand | undefined;
+  /** The request whose body the next binary message is, or `skip` for a refused request's body. */
+  #pendingBody: RequestCommand | 'skip' | undefined;
   #active = new Set<{ destroy(): void }>();
+  /** Calls being answered (a drain on stop waits for them). */
+  readonly #inFlight = new Set<Promise<void>>();
+  #since: number;
+  #lastError: (ConnectFailure & { at: number }) | undefined;
+  #nextAttemptAt: number | undefined;
+  #stopped: Promise<void> | undefined;
 
   constructor(options: ListenerChannelOptions) {
     super();
@@ -98,31 +144,86 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     this.path = options.path;
     this.listenerId = options.listenerId;
     this.#log = options.logger;
+    this.#since = options.clock.now();
   }
 
   get state(): ChannelState {
     return this.#state;
   }
 
+  /** State, since when, attempts and the last failure (for /$health). */
+  status(): ChannelStatus {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const st: ChannelStatus = {
+      path: this.path,
+      listenerId: this.listenerId,
+      state: this.#state,
+      since: iso(this.#since),
+      attempt: this.#o.backoff.attempt,
+      inFlight: this.#inFlight.size,
+    };
+    if (this.#state === ChannelState.Backoff && this.#nextAttemptAt !== undefined) st.nextAttemptAt = iso(this.#nextAttemptAt);
+    if (this.#lastError) st.lastError = { ...this.#lastError, at: iso(this.#lastError.at) };
+    return st;
+  }
+
   start(): void {
     if (this.#state === ChannelState.Idle) this.#connect();
   }
 
-  stop(): void {
-    if (this.#state === ChannelState.Closed) return;
-    this.#transition(ChannelState.Closed, { reason: 'stopped' });
+  /**
+   * Stops for good: no more reconnects; calls in flight get up to `drainMs` to finish (new
+   * requests meanwhile are answered 503), then the channel closes with 1000 and relayed
+   * WebSocket connections are closed. Resolves once the socket is closed (at most ~1 s after the
+   * drain). Calling it again returns the same promise.
+   */
+  stop(drainMs = 0): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    if (this.#state !== ChannelState.Closed) this.#transition(ChannelState.Closed, { reason: 'stopped' });
     this.#clearTimers();
     this.#o.clock.clearTimeout(this.#timer);
-    this.#ws?.close(1000, 'agent stopping');
-    const ws = this.#ws;
-    if (ws) this.#o.clock.setTimeout(() => ws.terminate(), 1000);
-    for (const a of this.#active) a.destroy();
+    this.#timer = undefined;
+    this.#stopped = this.#closeAfterDrain(drainMs);
+    return this.#stopped;
   }
 
-  #transition(to: ChannelState, detail: { reason?: string; delayMs?: number } = {}): void {
+  async #closeAfterDrain(drainMs: number): Promise<void> {
+    const ws = this.#ws;
+    const clock = this.#o.clock;
+    if (ws && ws.readyState === ws.OPEN && this.#inFlight.size > 0 && drainMs > 0) {
+      this.#log.info({ inFlight: this.#inFlight.size, drainMs }, 'stopping: letting calls in flight finish');
+      let timer: TimerHandle | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, drainMs))),
+      ]);
+      clock.clearTimeout(timer);
+    }
+    for (const a of this.#active) a.destroy();
+    this.#ws = undefined;
+    if (!ws || ws.readyState === ws.CLOSED) return;
+    if (ws.readyState === ws.CONNECTING) {
+      ws.terminate();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 1000);
+      ws.once('close', () => {
+        clock.clearTimeout(timer);
+        resolve();
+      });
+      ws.close(1000, 'agent stopping');
+    });
+  }
+
+  #transition(to: ChannelState, detail: StateDetail = {}): void {
     const from = this.#state;
     if (!TRANSITIONS[from].includes(to)) throw new Error(`listener channel: illegal transition ${from} → ${to}`);
     this.#state = to;
+    this.#since = this.#o.clock.now();
     this.#log.debug({ from, to, ...detail }, 'state');
     this.emit('state', from, to, detail);
   }
@@ -135,7 +236,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     try {
       token = await o.tokenProvider(audience, o.tokenTtlSeconds);
     } catch (err) {
-      return this.#retry(`token provider failed: ${(err as Error).message}`);
+      return this.#retry({ kind: FailureKind.Token, reason: `token provider failed: ${(err as Error).message}` });
     }
     if (this.#state !== ChannelState.Connecting) return;
     const url = `${o.relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
@@ -160,33 +261,44 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     });
     ws.on('open', () => this.#onOpen(ws));
     ws.on('unexpected-response', (_req, res) => {
-      const reason = `relay refused the listener: ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
-      // 401/403/404 are configuration problems an operator must see; keep retrying with backoff.
-      this.#log.warn({ status: res.statusCode }, reason);
-      res.resume();
-      ws.terminate();
-      this.#retry(reason);
+      // Read the relay's reason (bounded), then give up on this handshake and retry.
+      void readRefusal(res).then((failure) => {
+        if (ws !== this.#ws) return;
+        ws.terminate();
+        this.#retry(failure);
+      });
     });
     ws.on('message', (data, isBinary) => this.#onMessage(ws, data as Buffer, isBinary));
-    ws.on('pong', () => (this.#awaitingPong = false));
+    ws.on('pong', () => {
+      this.#awaitingPong = false;
+      this.#o.clock.clearTimeout(this.#pongDeadline);
+    });
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws) return;
       this.#clearTimers();
-      this.#retry(`control channel closed: ${code} ${reason.toString()}`.trim());
+      this.#retry({ kind: FailureKind.Lost, reason: `control channel closed: ${code} ${reason.toString()}`.trim(), closeCode: code });
     });
     ws.on('error', (err) => {
       this.#log.debug({ err: err.message }, 'control channel error');
-      if (ws.readyState !== ws.OPEN) this.#retry(err.message);
+      if (ws === this.#ws && ws.readyState !== ws.OPEN) this.#retry(networkFailure(err));
     });
   }
 
   #onOpen(ws: WebSocket): void {
     if (this.#state !== ChannelState.Connecting || ws !== this.#ws) return;
+    const attempts = this.#o.backoff.attempt;
     this.#o.backoff.reset();
     this.#transition(ChannelState.Ready);
-    this.#log.info({ path: this.path }, 'listening on the relay');
+    if (attempts > 0) this.#log.info({ path: this.path, attempts }, 'listening on the relay again');
+    else this.#log.info({ path: this.path }, 'listening on the relay');
     this.#awaitingPong = false;
-    this.#heartbeat = this.#o.clock.setInterval(() => {
+    const clock = this.#o.clock;
+    const interval = this.#o.heartbeatIntervalMs;
+    let lastTick = clock.now();
+    this.#heartbeat = clock.setInterval(() => {
+      const now = clock.now();
+      const gap = now - lastTick;
+      lastTick = now;
       if (this.#awaitingPong) {
         this.#log.info('relay missed a heartbeat; reconnecting');
         ws.terminate();
@@ -194,7 +306,18 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       }
       this.#awaitingPong = true;
       ws.ping();
-    }, this.#o.heartbeatIntervalMs);
+      // The timer fired far too late: this process was frozen (SIGSTOP, a suspended VM), and the
+      // relay has most likely dropped the channel. Check it now instead of one interval later.
+      if (gap > 2 * interval) {
+        this.#log.info({ gapMs: gap }, 'the agent was paused; checking the channel');
+        this.#pongDeadline = clock.setTimeout(() => {
+          if (this.#awaitingPong && ws === this.#ws) {
+            this.#log.info('no pong after a pause; reconnecting');
+            ws.terminate();
+          }
+        }, Math.min(interval, PAUSE_PONG_TIMEOUT_MS));
+      }
+    }, interval);
     this.#scheduleRenewal(ws);
   }
 
@@ -213,17 +336,27 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     }, ms);
   }
 
-  #retry(reason: string): void {
+  #retry(failure: ConnectFailure): void {
     if (this.#state === ChannelState.Closed || this.#state === ChannelState.Backoff) return;
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws && ws.readyState === ws.OPEN) ws.terminate();
     this.#clearTimers();
     this.#pendingBody = undefined;
-    const delayMs = this.#o.backoff.next();
-    this.#transition(ChannelState.Backoff, { reason, delayMs });
-    this.#log.info({ reason, delayMs }, 'reconnecting after backoff');
-    this.#timer = this.#o.clock.setTimeout(() => {
+    const clock = this.#o.clock;
+    const auth = failure.kind === FailureKind.Auth;
+    const delayMs = this.#o.backoff.next(auth ? (this.#o.authMaxMs ?? this.#o.backoff.maxMs) : undefined);
+    const attempt = this.#o.backoff.attempt;
+    this.#lastError = { ...failure, at: clock.now() };
+    this.#nextAttemptAt = clock.now() + delayMs;
+    this.#transition(ChannelState.Backoff, { reason: failure.reason, delayMs, kind: failure.kind, attempt });
+    const fields = { kind: failure.kind, status: failure.status, cause: failure.cause, closeCode: failure.closeCode, reason: failure.reason, attempt, delayMs };
+    // A refused credential needs an operator: error (the growing delay, up to authMaxMs, keeps
+    // it from flooding the log). Everything else heals by itself: warn.
+    if (auth) this.#log.error(fields, 'reconnecting after backoff');
+    else this.#log.warn(fields, 'reconnecting after backoff');
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
       if (this.#state === ChannelState.Backoff) void this.#connect();
     }, delayMs);
   }
@@ -231,38 +364,102 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   #clearTimers(): void {
     this.#o.clock.clearInterval(this.#heartbeat);
     this.#o.clock.clearTimeout(this.#renewal);
+    this.#o.clock.clearTimeout(this.#pongDeadline);
     this.#heartbeat = undefined;
     this.#renewal = undefined;
+    this.#pongDeadline = undefined;
+  }
+
+  /** Keeps a call's promise until it settles (stop() drains them); its failure is logged, never thrown. */
+  #track(work: Promise<unknown>, what: string): void {
+    const p = work.then(
+      () => undefined,
+      (err: unknown) => this.#log.warn({ err: (err as Error)?.message ?? String(err) }, `${what} failed`),
+    );
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
   }
 
   #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    try {
+      this.#dispatch(ws, data, isBinary);
+    } catch (err) {
+      // A bug in handling one message must not take the channel (or the process) down.
+      this.#log.error({ err: (err as Error)?.message ?? String(err) }, 'failed to handle a control message');
+    }
+  }
+
+  #dispatch(ws: WebSocket, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       const req = this.#pendingBody;
       this.#pendingBody = undefined;
-      if (req) this.#handleRequest(ws, req, data);
+      if (req === undefined) this.#log.debug({ bytes: data.length }, 'ignoring a binary message no request announced');
+      else if (req !== 'skip') this.#handleRequest(ws, req, data);
       return;
     }
+    // A request that announced a body but was followed by text: that body never came.
+    if (this.#pendingBody !== undefined && this.#pendingBody !== 'skip') {
+      const lost = this.#pendingBody;
+      this.#pendingBody = undefined;
+      this.#reply(ws, lost, errorResponse(new RelayError('RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME', 'the request body did not follow its request', { httpStatus: 400 })));
+    }
+    this.#pendingBody = undefined;
     let msg;
     try {
       msg = parseServiceMessage(data.toString('utf8'));
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'invalid message from the relay; reconnecting');
-      ws.close(1008, 'invalid message');
+      this.#onInvalidCommand(ws, err);
       return;
     }
-    if (msg.type === 'accept') void this.#handleAccept(msg);
+    if (msg.type === 'accept') this.#track(this.#handleAccept(msg), 'relayed connection');
     else if (msg.type === 'request') {
-      if (msg.method === undefined) void this.#handleRendezvousRequest(msg);
+      if (this.#state === ChannelState.Closed) {
+        // Stopping: the relay has not seen our close yet. Fail fast; the caller may retry elsewhere.
+        if (msg.body) this.#pendingBody = 'skip';
+        if (msg.method === undefined) return;
+        this.#reply(ws, msg, errorResponse(new RelayError('RELAY_ERR_AGENT_CLOSED', 'the agent is stopping', { httpStatus: 503 })));
+      } else if (msg.method === undefined) this.#track(this.#handleRendezvousRequest(msg), 'rendezvous request');
       else if (msg.body) this.#pendingBody = msg;
       else this.#handleRequest(ws, msg, undefined);
     } else this.#log.debug({ command: msg.name }, 'ignoring unknown relay command');
   }
 
+  /**
+   * A control message that did not validate. One that names its request is answered with an
+   * error (its body, if announced, skipped); one that names an accept is rejected on its
+   * rendezvous address; anything else is dropped. The channel stays up in every case.
+   */
+  #onInvalidCommand(ws: WebSocket, err: unknown): void {
+    const e = toRelayError(err);
+    if (!(err instanceof InvalidCommandError)) {
+      this.#log.warn({ code: e.code, err: e.message }, 'dropped an invalid message from the relay');
+      return;
+    }
+    this.#log.warn({ code: e.code, err: e.message, requestId: err.id, command: err.command }, 'refused an invalid command from the relay');
+    if (err.command === 'accept') {
+      const address = err.address;
+      if (!address) return;
+      const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000 };
+      this.#track(rejectRendezvous(address, err.httpStatus ?? 400, e.message, common), 'reject of an invalid accept');
+      return;
+    }
+    if (err.body === true) this.#pendingBody = 'skip';
+    this.#reply(ws, { type: 'request', id: err.id, address: err.address ?? '' }, errorResponse(err));
+  }
+
+  /** Sends a response for `req` (tracked like any call). */
+  #reply(ws: WebSocket, req: RequestCommand, res: LocalResponse): void {
+    this.#track(this.#respond(ws, req, res), 'response');
+  }
+
   /** A request that arrived on the control channel (body ≤ 64 KiB, already here). */
   #handleRequest(ws: WebSocket, req: RequestCommand, body: Buffer | undefined): void {
-    void this.#callLocal(req, body).then(
-      (res) => this.#respond(ws, req, res),
-      (err: unknown) => this.#respond(ws, req, errorResponse(err)),
+    this.#track(
+      this.#callLocal(req, body).then(
+        (res) => this.#respond(ws, req, res),
+        (err: unknown) => this.#respond(ws, req, errorResponse(err)),
+      ),
+      'relayed request',
     );
   }
 
@@ -367,7 +564,12 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
         req = msg;
       } catch (err) {
         this.#log.info({ err: (err as Error).message }, 'invalid request on rendezvous');
-        ep.close(1008, 'invalid request');
+        if (err instanceof InvalidCommandError && err.command === 'request') {
+          // It names its request: that one gets the error, on its own rendezvous.
+          const r = errorResponse(err);
+          bodyStream.resume(); // its body, if any, is read and dropped
+          this.#streamResponse(ep, { requestId: err.id, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
+        } else ep.close(1008, 'invalid request');
         return;
       }
       const head = { requestId: req.id, statusCode: 0, responseHeaders: {} as Record<string, string> };
@@ -393,10 +595,15 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       }
     });
     ep.on('binaryEnd', () => bodyStream.end());
-    ep.on('closed', () => {
-      if (!bodyStream.writableEnded) bodyStream.destroy();
-    });
+    const closed = new Promise<void>((resolve) =>
+      ep.on('closed', () => {
+        if (!bodyStream.writableEnded) bodyStream.destroy();
+        resolve();
+      }),
+    );
     ep.start();
+    // In flight until its rendezvous closes (the response is out or the caller is gone).
+    await closed;
   }
 
   async #handleAccept(cmd: AcceptCommand): Promise<void> {
@@ -446,6 +653,9 @@ function headerOf(headers: Record<string, string>, name: string): string | undef
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
   return undefined;
 }
+
+/** Longest wait for a pong after the process was found paused, ms. */
+const PAUSE_PONG_TIMEOUT_MS = 5000;
 
 function errorResponse(err: unknown): LocalResponse {
   const e = err instanceof RelayError ? err : new RelayError('RELAY_ERR_INTERNAL', String(err));

@@ -8,6 +8,8 @@ import { agentFileSchema, envOverrides, parseSection, readConfigFile, resolveFro
 export interface AgentCommandInput {
   config?: string;
   logLevel?: string;
+  /** `--health-port`: serve /$health on this local port (host from the config, else 127.0.0.1). */
+  healthPort?: number;
   env: NodeJS.ProcessEnv;
 }
 
@@ -15,6 +17,10 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
   const file = input.config ? readConfigFile(input.config) : {};
   const merged = { ...file, ...envOverrides(input.env, { relayUrl: 'string', keyName: 'string', key: 'string', token: 'string' }) };
   const { tls, log, ...agentOptions } = parseSection(agentFileSchema, merged, 'agent config');
+  if (input.healthPort !== undefined) {
+    const fileHealth = agentOptions.health && typeof agentOptions.health === 'object' ? (agentOptions.health as Record<string, unknown>) : {};
+    agentOptions.health = { ...fileHealth, port: input.healthPort };
+  }
   const logger = createCliLogger(input.logLevel ?? input.env.RELAYBRIDGE_LOG_LEVEL ?? log?.level ?? 'info');
   let ca: string | undefined;
   if (tls?.caFile) {
@@ -47,6 +53,7 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
   agent.on('state', (e) => {
     if (e.to === 'READY') logger.info({ path: e.path, listenerId: e.listenerId }, 'agent channel ready');
   });
+  // The agent retries the relay forever; only a local port it cannot open ends it (exit 1).
   agent.start();
   return agent;
 }
