@@ -9,7 +9,7 @@ import { TextDecoder } from 'node:util';
 import { ByteQueue } from '../../core/byte-queue';
 import { ProtocolError, type ErrorCode } from '../../core/errors';
 import { FaultString } from './faults';
-import { peekMultiByteInt31 } from './multibyte-int31';
+import { peekMultiByteInt31, type DecodedInt31 } from './multibyte-int31';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -30,11 +30,24 @@ export interface StringRecordRule {
 }
 
 /**
+ * peekMultiByteInt31 for a length or size field: a value past 2^31-1 (WCF FramingSizeTooLarge)
+ * exceeds every limit, so it fails as the limit would, with the fault record to answer with.
+ * (Without this the overflow escaped without an nmfFault, found by the nmf fuzz targets.)
+ */
+function peekLength(queue: ByteQueue, offset: number, what: string, tooLargeFault: FaultString): DecodedInt31 | undefined {
+  try {
+    return peekMultiByteInt31(queue, offset);
+  } catch (cause) {
+    throw new ProtocolError('RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE', `[MC-NMF] ${what} size does not fit in 31 bits`, { cause, nmfFault: tooLargeFault });
+  }
+}
+
+/**
  * Reads `type MB31(len) UTF-8` at the queue head (the caller has checked the type octet).
  * The length is checked against the rule before any string byte is waited for.
  */
 export function readStringRecord(queue: ByteQueue, rule: StringRecordRule): string | undefined {
-  const len = peekMultiByteInt31(queue, 1);
+  const len = peekLength(queue, 1, rule.what, rule.tooLongFault);
   if (len === undefined) return undefined;
   if (len.value > rule.maxBytes) {
     throw nmfError(`${rule.what} is ${len.value} bytes, more than the ${rule.maxBytes} allowed`, rule.tooLongFault, 'RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE');
@@ -62,7 +75,7 @@ export function readStringRecord(queue: ByteQueue, rule: StringRecordRule): stri
  */
 export function readSize(queue: ByteQueue, afterType: boolean, maxBytes: number, what: string): number | undefined {
   const offset = afterType ? 1 : 0;
-  const size = peekMultiByteInt31(queue, offset);
+  const size = peekLength(queue, offset, what, FaultString.MaxMessageSizeExceededFault);
   if (size === undefined) return undefined;
   if (size.value > maxBytes) {
     throw nmfError(`${what} of ${size.value} bytes exceeds the ${maxBytes}-byte limit`, FaultString.MaxMessageSizeExceededFault, 'RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE');
