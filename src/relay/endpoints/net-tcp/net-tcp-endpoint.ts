@@ -70,12 +70,18 @@ export class NetTcpEndpoint {
 
   #accept(socket: net.Socket): void {
     const tls = this.#config.allowTls ? this.#ctx.config.tls : undefined;
+    // Every connection starts unauthenticated (NmfConnection gives the slot back once it is not).
+    const address = this.#ctx.clientAddresses.resolve(socket.remoteAddress);
+    const slot = this.#ctx.preAuthSlots.tryAcquire(address);
+    const log = this.#log.child({ connId: ++this.#nextId, remote: socket.remoteAddress });
+    if (!slot) log.info({ address, inUse: this.#ctx.preAuthSlots.inUse }, 'unauthenticated net.tcp connection over the cap');
     const connection = new NmfConnection(socket, {
       ctx: this.#ctx,
       config: this.#config,
-      log: this.#log.child({ connId: ++this.#nextId, remote: socket.remoteAddress }),
+      log,
       tls,
       tooBusy: this.#connections.size >= this.#config.maxConnections,
+      slot,
     });
     this.#connections.add(connection);
     this.#sockets.add(socket);

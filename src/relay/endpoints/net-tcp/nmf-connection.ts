@@ -29,6 +29,14 @@
  *      messages may omit it (a newer token replaces it; an expired one stops working).
  * Entities with requiresClientAuthorization=false accept anonymous senders. A message that is
  * not authorized is answered with a SOAP fault (Sender, RELAY_ERR_SAS_*) and not forwarded.
+ *
+ * Until a connection is authenticated (its Via token authorized, its path is anonymous, or one of
+ * its messages authorized), it is cheap to refuse: it holds one unauthenticated slot of its
+ * address (limits.maxUnauthenticated*); a connection that found none must authenticate by its
+ * preamble (Via token, anonymous path) within OVER_CAP_GRACE_MS, else it gets ServerTooBusy at
+ * the preamble's end. It may send at most
+ * netTcp.preAuthMaxMessageBytes in all (preamble and envelopes; MaxMessageSizeExceededFault), and
+ * is closed when netTcp.channelInitializationTimeoutMs after its start it has not authenticated.
  */
 import type net from 'node:net';
 import tls from 'node:tls';
@@ -54,6 +62,7 @@ import {
 import { soap12ContentType } from '../../../protocol/soap/content-type';
 import type { XmlToken } from '../../../protocol/xml/tokens';
 import type { RelayContext } from '../../context';
+import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayConfig } from '../../options';
 import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
 import { forwardRpc, type RpcCall } from './rpc-call';
@@ -96,7 +105,15 @@ export interface NmfConnectionOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** True when the connection cap was reached: the preamble is answered ServerTooBusy. */
   readonly tooBusy: boolean;
+  /**
+   * The unauthenticated slot this connection holds until it authenticates; undefined when its
+   * address (or everyone) is over the cap: then only a preamble that authenticates is accepted.
+   */
+  readonly slot: PreAuthSlot | undefined;
 }
+
+/** Time a connection without an unauthenticated slot has to authenticate by its preamble, ms. */
+const OVER_CAP_GRACE_MS = 5000;
 
 export class NmfConnection {
   readonly #socket: net.Socket;
@@ -115,6 +132,11 @@ export class NmfConnection {
   #closed = false;
   #preambleTimer: TimerHandle | undefined;
   #idleTimer: TimerHandle | undefined;
+  /** Authorized once (Via token, anonymous path, or a message): the pre-auth bounds are off. */
+  #authenticated = false;
+  /** Bytes received while not authenticated. */
+  #preAuthBytes = 0;
+  #initTimer: TimerHandle | undefined;
 
   constructor(socket: net.Socket, options: NmfConnectionOptions) {
     this.#socket = socket;
@@ -132,6 +154,21 @@ export class NmfConnection {
     });
     this.#armPreambleTimer();
     this.#armIdleTimer();
+    const clock = options.ctx.config.clock;
+    const initMs = options.slot ? options.config.channelInitializationTimeoutMs : OVER_CAP_GRACE_MS;
+    this.#initTimer = clock.setTimeout(() => {
+      if (this.#authenticated) return;
+      this.#log.info({ ms: initMs }, 'net.tcp connection not authenticated in time');
+      this.#destroy();
+    }, initMs);
+  }
+
+  /** The connection authorized once: its slot goes back, and the pre-auth bounds are off. */
+  #authenticate(): void {
+    if (this.#authenticated) return;
+    this.#authenticated = true;
+    this.#o.slot?.release();
+    this.#o.ctx.config.clock.clearTimeout(this.#initTimer);
   }
 
   /** Closes the connection (relay shutdown): End for an open session, then FIN. */
@@ -148,6 +185,12 @@ export class NmfConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
+    if (!this.#authenticated) {
+      this.#preAuthBytes += chunk.length;
+      if (this.#preAuthBytes > this.#o.config.preAuthMaxMessageBytes) {
+        return this.#fault(FaultString.MaxMessageSizeExceededFault, `more than ${this.#o.config.preAuthMaxMessageBytes} bytes before the first authorized message`);
+      }
+    }
     this.#armIdleTimer();
     if (!this.#session && !this.#preambleTimer) this.#armPreambleTimer();
     let frames: ServerFrame[];
@@ -250,6 +293,10 @@ export class NmfConnection {
       (session) => {
         if (this.#closed) return;
         if (!session) return;
+        if (!session.entity.requiresClientAuthorization || session.token !== undefined) this.#authenticate();
+        if (!this.#authenticated && !this.#o.slot) {
+          return this.#fault(FaultString.ServerTooBusy, 'too many unauthenticated connections from this address (limits.maxUnauthenticated*)');
+        }
         this.#session = session;
         this.#clearPreambleTimer();
         this.#write([encodePreambleAck()]);
@@ -387,6 +434,7 @@ export class NmfConnection {
       result = ctx.authorizeToken(entity, 'Send', candidate);
       session.token = candidate;
     }
+    this.#authenticate();
     assertOperationAllowed(signingRule(entity, ctx.namespaceRules, result), action, entity.path);
   }
 
@@ -501,6 +549,8 @@ export class NmfConnection {
     const clock = this.#o.ctx.config.clock;
     clock.clearTimeout(this.#preambleTimer);
     clock.clearTimeout(this.#idleTimer);
+    clock.clearTimeout(this.#initTimer);
+    this.#o.slot?.release();
     if (this.#session) {
       this.#session.closed = true;
       // Calls with a reply pending are abandoned; one-way calls already handed over complete.
