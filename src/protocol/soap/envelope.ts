@@ -100,23 +100,42 @@ function invalid(message: string): ProtocolError {
   return new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `Invalid SOAP message: ${message}`);
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const XML_SPACE = new Set([' ', '\t', '\r', '\n']);
+
+function skipSpace(text: string, at: number): number {
+  while (at < text.length && XML_SPACE.has(text[at]!)) at++;
+  return at;
 }
 
-/** Compiled `</Body></Envelope>` tail patterns by prefixes seen (a handful in practice; bounded). */
-const tailPatterns = new Map<string, RegExp>();
+/** `</qname S? >` at `at`: the offset after it, or -1. */
+function endTagAt(text: string, at: number, qname: string): number {
+  if (!text.startsWith(`</${qname}`, at)) return -1;
+  const i = skipSpace(text, at + 2 + qname.length);
+  return text[i] === '>' ? i + 1 : -1;
+}
 
-/** What may follow the Body's content: `</Body>`, `</Envelope>`, then only whitespace, comments and PIs. */
-function tailPattern(bodyQName: string, envelopeQName: string): RegExp {
-  const key = `${bodyQName} ${envelopeQName}`;
-  let re = tailPatterns.get(key);
-  if (!re) {
-    re = new RegExp(`^</${escapeRegExp(bodyQName)}[ \\t\\r\\n]*>[ \\t\\r\\n]*</${escapeRegExp(envelopeQName)}[ \\t\\r\\n]*>(?:[ \\t\\r\\n]|<!--[^]*?-->|<\\?[^]*?\\?>)*$`);
-    if (tailPatterns.size >= 64) tailPatterns.clear();
-    tailPatterns.set(key, re);
+/**
+ * Whether `tail` is what may follow the Body's content: `</Body>`, `</Envelope>`, then only
+ * whitespace, comments and PIs. Linear: each comment or PI ends at its first terminator.
+ * (It was a regular expression, `(?:\s|<!--[^]*?-->|<\?[^]*?\?>)*$`, whose lazy comment bodies
+ * could span several comments: n comments then any other byte took 2^n steps (22 comments: 180 ms,
+ * doubling with each one more), and text between comments was accepted.)
+ */
+function isBodyTail(tail: string, bodyQName: string, envelopeQName: string): boolean {
+  let at = endTagAt(tail, 0, bodyQName);
+  if (at < 0) return false;
+  at = endTagAt(tail, skipSpace(tail, at), envelopeQName);
+  if (at < 0) return false;
+  for (;;) {
+    at = skipSpace(tail, at);
+    if (at === tail.length) return true;
+    let end: number;
+    if (tail.startsWith('<!--', at)) end = tail.indexOf('-->', at + 4) + 3;
+    else if (tail.startsWith('<?', at)) end = tail.indexOf('?>', at + 2) + 2;
+    else return false;
+    if (end < at + 3) return false; // indexOf gave -1: unterminated
+    at = end;
   }
-  return re;
 }
 
 interface MutableHeader {
@@ -295,7 +314,6 @@ function scanHead(head: Buffer | string, message: Buffer | string, limits?: Part
     const bodyStart = result.byteOffset(bodyChars[0]);
     const contentStart = result.byteOffset(bodyChars[1]);
     const closeTag = `</${bodyQName}`;
-    const tail = tailPattern(bodyQName, envelopeQName);
     let close: number;
     let closeText: string;
     if (Buffer.isBuffer(message) && !isUtf16(message)) {
@@ -306,7 +324,7 @@ function scanHead(head: Buffer | string, message: Buffer | string, limits?: Part
       closeText = at < 0 ? '' : result.text.slice(at);
       close = at < 0 ? -1 : result.byteOffset(at);
     }
-    if (close < contentStart || !tail.test(closeText)) {
+    if (close < contentStart || !isBodyTail(closeText, bodyQName, envelopeQName)) {
       throw invalid('Body is not closed by </Body></Envelope> at the end of the message');
     }
     const closeBytes = Buffer.isBuffer(message) && isUtf16(message) ? (closeText.indexOf('>') + 1) * 2 : Buffer.byteLength(closeText.slice(0, closeText.indexOf('>') + 1), 'utf8');
