@@ -3,8 +3,8 @@
  * (hybrid-connections.md §5). Listen is needed to listen and renew a token, Send to connect
  * or make HTTP requests, Manage for management; Manage includes Send and Listen.
  *
- * Check order (the first failure wins): token present, well-formed, key name known,
- * signature, expiry (with grace), audience, right. The signature is checked before expiry and
+ * Check order (the first failure wins): token present, well-formed, key name known and
+ * signature (one answer for both), expiry (with grace), audience, right. The signature is checked before expiry and
  * audience so a forged token learns nothing but "invalid signature".
  */
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,9 @@ import { type Clock, nowSeconds } from '../core/clock';
 import type { AuthorizationRule, Right } from '../core/entities';
 import { AuthError } from '../core/errors';
 import { audienceMatches, parseSasToken, verifySasSignature } from './sas-token';
+
+/** Keys tried for a key name no rule has (random, so no token ever matches them). */
+const UNKNOWN_RULE_KEYS: readonly string[] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
 
 /** Default tolerance after `se`, in seconds (the service appears to allow about 5 min). */
 export const DEFAULT_TOKEN_GRACE_SECONDS = 300;
@@ -48,7 +51,7 @@ export interface AuthorizeResult {
 
 /**
  * Checks `req.token` for `req.right` on `req.path`.
- * @throws AuthError with code RELAY_ERR_SAS_MISSING, _MALFORMED, _UNKNOWN_KEY, _BAD_SIGNATURE,
+ * @throws AuthError with code RELAY_ERR_SAS_MISSING, _MALFORMED, _BAD_SIGNATURE (also for an unknown key name),
  *   _EXPIRED, _WRONG_AUDIENCE or RELAY_ERR_AUTH_FORBIDDEN. Messages follow Azure's wording and
  *   never contain a key, signature or the token.
  */
@@ -68,16 +71,12 @@ export function authorize(req: AuthorizeRequest): AuthorizeResult {
     rule = req.namespaceRules.find((r) => r.keyName === t.skn);
     scope = 'namespace';
   }
-  if (!rule) {
-    throw new AuthError(
-      'RELAY_ERR_SAS_UNKNOWN_KEY',
-      `InvalidSignature: The token's key name '${printable(t.skn)}' matches no authorization rule of ` +
-        `${req.path ? `'${req.path}' or ` : ''}the namespace.`,
-    );
-  }
-
-  const keys = rule.secondaryKey ? [rule.primaryKey, rule.secondaryKey] : [rule.primaryKey];
-  if (!verifySasSignature(t, keys)) {
+  // An unknown key name and a wrong signature are one answer (code, message, status), and an
+  // unknown name still costs two HMACs, as a rule with two keys does: a prober cannot tell
+  // which key names exist, by the reply or by its timing.
+  const keys = rule ? (rule.secondaryKey ? [rule.primaryKey, rule.secondaryKey] : [rule.primaryKey]) : UNKNOWN_RULE_KEYS;
+  const signed = verifySasSignature(t, keys.length === 1 ? [keys[0]!, keys[0]!] : keys);
+  if (!rule || !signed) {
     throw new AuthError('RELAY_ERR_SAS_BAD_SIGNATURE', 'InvalidSignature: The token has an invalid signature.');
   }
 

@@ -6,12 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
 import { authorize, extractToken, type AuthorizeResult } from '../auth';
-import { AuthError, EndpointNotFoundError, RelayError } from '../core/errors';
+import { AuthError, EndpointNotFoundError, ProtocolError, RelayError } from '../core/errors';
 import type { HybridConnection, Right } from '../core/entities';
 import type { Logger } from '../core/logger';
 import type { Store } from '../store/store';
 import type { ControlChannel } from './endpoints/control/control-channel';
 import type { PendingRequest } from './endpoints/http-sender/pending-request';
+import { targetPathProblem } from './endpoints/http-sender/http-headers';
 import type { PendingAccept } from './endpoints/ws-sender/pending-accept';
 import type { RelayMetrics } from './metrics';
 import type { RelayConfig } from './options';
@@ -68,12 +69,10 @@ export class RelayContext {
    * (`/orders/v1/x` → `orders/v1` when that exists, else `orders`).
    */
   async resolveEntity(pathname: string): Promise<{ entity: HybridConnection; suffix: string } | undefined> {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(pathname);
-    } catch {
-      return undefined;
-    }
+    // A bad escape or a dot segment is refused (400) before any lookup: never routed, never forwarded.
+    const problem = targetPathProblem(pathname);
+    if (problem) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_TARGET', `Bad request target: ${problem}.`);
+    const decoded = decodeURIComponent(pathname);
     const segments = decoded.split('/').filter(Boolean);
     for (let n = Math.min(segments.length, 16); n > 0; n--) {
       const candidate = segments.slice(0, n).join('/');

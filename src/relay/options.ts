@@ -116,10 +116,16 @@ const limitsSchema = limitsObject.refine((l) => l.agentControlBodyBytes <= l.max
   path: ['agentControlBodyBytes'],
 });
 
+/**
+ * Listener keepalive: the relay pings every control channel each `intervalMs`. A channel whose
+ * last ping is unanswered at the next one gets no new calls (until it speaks again); after
+ * `maxMissed` unanswered pings it is terminated and its calls fail at once. With the defaults a
+ * frozen or partitioned listener stops getting calls within 20 s and is evicted within 30 s.
+ */
 const heartbeatSchema = z.strictObject({
-  /** Ping interval on listener control channels, ms. */
-  intervalMs: z.number().int().min(50).default(30_000),
-  /** Missed pongs before the channel is terminated. */
+  /** Ping interval on listener control channels, ms. Default 10 s. */
+  intervalMs: z.number().int().min(50).default(10_000),
+  /** Unanswered pings before the channel is terminated. Default 2. */
   maxMissed: z.number().int().min(1).default(2),
 });
 

@@ -57,6 +57,8 @@ export class ControlChannel implements RegisteredListener {
   readonly #opts: ControlChannelOptions;
   #awaitingBody: ResponseCommand | undefined;
   #missed = 0;
+  /** A heartbeat found the previous ping unanswered: no new calls until the listener speaks again. */
+  #suspect = false;
   #heartbeat: TimerHandle | undefined;
   #expiry: TimerHandle | undefined;
   #closing = false;
@@ -76,16 +78,21 @@ export class ControlChannel implements RegisteredListener {
     this.controlBodyLimit = options.controlBodyLimit;
     this.log = options.logger;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => (this.#missed = 0));
-    ws.on('ping', () => (this.#missed = 0));
+    ws.on('pong', () => this.#alive());
+    ws.on('ping', () => this.#alive());
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'control channel error'));
     this.#heartbeat = options.clock.setInterval(() => this.#beat(), options.heartbeatIntervalMs);
     this.#armExpiry(options.tokenExpiresAt);
   }
 
+  /**
+   * Routable: open, not closing, and no ping left unanswered for a whole heartbeat interval.
+   * A frozen or partitioned listener stops getting new calls one interval after it went silent
+   * and is terminated after heartbeatMaxMissed intervals.
+   */
   get healthy(): boolean {
-    return !this.#closing && this.#missed < this.#opts.heartbeatMaxMissed && this.#ws.readyState === this.#ws.OPEN;
+    return !this.#closing && !this.#suspect && this.#missed < this.#opts.heartbeatMaxMissed && this.#ws.readyState === this.#ws.OPEN;
   }
 
   /** Sends an `accept` (no body). Returns false when the channel cannot take it. */
@@ -115,7 +122,17 @@ export class ControlChannel implements RegisteredListener {
     void t;
   }
 
+  #alive(): void {
+    this.#missed = 0;
+    if (this.#suspect) this.log.info('listener answered again; routable');
+    this.#suspect = false;
+  }
+
   #beat(): void {
+    if (this.#missed > 0 && !this.#suspect) {
+      this.#suspect = true;
+      this.log.info({ missed: this.#missed }, 'listener missed a pong; no new calls until it answers');
+    }
     if (this.#missed >= this.#opts.heartbeatMaxMissed) {
       this.log.info({ missed: this.#missed }, 'listener missed heartbeats; terminating');
       this.#closing = true;
@@ -134,7 +151,7 @@ export class ControlChannel implements RegisteredListener {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
-    this.#missed = 0;
+    this.#alive();
     try {
       if (isBinary) return this.#onBinary(data);
       const msg = parseListenerMessage(data.toString('utf8'));

@@ -14,7 +14,7 @@ import { buildServerHandshakeResponse, validateClientHandshake } from '../../../
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import { httpFormOf, type RelayContext } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
-import { splitTarget, stripRelayQuery } from '../http-sender/http-headers';
+import { splitTarget, stripRelayQuery, targetPathProblem } from '../http-sender/http-headers';
 import { PendingAccept, writeHttpError } from '../ws-sender/pending-accept';
 import { ControlChannel } from './control-channel';
 
@@ -86,6 +86,8 @@ export class UpgradeEndpoint {
   }
 
   async #exactEntity(rest: string): Promise<HybridConnection> {
+    const problem = targetPathProblem(rest);
+    if (problem) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_TARGET', `Bad hybrid connection path: ${problem}.`);
     const path = decodeURIComponent(rest).replace(/^\/+|\/+$/g, '');
     const entity = path ? await this.#ctx.getEntity(path) : undefined;
     if (!entity) throw this.#ctx.endpointNotFound(path);

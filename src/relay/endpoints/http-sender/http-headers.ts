@@ -76,6 +76,31 @@ export function stripRelayQuery(search: string): string {
   return joined.length || body.length === 0 ? `?${joined}` : '';
 }
 
+/** A dot segment as a listener's server might read it: `.`/`..`, percent-encoded (once or twice), with `;params`. */
+const DOT_SEGMENT = /^(?:\.|%2e|%252e){1,2}$/i;
+
+/**
+ * Why a request path must not be routed, or undefined when it may (RFC 3986 §3.3, §5.2.4).
+ * Refused: a percent-escape that does not decode, and any dot segment (`.` or `..`), also when
+ * its dots are percent-encoded (`%2e`, double-encoded `%252e`), when it is delimited by an encoded
+ * slash or a backslash (`%2f`, `%5c`, `\`), or followed by `;params` (`..;`): servers behind a
+ * listener treat all of these as `..` and would serve a path outside the hybrid connection's.
+ * Browsers and HTTP libraries remove dot segments before sending, so only hand-made targets
+ * carry them; refusing (where nginx normalises) keeps every accepted target forwarded byte for byte.
+ */
+export function targetPathProblem(pathname: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return 'a percent-escape in the path does not decode';
+  }
+  for (const segment of decoded.split(/[/\\]/)) {
+    if (DOT_SEGMENT.test(segment.split(';')[0]!)) return "the path has a '.' or '..' segment";
+  }
+  return undefined;
+}
+
 /** Splits a raw request URL into path and search without normalising escapes. */
 export function splitTarget(url: string): { pathname: string; search: string } {
   const q = url.indexOf('?');

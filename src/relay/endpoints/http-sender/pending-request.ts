@@ -147,6 +147,7 @@ export class PendingRequest {
   /** A response arrived on the control channel. */
   onControlResponse(response: ResponseCommand, body: Buffer | undefined): void {
     if (this.#done || this.#responseStarted) return;
+    if (this.#refuseStatus(response)) return;
     this.#startResponse(response, body ? body.length : 0);
     if (body && body.length && !this.#bodyless()) this.res.write(body);
     this.#finish(response.statusCode);
@@ -164,6 +165,7 @@ export class PendingRequest {
       try {
         const msg = parseListenerMessage(text);
         if (msg.type !== 'response' || this.#responseStarted) return;
+        if (this.#refuseStatus(msg)) return;
         if (msg.body) {
           awaitingBody = msg;
           this.#startResponse(msg, undefined);
@@ -233,6 +235,19 @@ export class PendingRequest {
       }
     }
     if (!this.#done) ep.endBinaryMessage();
+  }
+
+  /**
+   * A listener's status must be a final one, 200–599 (RFC 9110 §15: 1xx are interim, and 101
+   * is never a relayed HTTP answer); anything else fails the call with 502 instead of being
+   * written (Node would write a 1xx as if final and the caller would see a reset).
+   */
+  #refuseStatus(response: ResponseCommand): boolean {
+    const s = response.statusCode;
+    if (Number.isInteger(s) && s >= 200 && s <= 599) return false;
+    this.#log.info({ status: s }, 'listener answered an invalid final status');
+    this.fail(new RelayError('RELAY_ERR_LISTENER_BAD_STATUS', `The listener answered with status ${s}, which is not a final HTTP status (200-599).`));
+    return true;
   }
 
   #bodyless(): boolean {
