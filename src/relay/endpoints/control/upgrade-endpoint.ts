@@ -55,10 +55,8 @@ export class UpgradeEndpoint {
     const { pathname, search } = splitTarget(req.url ?? '/');
     const query = new URLSearchParams(search);
     const action = query.get('sb-hc-action') ?? '';
-    const remote = req.socket.remoteAddress ?? 'unknown';
-    if (this.#throttled(remote)) {
-      return writeHttpError(socket, 429, reasonPhrase(429), 'Too many failed handshakes; slow down.');
-    }
+    // The caller's address (trustedProxies: the rightmost untrusted X-Forwarded-For hop).
+    const remote = this.#ctx.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
     try {
       if (!pathname.startsWith('/$hc/')) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'WebSocket upgrades are served under /$hc/ only.', { httpStatus: 404 });
       const rest = pathname.slice('/$hc'.length);
@@ -80,7 +78,7 @@ export class UpgradeEndpoint {
       if (status >= 500) this.#ctx.log.warn({ err: e.message, action }, 'upgrade failed');
       else this.#ctx.log.debug({ err: e.message, action, status }, 'upgrade refused');
       this.#ctx.metrics.handshakeFailures.inc({ action: action || 'none', status: String(status) });
-      this.#noteFailure(remote);
+      if (this.#noteFailure(remote)) return refuseThrottled(socket);
       writeHttpError(socket, status, reasonPhrase(status), message);
     }
   }
@@ -274,13 +272,15 @@ export class UpgradeEndpoint {
     ep.start();
   }
 
-  #throttled(remote: string): boolean {
-    const entry = this.#failures.get(remote);
-    const second = Math.floor(this.#ctx.config.clock.now() / 1000);
-    return !!entry && entry.second === second && entry.count >= this.#ctx.config.limits.maxFailedHandshakesPerSecond;
-  }
-
-  #noteFailure(remote: string): void {
+  /**
+   * Counts a failed handshake of `remote`; true when it is over
+   * limits.maxFailedHandshakesPerSecond this second, so it gets 429 instead of its own error.
+   * Only failures count and only a failing handshake is ever throttled: a correctly signed token,
+   * or a rendezvous for a live call, from the same address (a NAT, a proxy, the agent itself)
+   * always gets through. The throttle takes the prober's feedback (which key name, which id)
+   * away, not its service.
+   */
+  #noteFailure(remote: string): boolean {
     const second = Math.floor(this.#ctx.config.clock.now() / 1000);
     const entry = this.#failures.get(remote);
     if (entry && entry.second === second) entry.count++;
@@ -288,7 +288,25 @@ export class UpgradeEndpoint {
       if (this.#failures.size > 10_000) this.#failures.clear();
       this.#failures.set(remote, { second, count: 1 });
     }
+    return this.#throttled(remote);
   }
+
+  #throttled(remote: string): boolean {
+    const entry = this.#failures.get(remote);
+    const second = Math.floor(this.#ctx.config.clock.now() / 1000);
+    return !!entry && entry.second === second && entry.count > this.#ctx.config.limits.maxFailedHandshakesPerSecond;
+  }
+}
+
+/** 429 with Retry-After for a failing handshake over the throttle, then close. */
+function refuseThrottled(socket: Duplex): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = 'Too many failed handshakes from this address; slow down.';
+  socket.end(
+    `HTTP/1.1 429 ${reasonPhrase(429)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Retry-After: 1\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 /**
