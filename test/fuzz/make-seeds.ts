@@ -96,4 +96,17 @@ const second = Buffer.concat(xmlToBinary(soap('<Process xmlns="http://example.or
 put('nbfx-session', 'soap12-session', joinSessionMessages([first, second]));
 put('nbfx-session', 'msbin1', Buffer.concat(xmlToBinary(soap('<Add xmlns="http://example.org/calc"><a>2</a><b>3</b></Add>'))));
 
+// SOAP: regressions (a tail of many comments and a stray byte backtracked 2^n ways) and shapes the
+// captures lack (UTF-16, RelayAccessToken header, WS-Addressing 2004/08).
+const env11 = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">';
+put('soap-envelope', 'comment-tail', `${env11}<s:Body><a/></s:Body></s:Envelope>${'<!---->'.repeat(40)}x`);
+put('soap-envelope', 'relay-access-token', `${env11}<s:Header><RelayAccessToken xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect">` +
+  '<wsse:BinarySecurityToken xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" ' +
+  'EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">U2hhcmVkQWNjZXNzU2lnbmF0dXJlIHNyPWEmc2lnPWImc2U9MSZza249Yw==' +
+  '</wsse:BinarySecurityToken></RelayAccessToken></s:Header><s:Body><a/></s:Body></s:Envelope>');
+put('soap-envelope', 'utf16le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${env11}<s:Body><a>é</a></s:Body></s:Envelope>`, 'utf16le')]));
+put('soap-envelope', 'wsa2004', '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing">' +
+  '<s:Header><a:Action>urn:x</a:Action><a:To>http://h/p</a:To><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>' +
+  '</s:Header><s:Body><s:Fault/></s:Body></s:Envelope>');
+
 console.log(`seeds written under ${COMMITTED_CORPUS_DIR}`);
