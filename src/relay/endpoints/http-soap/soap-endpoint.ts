@@ -126,7 +126,7 @@ export class SoapHttpEndpoint {
     const { token, source } = extractToken({ headers: req.headers, query });
     const needsAuth = entity.requiresClientAuthorization;
     let auth: AuthorizeResult | undefined;
-    if (needsAuth && token !== undefined) auth = ctx.authorizeToken(entity, 'Send', token);
+    if (needsAuth && token !== undefined) auth = ctx.authorizeToken(entity, 'Send', token, req.headers.host);
 
     const contentType = headerValue(req.headers, 'content-type');
     let body: Buffer | undefined;
@@ -134,7 +134,7 @@ export class SoapHttpEndpoint {
     if (kind.mtom) {
       // MIME body: relayed as a stream; the action can only come from the Content-Type.
       call.action = classifySoapContentType(contentType).action;
-      if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined);
+      if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined, req.headers.host);
     } else {
       call.bodyRead = true;
       // No transport token for an entity that needs one: only a bounded head until authorized.
@@ -146,7 +146,7 @@ export class SoapHttpEndpoint {
           if (verdict.head.soapVersion) fault.version = verdict.head.soapVersion;
           if (verdict.head.addressing) fault.addressing = verdict.head.addressing;
           if (verdict.state === 'token') {
-            auth = ctx.authorizeToken(entity, 'Send', verdict.token); // throws when it does not authorize
+            auth = ctx.authorizeToken(entity, 'Send', verdict.token, req.headers.host); // throws when it does not authorize
             return 'authorized';
           }
           return verdict.state === 'incomplete' ? 'more' : 'refused';
@@ -167,9 +167,9 @@ export class SoapHttpEndpoint {
       if (info.headers.some((h) => h.localName === 'RelayAccessToken' && h.namespaceUri === RELAY_CONNECT_NS)) {
         const stripped = stripRelayAccessToken(body, this.#xmlLimits);
         body = stripped.body;
-        if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', stripped.token);
+        if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', stripped.token, req.headers.host);
       }
-      if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined); // RELAY_ERR_SAS_MISSING
+      if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined, req.headers.host); // RELAY_ERR_SAS_MISSING
     }
     assertOperationAllowed(signingRule(entity, ctx.namespaceRules, auth), call.action, entity.path);
 
