@@ -12,7 +12,7 @@
  */
 import { AuthError, ProtocolError, RelayError, type ErrorCode } from '../../src/core/errors';
 import { ClientDecoder, Mode, ServerDecoder, type ClientFrame, type ServerFrame } from '../../src/protocol/nmf';
-import { NbfxStreamReader, SessionReader, decodeEnvelope, readNbfx, binaryToXml } from '../../src/protocol/nbfx';
+import { MAX_NBFX_DECODED_CHARS, NbfxStreamReader, SessionReader, decodeEnvelope, readNbfx, binaryToXml } from '../../src/protocol/nbfx';
 import { parseListenerMessage, parseServiceMessage, serializeResponse, serializeRequest, serializeAccept } from '../../src/protocol/hyco';
 import { FrameDecoder, Opcode, decodeClosePayload, type FrameEvent } from '../../src/protocol/websocket';
 import { inspectEnvelope, rewriteAddressingTo, scanEnvelope, stripRelayAccessToken, type ElementRange } from '../../src/protocol/soap/envelope';
@@ -141,8 +141,8 @@ function runServer(input: Buffer[], decodeBodies: boolean): NmfOutcome {
       if (f.type === 'envelope' && decodeBodies) {
         expectOnly(PROTOCOL_CODES, () => {
           const xml = binaryToXml(f.payload, session ? { session } : {});
-          // Text output is linear in the input, bounded by the token limit and string sizes.
-          check(xml.length <= 64 * f.payload.length + 4096 * 1024, `binaryToXml produced ${xml.length} chars from ${f.payload.length} bytes`);
+          // Text output is bounded: decoded characters by maxDecodedChars (escaping at most 6x), markup per record.
+          check(xml.length <= 6 * MAX_NBFX_DECODED_CHARS + 64 * f.payload.length, `binaryToXml produced ${xml.length} chars from ${f.payload.length} bytes`);
         });
       }
     }

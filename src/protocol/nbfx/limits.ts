@@ -17,12 +17,20 @@ export interface NbfxLimits {
   readonly maxAttributesPerElement: number;
   /** Most tokens one document may produce (bounds array and dictionary amplification). Default 1 Mi. */
   readonly maxTokens: number;
+  /**
+   * Most characters (UTF-16 units) of names, values and text one document may expand to, names
+   * counted twice (start and end tag). Bounds dictionary amplification: a 2-byte DictionaryText
+   * record can stand for a 2 KiB session string, so without it a 2 MiB envelope decoded to
+   * 2 Gi characters. Default 16 Mi (four times the relay's 4 MiB message limit).
+   */
+  readonly maxDecodedChars: number;
 }
 
 export const MAX_NBFX_DEPTH = 128;
 export const MAX_NBFX_ARRAY_LENGTH = 65536;
 export const MAX_NBFX_ATTRIBUTES_PER_ELEMENT = 256;
 export const MAX_NBFX_TOKENS = 1024 * 1024;
+export const MAX_NBFX_DECODED_CHARS = 16 * 1024 * 1024;
 /** [MC-NBFSE] default session quota per direction, bytes of string tables (WCF MaxSessionSize). */
 export const MAX_SESSION_BYTES = 2048;
 
@@ -31,6 +39,7 @@ export const DEFAULT_NBFX_LIMITS: NbfxLimits = Object.freeze({
   maxArrayLength: MAX_NBFX_ARRAY_LENGTH,
   maxAttributesPerElement: MAX_NBFX_ATTRIBUTES_PER_ELEMENT,
   maxTokens: MAX_NBFX_TOKENS,
+  maxDecodedChars: MAX_NBFX_DECODED_CHARS,
 });
 
 /** Defaults overlaid with the given overrides (undefined keeps the default). */

@@ -36,7 +36,24 @@ interface State {
   inStartTag: boolean;
   attributes: number;
   tokens: number;
+  /** Characters the tokens so far expand to (limits.maxDecodedChars). */
+  chars: number;
   rootDone: boolean;
+}
+
+/** Characters a token adds to the document's text form (element names twice: start and end tag). */
+function charsOf(token: XmlToken): number {
+  switch (token.kind) {
+    case 'startElement':
+      return 2 * (token.prefix.length + token.localName.length);
+    case 'attribute':
+      return token.prefix.length + token.localName.length + token.value.length;
+    case 'text':
+    case 'comment':
+      return token.value.length;
+    default:
+      return 0;
+  }
 }
 
 /** Record-at-a-time decoder holding the document state between records. */
@@ -44,7 +61,7 @@ class RecordDecoder {
   readonly #limits: NbfxLimits;
   readonly #dict: DictionaryResolver;
   readonly #hints: boolean;
-  #s: State = { depth: 0, inStartTag: false, attributes: 0, tokens: 0, rootDone: false };
+  #s: State = { depth: 0, inStartTag: false, attributes: 0, tokens: 0, chars: 0, rootDone: false };
 
   constructor(options: NbfxReaderOptions) {
     this.#limits = resolveNbfxLimits(options.limits);
@@ -99,6 +116,10 @@ class RecordDecoder {
 
   #emit(out: XmlToken[], token: XmlToken): void {
     if (++this.#s.tokens > this.#limits.maxTokens) throw nbfxError(`document exceeds ${this.#limits.maxTokens} tokens`);
+    // Dictionary strings are shared, not copied, so the tokens stay small; the text they stand for
+    // is what a caller writes out (binaryToXml), and that must stay bounded too.
+    this.#s.chars += charsOf(token);
+    if (this.#s.chars > this.#limits.maxDecodedChars) throw nbfxError(`document expands to more than ${this.#limits.maxDecodedChars} characters`);
     out.push(token);
   }
 
