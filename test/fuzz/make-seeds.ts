@@ -54,6 +54,11 @@ put('hyco-service', 'accept', serializeAccept({
   remoteEndpoint: { address: '::1', port: 1 },
 }));
 put('hyco-service', 'proto', '{"request":{"address":"a","id":"1","method":"GET","requestHeaders":{"__proto__":{"polluted":"1"},"constructor":"x","a":1}}}');
+// A header flood just over the control channel's count limit (one request must fail alone).
+put('hyco-service', 'header-flood', serializeRequest({
+  address: 'wss://relay.example/$hc/calc?sb-hc-action=request&sb-hc-id=45', id: '45', method: 'GET',
+  requestHeaders: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`x-h${i}`, 'v'])),
+}));
 put('hyco-listener', 'response', serializeResponse({ requestId: '42', statusCode: 200, statusDescription: 'OK', responseHeaders: headers, body: true }));
 put('hyco-listener', 'response-string-status', '{"response":{"requestId":"42","statusCode":"500","responseHeaders":null,"body":false}}');
 put('hyco-listener', 'renew', serializeRenewToken('SharedAccessSignature sr=http%3A%2F%2Frelay%2Fcalc&sig=abc&se=1700000000&skn=RootManageSharedAccessKey'));

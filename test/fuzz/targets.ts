@@ -10,9 +10,10 @@
  * control messages re-serialize to themselves; nothing gets a polluted prototype; decoded output
  * never outgrows the input by more than the limits allow (no unbounded allocation).
  */
-import { AuthError, ProtocolError, RelayError, type ErrorCode } from '../../src/core/errors';
+import { AuthError, ERROR_CODES, ProtocolError, RelayError, type ErrorCode } from '../../src/core/errors';
 import { ClientDecoder, Mode, ServerDecoder, type ClientFrame, type ServerFrame } from '../../src/protocol/nmf';
 import { MAX_NBFX_DECODED_CHARS, NbfxStreamReader, SessionReader, decodeEnvelope, readNbfx, binaryToXml } from '../../src/protocol/nbfx';
+import { InvalidCommandError } from '../../src/protocol/hyco/codec';
 import { parseListenerMessage, parseServiceMessage, serializeResponse, serializeRequest, serializeAccept } from '../../src/protocol/hyco';
 import { FrameDecoder, Opcode, decodeClosePayload, type FrameEvent } from '../../src/protocol/websocket';
 import { inspectEnvelope, rewriteAddressingTo, scanEnvelope, stripRelayAccessToken, type ElementRange } from '../../src/protocol/soap/envelope';
@@ -57,12 +58,8 @@ function expectOnly(codes: readonly ErrorCode[], fn: () => void, classes: Readon
   }
 }
 
-const PROTOCOL_CODES: readonly ErrorCode[] = [
-  'RELAY_ERR_PROTOCOL_INVALID_MESSAGE',
-  'RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE',
-  'RELAY_ERR_PROTOCOL_WS_FRAME',
-  'RELAY_ERR_PROTOCOL_UNKNOWN_MESSAGE',
-];
+/** Every registered protocol code (RELAY_ERR_PROTOCOL_*): new ones are accepted as they are added. */
+const PROTOCOL_CODES: readonly ErrorCode[] = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => c.startsWith('RELAY_ERR_PROTOCOL_'));
 
 /** Deterministic split points derived from the input itself (same input, same splits). */
 function splitPoints(bytes: Buffer, parts: number): number[] {
@@ -392,7 +389,14 @@ const hycoService: FuzzTarget = {
   run(bytes) {
     const text = bytes.toString('utf8');
     expectOnly(PROTOCOL_CODES, () => {
-      const msg = parseServiceMessage(text);
+      let msg: ReturnType<typeof parseServiceMessage>;
+      try {
+        msg = parseServiceMessage(text);
+      } catch (err) {
+        // A refusal the listener answers per request must name that request.
+        if (err instanceof InvalidCommandError) check(typeof err.id === 'string' && err.id.length > 0 && err.id.length <= 256, 'InvalidCommandError without a usable id');
+        throw err;
+      }
       noPollution(msg, 'service message');
       if (msg.type === 'accept') {
         const { type: _t, ...rest } = msg;

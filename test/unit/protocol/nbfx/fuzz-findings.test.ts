@@ -1,6 +1,6 @@
 /**
- * Bugs in the NBFX reader found while fuzzing (test/fuzz/targets.ts: the nmf-server and
- * nbfx-session targets bound the text a decoded envelope expands to), one test each.
+ * Bugs in the NBFX reader found while writing the fuzz targets (test/fuzz/targets.ts: the
+ * nmf-server target bounds the text a decoded envelope expands to), one test each.
  */
 import { ProtocolError } from '../../../../src/core/errors';
 import { NbfxStreamReader, SessionReader, binaryToXml, decodeEnvelope, readNbfx } from '../../../../src/protocol/nbfx';
