@@ -236,7 +236,7 @@ describe('ListenerChannel: one bad control message costs only its request', () =
       s.on('message', (d, isBinary) => received.push(isBinary ? { binary: d.toString() } : { text: JSON.parse(d.toString()) }));
     });
     const proxy: ServiceProxy = {
-      call: async (req) => {
+      call: async (req: { requestTarget: string }) => {
         if (req.requestTarget === '/p/throws') throw new Error('proxy blew up');
         const body = new PassThrough();
         body.end(`ok ${req.requestTarget}`);

@@ -14,7 +14,7 @@ import { buildServerHandshakeResponse, validateClientHandshake } from '../../../
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import { httpFormOf, type RelayContext } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
-import { splitTarget, stripRelayQuery, targetPathProblem } from '../http-sender/http-headers';
+import { assertForwardableHeaders, splitTarget, stripRelayQuery, targetPathProblem } from '../http-sender/http-headers';
 import { PendingAccept, writeHttpError } from '../ws-sender/pending-accept';
 import { ControlChannel } from './control-channel';
 
@@ -183,6 +183,8 @@ export class UpgradeEndpoint {
       if (lower === 'servicebusauthorization' || (lower === 'authorization' && source === 'Authorization')) continue;
       connectHeaders[name] = connectHeaders[name] ? `${connectHeaders[name]}, ${req.rawHeaders[i + 1]}` : req.rawHeaders[i + 1]!;
     }
+    // The accept command must carry them all: 431 to this sender, before any listener sees it.
+    assertForwardableHeaders(connectHeaders, ctx.config.limits.maxHeaderBytes);
     const exclude = new Set<string>();
     const pending = new PendingAccept(req, socket, head, {
       id,

@@ -2,6 +2,8 @@
  * Header and query handling for relayed HTTP requests (hybrid-connections.md §1, §2.1, §2.4, §3.2).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { QuotaExceededError } from '../../../core/errors';
+import { HYCO_LIMITS } from '../../../protocol/hyco';
 
 /** Hop-by-hop headers (RFC 7230 §6.1) plus those the relay answers itself. */
 const HOP_BY_HOP = new Set([
@@ -55,6 +57,32 @@ export function listenerRequestHeaders(
   if (via) out[via] = `${out[via]}, 1.1 ${options.viaHost}`;
   else out['Via'] = `1.1 ${options.viaHost}`;
   return out;
+}
+
+/**
+ * Refuses headers a listener could not take: the control message that carries them (a `request`'s
+ * requestHeaders, an `accept`'s connectHeaders) allows at most HYCO_LIMITS.maxHeaderCount entries
+ * and HYCO_LIMITS.maxHeaderBytes (or the relay's smaller `limits.maxHeaderBytes`) of UTF-8 names
+ * and values, counted as the codec counts them. Checked before anything is forwarded, so the
+ * caller gets 431 and the listener never sees the request (as nginx's large_client_header_buffers
+ * and HAProxy's tune.http.maxhdr answer the caller, not the backend).
+ *
+ * @throws QuotaExceededError RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE (HTTP 431)
+ */
+export function assertForwardableHeaders(headers: Record<string, string>, maxHeaderBytes: number = HYCO_LIMITS.maxHeaderBytes): void {
+  const maxBytes = Math.min(maxHeaderBytes, HYCO_LIMITS.maxHeaderBytes);
+  let count = 0;
+  let bytes = 0;
+  for (const [k, v] of Object.entries(headers)) {
+    count++;
+    bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
+  }
+  if (count > HYCO_LIMITS.maxHeaderCount) {
+    throw new QuotaExceededError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `Request Header Fields Too Large: ${count} headers to forward, at most ${HYCO_LIMITS.maxHeaderCount} are allowed.`);
+  }
+  if (bytes > maxBytes) {
+    throw new QuotaExceededError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `Request Header Fields Too Large: ${bytes} bytes of headers to forward, at most ${maxBytes} are allowed.`);
+  }
 }
 
 /** Size of a header map as it would appear on the wire, bytes. */

@@ -6,7 +6,7 @@
  * kinds (SOAP) plug their own error writer through `errorWriterFor`, and the SOAP endpoint
  * (../http-soap) relays through `forward` with a body it has already read and inspected.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
 import { lazyChild } from '../../../core/logger';
@@ -14,7 +14,7 @@ import type { RelayContext } from '../../context';
 import type { RelayConfig } from '../../options';
 import { httpFormOf } from '../../context';
 import { parseListenerList } from '../../registry/listener-registry';
-import { headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
+import { assertForwardableHeaders, headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
 import { discardRequestBody } from './discard-body';
 import { dispatchToListener } from './dispatch';
 import { PendingRequest, type ResponseSink } from './pending-request';
@@ -46,6 +46,7 @@ const ERROR_NAMES: Record<number, string> = {
   403: 'Forbidden',
   404: 'EndpointNotFound',
   413: 'RequestEntityTooLarge',
+  431: 'RequestHeaderFieldsTooLarge',
   429: 'TooManyRequests',
   500: 'InternalServerError',
   502: 'BadGateway',
@@ -105,6 +106,8 @@ export class HttpSenderEndpoint {
     }
     const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
+    // Before the body is read: 431 for this caller, never a request its listener must refuse.
+    assertForwardableHeaders(headers, limits.maxHeaderBytes);
     // Read whole when it may go on a control channel (the listener picked decides how large).
     const small = length !== undefined && length <= controlBodyMax(limits) && headerBytes(headers) <= limits.maxHeaderBytes;
     const body = small && length! > 0 ? await readBody(req, length!, { ms: limits.bodyIdleTimeoutMs, clock: ctx.config.clock }) : small ? Buffer.alloc(0) : undefined;
@@ -122,6 +125,18 @@ export class HttpSenderEndpoint {
     const { entity } = f;
     const limits = ctx.config.limits;
     const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
+    try {
+      // Every caller kind (plain HTTP, SOAP, metadata) passes here: headers the control message
+      // cannot carry fail this caller (431, or a SOAP fault via its writeError), not the listener.
+      assertForwardableHeaders(f.headers, limits.maxHeaderBytes);
+    } catch (err) {
+      const e = toRelayError(err);
+      ctx.metrics.httpRequests.inc({ path: entity.path, operation: f.operation ?? req.method ?? 'GET', status: String(e.httpStatus ?? 431) });
+      f.writeError(res, e);
+      f.onDone?.(e.httpStatus ?? 431);
+      if (res instanceof ServerResponse) discardRequestBody(req, res, ctx.config.clock);
+      return;
+    }
     const id = ctx.newId();
     const pending = new PendingRequest(
       {
