@@ -277,6 +277,41 @@ describe('ListenerChannel: one bad control message costs only its request', () =
     }
   });
 
+  it('a rendezvous request whose text is invalid is answered on that rendezvous (431); the channel stays', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const port = (wss.address() as AddressInfo).port;
+    let control: ServerSocket | undefined;
+    const onRendezvous: Array<{ text?: unknown; binary?: string }> = [];
+    let rendezvousClosed = false;
+    wss.on('connection', (s, req) => {
+      if (req.url?.startsWith('/$hc/')) return void (control = s);
+      // The rendezvous: send the request (300 headers), collect the answer.
+      const headers = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`X-Flood-${i}`, 'v']));
+      s.send(JSON.stringify({ request: { address: `ws://127.0.0.1:${port}/rv`, id: 'rv-1', requestTarget: '/p', method: 'GET', requestHeaders: headers, body: false } }));
+      s.on('message', (d, isBinary) => onRendezvous.push(isBinary ? { binary: d.toString() } : { text: JSON.parse(d.toString()) }));
+      s.on('close', () => (rendezvousClosed = true));
+    });
+    const proxy = { call: async () => ({ statusCode: 200, statusMessage: 'OK', headers: {}, body: new PassThrough().end('x') }), close: async () => undefined } as unknown as ServiceProxy;
+    const states: string[] = [];
+    const ch = channel(`ws://127.0.0.1:${port}`, new ManualClock(), [], { http: proxy });
+    ch.on('state', (_f: ChannelState, to: ChannelState) => states.push(to));
+    ch.start();
+    try {
+      await waitFor(() => ch.state === 'READY' && control !== undefined, 'READY');
+      control!.send(JSON.stringify({ request: { address: `ws://127.0.0.1:${port}/rv`, id: 'rv-1' } }));
+      await waitFor(() => rendezvousClosed, 'rendezvous answered and closed');
+      const head = onRendezvous.find((m) => m.text)?.text as { response: { requestId: string; statusCode: number } };
+      expect(head.response).toMatchObject({ requestId: 'rv-1', statusCode: 431 });
+      expect(onRendezvous.some((m) => m.binary?.includes('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE'))).toBe(true);
+      expect(control!.readyState).toBe(control!.OPEN);
+      expect(states).toEqual(['CONNECTING', 'READY']);
+    } finally {
+      await ch.stop();
+      await closeWss(wss);
+    }
+  });
+
   it('stop(): waits for a call in flight, answers new requests 503, then closes with 1000', async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((r) => wss.once('listening', () => r()));
