@@ -76,15 +76,19 @@ export interface ExitStatus {
 /** A child process whose output lines are kept, copied to `logFile`, and can be waited for. */
 export class ManagedProcess {
   readonly child: ChildProcess;
+  /** The kept lines (the last `keepLines`; `dropped` older ones were let go). */
   readonly lines: LogLine[] = [];
+  dropped = 0;
+  readonly #keepLines: number;
   readonly logFile: string;
   readonly name: string;
   exitStatus: ExitStatus | undefined;
   readonly #events = new EventEmitter();
   readonly #log: fs.WriteStream;
 
-  constructor(name: string, args: string[], o: { dir: string; env?: NodeJS.ProcessEnv }) {
+  constructor(name: string, args: string[], o: { dir: string; env?: NodeJS.ProcessEnv; keepLines?: number }) {
     this.name = name;
+    this.#keepLines = o.keepLines ?? Infinity;
     this.logFile = path.join(o.dir, `${name}.log`);
     this.#log = fs.createWriteStream(this.logFile, { flags: 'a' });
     this.#events.setMaxListeners(1000);
@@ -108,7 +112,7 @@ export class ManagedProcess {
 
   /** The index of the next line: pass as `since` to wait only for later lines. */
   mark(): number {
-    return this.lines.length;
+    return this.dropped + this.lines.length;
   }
 
   #read(stream: NodeJS.ReadableStream, which: 'stdout' | 'stderr'): void {
@@ -131,6 +135,11 @@ export class ManagedProcess {
           }
         }
         this.lines.push(line);
+        if (this.lines.length > this.#keepLines) {
+          const drop = Math.ceil(this.#keepLines / 2);
+          this.lines.splice(0, drop);
+          this.dropped += drop;
+        }
         this.#events.emit('line', line);
       }
     });
@@ -139,7 +148,7 @@ export class ManagedProcess {
   /** Resolves with the first line from index `since` on that matches; rejects on timeout or exit. */
   waitForLine(match: (l: LogLine) => boolean, o: { since?: number; timeoutMs?: number; what?: string } = {}): Promise<LogLine> {
     const what = o.what ?? 'a log line';
-    const found = this.lines.slice(o.since ?? 0).find(match);
+    const found = this.lines.slice(Math.max(0, (o.since ?? 0) - this.dropped)).find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
       const done = (err: Error | undefined, line?: LogLine) => {
@@ -203,9 +212,9 @@ export class ManagedProcess {
 }
 
 /** `relaybridge <role> --config <file>` from dist/ as a child process. */
-export function spawnCli(role: 'relay' | 'agent', configFile: string, o: { dir: string; name?: string; args?: string[] }): ManagedProcess {
+export function spawnCli(role: 'relay' | 'agent', configFile: string, o: { dir: string; name?: string; args?: string[]; keepLines?: number }): ManagedProcess {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  return new ManagedProcess(o.name ?? role, [CLI, role, '--config', configFile, ...(o.args ?? [])], { dir: o.dir });
+  return new ManagedProcess(o.name ?? role, [CLI, role, '--config', configFile, ...(o.args ?? [])], { dir: o.dir, keepLines: o.keepLines });
 }
 
 /** Relay config for loopback tests: a file store, debug logs, short heartbeats and timeouts. */
@@ -239,16 +248,16 @@ export function agentConfig(o: { relayPort: number; services: Array<Record<strin
 }
 
 /** Starts a relay and waits until it listens (its `relay listening on` line). */
-export async function startRelay(o: { dir: string; config: Record<string, unknown>; name?: string; timeoutMs?: number }): Promise<ManagedProcess> {
+export async function startRelay(o: { dir: string; config: Record<string, unknown>; name?: string; timeoutMs?: number; keepLines?: number }): Promise<ManagedProcess> {
   const file = writeYaml(o.dir, `${o.name ?? 'relay'}.yaml`, o.config);
-  const relay = spawnCli('relay', file, { dir: o.dir, name: o.name ?? 'relay' });
+  const relay = spawnCli('relay', file, { dir: o.dir, name: o.name ?? 'relay', keepLines: o.keepLines });
   await relay.waitForLine((l) => /relay listening on/.test(l.raw), { timeoutMs: o.timeoutMs ?? 30_000, what: 'relay listening' });
   return relay;
 }
 
-export function startAgent(o: { dir: string; config: Record<string, unknown>; name?: string }): ManagedProcess {
+export function startAgent(o: { dir: string; config: Record<string, unknown>; name?: string; keepLines?: number }): ManagedProcess {
   const file = writeYaml(o.dir, `${o.name ?? 'agent'}.yaml`, o.config);
-  return spawnCli('agent', file, { dir: o.dir, name: o.name ?? 'agent' });
+  return spawnCli('agent', file, { dir: o.dir, name: o.name ?? 'agent', keepLines: o.keepLines });
 }
 
 /** The agent's line for a control channel that is connected (CLI `agent channel ready`, channel `listening on the relay`). */
@@ -257,11 +266,13 @@ export const isAgentReady = (l: LogLine): boolean => typeof l.msg === 'string' &
 // ---------------------------------------------------------------------------------------------
 // A small HTTP/SOAP service as its own process (so it can be killed -9). Routes:
 //   GET  /hello…  → 200 text "hello <url>"
+//   POST application/soap+xml → SOAP 1.2 EchoResponse (RelatesTo = the MessageID) with the request's <text>
 //   POST with SOAPAction → SOAP 1.1 EchoResponse with the request's <text>
 //   GET  /half    → 200, Content-Length 2000, writes 1000 bytes, prints "half-sent", then waits
 //   GET  /slow?ms=N → 200 after N ms
 //   other POST    → echo of the body
-// Prints "service listening <port>" once listening.
+// Prints "service listening <port>" once listening; with a second argument also runs a TCP echo
+// server on that port and prints "echo listening <port>".
 // ---------------------------------------------------------------------------------------------
 const SERVICE_JS = `
 const http = require('node:http');
@@ -271,7 +282,12 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    if (req.method === 'POST' && req.headers.soapaction !== undefined) {
+    if (req.method === 'POST' && String(req.headers['content-type']).startsWith('application/soap+xml')) {
+      const text = (/<text[^>]*>([^<]*)</.exec(body) || [])[1] || '';
+      const id = (/<(?:[\\w.-]+:)?MessageID[^>]*>([^<]*)</.exec(body) || [])[1] || '';
+      res.writeHead(200, { 'Content-Type': 'application/soap+xml; charset=utf-8' });
+      res.end('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">urn:resilience/EchoResponse</a:Action><a:RelatesTo>' + id + '</a:RelatesTo></s:Header><s:Body><EchoResponse xmlns="urn:resilience"><text>' + text + '</text></EchoResponse></s:Body></s:Envelope>');
+    } else if (req.method === 'POST' && req.headers.soapaction !== undefined) {
       const text = (/<text>([^<]*)<\\/text>/.exec(body) || [])[1] || '';
       res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' });
       res.end('<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><EchoResponse xmlns="urn:resilience"><text>' + text + '</text></EchoResponse></s:Body></s:Envelope>');
@@ -292,17 +308,32 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 30000;
 server.listen(port, '127.0.0.1', () => process.stdout.write('service listening ' + server.address().port + '\\n'));
+if (process.argv[3] !== undefined) {
+  const echo = require('node:net').createServer((s) => { s.on('error', () => {}); s.pipe(s); });
+  echo.listen(Number(process.argv[3]), '127.0.0.1', () => process.stdout.write('echo listening ' + echo.address().port + '\\n'));
+}
 process.on('SIGTERM', () => process.exit(0));
 `;
 
 /** Starts the service on `port` (0: any) and waits until it listens; resolves with its port too. */
-export async function startService(o: { dir: string; port?: number; name?: string }): Promise<{ proc: ManagedProcess; port: number; url: string }> {
+export async function startService(o: {
+  dir: string;
+  port?: number;
+  name?: string;
+  /** Also a TCP echo server on this port (0: any). */
+  echoPort?: number;
+}): Promise<{ proc: ManagedProcess; port: number; url: string; echoPort?: number }> {
   const script = path.join(o.dir, 'service.js');
   if (!fs.existsSync(script)) fs.writeFileSync(script, SERVICE_JS);
-  const proc = new ManagedProcess(o.name ?? 'service', [script, String(o.port ?? 0)], { dir: o.dir });
-  const line = await proc.waitForLine((l) => /^service listening \d+/.test(l.raw), { timeoutMs: 20_000, what: 'service listening' });
-  const port = Number(/(\d+)$/.exec(line.raw)![1]);
-  return { proc, port, url: `http://127.0.0.1:${port}` };
+  const args = [script, String(o.port ?? 0), ...(o.echoPort !== undefined ? [String(o.echoPort)] : [])];
+  const proc = new ManagedProcess(o.name ?? 'service', args, { dir: o.dir });
+  const portOf = async (what: string) => {
+    const line = await proc.waitForLine((l) => l.raw.startsWith(`${what} listening `), { timeoutMs: 20_000, what: `${what} listening` });
+    return Number(/(\d+)$/.exec(line.raw)![1]);
+  };
+  const port = await portOf('service');
+  const echoPort = o.echoPort !== undefined ? await portOf('echo') : undefined;
+  return { proc, port, url: `http://127.0.0.1:${port}`, echoPort };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,8 +416,9 @@ export function relayErrorCode(r: CallOutcome): string | undefined {
   if (r.status === 500 && typeof header === 'string' && /^RELAY_ERR_/.test(header) && /Fault/.test(text)) return header;
   if (r.status !== undefined && r.status >= 400) {
     try {
-      const code = (JSON.parse(text) as { error?: { relayCode?: unknown } }).error?.relayCode;
-      if (typeof code === 'string' && /^RELAY_ERR_/.test(code)) return code;
+      // The relay's JSON errors carry `relayCode`; the agent's own (x-relaybridge-error) carry it as `code`.
+      const error = (JSON.parse(text) as { error?: { relayCode?: unknown; code?: unknown } }).error;
+      for (const code of [error?.relayCode, error?.code]) if (typeof code === 'string' && /^RELAY_ERR_/.test(code)) return code;
     } catch {
       /* not JSON */
     }
