@@ -54,6 +54,8 @@ export class Harness {
       key: ROOT_KEY,
       services,
       reconnect: { initialMs: 50, maxMs: 500, multiplier: 1.6, jitter: 0.2 },
+      // Tests stop agents at once; a test of the stop() drain sets its own.
+      stopDrainMs: 0,
       ...extra,
     });
     agent.start();
