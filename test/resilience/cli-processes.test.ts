@@ -83,12 +83,13 @@ async function withService(w: World, port?: number) {
   return svc;
 }
 
-function agentFor(w: World, serviceUrl: string, extra: { keyName?: string; key?: string; name?: string } = {}): ManagedProcess {
+function agentFor(w: World, serviceUrl: string, extra: { keyName?: string; key?: string; name?: string; healthPort?: number } = {}): ManagedProcess {
   const config = agentConfig({
     relayPort: w.relayPort,
     keyName: extra.keyName,
     key: extra.key,
     services: [{ path: PATH, target: { type: 'http', url: serviceUrl, soapVersion: '1.1', timeoutMs: 10_000 } }],
+    extra: extra.healthPort ? { health: { port: extra.healthPort } } : undefined,
   });
   return track(w, startAgent({ dir: w.dir, config, name: extra.name }));
 }
@@ -103,6 +104,14 @@ async function untilOk(w: World, timeoutMs = 30_000): Promise<CallOutcome> {
     await sleep(200);
   }
   throw new Error(`no successful call within ${timeoutMs} ms; last: ${last ? describeOutcome(last) : 'none'}`);
+}
+
+/** The agent's /$health: its status and, per path, whether it is connected. */
+async function agentHealth(port: number): Promise<{ status?: number; connected: Record<string, boolean> }> {
+  const r = await call(`http://127.0.0.1:${port}/$health`, { timeoutMs: 10_000 });
+  if (r.kind !== 'response') throw new Error(`agent /$health: ${describeOutcome(r)}`);
+  const report = JSON.parse(r.body!.toString('utf8')) as { paths?: Array<{ path: string; connected: boolean }> };
+  return { status: r.status, connected: Object.fromEntries((report.paths ?? []).map((p) => [p.path, p.connected])) };
 }
 
 /** N callers in a closed loop, alternating a plain GET and a SOAP 1.1 POST. */
@@ -181,6 +190,8 @@ function countVerdicts(o: Array<{ verdict: Verdict }>): Record<Verdict, number> 
 }
 
 function expectClean(s: ReturnType<typeof summarize>): void {
+  // RESILIENCE_REPORT=1 prints the outcome counts of each load scenario.
+  if (process.env.RESILIENCE_REPORT) process.stderr.write(`${expect.getState().currentTestName}: ${JSON.stringify(s.counts)}, ok after recovery ${s.okAfterRecovery}\n`);
   expect({ hung: s.hung, undocumented: s.undocumented, networkWhileRelayUp: s.networkWhileRelayUp, failedAfterRecovery: s.failedAfterRecovery }).toEqual({
     hung: [],
     undocumented: [],
@@ -264,18 +275,22 @@ describe('real processes: relay and agent CLIs under failures', () => {
     () =>
       scenario('relay-late', async (w) => {
         const svc = await withService(w);
-        const agent = agentFor(w, svc.url);
+        const healthPort = await freePort();
+        const agent = agentFor(w, svc.url, { healthPort });
         const started = Date.now();
         // Several backoff rounds: more than 3 s with nothing listening on the relay's port.
         await agent.waitForLine((l) => (l.level ?? 0) >= 40 && /ECONNREFUSED/.test(l.raw), { timeoutMs: 20_000, what: 'a warning naming ECONNREFUSED' });
         const left = 3500 - (Date.now() - started);
         if (left > 0) await sleep(left);
         expect(agent.exitStatus).toBeUndefined();
+        // The agent's opt-in /$health says, per path, that it is not connected (and answers 503).
+        expect(await agentHealth(healthPort)).toEqual({ status: 503, connected: { [PATH]: false } });
         const mark = agent.mark();
         track(w, await startRelay({ dir: w.dir, config: w.relayConfig }));
         await agent.waitForLine(isAgentReady, { since: mark, timeoutMs: 30_000, what: 'the agent connected' });
         const r = await untilOk(w);
         expect(r.status).toBe(200);
+        expect(await agentHealth(healthPort)).toEqual({ status: 200, connected: { [PATH]: true } });
         expect(agent.alive).toBe(true);
       }),
     TEST_TIMEOUT_MS,
