@@ -16,7 +16,6 @@
  * logged. None of them closes the channel.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES } from 'node:http';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from '../../core/backoff';
@@ -40,24 +39,10 @@ import type { LocalResponse } from '../proxies/http-proxy';
 import type { ServiceProxy } from '../proxies/service-proxy';
 import type { StreamTarget } from '../proxies/stream-proxy';
 import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from './connect-failure';
+import { errorResponse, headerOf, streamResponse } from './responses';
+import { ChannelState, TRANSITIONS, type ChannelStatus, type StateDetail } from './channel-state';
 
-export const ChannelState = {
-  Idle: 'IDLE',
-  Connecting: 'CONNECTING',
-  Ready: 'READY',
-  Backoff: 'BACKOFF',
-  Closed: 'CLOSED',
-} as const;
-export type ChannelState = (typeof ChannelState)[keyof typeof ChannelState];
-
-/** Allowed transitions; anything else is a bug and throws. */
-const TRANSITIONS: Record<ChannelState, readonly ChannelState[]> = {
-  IDLE: ['CONNECTING', 'CLOSED'],
-  CONNECTING: ['READY', 'BACKOFF', 'CLOSED'],
-  READY: ['BACKOFF', 'CLOSED'],
-  BACKOFF: ['CONNECTING', 'CLOSED'],
-  CLOSED: [],
-};
+export { ChannelState, type ChannelStatus, type StateDetail } from './channel-state';
 
 export interface ListenerChannelOptions {
   relayWsBase: string;
@@ -84,34 +69,8 @@ export interface ListenerChannelOptions {
   logger: Logger;
 }
 
-export interface StateDetail {
-  reason?: string;
-  delayMs?: number;
-  /** Which kind of failure led to BACKOFF. */
-  kind?: FailureKind;
-  /** Reconnect attempts since the channel was last READY (BACKOFF). */
-  attempt?: number;
-}
-
 export interface ListenerChannelEvents {
   state: [from: ChannelState, to: ChannelState, detail: StateDetail];
-}
-
-/** What /$health reports for one channel. */
-export interface ChannelStatus {
-  path: string;
-  listenerId: string;
-  state: ChannelState;
-  /** When the channel entered its state, ISO 8601. */
-  since: string;
-  /** Reconnect attempts since it was last READY. */
-  attempt: number;
-  /** When the next attempt starts (BACKOFF), ISO 8601. */
-  nextAttemptAt?: string;
-  /** Calls being answered now. */
-  inFlight: number;
-  /** The last failure, if any since start. */
-  lastError?: ConnectFailure & { at: string };
 }
 
 export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
@@ -521,26 +480,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       body.destroy();
       return;
     }
-    this.#streamResponse(ep, head, buffered, body);
-  }
-
-  #streamResponse(ep: WsEndpoint, head: Omit<Parameters<typeof serializeResponse>[0], 'body'>, first: Buffer[], body: Readable): void {
-    ep.sendText(serializeResponse({ ...head, body: true }));
-    for (const c of first) ep.writeBinaryFragment(c);
-    body.on('data', (c: Buffer) => {
-      if (!ep.writeBinaryFragment(c)) {
-        body.pause();
-        ep.once('drain', () => body.resume());
-      }
-    });
-    body.on('end', () => {
-      ep.endBinaryMessage();
-      ep.close(1000, 'response complete');
-    });
-    body.on('error', () => ep.close(1011, 'local response failed'));
-    ep.on('closed', () => body.destroy());
-    ep.start();
-    body.resume();
+    streamResponse(ep, head, buffered, body);
   }
 
   /** Address-only request: fetch it over rendezvous, stream the body in and the response out. */
@@ -568,7 +508,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
           // It names its request: that one gets the error, on its own rendezvous.
           const r = errorResponse(err);
           bodyStream.resume(); // its body, if any, is read and dropped
-          this.#streamResponse(ep, { requestId: err.id, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
+          streamResponse(ep, { requestId: err.id, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
         } else ep.close(1008, 'invalid request');
         return;
       }
@@ -576,7 +516,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       if (!req.body) bodyStream.end();
       this.#callLocal(req, req.body ? bodyStream : undefined).then(
         (res) =>
-          this.#streamResponse(
+          streamResponse(
             ep,
             { ...head, statusCode: res.statusCode, statusDescription: res.statusMessage || undefined, responseHeaders: res.headers },
             [],
@@ -584,7 +524,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
           ),
         (err: unknown) => {
           const r = errorResponse(err);
-          this.#streamResponse(ep, { ...head, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
+          streamResponse(ep, { ...head, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
         },
       );
     });
@@ -649,23 +589,5 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   }
 }
 
-function headerOf(headers: Record<string, string>, name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
 /** Longest wait for a pong after the process was found paused, ms. */
 const PAUSE_PONG_TIMEOUT_MS = 5000;
-
-function errorResponse(err: unknown): LocalResponse {
-  const e = err instanceof RelayError ? err : new RelayError('RELAY_ERR_INTERNAL', String(err));
-  const status = e.httpStatus ?? 502;
-  const body = new PassThrough();
-  body.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
-  return {
-    statusCode: status,
-    statusMessage: STATUS_CODES[status] ?? 'Bad Gateway',
-    headers: { 'content-type': 'application/json; charset=utf-8', 'x-relaybridge-error': e.code },
-    body,
-  };
-}

@@ -1,0 +1,50 @@
+/**
+ * How the agent's answers look on the wire: a local response streamed over a rendezvous socket
+ * (JSON head, then the body as one binary message), and an error as a response with Azure's JSON
+ * error body and the stable code in `x-relaybridge-error`.
+ */
+import { STATUS_CODES } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import { RelayError } from '../../core/errors';
+import { serializeResponse } from '../../protocol/hyco';
+import type { WsEndpoint } from '../../transport/ws-endpoint';
+import type { LocalResponse } from '../proxies/http-proxy';
+
+/** Sends `head` and then `first` + the rest of `body` over a rendezvous endpoint, then closes it. */
+export function streamResponse(ep: WsEndpoint, head: Omit<Parameters<typeof serializeResponse>[0], 'body'>, first: Buffer[], body: Readable): void {
+  ep.sendText(serializeResponse({ ...head, body: true }));
+  for (const c of first) ep.writeBinaryFragment(c);
+  body.on('data', (c: Buffer) => {
+    if (!ep.writeBinaryFragment(c)) {
+      body.pause();
+      ep.once('drain', () => body.resume());
+    }
+  });
+  body.on('end', () => {
+    ep.endBinaryMessage();
+    ep.close(1000, 'response complete');
+  });
+  body.on('error', () => ep.close(1011, 'local response failed'));
+  ep.on('closed', () => body.destroy());
+  ep.start();
+  body.resume();
+}
+
+export function headerOf(headers: Record<string, string>, name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+/** An error as a response: its HTTP status (502 when it has none) and `{error:{code,message}}`. */
+export function errorResponse(err: unknown): LocalResponse {
+  const e = err instanceof RelayError ? err : new RelayError('RELAY_ERR_INTERNAL', String(err));
+  const status = e.httpStatus ?? 502;
+  const body = new PassThrough();
+  body.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
+  return {
+    statusCode: status,
+    statusMessage: STATUS_CODES[status] ?? 'Bad Gateway',
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-relaybridge-error': e.code },
+    body,
+  };
+}
