@@ -31,6 +31,7 @@ import {
   classifyRequest,
   errorJsonResponse,
   faultResponse,
+  TargetAnswerError,
   headerValue,
   readBody,
   withoutHeaders,
@@ -75,7 +76,7 @@ const MAX_LEARNED_PATHS = 1024;
 const LOGGED_ANSWER_BYTES = 512;
 
 /** What the service's answer to one attempt means. */
-type Outcome = { readonly kind: 'reply'; readonly res: LocalResponse } | { readonly kind: 'mismatch'; readonly detail: string };
+type Outcome = { readonly kind: 'reply'; readonly res: LocalResponse } | { readonly kind: 'mismatch'; readonly status: number; readonly detail: string };
 
 /** The caller's request as far as the SOAP layer read it. */
 interface Call {
@@ -171,7 +172,7 @@ export class SoapHttpProxy implements ServiceProxy {
       let target = await this.#targetVersion(call);
       const first = await this.#attempt(call, target);
       if (first.kind === 'reply') return first.res;
-      if (this.#declared) throw badResponse(first.detail);
+      if (this.#declared) throw badResponse(first.status, first.detail);
       // Wrong version: the service takes the other one. Remember it for this path, and retry once.
       const other: SoapVersion = target === 'soap11' ? 'soap12' : 'soap11';
       this.#learn(call.localPath, other);
@@ -179,7 +180,7 @@ export class SoapHttpProxy implements ServiceProxy {
       target = other;
       const second = await this.#attempt(call, target);
       if (second.kind === 'reply') return second.res;
-      throw badResponse(second.detail);
+      throw badResponse(second.status, second.detail);
     } catch (err) {
       return faultResponse(err, soapVersion, call.info?.addressing, this.#log);
     }
@@ -216,14 +217,14 @@ export class SoapHttpProxy implements ServiceProxy {
       } catch {
         fault = undefined;
       }
-      if (fault?.kind === 'VersionMismatch') return { kind: 'mismatch', detail: `a VersionMismatch fault to SOAP ${label(version)}: ${fault.reason}` };
+      if (fault?.kind === 'VersionMismatch') return { kind: 'mismatch', status: res.statusCode, detail: `a VersionMismatch fault to SOAP ${label(version)}: ${fault.reason}` };
       return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, reply, res.statusMessage) };
     }
     const { length, head } = await drain(res.body, this.#o.maxMessageBytes);
     if (length === 0 && res.statusCode >= 200 && res.statusCode < 300) return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, Buffer.alloc(0), res.statusMessage) };
     const detail = describeAnswer(res, length, head);
-    if (res.statusCode === 415) return { kind: 'mismatch', detail: `${detail} to SOAP ${label(version)}` };
-    throw badResponse(`${detail}, not a SOAP ${label(version)} message`);
+    if (res.statusCode === 415) return { kind: 'mismatch', status: 415, detail: `${detail} to SOAP ${label(version)}` };
+    throw badResponse(res.statusCode, `${detail}, not a SOAP ${label(version)} message`);
   }
 
   /** The call in the other SOAP version, and its reply translated back. */
@@ -303,8 +304,8 @@ function soapVersionOf(contentType: string | undefined): SoapVersion | undefined
   }
 }
 
-function badResponse(detail: string): RelayError {
-  return new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `the local service answered ${detail}`);
+function badResponse(statusCode: number, detail: string): RelayError {
+  return new TargetAnswerError(statusCode, detail);
 }
 
 /** "HTTP 415 Unsupported Media Type with no body" / "... with text/html (1234 bytes: <html>…)". */

@@ -124,6 +124,15 @@ const PUBLIC_TEXT: Partial<Record<ErrorCode, string>> = {
   RELAY_ERR_INTERNAL: 'The agent could not complete the call.',
 };
 
+/** The service's answer was not a SOAP message: `message` says what it was (logged), `publicText` only its status. */
+export class TargetAnswerError extends RelayError {
+  readonly publicText: string;
+  constructor(statusCode: number, detail: string) {
+    super('RELAY_ERR_TARGET_BAD_RESPONSE', `the local service answered ${detail}`);
+    this.publicText = `The service behind this path answered HTTP ${statusCode} instead of a SOAP message.`;
+  }
+}
+
 /** Logger calls the helpers below make (a child logger with the path bound, usually). */
 export type FailureLog = Pick<Logger, 'warn'>;
 
@@ -135,7 +144,7 @@ export function publicError(err: unknown, log: FailureLog | undefined, context: 
   const e = err instanceof RelayError ? err : toRelayError(err);
   const id = newCorrelationId();
   log?.warn({ correlationId: id, code: e.code, err: e.message, ...context }, 'relayed call failed on the private side');
-  const text = (expose && e.code !== 'RELAY_ERR_INTERNAL' ? undefined : PUBLIC_TEXT[e.code]) ?? e.message;
+  const text = e instanceof TargetAnswerError ? e.publicText : ((expose && e.code !== 'RELAY_ERR_INTERNAL' ? undefined : PUBLIC_TEXT[e.code]) ?? e.message);
   const error = new RelayError(e.code, `${text.replace(/\.?$/, '')} (id ${id}).`, {
     httpStatus: e.httpStatus,
     soapFaultCode: e.soapFaultCode ?? (PUBLIC_TEXT[e.code] !== undefined ? 'Receiver' : undefined),

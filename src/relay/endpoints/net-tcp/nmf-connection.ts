@@ -394,7 +394,7 @@ export class NmfConnection {
       },
       body: request.xml,
       remoteEndpoint: this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined,
-      operation: action ?? 'net.tcp',
+      action,
     });
     // One-way calls (no MessageID) are handed over and forgotten: nothing goes back.
     if (messageId !== undefined) session.calls.add(call);

@@ -4,6 +4,7 @@
  * rendezvous otherwise), with the listener's response collected in memory instead of written to
  * an HTTP socket.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { RelayError, toRelayError } from '../../../core/errors';
@@ -13,6 +14,23 @@ import type { RelayContext } from '../../context';
 import { headerBytes } from '../http-sender/http-headers';
 import { dispatchToListener } from '../http-sender/dispatch';
 import { PendingRequest, type ResponseSink } from '../http-sender/pending-request';
+import { OperationLabels } from '../http-soap/operation-labels';
+import { describeNonSoapAnswer, CORRELATION_HEADER } from './soap-messages';
+
+/**
+ * Bounded `operation` labels for net.tcp calls, one set per relay (as the SOAP endpoint keeps
+ * its own): a net.tcp call counts under its SOAP action, like the same call over HTTP.
+ */
+const LABELS = new WeakMap<RelayContext, OperationLabels>();
+
+function labelsOf(ctx: RelayContext): OperationLabels {
+  let labels = LABELS.get(ctx);
+  if (!labels) {
+    labels = new OperationLabels();
+    LABELS.set(ctx, labels);
+  }
+  return labels;
+}
 
 export interface RpcRequest {
   readonly entity: HybridConnection;
@@ -21,8 +39,8 @@ export interface RpcRequest {
   readonly headers: Record<string, string>;
   readonly body: Buffer;
   readonly remoteEndpoint?: { address: string; port: number };
-  /** Metrics label (the SOAP action, or 'net.tcp'). */
-  readonly operation: string;
+  /** The SOAP action (metrics label and log line; bounded per path like the SOAP endpoint's). */
+  readonly action: string | undefined;
 }
 
 export interface RpcResponse {
@@ -109,6 +127,8 @@ export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
   const limits = ctx.config.limits;
   const id = ctx.newId();
   const { entity } = request;
+  const operation = labelsOf(ctx).label(entity.path, request.action);
+  const log = lazyChild(ctx.log, { requestId: id, path: entity.path, endpoint: 'net.tcp' });
   const pending = new PendingRequest(
     {
       id,
@@ -126,17 +146,36 @@ export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
       bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
       viaHost: 'relaybridge',
       clock: ctx.config.clock,
-      logger: lazyChild(ctx.log, { requestId: id, path: entity.path, endpoint: 'net.tcp' }),
-      writeError: (_res, err) => sink.fail(err),
+      logger: log,
+      writeError: (_res, err) => {
+        // The caller gets a SOAP fault, which goes with HTTP 500 on the HTTP endpoint: counted so.
+        sink.statusCode = 500;
+        sink.fail(err);
+      },
       onDone: (p, status) => {
         ctx.pendingRequests.delete(p.parts.id);
-        ctx.metrics.httpRequests.inc({ path: entity.path, operation: 'net.tcp', status: String(status) });
-        ctx.metrics.httpDuration.observe({ path: entity.path, operation: 'net.tcp' }, (ctx.config.clock.now() - p.startedAt) / 1000);
+        const seconds = (ctx.config.clock.now() - p.startedAt) / 1000;
+        ctx.metrics.httpRequests.inc({ path: entity.path, operation, status: String(status) });
+        ctx.metrics.httpDuration.observe({ path: entity.path, operation }, seconds);
+        // The SOAP endpoint's per-call line, for the same call over net.tcp.
+        ctx.log.info(
+          { endpoint: 'net.tcp', path: entity.path, action: request.action ?? '', status, ms: Math.round(seconds * 1000), bytes: request.body.length },
+          'soap call',
+        );
       },
     },
   );
   ctx.pendingRequests.set(id, pending);
   pending.body = request.body;
   dispatchToListener(ctx, pending, entity, { controlBody: headerBytes(request.headers) <= limits.maxHeaderBytes ? request.body : undefined });
-  return { promise: sink.promise, cancel: () => sink.cancel() };
+  const promise = sink.promise.then((res) => {
+    // A listener's answer that is not SOAP becomes a fault for the caller; what it was goes to
+    // the log under the id the fault names.
+    const detail = describeNonSoapAnswer(res);
+    if (detail === undefined) return res;
+    const correlationId = randomBytes(6).toString('hex');
+    log.warn({ correlationId, answer: detail }, 'the listener answered a net.tcp call with something that is not a SOAP message');
+    return { ...res, headers: { ...res.headers, [CORRELATION_HEADER]: correlationId } };
+  });
+  return { promise, cancel: () => sink.cancel() };
 }

@@ -79,7 +79,10 @@ export function errorFault(err: RelayError, messageId: string | undefined): Buff
  */
 export function replyFromResponse(res: RpcResponse, request: { action?: string; messageId?: string }): XmlToken[] | undefined {
   const contentType = res.headers['content-type'];
-  if (res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204) return undefined;
+  // Only a success may go back as nothing: an empty error status (Mono's 415 for the wrong SOAP
+  // version) is a failed call, and a WCF client waiting for its reply would wait out its timeout.
+  if ((res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204) && res.statusCode < 300) return undefined;
+  if (res.body.length === 0) return nonSoapFault(res, contentType, request.messageId);
   const relayCode = res.headers['x-relaybridge-error'];
   try {
     // The content type decides; without one (or a generic XML type) the envelope namespace does.
@@ -102,13 +105,40 @@ export function replyFromResponse(res: RpcResponse, request: { action?: string; 
       ),
     );
   }
+  return nonSoapFault(res, contentType, request.messageId);
+}
+
+/** Header (lower-case) with the id a non-SOAP answer was logged under. */
+export const CORRELATION_HEADER = 'relaybridge-correlation-id';
+
+/** The document element is an `Envelope` (any prefix), after an XML declaration, comments or a BOM. */
+const ENVELOPE_START = /^\uFEFF?\s*(?:<\?[^>]*\?>\s*|<!--[\s\S]*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?Envelope[\s>/]/;
+
+/**
+ * What a listener's answer was when it is not a SOAP reply that replyFromResponse can pass on
+ * (an empty error status, HTML, text), for the log; undefined for SOAP replies, one-way acks and
+ * the agent's own JSON errors.
+ */
+export function describeNonSoapAnswer(res: RpcResponse): string | undefined {
+  if (res.headers['x-relaybridge-error'] !== undefined) return undefined;
+  const ct = res.headers['content-type'];
+  if (res.body.length === 0) return res.statusCode < 300 ? undefined : `HTTP ${res.statusCode} with no body`;
+  if (soapVersionOf(ct) !== undefined) return undefined;
+  if (/xml/i.test(ct ?? 'xml') && ENVELOPE_START.test(res.body.subarray(0, 4096).toString('utf8'))) return undefined;
+  return `HTTP ${res.statusCode} with ${ct ?? 'no content type'} (${res.body.length} bytes: ${JSON.stringify(res.body.subarray(0, 256).toString('utf8'))})`;
+}
+
+/** A fault for a listener answer that is not a SOAP message (its status, never its body). */
+function nonSoapFault(res: RpcResponse, contentType: string | undefined, messageId: string | undefined): XmlToken[] {
   return parseXml(
     buildFault({
       soapVersion: 'soap12',
       code: 'Receiver',
-      subcode: { namespaceUri: RELAYBRIDGE_FAULT_NS, localName: 'RELAY_ERR_TARGET_UNREACHABLE', prefix: 'r' },
-      reason: `The service answered HTTP ${res.statusCode} (${contentType ?? 'no content type'}) instead of a SOAP message.`,
-      addressing: { version: 'wsa10', relatesTo: request.messageId },
+      subcode: { namespaceUri: RELAYBRIDGE_FAULT_NS, localName: 'RELAY_ERR_TARGET_BAD_RESPONSE', prefix: 'r' },
+      reason:
+        `The service answered HTTP ${res.statusCode} ${res.body.length === 0 ? 'with no body' : `(${contentType ?? 'no content type'})`} instead of a SOAP message` +
+        (res.headers[CORRELATION_HEADER] ? ` (id ${res.headers[CORRELATION_HEADER]}).` : '.'),
+      addressing: { version: 'wsa10', relatesTo: messageId },
     }).body,
   );
 }
