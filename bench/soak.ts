@@ -322,6 +322,7 @@ async function main(): Promise<number> {
   let beforeRestart: Sample | undefined;
   let afterRestart: Sample | undefined;
   let restarted = false;
+  let restartNote = 'no restart';
   while (Date.now() < endAt) {
     if (!restarted && Date.now() >= restartAt) {
       restarted = true;
@@ -335,8 +336,13 @@ async function main(): Promise<number> {
         if (status.code !== 0) problems.push(`relay exited ${JSON.stringify(status)} on SIGTERM (expected 0)`);
         relay = await startRelay({ dir, config: relayCfg, name: 'relay-2', keepLines: 2000 });
         procs.push(relay);
-        downWindows.push([downAt, Date.now()]);
-        await agent.waitForLine(isAgentReady, { since: mark, timeoutMs: 30_000, what: 'the agent reconnected after the relay restart' }).catch((e: Error) => problems.push(e.message));
+        const upAt = Date.now();
+        downWindows.push([downAt, upAt]);
+        const back = await agent.waitForLine(isAgentReady, { since: mark, timeoutMs: 30_000, what: 'the agent reconnected after the relay restart' }).catch((e: Error) => {
+          problems.push(e.message);
+          return undefined;
+        });
+        restartNote = `relay down ${upAt - downAt} ms (SIGTERM to listening), agent channel back ${back ? `${back.at - upAt} ms` : 'never'} after`;
       });
       await sleep(Math.min(10_000, Math.max(0, endAt - Date.now() - 5000)));
       afterRestart = await sample('after restart');
@@ -380,6 +386,14 @@ async function main(): Promise<number> {
   });
   const counts = Object.fromEntries((['ok', 'relay-error', 'network', 'hung', 'undocumented'] as Verdict[]).map((v) => [v, byVerdict(v).length]));
   out('');
+  const failures = new Map<string, number>();
+  for (const o of outcomes) {
+    if (o.verdict === 'ok') continue;
+    const key = `${o.kind} ${o.verdict}: ${/RELAY_ERR_[A-Z0-9_]+|E[A-Z]{4,}|NMF fault \S+|closed \d+|upgrade refused \d+|socket hang up|aborted|connection closed/.exec(o.detail)?.[0] ?? o.detail.slice(0, 60)}`;
+    failures.set(key, (failures.get(key) ?? 0) + 1);
+  }
+  out(restartNote);
+  out(`failed calls by outcome: ${[...failures].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join('; ') || 'none'}`);
   out(`calls: ${outcomes.length} (${JSON.stringify(counts)}; ok per kind: ${kinds.join(', ')}); not started (64 in flight): ${skipped}; churn agents: ${churns}; relay restarts: ${downWindows.length}`);
 
   for (const p of procs.slice().reverse()) await p.stop(10_000).catch(() => undefined);
