@@ -31,7 +31,8 @@ export const REPO_ROOT = ((): string => {
     dir = up;
   }
 })();
-export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The CLI under test; RELAYBRIDGE_CLI points the suite and the soak at another build (e.g. an older commit's). */
+export const CLI = process.env.RELAYBRIDGE_CLI ?? path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 /** A free TCP port on 127.0.0.1 (listen on 0, read it, close). */
 export function freePort(): Promise<number> {
