@@ -335,7 +335,7 @@ export class NmfConnection {
     const viaToken = url.searchParams.get(VIA_TOKEN_PARAM) ?? undefined;
     if (viaToken !== undefined) {
       try {
-        ctx.authorizeToken(entity, 'Send', viaToken);
+        ctx.authorizeToken(entity, 'Send', viaToken, url.host);
       } catch (err) {
         this.#fault(FaultString.EndpointAccessDenied, (err as Error).message);
         return undefined;
@@ -431,7 +431,7 @@ export class NmfConnection {
             `or in the Via query (${VIA_TOKEN_PARAM}).`,
         );
       }
-      result = ctx.authorizeToken(entity, 'Send', candidate);
+      result = ctx.authorizeToken(entity, 'Send', candidate, session.host);
       session.token = candidate;
     }
     this.#authenticate();
