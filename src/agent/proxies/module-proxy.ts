@@ -87,6 +87,8 @@ class ServerlessTransport implements SoapTransport {
     ready.catch(() => undefined);
   }
 
+
+
   localUrl(requestTarget: string): URL {
     return new URL(requestTarget, 'http://module.local');
   }
@@ -134,7 +136,8 @@ class ServerlessTransport implements SoapTransport {
 export function createModuleProxy(target: ModuleTarget, logger: Logger): ServiceProxy {
   const { mod, wsdl } = loadModule(target);
   const declared = soapVersionOption(target.soapVersion);
-  const versions = readWsdlInfo(wsdl).soapVersions;
+  const contract = readWsdlInfo(wsdl);
+  const versions = contract.soapVersions;
   const soapVersion: SoapVersion = declared ?? versions[0] ?? 'soap11';
   const ready = (async (): Promise<Loaded> => {
     const raw = mod.service ?? mod.services ?? (await mod.createService!());
@@ -170,6 +173,8 @@ export function createModuleProxy(target: ModuleTarget, logger: Logger): Service
     soapVersion,
     wsdl,
     rewriteTo: false,
+    // node-soap answers an operation its WSDL lacks with a TypeError as HTTP 500 text.
+    knownActionsOnly: true,
     maxMessageBytes: target.maxMessageBytes,
     timeoutMs: target.timeoutMs,
     logger,

@@ -27,6 +27,7 @@ import { soap11RequestToSoap12, soap11ResponseToSoap12, soap12RequestToSoap11, s
 import type { XmlLimits } from '../../protocol/xml/limits';
 import {
   acceptedResponse,
+  actionNotSupportedResponse,
   bufferedResponse,
   classifyRequest,
   errorJsonResponse,
@@ -60,6 +61,11 @@ export interface SoapHttpOptions {
   /** A WSDL document served for `?wsdl`/`?singleWsdl` (and used for 'auto'). */
   wsdl?: string;
   rewriteTo: boolean;
+  /**
+   * Answer calls whose action (or, for an empty action, Body element) the WSDL does not name with
+   * WCF's ActionNotSupported fault, in the caller's version, without calling the service. Default false.
+   */
+  knownActionsOnly?: boolean;
   /** wsa:To for the service; default the local URL of the call. */
   address?: string;
   maxMessageBytes: number;
@@ -146,12 +152,16 @@ export class SoapHttpProxy implements ServiceProxy {
     const call: Call = { req, body, soapVersion: kind.soapVersion, info: undefined, localPath };
     // The version the service takes and no WS-Addressing (a plain basicHttp call): nothing to
     // rewrite or translate, so the envelope goes on unscanned.
-    if (!mayHaveAddressing(body) && (await this.#targetVersion(call)) === kind.soapVersion) return this.#attempts(call);
+    if (!this.#o.knownActionsOnly && !mayHaveAddressing(body) && (await this.#targetVersion(call)) === kind.soapVersion) return this.#attempts(call);
     try {
       call.info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
     } catch {
       // Not an envelope we understand (XML over REST, say): not ours to change.
       return this.#passThrough({ ...req, body });
+    }
+    if (this.#o.knownActionsOnly) {
+      const unknown = unknownOperation(await this.#wsdl.info(), call.info);
+      if (unknown) return actionNotSupportedResponse(call.info.soapVersion, call.info.action, call.info.addressing, "The service's WSDL has no operation for it.");
     }
     return this.#attempts(call);
   }
@@ -288,6 +298,16 @@ const ENVELOPE_START = /^\uFEFF?\s*(?:<\?[^>]*\?>\s*|<!--[\s\S]*?-->\s*)*<(?:[A-
 
 function looksLikeEnvelope(body: Buffer): boolean {
   return ENVELOPE_START.test(body.subarray(0, 4096).toString('utf8'));
+}
+
+/** The WSDL names no operation for this call: neither its action nor (for an empty action) its Body element. */
+function unknownOperation(contract: WsdlInfo | undefined, info: EnvelopeInfo): boolean {
+  if (!contract) return false;
+  const ops = contract.operations;
+  const action = info.action;
+  if (action !== undefined && action !== '') return !ops.some((op) => op.inputActions.includes(action));
+  const el = info.bodyFirstChild;
+  return !el || !ops.some((op) => op.inputElement?.localName === el.localName && op.inputElement.namespaceUri === el.namespaceUri);
 }
 
 function label(v: SoapVersion): string {

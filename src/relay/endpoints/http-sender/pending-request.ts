@@ -9,9 +9,10 @@
  * 64 KiB even for control-channel requests). Streamed bodies never sit whole in memory:
  * back-pressure pauses the producing socket.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { RelayError, TimeoutError } from '../../../core/errors';
+import { ERROR_CODES, RelayError, TimeoutError, type ErrorCode } from '../../../core/errors';
 import type { Clock, TimerHandle } from '../../../core/clock';
 import type { Logger } from '../../../core/logger';
 import { parseListenerMessage, reasonPhrase, serializeRequest, type ResponseCommand } from '../../../protocol/hyco';
@@ -52,6 +53,24 @@ export interface ResponseSink {
  */
 export type RequestSource = Readable & { readonly complete?: boolean };
 
+/** A SOAP request (its Content-Type): its caller can read nothing but a SOAP message back. */
+const SOAP_REQUEST_TYPE = /^\s*(text\/xml|application\/soap\+xml|multipart\/related)\s*(;|$)/i;
+/** A response a SOAP caller can read: SOAP 1.1/1.2, MTOM, or other XML (the envelope decides). */
+const SOAP_RESPONSE_TYPE = /^\s*(text\/xml|application\/soap\+xml|multipart\/related|application\/(?:[\w.+-]+\+)?xml)\s*(;|$)/i;
+
+/**
+ * A listener answered a SOAP call with something that is not a SOAP message (an empty error
+ * status such as Mono's 415, HTML, JSON). The caller gets a fault naming `correlationId`; what
+ * the listener sent is logged under it.
+ */
+export class ListenerAnswerError extends RelayError {
+  readonly correlationId: string;
+  constructor(message: string, correlationId: string) {
+    super('RELAY_ERR_TARGET_BAD_RESPONSE', message);
+    this.correlationId = correlationId;
+  }
+}
+
 /** Largest binary fragment written when a buffered body goes over rendezvous, bytes. */
 const BODY_FRAGMENT_BYTES = 64 * 1024;
 
@@ -83,6 +102,8 @@ export class PendingRequest {
   #done = false;
   #timer: TimerHandle | undefined;
   #rendezvous: WsEndpoint | undefined;
+  /** The request is a SOAP call: a non-SOAP answer becomes a fault (#notSoap). */
+  readonly #soapCall: boolean;
   readonly #o: PendingRequestOptions;
   readonly #log: Logger;
 
@@ -93,6 +114,7 @@ export class PendingRequest {
     this.#o = options;
     this.#log = options.logger;
     this.startedAt = options.clock.now();
+    this.#soapCall = parts.method.toUpperCase() === 'POST' && SOAP_REQUEST_TYPE.test(headerOf(parts.headers, 'content-type') ?? '');
     this.#armTimer(options.requestTimeoutMs, 'response');
     res.on('close', () => {
       if (!this.#done) this.#abort('sender went away');
@@ -148,6 +170,8 @@ export class PendingRequest {
   onControlResponse(response: ResponseCommand, body: Buffer | undefined): void {
     if (this.#done || this.#responseStarted) return;
     if (this.#refuseStatus(response)) return;
+    const notSoap = this.#notSoap(response, body ? body.length : 0, body);
+    if (notSoap) return this.fail(notSoap);
     this.#startResponse(response, body ? body.length : 0);
     if (body && body.length && !this.#bodyless()) this.res.write(body);
     this.#finish(response.statusCode);
@@ -166,6 +190,8 @@ export class PendingRequest {
         const msg = parseListenerMessage(text);
         if (msg.type !== 'response' || this.#responseStarted) return;
         if (this.#refuseStatus(msg)) return;
+        const notSoap = this.#notSoap(msg, msg.body ? undefined : 0);
+        if (notSoap) return this.fail(notSoap);
         if (msg.body) {
           awaitingBody = msg;
           this.#startResponse(msg, undefined);
@@ -250,6 +276,26 @@ export class PendingRequest {
     return true;
   }
 
+  /**
+   * For a SOAP call, the error to fail it with when the listener's answer is not a SOAP message:
+   * an empty error status (an empty 2xx is a one-way acknowledgement), or a body of another type.
+   * WCF clients cannot read those, and a net.tcp client would wait for a reply that never comes.
+   */
+  #notSoap(response: ResponseCommand, bodyLength: number | undefined, body?: Buffer): RelayError | undefined {
+    if (!this.#soapCall) return undefined;
+    const status = response.statusCode;
+    const contentType = headerOf(response.responseHeaders ?? {}, 'content-type');
+    if (bodyLength === 0) {
+      if (status < 300) return undefined;
+    } else if (contentType !== undefined && SOAP_RESPONSE_TYPE.test(contentType)) return undefined;
+    const agentError = body && agentJsonError(headerOf(response.responseHeaders ?? {}, 'x-relaybridge-error'), body);
+    if (agentError) return agentError;
+    const correlationId = randomBytes(6).toString('hex');
+    const what = bodyLength === 0 ? 'with no body' : `with ${contentType ?? 'no content type'}`;
+    this.#log.warn({ correlationId, status, contentType, relayCode: headerOf(response.responseHeaders ?? {}, 'x-relaybridge-error'), answer: body?.subarray(0, 512).toString('utf8') }, 'the listener answered a SOAP call with something that is not a SOAP message');
+    return new ListenerAnswerError(`The service answered HTTP ${status} ${what} instead of a SOAP message (id ${correlationId}).`, correlationId);
+  }
+
   #bodyless(): boolean {
     const s = this.res.statusCode;
     return this.parts.method === 'HEAD' || s === 204 || s === 304 || (s >= 100 && s < 200);
@@ -314,5 +360,24 @@ export class PendingRequest {
           : 'The listener stopped sending the response body.';
       this.fail(new TimeoutError('RELAY_ERR_LISTENER_TIMEOUT', message));
     }, ms);
+  }
+}
+
+function headerOf(headers: Record<string, string>, lowerName: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lowerName) return v;
+  return undefined;
+}
+
+/** Our agent's JSON error (`{error:{code,message,correlationId}}`, already public), as the error it names. */
+function agentJsonError(code: string | undefined, body: Buffer): RelayError | undefined {
+  if (code === undefined || !Object.hasOwn(ERROR_CODES, code)) return undefined;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { error?: { message?: unknown; correlationId?: unknown } };
+    const message = parsed.error?.message;
+    if (typeof message !== 'string') return undefined;
+    const id = parsed.error?.correlationId;
+    return typeof id === 'string' ? Object.assign(new RelayError(code as ErrorCode, message), { correlationId: id }) : new RelayError(code as ErrorCode, message);
+  } catch {
+    return undefined;
   }
 }

@@ -45,6 +45,8 @@ export class SoapFaultContext {
     res.setHeader('Content-Length', fault.body.length);
     res.setHeader('Relaybridge-Error', err.code);
     res.setHeader('Relaybridge-Status', String(status));
+    const id = (err as { correlationId?: unknown }).correlationId;
+    if (typeof id === 'string') res.setHeader('Relaybridge-Correlation-Id', id);
     res.end(fault.body);
   };
 }
