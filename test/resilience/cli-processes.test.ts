@@ -292,6 +292,8 @@ describe('real processes: relay and agent CLIs under failures', () => {
         expect(r.status).toBe(200);
         expect(await agentHealth(healthPort)).toEqual({ status: 200, connected: { [PATH]: true } });
         expect(agent.alive).toBe(true);
+        // Told to stop, it closes its channel and exits 0 (Restart=on-failure leaves it stopped).
+        expect(await agent.stop(15_000)).toEqual({ code: 0, signal: null });
       }),
     TEST_TIMEOUT_MS,
   );
@@ -317,6 +319,7 @@ describe('real processes: relay and agent CLIs under failures', () => {
         const r = await untilOk(w);
         expect(r.status).toBe(200);
         expect(agent.alive).toBe(true);
+        expect(await agent.stop(15_000)).toEqual({ code: 0, signal: null });
       }),
     TEST_TIMEOUT_MS,
   );
