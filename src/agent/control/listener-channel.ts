@@ -248,8 +248,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const attempts = this.#o.backoff.attempt;
     this.#o.backoff.reset();
     this.#transition(ChannelState.Ready);
-    if (attempts > 0) this.#log.info({ path: this.path, attempts }, 'listening on the relay again');
-    else this.#log.info({ path: this.path }, 'listening on the relay');
+    if (attempts > 0) this.#log.info({ attempts }, 'listening on the relay again');
+    else this.#log.info('listening on the relay');
     this.#awaitingPong = false;
     const clock = this.#o.clock;
     const interval = this.#o.heartbeatIntervalMs;
@@ -446,6 +446,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const buffered: Buffer[] = [];
     let size = 0;
     const body = res.body;
+    let failed: Error | undefined;
     const overflow = await new Promise<boolean>((resolve) => {
       const onData = (c: Buffer) => {
         buffered.push(c);
@@ -460,8 +461,13 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       const onEnd = () => resolve(false);
       body.on('data', onData);
       body.once('end', onEnd);
-      body.once('error', () => resolve(false));
+      body.once('error', (err) => {
+        failed = err;
+        resolve(false);
+      });
     });
+    // The local body broke off: never send what arrived as a complete response.
+    if (failed) return this.#respond(ws, req, errorResponse(new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service behind this path broke off its response.', { cause: failed })));
     if (!overflow) {
       if (ws.readyState !== ws.OPEN) return;
       const whole = Buffer.concat(buffered, size);
