@@ -283,6 +283,10 @@ describe('real processes: relay and agent CLIs under failures', () => {
         const left = 3500 - (Date.now() - started);
         if (left > 0) await sleep(left);
         expect(agent.exitStatus).toBeUndefined();
+        // An agent stopped while it retries exits 0 too.
+        const other = agentFor(w, svc.url, { name: 'agent-stopped-in-backoff' });
+        await other.waitForLine((l) => (l.level ?? 0) >= 40 && /ECONNREFUSED/.test(l.raw), { timeoutMs: 20_000, what: 'a warning naming ECONNREFUSED' });
+        expect(await other.stop(15_000)).toEqual({ code: 0, signal: null });
         // The agent's opt-in /$health says, per path, that it is not connected (and answers 503).
         expect(await agentHealth(healthPort)).toEqual({ status: 503, connected: { [PATH]: false } });
         const mark = agent.mark();
