@@ -9,8 +9,8 @@
  * - Sessions are pooled: a call takes the open session with the fewest calls in flight, and a new
  *   one is opened while every session is busy and the pool is below maxSessions (a WCF service
  *   with the default ConcurrencyMode.Single runs one call per session at a time).
- * - One-way requests (no MessageID; for SOAP 1.1 callers, an action listed in oneWayActions) are
- *   answered 202 as soon as they are written.
+ * - One-way requests (no MessageID; an operation the WSDL marks one-way, from the `wsdl` file or
+ *   `wsdlUrl`; an action listed in oneWayActions) are answered 202 as soon as they are written.
  * - Failures (service down, timeout, NMF fault) become SOAP faults in the caller's version.
  */
 import { randomUUID } from 'node:crypto';
@@ -21,6 +21,7 @@ import { rewriteAddressingTo, scanEnvelope, type AddressingInfo } from '../../pr
 import { soap11RequestToSoap12, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
 import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody } from '../soap/soap-http';
 import type { LocalRequest, LocalResponse } from './http-proxy';
+import { operationOf, WsdlSource } from '../soap/wsdl-source';
 import { NetTcpSession } from './net-tcp-session';
 import type { ServiceProxy } from './service-proxy';
 
@@ -55,10 +56,26 @@ export class NetTcpProxy implements ServiceProxy {
   readonly #sessions = new Set<NetTcpSession>();
   /** Actions proved one-way at run time (a call with MessageID that the service never answered while answering later ones). */
   readonly #learnedOneWay = new Set<string>();
+  /** The service's WSDL (wsdl file or wsdlUrl): its one-way operations need no oneWayActions. */
+  readonly #wsdl: WsdlSource;
   #closed = false;
 
   constructor(options: NetTcpProxyOptions) {
     this.#o = options;
+    const wsdlUrl = options.wsdlUrl;
+    this.#wsdl = new WsdlSource({
+      text: options.wsdl,
+      url: wsdlUrl === undefined ? undefined : () => Object.assign(new URL(wsdlUrl), { search: '?wsdl' }),
+      timeoutMs: options.timeoutMs,
+      logger: options.logger,
+    });
+  }
+
+  /** One-way by config, by the WSDL, or learned at run time. */
+  async #isOneWay(action: string | undefined): Promise<boolean> {
+    if (action === undefined) return false;
+    if (this.#o.oneWayActions.includes(action) || this.#learnedOneWay.has(action)) return true;
+    return operationOf(await this.#wsdl.info(), action)?.oneWay === true;
   }
 
   /** Sessions currently open or opening (tests, metrics). */
@@ -83,7 +100,7 @@ export class NetTcpProxy implements ServiceProxy {
       let oneWay: boolean;
       if (version === 'soap11') {
         const action = parseSoapActionHeader(headerValue(request.headers, 'soapaction'));
-        oneWay = action !== undefined && this.#o.oneWayActions.includes(action);
+        oneWay = await this.#isOneWay(action);
         const t = soap11RequestToSoap12(body, { action, to: this.#address, newMessageId: () => `urn:uuid:${randomUUID()}`, oneWay });
         xml = t.body;
         addressing = t.addressing;
@@ -91,7 +108,7 @@ export class NetTcpProxy implements ServiceProxy {
         xml = rewriteAddressingTo(body, this.#address).body;
         addressing = scanEnvelope(xml).addressing;
         const action = addressing?.action;
-        oneWay = addressing?.messageId === undefined || (action !== undefined && (this.#o.oneWayActions.includes(action) || this.#learnedOneWay.has(action)));
+        oneWay = addressing?.messageId === undefined || (await this.#isOneWay(action));
       }
       const session = await this.#session();
       if (oneWay) {
