@@ -6,7 +6,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import type { RelayServer } from '../../src/relay/relay-server';
-import { Harness } from '../helpers/harness';
+import { Harness, request } from '../helpers/harness';
 import { NetTcpClient } from '../helpers/net-tcp-client';
 import { envelopeOf, faultOf, post11, post12, textOf } from '../helpers/soap';
 import { emptyStatusService, memoryLogger, rawListener, timeout, type LogLine } from './faults-support';
@@ -23,6 +23,10 @@ function basicHttpWithoutMetadata(seen: string[]): http.RequestListener {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       seen.push(`${req.method} ${req.url} ${req.headers['content-type'] ?? ''}`);
+      if (req.method !== 'POST' && req.url?.endsWith('?singleWsdl')) {
+        // Mono's help page for a service without metadata: 200, HTML, internal links.
+        return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><a href="http://10.7.7.7:8733/Design_Time_Addresses/Calc?singleWsdl">wsdl</a></html>');
+      }
       if (req.method !== 'POST') return void res.writeHead(404, { 'Content-Type': 'text/html' }).end('<html>no metadata at http://10.9.9.9/</html>');
       if (!String(req.headers['content-type']).startsWith('text/xml')) return void res.writeHead(415, 'Unsupported Media Type').end();
       const text = Buffer.concat(chunks).toString();
@@ -123,5 +127,15 @@ describe('HTTP SOAP: faults, not hangs', () => {
     expect(r.headers['relaybridge-correlation-id']).toMatch(/^[0-9a-f]{12}$/);
     const r11 = await post11(`${relay.url}/raw415`, `${CALC}/Add`, calc('Add', ''));
     expect(faultOf(r11)).toMatchObject({ soapVersion: 'soap11', code: { localName: 'RELAY_ERR_TARGET_BAD_RESPONSE' } });
+  });
+
+  it("a service's HTML answer to a metadata request is not passed on: 502/404 with the relay's own text", async () => {
+    const page = await request(`${relay.url}/auto11?singleWsdl`);
+    expect(page.status).toBe(502);
+    expect(page.body.toString()).not.toMatch(/10\.7\.7\.7|<html/);
+    expect(page.body.toString()).toMatch(/did not answer \?singlewsdl with a metadata document \(id [0-9a-f]{12}\)/);
+    const missing = await request(`${relay.url}/auto11?wsdl`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.toString()).not.toMatch(/10\.9\.9\.9|<html/);
   });
 });

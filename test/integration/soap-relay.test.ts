@@ -549,10 +549,11 @@ describe('metadata through the relay', () => {
     expect(res.body.toString()).toContain(`<soap:address location="${relay.url}/locked/basic"/>`);
   });
 
-  it("passes the service's own error through", async () => {
+  it("answers the service's own error with its status (404) and the relay's text, not the service's page", async () => {
     const res = await request(`${relay.url}/wcfmeta?xsd=xsd9`);
     expect(res.status).toBe(404);
-    expect(res.body.toString()).toBe('no such metadata');
+    expect(res.body.toString()).not.toContain('no such metadata');
+    expect(res.body.toString()).toMatch(/no metadata document for \?xsd=xsd9 \(id [0-9a-f]{12}\)/);
   });
 });
 

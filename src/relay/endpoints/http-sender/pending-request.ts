@@ -53,8 +53,16 @@ export interface ResponseSink {
  */
 export type RequestSource = Readable & { readonly complete?: boolean };
 
-/** A SOAP request (its Content-Type): its caller can read nothing but a SOAP message back. */
-const SOAP_REQUEST_TYPE = /^\s*(text\/xml|application\/soap\+xml|multipart\/related)\s*(;|$)/i;
+/**
+ * A SOAP call, whose caller can read nothing but a SOAP message back: SOAP 1.2's content type, or
+ * text/xml with a SOAPAction header (SOAP 1.1; text/xml alone is also plain XML over REST).
+ */
+function isSoapCall(method: string, headers: Record<string, string>): boolean {
+  if (method.toUpperCase() !== 'POST') return false;
+  const ct = headerOf(headers, 'content-type') ?? '';
+  if (/^\s*application\/soap\+xml\s*(;|$)/i.test(ct)) return true;
+  return /^\s*text\/xml\s*(;|$)/i.test(ct) && headerOf(headers, 'soapaction') !== undefined;
+}
 /** A response a SOAP caller can read: SOAP 1.1/1.2, MTOM, or other XML (the envelope decides). */
 const SOAP_RESPONSE_TYPE = /^\s*(text\/xml|application\/soap\+xml|multipart\/related|application\/(?:[\w.+-]+\+)?xml)\s*(;|$)/i;
 
@@ -114,7 +122,7 @@ export class PendingRequest {
     this.#o = options;
     this.#log = options.logger;
     this.startedAt = options.clock.now();
-    this.#soapCall = parts.method.toUpperCase() === 'POST' && SOAP_REQUEST_TYPE.test(headerOf(parts.headers, 'content-type') ?? '');
+    this.#soapCall = isSoapCall(parts.method, parts.headers);
     this.#armTimer(options.requestTimeoutMs, 'response');
     res.on('close', () => {
       if (!this.#done) this.#abort('sender went away');

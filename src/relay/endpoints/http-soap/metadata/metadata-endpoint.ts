@@ -8,9 +8,10 @@
  * carried into the document's `?wsdl=`/`?xsd=` links, so tools that follow imports keep it.
  * Errors here are for metadata tools and browsers, so they are the plain JSON errors.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QuotaExceededError, toRelayError, type RelayError } from '../../../../core/errors';
+import { QuotaExceededError, RelayError, toRelayError } from '../../../../core/errors';
 import type { Logger } from '../../../../core/logger';
 import type { RelayContext } from '../../../context';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http-sender/http-headers';
@@ -107,6 +108,13 @@ class CapturedResponse extends EventEmitter implements ResponseSink {
   }
 }
 
+/** A metadata answer is passed on only as an XML document (WSDL, XSD, DISCO). */
+function isXmlDocument(got: Captured): boolean {
+  const ct = got.headers['content-type'];
+  if (ct !== undefined && !/^\s*(text\/xml|application\/(?:[\w.+-]+\+)?xml)\s*(;|$)/i.test(ct)) return false;
+  return /^\uFEFF?\s*</.test(got.body.subarray(0, 64).toString('utf8')) && !/^\uFEFF?\s*<(!doctype\s+html|html)/i.test(got.body.subarray(0, 256).toString('utf8'));
+}
+
 export class MetadataEndpoint {
   readonly #ctx: RelayContext;
   readonly #sender: HttpSenderEndpoint;
@@ -134,6 +142,20 @@ export class MetadataEndpoint {
       if (!res.headersSent) writeJsonError(res, e);
       else res.destroy();
     }
+  }
+
+  /** 404 (the service has no such document) or 502, with our own text and a correlation id the answer is logged under. */
+  #notADocument(path: string, query: string, got: Captured, why?: string): RelayError {
+    const correlationId = randomBytes(6).toString('hex');
+    this.#log.warn(
+      { correlationId, path, query, status: got.status, contentType: got.headers['content-type'], answer: got.body.subarray(0, 512).toString('utf8'), err: why },
+      'the service answered a metadata request with something that is not a metadata document',
+    );
+    const error =
+      got.status === 404
+        ? new RelayError('RELAY_ERR_ENTITY_NOT_FOUND', `The service has no metadata document for ?${query} (id ${correlationId}).`)
+        : new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `The service did not answer ?${query} with a metadata document (id ${correlationId}).`);
+    return Object.assign(error, { correlationId });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, query: MetadataQuery): Promise<void> {
@@ -167,7 +189,7 @@ export class MetadataEndpoint {
     let cached = false;
     try {
       const got = await sink.result;
-      if (got.status === 200 && got.body.length > 0) {
+      if (got.status === 200 && got.body.length > 0 && isXmlDocument(got)) {
         doc = { body: got.body, contentType: got.headers['content-type'] ?? 'text/xml; charset=utf-8', storedAt: ctx.config.clock.now() };
         await this.cache.put(entity.path, cacheKey, doc);
       } else if (OFFLINE_STATUSES.has(got.status)) {
@@ -175,12 +197,9 @@ export class MetadataEndpoint {
         cached = doc !== undefined;
       }
       if (!doc) {
-        // The service's own answer (404 for an unknown xsd, ...), as it came.
-        res.statusCode = got.status;
-        for (const [k, v] of Object.entries(got.headers)) res.setHeader(k, v);
-        res.setHeader('Content-Length', got.body.length);
-        res.end(req.method === 'HEAD' ? undefined : got.body);
-        return;
+        // Not a document: the service's own page (Mono's HTML help page, an error page) would
+        // show its internal addresses, so the caller gets our text; the answer is logged.
+        throw this.#notADocument(entity.path, query.key, got);
       }
     } catch (err) {
       const e = toRelayError(err);
@@ -202,8 +221,8 @@ export class MetadataEndpoint {
       }).body;
       if (this.transformDocument) body = this.transformDocument(body, { entityPath: entity.path, suffix, query });
     } catch (err) {
-      // Not XML we can read: hand it over as the service wrote it.
-      this.#log.info({ path: entity.path, query: query.key, err: (err as Error).message }, 'metadata document not rewritten');
+      // Not XML we can read: never handed over with its internal addresses.
+      throw this.#notADocument(entity.path, query.key, { status: 200, headers: { 'content-type': doc.contentType }, body: doc.body }, (err as Error).message);
     }
     res.statusCode = 200;
     res.setHeader('Content-Type', doc.contentType);
