@@ -168,6 +168,8 @@ export interface WcfServiceOptions {
   faultPassthrough?: boolean;
   /** Do not print a "call" event per operation. */
   quiet?: boolean;
+  /** Publish metadata (`?wsdl`) on the HTTP base address (default true). */
+  metadata?: boolean;
   /** GET ?wsdl once after READY so the first test call does not pay for the HTTP listener's start (default true). */
   warmUp?: boolean;
   readyTimeoutMs?: number;
@@ -199,6 +201,7 @@ export async function startWcfService(opts: WcfServiceOptions): Promise<WcfServi
   if (opts.exceptionDetail === false) args.push('--exception-detail', 'false');
   if (opts.faultPassthrough) args.push('--fault-passthrough');
   if (opts.quiet) args.push('--quiet');
+  if (opts.metadata === false) args.push('--metadata', 'false');
 
   const child = spawn('mono', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const events: WcfServiceEvent[] = [];
@@ -268,9 +271,11 @@ export async function startWcfService(opts: WcfServiceOptions): Promise<WcfServi
     throw err;
   }
   const wsdlUrl = typeof info.wsdl === 'string' ? info.wsdl : undefined;
-  if (wsdlUrl && opts.warmUp !== false) {
+  // Without metadata the warm-up GET goes to the HTTP endpoint itself (any answer will do).
+  const warmUrl = wsdlUrl ?? opts.basic ?? opts.ws;
+  if (warmUrl && opts.warmUp !== false) {
     try {
-      const res = await fetch(wsdlUrl, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(warmUrl, { signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
     } catch {
       /* warm-up only */

@@ -228,6 +228,7 @@ namespace RelayBridge.Interop
             string tcp = Args.Get(args, "tcp", null);
             bool detail = Args.GetBool(args, "exception-detail", true);
             bool passthrough = Args.GetBool(args, "fault-passthrough", false);
+            bool metadata = Args.GetBool(args, "metadata", true);
             CalculatorService.Quiet = Args.GetBool(args, "quiet", false);
             if (basic == null && ws == null && tcp == null)
             {
@@ -253,7 +254,7 @@ namespace RelayBridge.Interop
                 debug.IncludeExceptionDetailInFaults = detail;
                 debug.HttpHelpPageEnabled = false;
 
-                if (httpBase != null)
+                if (httpBase != null && metadata)
                 {
                     var meta = new ServiceMetadataBehavior();
                     meta.HttpGetEnabled = true;
@@ -271,7 +272,7 @@ namespace RelayBridge.Interop
 
             var ready = new JsonObject()
                 .Set("basic", basic).Set("ws", ws).Set("tcp", tcp)
-                .Set("wsdl", (basic ?? ws) == null ? null : (basic ?? ws) + "?wsdl")
+                .Set("wsdl", (basic ?? ws) == null || !metadata ? null : (basic ?? ws) + "?wsdl")
                 .Set("exceptionDetail", detail).Set("faultPassthrough", passthrough);
             lock (OutGate)
             {
