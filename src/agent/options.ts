@@ -4,6 +4,7 @@
  */
 import { CONTROL_BODY_OFFER_BYTES } from '../protocol/hyco';
 import { z } from 'zod';
+import { parseConnectionString } from '../auth/connection-string';
 import type { TokenProvider } from '../auth/token-provider';
 import { systemClock, type Clock } from '../core/clock';
 import { ConfigError } from '../core/errors';
@@ -178,7 +179,15 @@ export type ModuleTargetConfig = z.output<typeof moduleTarget>;
 export type IpcTargetConfig = z.output<typeof ipcTarget>;
 export type NetTcpTargetConfig = z.output<typeof netTcpTarget>;
 
-export type AgentOptionsInput = z.input<typeof agentOptionsSchema> & {
+export type AgentOptionsInput = Omit<z.input<typeof agentOptionsSchema>, 'relayUrl'> & {
+  /** The relay's base URL; optional when `connectionString` is given (its Endpoint is used then). */
+  relayUrl?: string;
+  /**
+   * An Azure-style connection string (`Endpoint=sb://host[:port]/;SharedAccessKeyName=…;SharedAccessKey=…`,
+   * see auth/connection-string.ts) in place of keyName/key (or token). Its Endpoint gives the relay
+   * URL when relayUrl is not set; an explicit relayUrl wins.
+   */
+  connectionString?: string;
   tokenProvider?: TokenProvider;
   logger?: Logger;
   clock?: Clock;
@@ -193,7 +202,16 @@ export type AgentConfig = Readonly<z.output<typeof agentOptionsSchema>> & {
 };
 
 export function buildAgentConfig(input: AgentOptionsInput): AgentConfig {
-  const { tokenProvider, logger, clock, random, ...plain } = input;
+  const { tokenProvider, logger, clock, random, connectionString, ...rest } = input;
+  const plain: Record<string, unknown> = { ...rest };
+  if (connectionString !== undefined) {
+    const given = (['keyName', 'key', 'token'] as const).filter((k) => rest[k] !== undefined);
+    if (given.length) throw new ConfigError('invalid agent options', [`connectionString: give it or ${given.join('/')}, not both`]);
+    const cs = parseConnectionString(connectionString);
+    if (plain.relayUrl === undefined) plain.relayUrl = cs.relayUrl;
+    if (cs.keyName) Object.assign(plain, { keyName: cs.keyName, key: cs.key });
+    else plain.token = cs.sharedAccessSignature;
+  }
   const hints = renamedOptionHints(plain, { relay: 'relayUrl', paths: 'services', sasKeyName: 'keyName', sasKey: 'key' });
   if (hints.length) throw new ConfigError('invalid agent options', hints);
   const parsed = agentOptionsSchema.safeParse(plain);
