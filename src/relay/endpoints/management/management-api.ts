@@ -6,13 +6,18 @@
  *   DELETE /hybridconnections/{path}                            delete (its listeners are closed with 1001)
  *   PUT    /hybridconnections/{path}/authorizationrules/{name}  create/replace {rights, primaryKey?, secondaryKey?, operations?}
  *   DELETE /hybridconnections/{path}/authorizationrules/{name}
+ *   POST   /hybridconnections/{path}/authorizationrules/{name}/listkeys        the rule's keys and connection strings
+ *   POST   /hybridconnections/{path}/authorizationrules/{name}/regeneratekeys  {keyType: PrimaryKey|SecondaryKey}: a new key, then as listkeys
  *   GET    /authorizationrules                                  namespace rules
  *   PUT    /authorizationrules/{name}                           create/replace a namespace rule
  *   DELETE /authorizationrules/{name}
- * Keys are generated when not given and returned once in the PUT response.
+ *   POST   /authorizationrules/{name}/listkeys|regeneratekeys    as for an entity rule
+ * A new rule's keys are generated when not given; a PUT on an existing rule keeps the keys it
+ * does not give (as Azure's CreateOrUpdate does: changing rights never rotates keys). Keys are
+ * returned in the PUT response and by listkeys (as `az relay … authorization-rule keys list`).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { generateKey } from '../../../auth';
+import { formatConnectionString, generateKey } from '../../../auth';
 import { ConfigError, toRelayError } from '../../../core/errors';
 import type { AuthorizationRule, HybridConnection, OperationRules, Right } from '../../../core/entities';
 import { operationsIssues } from '../../../store/validate';
@@ -83,8 +88,19 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     await manage(req, path);
     if (ruleAt >= 0) {
       if (!keyName) throw new ConfigError('a rule key name is required in the URL');
+      const action = /^(.*)\/(listkeys|regeneratekeys)$/i.exec(keyName);
+      if (action && req.method === 'POST') {
+        const name = action[1]!;
+        const current = (await ctx.store.getEntity(path))?.authorizationRules.find((r) => r.keyName === name);
+        if (!current) return void res.status(404).json(errorBody(404, 'NotFound', `No rule '${name}' on '${path}'`));
+        const rule = action[2]!.toLowerCase() === 'regeneratekeys' ? regenerated(current, req.body) : current;
+        if (rule !== current) await ctx.store.putEntityRule(path, rule);
+        res.json(keysView(rule, relayBaseUrl(ctx, req), path));
+        return;
+      }
       if (req.method === 'PUT') {
-        const rule = ruleFromBody(keyName, req.body);
+        const existingRule = (await ctx.store.getEntity(path))?.authorizationRules.find((r) => r.keyName === keyName);
+        const rule = ruleFromBody(keyName, req.body, existingRule);
         await ctx.store.putEntityRule(path, rule);
         res.status(200).json(ruleView(rule, true));
       } else if (req.method === 'DELETE') {
@@ -115,10 +131,13 @@ export function createManagementApp(ctx: RelayContext): express.Express {
           if (typeof body.userMetadata !== 'string') throw new ConfigError('invalid body', ['userMetadata: expected a string']);
           patch.userMetadata = body.userMetadata;
         }
-        const rules = Array.isArray(body.authorizationRules)
-          ? body.authorizationRules.map((r: unknown) => ruleFromBody(String((r as { keyName?: unknown })?.keyName ?? ''), r))
-          : undefined;
         const existing = await ctx.store.getEntity(path);
+        const rules = Array.isArray(body.authorizationRules)
+          ? body.authorizationRules.map((r: unknown) => {
+              const name = String((r as { keyName?: unknown })?.keyName ?? '');
+              return ruleFromBody(name, r, existing?.authorizationRules.find((x) => x.keyName === name));
+            })
+          : undefined;
         const e = existing
           ? await ctx.store.updateEntity(path, patch)
           : await ctx.store.createEntity({ path, ...patch, authorizationRules: rules });
@@ -145,10 +164,27 @@ export function createManagementApp(ctx: RelayContext): express.Express {
 
   app.put('/authorizationrules/:keyName', wrap(async (req, res) => {
     await manage(req, undefined);
-    const rule = ruleFromBody(String(req.params.keyName), req.body);
+    const name = String(req.params.keyName);
+    const existingRule = (await ctx.store.listNamespaceRules()).find((r) => r.keyName === name);
+    const rule = ruleFromBody(name, req.body, existingRule);
     await ctx.store.putNamespaceRule(rule);
     await ctx.refreshNamespaceRules();
     res.json(ruleView(rule, true));
+  }));
+
+  app.post('/authorizationrules/:keyName/:action', wrap(async (req, res) => {
+    await manage(req, undefined);
+    const action = String(req.params.action).toLowerCase();
+    if (action !== 'listkeys' && action !== 'regeneratekeys') return void res.status(404).json(errorBody(404, 'NotFound', `No management resource at ${req.path}`));
+    const name = String(req.params.keyName);
+    const current = (await ctx.store.listNamespaceRules()).find((r) => r.keyName === name);
+    if (!current) return void res.status(404).json(errorBody(404, 'NotFound', `No namespace rule '${name}'`));
+    const rule = action === 'regeneratekeys' ? regenerated(current, req.body) : current;
+    if (rule !== current) {
+      await ctx.store.putNamespaceRule(rule);
+      await ctx.refreshNamespaceRules();
+    }
+    res.json(keysView(rule, relayBaseUrl(ctx, req)));
   }));
 
   app.delete('/authorizationrules/:keyName', wrap(async (req, res) => {
@@ -210,7 +246,33 @@ function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
   if (unknown.length) throw new ConfigError('invalid body', unknown.map((k) => `${k}: unknown field`));
 }
 
-function ruleFromBody(keyName: string, raw: unknown): AuthorizationRule {
+/** The relay's base URL for connection strings: publicUrl, else the scheme and Host the call came in on. */
+function relayBaseUrl(ctx: RelayContext, req: Request): string {
+  return (ctx.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`).replace(/\/+$/, '');
+}
+
+/** `{keyType: 'PrimaryKey' | 'SecondaryKey'}` (ARM's RegenerateAccessKeyParameters): that key renewed. */
+function regenerated(rule: AuthorizationRule, raw: unknown): AuthorizationRule {
+  const body = (raw ?? {}) as Record<string, unknown>;
+  checkKeys(body, ['keyType', 'key']);
+  if (body.keyType !== 'PrimaryKey' && body.keyType !== 'SecondaryKey') throw new ConfigError('invalid body', ['keyType: expected PrimaryKey or SecondaryKey']);
+  if (body.key !== undefined && (typeof body.key !== 'string' || !body.key)) throw new ConfigError('invalid body', ['key: expected a non-empty string']);
+  const key = (body.key as string | undefined) ?? generateKey();
+  return body.keyType === 'PrimaryKey' ? { ...rule, primaryKey: key } : { ...rule, secondaryKey: key };
+}
+
+function keysView(r: AuthorizationRule, relayUrl: string, entityPath?: string) {
+  const cs = (key: string) => formatConnectionString({ relayUrl, keyName: r.keyName, key, entityPath });
+  return {
+    keyName: r.keyName,
+    primaryKey: r.primaryKey,
+    secondaryKey: r.secondaryKey,
+    primaryConnectionString: cs(r.primaryKey),
+    ...(r.secondaryKey ? { secondaryConnectionString: cs(r.secondaryKey) } : {}),
+  };
+}
+
+function ruleFromBody(keyName: string, raw: unknown, existing?: AuthorizationRule): AuthorizationRule {
   const body = (raw ?? {}) as Record<string, unknown>;
   checkKeys(body, ['keyName', 'rights', 'primaryKey', 'secondaryKey', 'operations']);
   const rights = body.rights;
@@ -229,8 +291,8 @@ function ruleFromBody(keyName: string, raw: unknown): AuthorizationRule {
   return {
     keyName,
     rights: [...new Set(rights as Right[])],
-    primaryKey: (body.primaryKey as string | undefined) ?? generateKey(),
-    secondaryKey: (body.secondaryKey as string | undefined) ?? generateKey(),
+    primaryKey: (body.primaryKey as string | undefined) ?? existing?.primaryKey ?? generateKey(),
+    secondaryKey: (body.secondaryKey as string | undefined) ?? existing?.secondaryKey ?? generateKey(),
     ...(body.operations === undefined ? {} : { operations: body.operations as OperationRules }),
   };
 }
