@@ -38,7 +38,7 @@ import {
   withoutHeaders,
   xmlLimitsFor,
 } from '../soap/soap-http';
-import { chooseServiceVersion, replyActionFor, type WsdlInfo } from '../soap/wsdl-info';
+import { chooseServiceVersion, replyActionFor, type WsdlInfo, type WsdlOperation } from '../soap/wsdl-info';
 import { WsdlSource } from '../soap/wsdl-source';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
@@ -82,7 +82,7 @@ const MAX_LEARNED_PATHS = 1024;
 const LOGGED_ANSWER_BYTES = 512;
 
 /** What the service's answer to one attempt means. */
-type Outcome = { readonly kind: 'reply'; readonly res: LocalResponse } | { readonly kind: 'mismatch'; readonly status: number; readonly detail: string };
+type Outcome = { readonly kind: 'reply'; readonly res: LocalResponse; readonly empty?: boolean } | { readonly kind: 'mismatch'; readonly status: number; readonly detail: string };
 
 /** The caller's request as far as the SOAP layer read it. */
 interface Call {
@@ -160,7 +160,8 @@ export class SoapHttpProxy implements ServiceProxy {
       return this.#passThrough({ ...req, body });
     }
     if (this.#o.knownActionsOnly) {
-      const unknown = unknownOperation(await this.#wsdl.info(), call.info);
+      const contract = await this.#wsdl.info();
+      const unknown = contract !== undefined && operationFor(contract, call.info) === undefined;
       if (unknown) return actionNotSupportedResponse(call.info.soapVersion, call.info.action, call.info.addressing, "The service's WSDL has no operation for it.");
     }
     return this.#attempts(call);
@@ -181,7 +182,7 @@ export class SoapHttpProxy implements ServiceProxy {
     try {
       let target = await this.#targetVersion(call);
       const first = await this.#attempt(call, target);
-      if (first.kind === 'reply') return first.res;
+      if (first.kind === 'reply') return await this.#emptyAllowed(call, first);
       if (this.#declared) throw badResponse(first.status, first.detail);
       // Wrong version: the service takes the other one. Remember it for this path, and retry once.
       const other: SoapVersion = target === 'soap11' ? 'soap12' : 'soap11';
@@ -189,11 +190,26 @@ export class SoapHttpProxy implements ServiceProxy {
       this.#log.info({ localPath: call.localPath, tried: target, now: other, answer: first.detail }, 'the service takes the other SOAP version; retrying the call in it');
       target = other;
       const second = await this.#attempt(call, target);
-      if (second.kind === 'reply') return second.res;
+      if (second.kind === 'reply') return await this.#emptyAllowed(call, second);
       throw badResponse(second.status, second.detail);
     } catch (err) {
       return faultResponse(err, soapVersion, call.info?.addressing, this.#log);
     }
+  }
+
+  /**
+   * An empty answer acknowledges a one-way call; to an operation the WSDL declares request-reply
+   * the caller would wait for a reply that never comes (a WCF client: until its timeout), so it is
+   * a TARGET_BAD_RESPONSE fault instead. Without a WSDL naming the operation, empty stays empty.
+   */
+  async #emptyAllowed(call: Call, outcome: Outcome & { kind: 'reply' }): Promise<LocalResponse> {
+    if (!outcome.empty) return outcome.res;
+    const contract = await this.#wsdl.info();
+    if (!contract) return outcome.res;
+    call.info ??= inspectEnvelope(call.body, headerValue(call.req.headers, 'content-type'), headerValue(call.req.headers, 'soapaction'), this.#limits);
+    const op = operationFor(contract, call.info);
+    if (op && !op.oneWay) throw badResponse(outcome.res.statusCode, `an empty ${outcome.res.statusCode} to '${op.name}', which the WSDL declares request-reply`);
+    return outcome.res;
   }
 
   async #attempt(call: Call, target: SoapVersion): Promise<Outcome> {
@@ -231,7 +247,7 @@ export class SoapHttpProxy implements ServiceProxy {
       return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, reply, res.statusMessage) };
     }
     const { length, head } = await drain(res.body, this.#o.maxMessageBytes);
-    if (length === 0 && res.statusCode >= 200 && res.statusCode < 300) return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, Buffer.alloc(0), res.statusMessage) };
+    if (length === 0 && res.statusCode >= 200 && res.statusCode < 300) return { kind: 'reply', res: bufferedResponse(res.statusCode, res.headers, Buffer.alloc(0), res.statusMessage), empty: true };
     const detail = describeAnswer(res, length, head);
     if (res.statusCode === 415) return { kind: 'mismatch', status: 415, detail: `${detail} to SOAP ${label(version)}` };
     throw badResponse(res.statusCode, `${detail}, not a SOAP ${label(version)} message`);
@@ -254,7 +270,7 @@ export class SoapHttpProxy implements ServiceProxy {
     if (checked.kind === 'mismatch') return checked;
     const res = checked.res;
     const reply = await readBody(res.body, this.#o.maxMessageBytes);
-    if (reply.length === 0) return { kind: 'reply', res: acceptedResponse() }; // one-way
+    if (reply.length === 0) return { kind: 'reply', res: acceptedResponse(), empty: true }; // one-way
     let back;
     if (t.soapVersion === 'soap11') {
       const contract = await wsdl;
@@ -300,14 +316,13 @@ function looksLikeEnvelope(body: Buffer): boolean {
   return ENVELOPE_START.test(body.subarray(0, 4096).toString('utf8'));
 }
 
-/** The WSDL names no operation for this call: neither its action nor (for an empty action) its Body element. */
-function unknownOperation(contract: WsdlInfo | undefined, info: EnvelopeInfo): boolean {
-  if (!contract) return false;
+/** The WSDL operation a call is for: by its action, or (for an empty action) by its Body element. */
+function operationFor(contract: WsdlInfo, info: EnvelopeInfo): WsdlOperation | undefined {
   const ops = contract.operations;
   const action = info.action;
-  if (action !== undefined && action !== '') return !ops.some((op) => op.inputActions.includes(action));
+  if (action !== undefined && action !== '') return ops.find((op) => op.inputActions.includes(action));
   const el = info.bodyFirstChild;
-  return !el || !ops.some((op) => op.inputElement?.localName === el.localName && op.inputElement.namespaceUri === el.namespaceUri);
+  return el && ops.find((op) => op.inputElement?.localName === el.localName && op.inputElement.namespaceUri === el.namespaceUri);
 }
 
 function label(v: SoapVersion): string {
