@@ -8,6 +8,11 @@ export function createCliLogger(level: string, pretty = false): Logger {
   // calls' lines under load: 13.2 → 10.4 µs of CPU per line into a pipe). What is still
   // buffered when the process exits is flushed then.
   const destination = pino.destination({ dest: 1, sync: false });
+  // A closed stdout (a log reader that went away) must not crash a relay or an agent that is
+  // serving calls: the lines are dropped, the service goes on.
+  destination.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'EBADF') process.stderr.write(`relaybridge: log output failed: ${err.message}\n`);
+  });
   process.once('exit', () => {
     try {
       destination.flushSync();

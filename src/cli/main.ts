@@ -1,50 +1,35 @@
 #!/usr/bin/env node
 /**
  * relaybridge command line. The only module that reads argv, env and files, or exits.
+ * The command table, with every option, is spec.ts (`relaybridge COMMAND --help`).
  *
- *   relaybridge demo [--port 9443] [--data-dir ./.relaybridge]
- *   relaybridge relay --config relay.yaml [--port N] [--host H] [--log-level L]
- *   relaybridge agent --config agent.yaml [--log-level L] [--health-port N]
- *   relaybridge token --uri URL --key-name NAME --key KEY [--ttl SECONDS]
- *   relaybridge hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
- *   relaybridge rule list|create|delete [keyName] [--path P] [--rights Listen,Send,Manage]
- *   relaybridge cert --out DIR [--host NAME ...]
- *   relaybridge replay --dir FOLDER --relay URL --path P [--key-name N --key K] [--ignore NAME]...
+ * Exit codes: 0 ok; 1 failure (it ran and failed: network, refused, invalid config, HTTP error
+ * from the management API); 2 usage (unknown command or option, missing or extra argument, bad
+ * option value). Command modules are required lazily, so a command that starts no server (help,
+ * version, token, key, hc/rule) loads neither express nor soap.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { createSasToken } from '../auth/sas-token';
 import { ConfigError, RelayError } from '../core/errors';
-import { startAgentFromConfig } from './commands/agent';
-import { runDemo } from './commands/demo';
-import { runManage } from './commands/manage';
-import { replayCommand } from './commands/replay';
-import { startRelayFromConfig } from './commands/relay';
-import { createCliLogger } from './logger';
-import { generateSelfSigned } from './tls';
-
-const USAGE = `usage: relaybridge <command> [options]
-
-commands:
-  demo                     relay + agent + sample service on this machine (embedded store)
-  relay --config FILE      run a relay            (options: --port, --host, --log-level)
-  agent --config FILE      run an agent           (options: --log-level, --health-port N)
-  token --uri URL --key-name NAME --key KEY [--ttl SECONDS]
-                           mint a SAS token
-  hc list|show|create|delete [path] [--anonymous] [--metadata TEXT]
-  rule list|create|delete [keyName] [--path P] [--rights Listen,Send,Manage]
-                           manage hybrid connections and rules (--relay URL --key-name --key)
-  cert --out DIR [--host NAME]...
-                           write a self-signed certificate for local use
-  replay --dir FOLDER --relay URL --path P [--key-name NAME --key KEY | --token T]
-         [--ignore NAME]... [--ignore-value REGEX]... [--no-default-ignores] [--timeout-ms N]
-                           replay recorded SOAP requests through the relay and compare the
-                           answers with the recorded ones (exit 1 on any mismatch)
-`;
+import { envCredentials, resolveCredentials, type CredentialLayer } from './credentials';
+import { describeNetworkError } from './net-errors';
+import { helpText, intOption, parseCommandLine, UsageError, type Parsed } from './spec';
 
 /** Longest a clean shutdown may take before the process exits anyway (status 1), ms. */
 const SHUTDOWN_DEADLINE_MS = 30_000;
+
+/** The version in the package.json above this file (src/cli or dist/src/cli). */
+function version(): string {
+  for (let dir = __dirname, i = 0; i < 5; i += 1, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'relaybridge' && pkg.version) return pkg.version;
+    } catch {
+      /* not here */
+    }
+  }
+  return 'unknown';
+}
 
 /**
  * SIGTERM/SIGINT: a clean stop, then exit 0 (so `Restart=on-failure` leaves a stopped service
@@ -71,55 +56,53 @@ function onShutdown(stop: () => Promise<void>): void {
   process.on('SIGTERM', handler);
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const env = process.env;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      port: { type: 'string' },
-      host: { type: 'string', multiple: true },
-      'log-level': { type: 'string' },
-      'data-dir': { type: 'string' },
-      uri: { type: 'string' },
-      'key-name': { type: 'string' },
-      key: { type: 'string' },
-      ttl: { type: 'string' },
-      relay: { type: 'string' },
-      anonymous: { type: 'boolean' },
-      metadata: { type: 'string' },
-      path: { type: 'string' },
-      rights: { type: 'string' },
-      out: { type: 'string' },
-      dir: { type: 'string' },
-      token: { type: 'string' },
-      ignore: { type: 'string', multiple: true },
-      'ignore-value': { type: 'string', multiple: true },
-      'no-default-ignores': { type: 'boolean' },
-      'timeout-ms': { type: 'string' },
-      'health-port': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const num = (v: string | undefined, name: string): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new ConfigError('invalid option', [`--${name}: expected a non-negative integer, got "${v}"`]);
-    return n;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function readCa(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('invalid option', [`--ca: ${(err as Error).message}`]);
+  }
+}
+
+/** env < flags, for the commands that talk to a relay without a config file. */
+function flagCredentials(p: Parsed, env: NodeJS.ProcessEnv) {
+  const flags: CredentialLayer = {
+    source: 'flags',
+    relayUrl: str(p.values.relay),
+    connectionString: str(p.values['connection-string']),
+    keyName: str(p.values['key-name']),
+    key: str(p.values.key),
+    token: str(p.values.token),
   };
-  if (!command || values.help || command === 'help') {
-    process.stdout.write(USAGE);
-    return command ? 0 : 2;
+  return resolveCredentials([envCredentials(env), flags]);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const env = process.env;
+  const p = parseCommandLine(argv);
+  const [command, ...sub] = p.command;
+  if (p.help) {
+    process.stdout.write(helpText(p.specs));
+    return 0;
+  }
+  if (!command) {
+    if (p.values.version) {
+      process.stdout.write(`relaybridge ${version()}\n`);
+      return 0;
+    }
+    throw new UsageError('relaybridge', 'expected a command');
   }
   switch (command) {
     case 'demo': {
-      const logger = createCliLogger(values['log-level'] ?? env.RELAYBRIDGE_LOG_LEVEL ?? 'warn');
+      const { createCliLogger } = await import('./logger');
+      const { runDemo } = await import('./commands/demo');
+      const logger = createCliLogger(str(p.values['log-level']) ?? env.RELAYBRIDGE_LOG_LEVEL ?? 'warn');
       const demo = await runDemo({
-        port: num(values.port, 'port') ?? Number(env.RELAYBRIDGE_PORT ?? 9443),
-        dataDir: path.resolve(values['data-dir'] ?? './.relaybridge'),
+        port: intOption(p, 'port') ?? Number(env.RELAYBRIDGE_PORT ?? 9443),
+        dataDir: path.resolve(str(p.values['data-dir']) ?? './.relaybridge'),
         logger,
       });
       process.stdout.write(demo.banner);
@@ -127,11 +110,12 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'relay': {
+      const { startRelayFromConfig } = await import('./commands/relay');
       const relay = await startRelayFromConfig({
-        config: values.config,
-        port: num(values.port, 'port'),
-        host: values.host?.[0],
-        logLevel: values['log-level'],
+        config: str(p.values.config),
+        port: intOption(p, 'port'),
+        host: str(p.values.host),
+        logLevel: str(p.values['log-level']),
         env,
       });
       process.stdout.write(`relay listening on ${relay.url}\n`);
@@ -139,9 +123,22 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'agent': {
+      const { startAgentFromConfig } = await import('./commands/agent');
       // An invalid config throws here (exit 1, naming the option); after that the agent runs
       // until a signal, reconnecting to the relay for as long as it takes.
-      const agent = startAgentFromConfig({ config: values.config, logLevel: values['log-level'], healthPort: num(values['health-port'], 'health-port'), env });
+      const agent = startAgentFromConfig({
+        config: str(p.values.config),
+        logLevel: str(p.values['log-level']),
+        healthPort: intOption(p, 'health-port'),
+        relay: str(p.values.relay),
+        connectionString: str(p.values['connection-string']),
+        keyName: str(p.values['key-name']),
+        key: str(p.values.key),
+        token: str(p.values.token),
+        expose: p.values.expose as string[] | undefined,
+        caFile: str(p.values.ca),
+        env,
+      });
       onShutdown(() => agent.stop());
       // A local port it cannot open (IPC socket, health port) is fatal: exit 1 after a clean stop.
       await agent.whenStarted().catch(async (err: unknown) => {
@@ -151,53 +148,81 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'token': {
-      const uri = values.uri;
-      const keyName = values['key-name'] ?? env.RELAYBRIDGE_KEY_NAME;
-      const key = values.key ?? env.RELAYBRIDGE_KEY;
-      const issues = [!uri && '--uri: required', !keyName && '--key-name: required', !key && '--key: required'].filter(Boolean) as string[];
-      if (issues.length) throw new ConfigError('missing options', issues);
-      process.stdout.write(`${createSasToken({ resourceUri: uri!, keyName: keyName!, key: key!, expiresInSeconds: num(values.ttl, 'ttl') ?? 3600 })}\n`);
+      const { createSasToken } = await import('../auth/sas-token');
+      const creds = flagCredentials(p, env);
+      const uri = str(p.values.uri) ?? (creds.connection ? `${creds.connection.relayUrl}/${creds.connection.entityPath ?? ''}`.replace(/\/$/, '') : undefined);
+      const issues = [!uri && '--uri: required (or a --connection-string)', !(creds.keyName && creds.key) && '--key-name/--key or --connection-string: required'].filter(Boolean) as string[];
+      if (issues.length) throw new UsageError('relaybridge token', `${issues.join('; ')}`);
+      process.stdout.write(`${createSasToken({ resourceUri: uri!, keyName: creds.keyName!, key: creds.key!, expiresInSeconds: intOption(p, 'ttl') ?? 3600 })}\n`);
+      return 0;
+    }
+    case 'key': {
+      const { generateKey } = await import('../auth/rules');
+      process.stdout.write(`${generateKey()}\n`);
       return 0;
     }
     case 'hc':
     case 'rule': {
-      const { status, data } = await runManage(command, positionals, { anonymous: values.anonymous, metadata: values.metadata, path: values.path, rights: values.rights }, {
-        relay: values.relay ?? env.RELAYBRIDGE_RELAY_URL ?? '',
-        keyName: values['key-name'] ?? env.RELAYBRIDGE_KEY_NAME ?? '',
-        key: values.key ?? env.RELAYBRIDGE_KEY ?? '',
+      const { runManage } = await import('./commands/manage');
+      const { outputFormat, render } = await import('./output');
+      const format = outputFormat(p.values.output, `relaybridge ${p.command.join(' ')}`);
+      const creds = flagCredentials(p, env);
+      const { status, data } = await runManage(command, [...sub, ...p.positionals], p.values, {
+        relay: creds.relayUrl ?? '',
+        keyName: creds.keyName ?? '',
+        key: creds.key ?? '',
+        ca: readCa(str(p.values.ca)),
       });
-      process.stdout.write(`${data === undefined ? `HTTP ${status}` : JSON.stringify(data, null, 2)}\n`);
-      return status >= 400 ? 1 : 0;
-    }
-    case 'cert': {
-      if (!values.out) throw new ConfigError('missing options', ['--out: the directory to write relay-cert.pem and relay-key.pem to']);
-      const pems = await generateSelfSigned(values.host ?? ['localhost', '127.0.0.1']);
-      fs.mkdirSync(values.out, { recursive: true });
-      fs.writeFileSync(path.join(values.out, 'relay-cert.pem'), pems.cert);
-      fs.writeFileSync(path.join(values.out, 'relay-key.pem'), pems.key, { mode: 0o600 });
-      process.stdout.write(`wrote ${path.join(values.out, 'relay-cert.pem')} and relay-key.pem\n`);
+      if (status >= 400) {
+        const err = (data as { error?: { code?: string; message?: string } })?.error;
+        process.stderr.write(`relaybridge: HTTP ${status}${err?.code ? ` ${err.code}` : ''}: ${err?.message ?? (typeof data === 'string' ? data : 'refused')}\n`);
+        return 1;
+      }
+      process.stdout.write(data === undefined ? `done (HTTP ${status})\n` : render(data, format));
       return 0;
     }
-    case 'replay':
+    case 'cert': {
+      const { generateSelfSigned } = await import('./tls');
+      const out = str(p.values.out);
+      if (!out) throw new UsageError('relaybridge cert', '--out DIR is required (the directory to write relay-cert.pem and relay-key.pem to)');
+      const pems = await generateSelfSigned((p.values.host as string[] | undefined) ?? ['localhost', '127.0.0.1']);
+      fs.mkdirSync(out, { recursive: true });
+      fs.writeFileSync(path.join(out, 'relay-cert.pem'), pems.cert);
+      fs.writeFileSync(path.join(out, 'relay-key.pem'), pems.key, { mode: 0o600 });
+      process.stdout.write(`wrote ${path.join(out, 'relay-cert.pem')} and relay-key.pem\n`);
+      return 0;
+    }
+    case 'replay': {
+      const { replayCommand } = await import('./commands/replay');
+      const creds = flagCredentials(p, env);
       return replayCommand(
         {
-          dir: values.dir,
-          relay: values.relay ?? env.RELAYBRIDGE_RELAY_URL,
-          path: values.path,
-          keyName: values['key-name'] ?? env.RELAYBRIDGE_KEY_NAME,
-          key: values.key ?? env.RELAYBRIDGE_KEY,
-          token: values.token,
-          ignore: values.ignore,
-          ignoreValues: values['ignore-value'],
-          noDefaultIgnores: values['no-default-ignores'],
-          timeoutMs: num(values['timeout-ms'], 'timeout-ms'),
+          dir: str(p.values.dir),
+          relay: creds.relayUrl,
+          path: str(p.values.path) ?? creds.connection?.entityPath,
+          keyName: creds.keyName,
+          key: creds.key,
+          token: creds.token,
+          ignore: p.values.ignore as string[] | undefined,
+          ignoreValues: p.values['ignore-value'] as string[] | undefined,
+          noDefaultIgnores: p.values['no-default-ignores'] === true,
+          timeoutMs: intOption(p, 'timeout-ms'),
         },
         (line) => process.stdout.write(`${line}\n`),
       );
+    }
     default:
-      process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
-      return 2;
+      throw new UsageError('relaybridge', `unknown command '${command}'`);
   }
+}
+
+// A closed stdout (`relaybridge hc list | head -0`) ends the command quietly instead of an
+// unhandled EPIPE: there is nobody left to tell.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 }
 
 main(process.argv.slice(2)).then(
@@ -205,11 +230,18 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`relaybridge: ${err.message}\n`);
-    else if (err instanceof RelayError) process.stderr.write(`relaybridge: ${err.code}: ${err.message}\n`);
-    else if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`relaybridge: ${(err as Error).message}\n\n${USAGE}`);
-    else if ((err as { code?: string }).code === 'EADDRINUSE') process.stderr.write(`relaybridge: the port is already in use (${(err as Error).message}); pick another with --port\n`);
-    else process.stderr.write(`relaybridge: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
+    const exit = (code: number, text: string) => {
+      process.stderr.write(text);
+      process.exit(code);
+    };
+    if (err instanceof UsageError) return exit(2, `${err.command}: ${err.message}\nrun '${err.command} --help' for usage\n`);
+    const net = describeNetworkError(err);
+    if (net) return exit(1, `relaybridge: ${net}\n`);
+    if (err instanceof ConfigError) return exit(1, `relaybridge: ${err.message}\n`);
+    if (err instanceof RelayError) return exit(1, `relaybridge: ${err.code}: ${err.message}\n`);
+    if ((err as { code?: string }).code === 'EADDRINUSE') return exit(1, `relaybridge: the port is already in use (${(err as Error).message}); pick another with --port\n`);
+    if ((err as { code?: string }).code === 'EACCES') return exit(1, `relaybridge: ${(err as Error).message} (a port below 1024 needs privileges; pick another with --port)\n`);
+    return exit(1, `relaybridge: ${(err as Error).stack ?? String(err)}\n`);
   },
 );
+
