@@ -4,6 +4,22 @@ import tseslint from 'typescript-eslint';
 const io = ['node:net', 'node:http', 'node:https', 'node:tls', 'node:fs', 'node:fs/promises', 'node:child_process',
   'net', 'http', 'https', 'tls', 'fs', 'child_process', 'ws', 'undici', 'pino', 'ioredis', 'redis', 'express'];
 const restrict = (groups) => ({ 'no-restricted-imports': ['error', { patterns: groups }] });
+// Relay endpoints: each imports routing/, access control and the shared HTTP helpers, never a sibling endpoint.
+const endpoints = ['control', 'http-sender', 'http-soap', 'net-tcp', 'management'];
+const relayGroups = [{ group: ['**/agent/**', '**/cli/**'], message: 'relay/ never imports agent/ or cli/' }];
+const endpointRules = endpoints.map((name) => ({
+  files: [`src/relay/endpoints/${name}/**/*.ts`],
+  // management/ still takes bodyTimeout from http-soap/read-body (re-exported from relay/http/body.ts).
+  ...(name === 'management' ? { ignores: ['src/relay/endpoints/management/management-api.ts'] } : {}),
+  rules: restrict([
+    ...relayGroups,
+    {
+      regex: `^(\\.\\./)+(endpoints/)?(${endpoints.filter((e) => e !== name).join('|')})(/|$)`,
+      message: `an endpoint (${name}/) never imports a sibling endpoint: move what they share to relay/routing/, relay/access/ or relay/http/`,
+    },
+    { regex: '(^|/)relay-server$', message: 'endpoints are built by relay-server.ts, never import it' },
+  ]),
+}));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'stubs/**', 'test/fixtures/**'] },
@@ -30,8 +46,12 @@ export default tseslint.config(
     { group: io, message: 'auth/ does no I/O' } ]) },
   { files: ['src/store/**/*.ts'], rules: restrict([
     { group: ['**/relay/**', '**/agent/**', '**/protocol/**', '**/cli/**'], message: 'store/ imports core/ only' } ]) },
-  { files: ['src/relay/**/*.ts'], rules: restrict([
-    { group: ['**/agent/**', '**/cli/**'], message: 'relay/ never imports agent/ or cli/' } ]) },
+  { files: ['src/relay/**/*.ts'], rules: restrict(relayGroups) },
+  ...endpointRules,
+  // Below the endpoints: routing/, access/ and http/ never reach up to an endpoint, the context or the composition root.
+  { files: ['src/relay/routing/**/*.ts', 'src/relay/access/**/*.ts', 'src/relay/http/**/*.ts'], rules: restrict([
+    ...relayGroups,
+    { regex: '(^|/)(endpoints|relay-server|context)(/|$)', message: 'routing/, access/ and http/ sit below the endpoints: never import endpoints/, context.ts or relay-server.ts' } ]) },
   { files: ['src/agent/**/*.ts'], rules: restrict([
     { group: ['**/relay/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports relay/, store/ or cli/' } ]) },
   { files: ['src/**/*.ts'], ignores: ['src/cli/**'], rules: {

@@ -6,17 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
 import { authorize, extractToken, type AuthorizeResult } from '../auth';
-import { AuthError, EndpointNotFoundError, ProtocolError, RelayError } from '../core/errors';
+import { EndpointNotFoundError, ProtocolError } from '../core/errors';
 import type { HybridConnection, Right } from '../core/entities';
 import type { Logger } from '../core/logger';
 import type { Store } from '../store/store';
-import type { ControlChannel } from './endpoints/control/control-channel';
-import type { PendingRequest } from './endpoints/http-sender/pending-request';
-import { targetPathProblem } from './endpoints/http-sender/http-headers';
-import type { PendingAccept } from './endpoints/ws-sender/pending-accept';
+import { targetPathProblem } from './http/http-headers';
 import type { RelayMetrics } from './metrics';
 import type { RelayConfig } from './options';
-import { ListenerRegistry } from './registry/listener-registry';
+import type { ListenerRegistry } from './routing/listener-registry';
+import type { PendingAccept } from './routing/pending-accept';
+import type { PendingRequest, RouteListener } from './routing/pending-request';
+import { Router } from './routing/router';
 import { ClientAddressResolver } from './guard/client-address';
 import { PreAuthSlots } from './guard/pre-auth-slots';
 
@@ -30,9 +30,8 @@ export class RelayContext {
   readonly config: RelayConfig;
   readonly store: Store;
   readonly log: Logger;
-  readonly registry: ListenerRegistry<ControlChannel>;
-  readonly pendingRequests = new Map<string, PendingRequest>();
-  readonly pendingAccepts = new Map<string, PendingAccept>();
+  /** Every relayed call goes through it (routing/router.ts). */
+  readonly router: Router;
   readonly metrics: RelayMetrics;
   /** Caller addresses (trustedProxies, X-Forwarded-For) for throttles and caps. */
   readonly clientAddresses: ClientAddressResolver;
@@ -47,9 +46,32 @@ export class RelayContext {
     this.store = store;
     this.log = config.logger;
     this.metrics = metrics;
-    this.registry = new ListenerRegistry<ControlChannel>(store, config.random);
+    this.router = new Router({
+      limits: config.limits,
+      store,
+      metrics,
+      clock: config.clock,
+      random: config.random,
+      log: config.logger,
+      newId: () => randomUUID(),
+      rendezvousBase: (host) => this.rendezvousBase(host),
+      describe: (message, path) => this.describe(message, path),
+    });
     this.clientAddresses = new ClientAddressResolver(config.trustedProxies);
     this.preAuthSlots = new PreAuthSlots({ perAddress: config.limits.maxUnauthenticatedPerAddress, total: config.limits.maxUnauthenticated });
+  }
+
+  /** The router's listener registry (management, status). */
+  get registry(): ListenerRegistry<RouteListener> {
+    return this.router.registry;
+  }
+
+  get pendingRequests(): ReadonlyMap<string, PendingRequest> {
+    return this.router.pendingRequests;
+  }
+
+  get pendingAccepts(): ReadonlyMap<string, PendingAccept> {
+    return this.router.pendingAccepts;
   }
 
   set tls(v: boolean) {
@@ -211,10 +233,4 @@ function localHostNames(bindHost: string): string[] {
   return [...names];
 }
 
-/** Maps any error to its HTTP status and a one-line message, for handshakes and plain HTTP. */
-export function httpFormOf(err: unknown): { status: number; message: string; code: string } {
-  if (err instanceof RelayError) {
-    return { status: err.httpStatus ?? (err instanceof AuthError ? 401 : 500), message: err.message, code: err.code };
-  }
-  return { status: 500, message: 'Internal relay error.', code: 'RELAY_ERR_INTERNAL' };
-}
+export { httpFormOf } from './http/json-error';

@@ -18,7 +18,8 @@ import { MemoryStore } from '../store/memory-store';
 import type { Store } from '../store/store';
 import { RelayContext } from './context';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
-import { HttpSenderEndpoint, writeJsonError } from './endpoints/http-sender/http-sender';
+import { HttpSenderEndpoint } from './endpoints/http-sender/http-sender';
+import { writeJsonError } from './http/json-error';
 import { MetadataCache } from './endpoints/http-soap/metadata/metadata-cache';
 import { MetadataEndpoint } from './endpoints/http-soap/metadata/metadata-endpoint';
 import { SoapFaultContext, soapVersionOfRequest } from './endpoints/http-soap/soap-faults';
@@ -39,7 +40,7 @@ export interface RelayServer extends EventEmitter {
   close(): Promise<void>;
   /** Base URL (http(s)://host:port) once listening. */
   readonly url: string;
-  /** The HTTP sender endpoint (SOAP-aware layers hook their error writer here). */
+  /** The HTTP sender endpoint (plain HTTP callers; `errorWriterFor` picks JSON or SOAP faults). */
   readonly httpSender: HttpSenderEndpoint;
   /** Metadata documents kept for serving while agents are offline. */
   readonly metadataCache: MetadataCache;
@@ -67,8 +68,8 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
         ? { get: (path, key) => store.getDocument!(path, key), put: (path, key, doc) => store.putDocument!(path, key, doc) }
         : undefined,
   });
-  const metadata = new MetadataEndpoint(ctx, httpSender, metadataCache);
-  const soap = new SoapHttpEndpoint(ctx, httpSender, metadata);
+  const metadata = new MetadataEndpoint(ctx, metadataCache);
+  const soap = new SoapHttpEndpoint(ctx, metadata);
   // With a net.tcp endpoint, WSDLs also describe it (at the relay's net.tcp address).
   if (netTcp) metadata.transformDocument = netTcpMetadataTransform(netTcp);
   // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
@@ -196,8 +197,7 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
           for (const sock of adminSockets) sock.destroy();
         });
       }
-      for (const ch of ctx.registry.all()) ch.close(1001, 'Relay shutting down');
-      for (const p of ctx.pendingAccepts.values()) p.cancel();
+      ctx.router.close();
       upgrades.close();
       const netTcpClosed = netTcp?.close();
       await new Promise<void>((resolve) => {

@@ -5,9 +5,9 @@
  * a rule with operations refuses calls that carry no action (plain HTTP, or SOAP 1.1 with an
  * empty SOAPAction and no wsa:Action), so the lists cannot be bypassed by leaving the action out.
  */
-import type { AuthorizationRule, HybridConnection, OperationRules } from '../../../core/entities';
-import { AuthError } from '../../../core/errors';
-import type { AuthorizeResult } from '../../../auth';
+import type { AuthorizationRule, HybridConnection, OperationRules } from '../../core/entities';
+import { AuthError } from '../../core/errors';
+import type { AuthorizeResult } from '../../auth';
 
 /** True when `pattern` (exact, or a prefix ending in `*`) matches `action`. */
 export function operationMatches(pattern: string, action: string): boolean {

@@ -6,7 +6,7 @@
  * Closing at once could make the kernel reset a connection with unread data and lose the answer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock, TimerHandle } from '../../../core/clock';
+import type { Clock, TimerHandle } from '../../core/clock';
 
 /** Most of an unread request body dropped to keep its connection, bytes. */
 export const LINGER_BYTES = 1024 * 1024;

@@ -2,8 +2,8 @@
  * Header and query handling for relayed HTTP requests (hybrid-connections.md §1, §2.1, §2.4, §3.2).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { QuotaExceededError } from '../../../core/errors';
-import { HYCO_LIMITS } from '../../../protocol/hyco';
+import { QuotaExceededError } from '../../core/errors';
+import { HYCO_LIMITS } from '../../protocol/hyco';
 
 /** Hop-by-hop headers (RFC 7230 §6.1) plus those the relay answers itself. */
 const HOP_BY_HOP = new Set([
@@ -149,4 +149,9 @@ export function senderResponseHeaders(headers: Record<string, string>): Record<s
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** A hybrid connection path as a URL path: each segment percent-encoded, slashes kept. */
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
 }

@@ -6,11 +6,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Clock, TimerHandle } from '../../../core/clock';
-import type { Logger } from '../../../core/logger';
-import { reasonPhrase } from '../../../protocol/hyco';
-import { Opcode, buildServerHandshakeResponse } from '../../../protocol/websocket';
-import { WsEndpoint } from '../../../transport/ws-endpoint';
+import type { Clock, TimerHandle } from '../../core/clock';
+import type { Logger } from '../../core/logger';
+import { reasonPhrase } from '../../protocol/hyco';
+import { Opcode, buildServerHandshakeResponse } from '../../protocol/websocket';
+import { WsEndpoint } from '../../transport/ws-endpoint';
+import { writeHttpError } from '../http/raw-response';
 
 export interface PendingAcceptOptions {
   id: string;
@@ -123,17 +124,4 @@ function bridge(from: WsEndpoint, to: WsEndpoint, log: Logger): void {
       else to.socket.end();
     }
   });
-}
-
-/** Writes a complete HTTP error response on a raw upgrade socket and closes it. */
-export function writeHttpError(socket: Duplex, status: number, phrase: string, body: string): void {
-  if (socket.destroyed || !socket.writable) return;
-  const safePhrase = phrase.replace(/[^\t\x20-\x7e]/g, ' ');
-  const payload = Buffer.from(body, 'utf8');
-  socket.end(
-    `HTTP/1.1 ${status} ${safePhrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n` +
-      payload.toString('utf8'),
-  );
-  const t = setTimeout(() => socket.destroy(), 1000);
-  t.unref();
 }

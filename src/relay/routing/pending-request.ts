@@ -10,54 +10,66 @@
  * back-pressure pauses the producing socket.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ERROR_CODES, RelayError, TimeoutError, type ErrorCode } from '../../../core/errors';
-import type { Clock, TimerHandle } from '../../../core/clock';
-import type { Logger } from '../../../core/logger';
-import { parseListenerMessage, reasonPhrase, serializeRequest, type ResponseCommand } from '../../../protocol/hyco';
-import type { WsEndpoint } from '../../../transport/ws-endpoint';
-import type { ControlChannel } from '../control/control-channel';
-import { senderResponseHeaders } from './http-headers';
+import { ERROR_CODES, RelayError, TimeoutError, toRelayError, type ErrorCode } from '../../core/errors';
+import type { Clock, TimerHandle } from '../../core/clock';
+import type { Logger } from '../../core/logger';
+import { parseListenerMessage, reasonPhrase, serializeRequest, type ResponseCommand } from '../../protocol/hyco';
+import type { WsEndpoint } from '../../transport/ws-endpoint';
+import { senderResponseHeaders } from '../http/http-headers';
+import { httpFormOf } from '../http/json-error';
+import type { RegisteredListener } from './listener-registry';
+import type { ResponseHandler } from './response-handler';
 
-export interface RequestParts {
-  id: string;
-  /** Rendezvous address handed to the listener. */
-  address: string;
-  requestTarget: string;
-  method: string;
-  headers: Record<string, string>;
-  remoteEndpoint?: { address: string; port: number };
+/** What the router needs from a listener's control channel (ControlChannel; a fake in unit tests). */
+export interface RouteListener extends RegisteredListener {
+  readonly remoteAddress: string;
+  /** Host header the listener connected with: rendezvous addresses reuse it. */
+  readonly hostHeader: string | undefined;
+  /** Largest body this channel takes inline with a request. */
+  readonly controlBodyLimit: number;
+  /** Ids of requests routed to this channel and not answered yet. */
+  readonly pending: Set<string>;
+  readonly log: Logger;
+  /** Sends a `request` and, when given, its body right after it; false when the channel cannot take it. */
+  sendRequest(json: string, body: Buffer | undefined): boolean;
+  /** Sends a bodyless command (`accept`, address-only `request`); false when the channel cannot take it. */
+  sendJson(json: string): boolean;
+  close(code: number, reason: string): void;
 }
 
-/**
- * Where the response goes: a node:http ServerResponse, or anything with the same few members
- * (the metadata endpoint collects a response to rewrite it before the client sees it).
- */
-export interface ResponseSink {
-  statusCode: number;
-  statusMessage: string;
-  readonly headersSent: boolean;
-  setHeader(name: string, value: string | number | readonly string[]): unknown;
-  write(chunk: Buffer): boolean;
-  end(chunk?: Buffer | string): unknown;
-  flushHeaders(): void;
-  destroy(err?: Error): unknown;
-  on(event: 'close', listener: () => void): unknown;
-  once(event: 'drain', listener: () => void): unknown;
-}
+/** A streamed request body: the sender's IncomingMessage, or any Readable. */
+export type RequestBodySource = Readable & { readonly complete?: boolean };
 
 /**
- * Where a streamed request body comes from: the sender's IncomingMessage, or any Readable for
- * programmatic callers (the net.tcp endpoint, which sets `body` and never streams).
+ * One request to relay, as an endpoint hands it to the router: never changed afterwards.
+ * `body` is the whole body when the endpoint read it (it may go on the control channel), or a
+ * stream, which goes over the rendezvous socket the listener opens.
  */
-export type RequestSource = Readable & { readonly complete?: boolean };
+export interface RelayedRequest {
+  /** The hybrid connection (entity) path the call is for. */
+  readonly path: string;
+  readonly method: string;
+  /** Path and query for the listener (relay query parameters removed). */
+  readonly target: string;
+  /** Headers for the listener (listenerRequestHeaders). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | RequestBodySource;
+  readonly remoteEndpoint?: { readonly address: string; readonly port: number };
+  /** This relay's name in the response's `Via`. */
+  readonly viaHost: string;
+  /** Microsoft-Relay-AllowedListeners / DisallowedListeners pinning. */
+  readonly allowedListeners?: readonly string[];
+  readonly disallowedListeners?: readonly string[];
+  /** The `operation` metrics label (the HTTP method, `GET ?wsdl`, a SOAP action). */
+  readonly operation: string;
+}
 
 /**
  * A SOAP call, whose caller can read nothing but a SOAP message back: SOAP 1.2's content type, or
  * text/xml with a SOAPAction header (SOAP 1.1; text/xml alone is also plain XML over REST).
  */
-function isSoapCall(method: string, headers: Record<string, string>): boolean {
+function isSoapCall(method: string, headers: Readonly<Record<string, string>>): boolean {
   if (method.toUpperCase() !== 'POST') return false;
   const ct = headerOf(headers, 'content-type') ?? '';
   if (/^\s*application\/soap\+xml\s*(;|$)/i.test(ct)) return true;
@@ -83,54 +95,59 @@ export class ListenerAnswerError extends RelayError {
 const BODY_FRAGMENT_BYTES = 64 * 1024;
 
 export interface PendingRequestOptions {
-  /** The hybrid connection the request is for (metrics). */
-  entityPath: string;
   requestTimeoutMs: number;
   bodyIdleTimeoutMs: number;
-  viaHost: string;
   clock: Clock;
   logger: Logger;
-  /** Writes a relay-side error to the sender (JSON for plain HTTP, a SOAP fault for SOAP callers). */
-  writeError: (res: ResponseSink, err: RelayError) => void;
+  /** Called once, with the status the caller saw, when the call is over. */
   onDone: (p: PendingRequest, status: number) => void;
 }
 
+/**
+ * One relayed request, from its dispatch to the end of the listener's response. It sends the
+ * request on the channel the router picked, takes the response from that channel or from the
+ * rendezvous socket, and drives the ResponseHandler. Timeouts: the response head within
+ * requestTimeoutMs, then each body piece within bodyIdleTimeoutMs.
+ */
 export class PendingRequest {
-  readonly parts: RequestParts;
-  readonly req: RequestSource | IncomingMessage;
-  readonly res: ResponseSink;
+  readonly id: string;
+  readonly request: RelayedRequest;
   readonly startedAt: number;
-  /** A body already read whole (SOAP); when set, it is sent instead of streaming `req`. */
-  body: Buffer | undefined;
-  channel: ControlChannel | undefined;
+  #channel: RouteListener | undefined;
+  /** Rendezvous address handed to the listener (set when sent). */
+  #address = '';
   /** 'control': request sent on the control channel; 'rendezvous': address-only form. */
-  mode: 'control' | 'rendezvous' = 'control';
+  #mode: 'control' | 'rendezvous' = 'control';
   #requestDelivered = false;
   #responseStarted = false;
+  #status = 0;
   #done = false;
   #timer: TimerHandle | undefined;
   #rendezvous: WsEndpoint | undefined;
   /** The request is a SOAP call: a non-SOAP answer becomes a fault (#notSoap). */
   readonly #soapCall: boolean;
+  readonly #handler: ResponseHandler;
   readonly #o: PendingRequestOptions;
   readonly #log: Logger;
 
-  constructor(parts: RequestParts, req: RequestSource | IncomingMessage, res: ResponseSink, options: PendingRequestOptions) {
-    this.parts = parts;
-    this.req = req;
-    this.res = res;
+  constructor(id: string, request: RelayedRequest, handler: ResponseHandler, options: PendingRequestOptions) {
+    this.id = id;
+    this.request = request;
+    this.#handler = handler;
     this.#o = options;
     this.#log = options.logger;
     this.startedAt = options.clock.now();
-    this.#soapCall = isSoapCall(parts.method, parts.headers);
+    this.#soapCall = isSoapCall(request.method, request.headers);
     this.#armTimer(options.requestTimeoutMs, 'response');
-    res.on('close', () => {
-      if (!this.#done) this.#abort('sender went away');
-    });
   }
 
   get entityPath(): string {
-    return this.#o.entityPath;
+    return this.request.path;
+  }
+
+  /** The channel the request went out on (responses count only from it). */
+  get channel(): RouteListener | undefined {
+    return this.#channel;
   }
 
   get done(): boolean {
@@ -141,37 +158,43 @@ export class PendingRequest {
     return this.#requestDelivered;
   }
 
-  /** Sends the request with its whole (small) body on the control channel. */
-  sendOnControl(channel: ControlChannel, body: Buffer): boolean {
-    const p = this.parts;
-    const json = serializeRequest({
-      id: p.id,
-      address: p.address,
-      requestTarget: p.requestTarget,
-      method: p.method,
-      remoteEndpoint: p.remoteEndpoint,
-      requestHeaders: p.headers,
-      body: body.length > 0,
-    });
-    const ok = channel.sendRequest(json, body.length > 0 ? body : undefined);
+  /**
+   * Sends the request on `channel`: with its whole body when `inline` (the body fits the
+   * channel), else the address-only form (the listener fetches it over rendezvous at `address`).
+   * False when the channel could not take it (the router tries another).
+   */
+  send(channel: RouteListener, address: string, inline: boolean): boolean {
+    if (this.#done) return true;
+    const r = this.request;
+    let ok: boolean;
+    if (inline && Buffer.isBuffer(r.body)) {
+      const body = r.body;
+      const json = serializeRequest({
+        id: this.id,
+        address,
+        requestTarget: r.target,
+        method: r.method,
+        remoteEndpoint: r.remoteEndpoint,
+        requestHeaders: r.headers as Record<string, string>,
+        body: body.length > 0,
+      });
+      ok = channel.sendRequest(json, body.length > 0 ? body : undefined);
+      if (ok) this.#requestDelivered = true;
+    } else {
+      ok = channel.sendJson(serializeRequest({ address, id: this.id }));
+      if (ok) this.#mode = 'rendezvous';
+    }
     if (ok) {
-      this.channel = channel;
-      this.mode = 'control';
-      this.#requestDelivered = true;
-      channel.pending.add(this.parts.id);
+      this.#channel = channel;
+      this.#address = address;
+      channel.pending.add(this.id);
     }
     return ok;
   }
 
-  /** Sends the address-only form; the listener fetches the request over rendezvous. */
-  sendAddressOnly(channel: ControlChannel): boolean {
-    const ok = channel.sendJson(serializeRequest({ address: this.parts.address, id: this.parts.id }));
-    if (ok) {
-      this.channel = channel;
-      this.mode = 'rendezvous';
-      channel.pending.add(this.parts.id);
-    }
-    return ok;
+  /** The caller went away: the call ends, its rendezvous (if any) is closed. */
+  cancel(): void {
+    if (!this.#done) this.#abort('sender went away');
   }
 
   /** A response arrived on the control channel. */
@@ -180,9 +203,15 @@ export class PendingRequest {
     if (this.#refuseStatus(response)) return;
     const notSoap = this.#notSoap(response, body ? body.length : 0, body);
     if (notSoap) return this.fail(notSoap);
-    this.#startResponse(response, body ? body.length : 0);
-    if (body && body.length && !this.#bodyless()) this.res.write(body);
-    this.#finish(response.statusCode);
+    if (!this.#startResponse(response, body ? body.length : 0)) return;
+    if (body && body.length && !this.#bodyless()) {
+      try {
+        this.#handler.onData(body, noop);
+      } catch (err) {
+        return this.fail(toRelayError(err));
+      }
+    }
+    this.#finish();
   }
 
   /** The listener opened a rendezvous socket for this request. */
@@ -192,7 +221,7 @@ export class PendingRequest {
       return;
     }
     this.#rendezvous = ep;
-    let awaitingBody: ResponseCommand | undefined;
+    let awaitingBody = false;
     ep.on('text', (text) => {
       try {
         const msg = parseListenerMessage(text);
@@ -201,12 +230,11 @@ export class PendingRequest {
         const notSoap = this.#notSoap(msg, msg.body ? undefined : 0);
         if (notSoap) return this.fail(notSoap);
         if (msg.body) {
-          awaitingBody = msg;
-          this.#startResponse(msg, undefined);
+          if (!this.#startResponse(msg, undefined)) return;
+          awaitingBody = true;
           this.#armTimer(this.#o.bodyIdleTimeoutMs, 'body');
         } else {
-          this.#startResponse(msg, 0);
-          this.#finish(msg.statusCode);
+          if (this.#startResponse(msg, 0)) this.#finish();
         }
       } catch (err) {
         this.#log.info({ err: (err as Error).message }, 'bad message on request rendezvous');
@@ -214,46 +242,58 @@ export class PendingRequest {
         this.#abort('invalid message on rendezvous');
       }
     });
+    const resume = (): void => ep.resume();
     ep.on('binaryData', (data) => {
       if (!awaitingBody || this.#done) return;
       this.#armTimer(this.#o.bodyIdleTimeoutMs, 'body');
       if (this.#bodyless()) return;
-      if (!this.res.write(data)) {
-        ep.pause();
-        this.res.once('drain', () => ep.resume());
+      let more: boolean;
+      try {
+        more = this.#handler.onData(data, resume);
+      } catch (err) {
+        return this.fail(toRelayError(err));
       }
+      if (!more) ep.pause();
     });
     ep.on('binaryEnd', () => {
       if (!awaitingBody || this.#done) return;
-      const status = awaitingBody.statusCode;
-      awaitingBody = undefined;
-      this.#finish(status);
+      awaitingBody = false;
+      this.#finish();
     });
     ep.on('closed', () => {
       if (!this.#done) this.#abort('rendezvous closed before the response finished');
     });
-    if (this.mode === 'rendezvous' && !this.#requestDelivered) this.#deliverOverRendezvous(ep);
+    if (this.#mode === 'rendezvous' && !this.#requestDelivered) this.#deliverOverRendezvous(ep);
   }
 
   /** Full request JSON, then the body streamed as one fragmented binary message. */
   #deliverOverRendezvous(ep: WsEndpoint): void {
     this.#requestDelivered = true;
+    const r = this.request;
     ep.sendText(
-      serializeRequest({ ...this.parts, requestHeaders: this.parts.headers, body: true }),
+      serializeRequest({
+        id: this.id,
+        address: this.#address,
+        requestTarget: r.target,
+        method: r.method,
+        remoteEndpoint: r.remoteEndpoint,
+        requestHeaders: r.headers as Record<string, string>,
+        body: true,
+      }),
     );
-    if (this.body !== undefined) {
-      this.#writeBuffered(ep, this.body, 0);
+    const body = r.body;
+    if (Buffer.isBuffer(body)) {
+      this.#writeBuffered(ep, body, 0);
       return;
     }
-    const req = this.req;
-    req.on('data', (chunk: Buffer) => {
+    body.on('data', (chunk: Buffer) => {
       if (!ep.writeBinaryFragment(chunk)) {
-        req.pause();
-        ep.once('drain', () => req.resume());
+        body.pause();
+        ep.once('drain', () => body.resume());
       }
     });
-    req.on('end', () => ep.endBinaryMessage());
-    req.resume();
+    body.on('end', () => ep.endBinaryMessage());
+    body.resume();
   }
 
   /** Writes a whole body as fragments of BODY_FRAGMENT_BYTES, waiting for drain in between. */
@@ -305,53 +345,58 @@ export class PendingRequest {
   }
 
   #bodyless(): boolean {
-    const s = this.res.statusCode;
-    return this.parts.method === 'HEAD' || s === 204 || s === 304 || (s >= 100 && s < 200);
+    const s = this.#status;
+    return this.request.method === 'HEAD' || s === 204 || s === 304 || (s >= 100 && s < 200);
   }
 
-  #startResponse(response: ResponseCommand, wholeLength: number | undefined): void {
+  /** Hands the head to the handler; false when the handler threw (the call has failed). */
+  #startResponse(response: ResponseCommand, wholeLength: number | undefined): boolean {
     this.#responseStarted = true;
-    const res = this.res;
+    this.#status = response.statusCode;
     const headers = senderResponseHeaders(response.responseHeaders);
-    headers['Via'] = headers['Via'] ? `${headers['Via']}, 1.1 ${this.#o.viaHost}` : `1.1 ${this.#o.viaHost}`;
-    res.statusCode = response.statusCode;
-    res.statusMessage = response.statusDescription ?? reasonPhrase(response.statusCode);
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    if (!this.#bodyless()) {
-      // The relay frames the body itself (§2.4 item 5): Content-Length when whole, else chunked.
-      if (wholeLength !== undefined) res.setHeader('Content-Length', String(wholeLength));
+    headers['Via'] = headers['Via'] ? `${headers['Via']}, 1.1 ${this.request.viaHost}` : `1.1 ${this.request.viaHost}`;
+    // The relay frames the body itself (§2.4 item 5): Content-Length when whole, else chunked.
+    if (!this.#bodyless() && wholeLength !== undefined) headers['Content-Length'] = String(wholeLength);
+    try {
+      this.#handler.onStart(response.statusCode, response.statusDescription ?? reasonPhrase(response.statusCode), headers, wholeLength === undefined);
+      return true;
+    } catch (err) {
+      this.fail(toRelayError(err));
+      return false;
     }
-    // A whole body goes out with its headers in one write; a streamed one shows its head early.
-    if (wholeLength === undefined) res.flushHeaders();
   }
 
-  #finish(status: number): void {
+  #finish(): void {
     if (this.#done) return;
     this.#done = true;
     this.#o.clock.clearTimeout(this.#timer);
-    this.channel?.pending.delete(this.parts.id);
-    this.res.end();
+    this.#channel?.pending.delete(this.id);
     if (this.#rendezvous && !this.#rendezvous.isClosed) this.#rendezvous.close(1000, 'done');
-    this.#o.onDone(this, status);
+    try {
+      this.#handler.onEnd();
+    } finally {
+      this.#o.onDone(this, this.#status);
+    }
   }
 
-  /** Fails the request: an error status if nothing was sent yet, else the sender connection is cut. */
+  /** Fails the request: the handler writes an error if nothing was sent yet, else cuts the caller's response. */
   fail(err: RelayError): void {
     if (this.#done) return;
     this.#done = true;
     this.#o.clock.clearTimeout(this.#timer);
-    this.channel?.pending.delete(this.parts.id);
+    this.#channel?.pending.delete(this.id);
     if (this.#rendezvous && !this.#rendezvous.isClosed) this.#rendezvous.close(1011, 'request failed');
+    const started = this.#responseStarted;
     let status = err.httpStatus ?? 500;
-    if (!this.#responseStarted && !this.res.headersSent) {
-      this.#o.writeError(this.res, err);
-      status = this.res.statusCode; // as written (a SOAP fault is a 500 whatever the error)
-    } else {
-      this.res.destroy(err);
+    try {
+      const written = this.#handler.onError(err, started);
+      if (!started) status = written ?? httpFormOf(err).status;
+    } finally {
+      // Unread request bytes would otherwise keep the sender waiting.
+      const body = this.request.body;
+      if (!Buffer.isBuffer(body) && !body.complete) body.resume();
+      this.#o.onDone(this, status);
     }
-    // Unread request bytes would otherwise keep the sender waiting.
-    if (!this.req.complete) this.req.resume();
-    this.#o.onDone(this, status);
   }
 
   #abort(reason: string): void {
@@ -371,7 +416,9 @@ export class PendingRequest {
   }
 }
 
-function headerOf(headers: Record<string, string>, lowerName: string): string | undefined {
+function noop(): void {}
+
+function headerOf(headers: Readonly<Record<string, string>>, lowerName: string): string | undefined {
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lowerName) return v;
   return undefined;
 }

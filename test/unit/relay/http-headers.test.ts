@@ -1,6 +1,6 @@
-import { listenerRequestHeaders, senderResponseHeaders, stripRelayQuery } from '../../../src/relay/endpoints/http-sender/http-headers';
+import { listenerRequestHeaders, senderResponseHeaders, stripRelayQuery } from '../../../src/relay/http/http-headers';
 import { rejectParams } from '../../../src/relay/endpoints/control/upgrade-endpoint';
-import { baseListenerId, parseListenerList } from '../../../src/relay/registry/listener-registry';
+import { baseListenerId, parseListenerList } from '../../../src/relay/routing/listener-registry';
 
 describe('query handling (live QueryString cases, hybrid-connections.md §1)', () => {
   it.each([

@@ -1,6 +1,6 @@
 /** Defaults that decide how the relay meets silent listeners, foreign tokens and odd targets. */
 import { buildRelayConfig } from '../../../src/relay/options';
-import { targetPathProblem } from '../../../src/relay/endpoints/http-sender/http-headers';
+import { targetPathProblem } from '../../../src/relay/http/http-headers';
 
 describe('relay defaults', () => {
   it('evicts a silent listener within 30 s (interval × (maxMissed + 1) ≤ 30 s)', () => {

@@ -16,7 +16,7 @@ import { AuthError, ProtocolError, RelayError } from '../../../core/errors';
 import type { Clock, TimerHandle } from '../../../core/clock';
 import type { Logger } from '../../../core/logger';
 import { parseListenerMessage, type ResponseCommand } from '../../../protocol/hyco';
-import type { RegisteredListener } from '../../registry/listener-registry';
+import type { RouteListener } from '../../routing/pending-request';
 
 export interface ControlChannelHooks {
   /** A response arrived (body whole, or undefined when body:false). */
@@ -43,7 +43,7 @@ export interface ControlChannelOptions {
   logger: Logger;
 }
 
-export class ControlChannel implements RegisteredListener {
+export class ControlChannel implements RouteListener {
   readonly listenerId: string;
   readonly path: string;
   readonly remoteAddress: string;

@@ -9,13 +9,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { CONTROL_BODY_HEADER, parseControlBodyOffer, reasonPhrase, serializeAccept } from '../../../protocol/hyco';
+import { CONTROL_BODY_HEADER, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import { httpFormOf, type RelayContext } from '../../context';
-import { parseListenerList } from '../../registry/listener-registry';
-import { assertForwardableHeaders, splitTarget, stripRelayQuery, targetPathProblem } from '../http-sender/http-headers';
-import { PendingAccept, writeHttpError } from '../ws-sender/pending-accept';
+import { assertForwardableHeaders, splitTarget, stripRelayQuery, targetPathProblem } from '../../http/http-headers';
+import { writeHttpError } from '../../http/raw-response';
+import { parseListenerList } from '../../routing/listener-registry';
 import { ControlChannel } from './control-channel';
 
 export class UpgradeEndpoint {
@@ -116,27 +116,9 @@ export class UpgradeEndpoint {
       const channel: ControlChannel = new ControlChannel(
         ws,
         {
-          onResponse: (ch, response, body) => {
-            const pending = ctx.pendingRequests.get(response.requestId);
-            if (!pending) return ch.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
-            // A response counts only on the channel the request was sent on: a listener of
-            // another path (or another listener of this one) that learned the id is ignored.
-            if (pending.channel !== ch) {
-              return ch.log.info({ requestId: response.requestId }, 'ignored a response for a request this channel was not sent');
-            }
-            pending.onControlResponse(response, body);
-          },
+          onResponse: (ch, response, body) => ctx.router.onControlResponse(ch, response, body),
           renewToken: (ch, token) => ctx.authorizeToken(entity, 'Listen', token, ch.hostHeader).expiresAt,
-          onClosed: (ch) => {
-            void ctx.registry.remove(ch).catch(() => undefined);
-            ctx.metrics.listeners.set({ path: entity.path }, ctx.registry.count(entity.path));
-            // Requests this listener took and never answered fail now: never a hang.
-            for (const id of ch.pending) {
-              ctx.pendingRequests
-                .get(id)
-                ?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
-            }
-          },
+          onClosed: (ch) => ctx.router.onListenerClosed(ch),
         },
         {
           listenerId,
@@ -153,8 +135,7 @@ export class UpgradeEndpoint {
         },
         socket,
       );
-      ctx.registry.addLocal(channel);
-      ctx.metrics.listeners.set({ path: entity.path }, ctx.registry.count(entity.path));
+      ctx.router.addListener(channel);
       channel.log.info({ remoteAddress }, 'listener connected');
     });
   }
@@ -173,9 +154,6 @@ export class UpgradeEndpoint {
     const { entity } = resolved;
     const { source } = await ctx.authorize(entity, 'Send', req.headers, query);
     const { key, protocols } = validateClientHandshake(req.headers);
-    let id = query.get('sb-hc-id') || ctx.newId();
-    if (ctx.pendingAccepts.has(id)) id = ctx.newId();
-
     const connectHeaders: Record<string, string> = {};
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i]!;
@@ -185,47 +163,18 @@ export class UpgradeEndpoint {
     }
     // The accept command must carry them all: 431 to this sender, before any listener sees it.
     assertForwardableHeaders(connectHeaders, ctx.config.limits.maxHeaderBytes);
-    const exclude = new Set<string>();
-    const pending = new PendingAccept(req, socket, head, {
-      id,
+    ctx.router.accept(req, socket, head, {
       path: entity.path,
+      rest,
+      appQuery: stripRelayQuery(search).replace(/^\?/, ''),
+      connectHeaders,
+      remoteEndpoint: { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 },
       senderKey: key,
       senderProtocols: protocols,
-      timeoutMs: ctx.config.limits.rendezvousTimeoutMs,
-      maxFramePayloadBytes: ctx.config.limits.maxFramePayloadBytes,
-      clock: ctx.config.clock,
-      logger: ctx.log.child({ endpoint: 'ws-sender', path: entity.path, connId: id }),
-      onSettled: (p, r) => {
-        ctx.pendingAccepts.delete(p.id);
-        ctx.metrics.wsConnections.inc({ path: entity.path, result: r });
-      },
+      allowedListeners: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
+      disallowedListeners: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
+      id: query.get('sb-hc-id') || undefined,
     });
-    ctx.pendingAccepts.set(id, pending);
-    for (;;) {
-      const picked = ctx.registry.pick(entity.path, {
-        allowed: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
-        disallowed: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
-        exclude,
-      });
-      if (!picked.listener) {
-        ctx.pendingAccepts.delete(id);
-        pending.cancel();
-        // No listener for a WebSocket sender: 404 (transient EndpointNotFound for .NET senders).
-        throw ctx.endpointNotFound(entity.path);
-      }
-      const appQuery = stripRelayQuery(search).replace(/^\?/, '');
-      const address =
-        `${ctx.rendezvousBase(picked.listener.hostHeader)}/$hc${rest}?` +
-        `${appQuery ? `${appQuery}&` : ''}sb-hc-action=accept&sb-hc-id=${encodeURIComponent(id)}`;
-      const json = serializeAccept({
-        address,
-        id,
-        connectHeaders,
-        remoteEndpoint: { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 },
-      });
-      if (picked.listener.sendJson(json)) return;
-      exclude.add(picked.listener.listenerId);
-    }
   }
 
   /**
@@ -242,7 +191,7 @@ export class UpgradeEndpoint {
 
   async #acceptRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, search: string, query: URLSearchParams): Promise<void> {
     const id = query.get('sb-hc-id') ?? '';
-    const pending = this.#ctx.pendingAccepts.get(id);
+    const pending = this.#ctx.router.pendingAccept(id);
     if (!pending || pending.settled || !(await this.#samePath(rest, pending.path, id)) || pending.settled) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }
@@ -257,7 +206,7 @@ export class UpgradeEndpoint {
   async #requestRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, query: URLSearchParams): Promise<void> {
     const ctx = this.#ctx;
     const id = query.get('sb-hc-id') ?? '';
-    const pending = ctx.pendingRequests.get(id);
+    const pending = ctx.router.pendingRequest(id);
     if (!pending || pending.done || !(await this.#samePath(rest, pending.entityPath, id)) || pending.done) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }

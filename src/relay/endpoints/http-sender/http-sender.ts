@@ -3,66 +3,21 @@
  * control-channel `request` and answered with its `response` (hybrid-connections.md §3.2).
  * Errors: 404 unknown entity, 401/403 auth, 502 no listener, 504 listener silent, 413 body too
  * large, 503 listener saturated. A plain caller gets Azure's JSON error body; callers of other
- * kinds (SOAP) plug their own error writer through `errorWriterFor`, and the SOAP endpoint
- * (../http-soap) relays through `forward` with a body it has already read and inspected.
+ * kinds (SOAP) plug their own error writer through `errorWriterFor`. The call itself is the
+ * router's (routing/router.ts): this endpoint only turns an IncomingMessage into a relayed request.
  */
-import { ServerResponse, type IncomingMessage } from 'node:http';
-import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
-import type { HybridConnection } from '../../../core/entities';
-import { lazyChild } from '../../../core/logger';
-import type { RelayContext } from '../../context';
-import type { RelayConfig } from '../../options';
-import { httpFormOf } from '../../context';
-import { parseListenerList } from '../../registry/listener-registry';
-import { assertForwardableHeaders, headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from './http-headers';
-import { discardRequestBody } from './discard-body';
-import { dispatchToListener } from './dispatch';
-import { PendingRequest, type ResponseSink } from './pending-request';
-import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
-import { bodyTimeout } from '../http-soap/read-body';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { QuotaExceededError, toRelayError } from '../../../core/errors';
 import { idleWatch, type Clock } from '../../../core/clock';
-
-export type ErrorWriter = (res: ResponseSink, err: RelayError) => void;
-
-/** One request to relay (HttpSenderEndpoint.forward). */
-export interface ForwardRequest {
-  readonly entity: HybridConnection;
-  /** Path and query for the listener (relay query parameters already removed). */
-  readonly requestTarget: string;
-  /** Request headers for the listener (listenerRequestHeaders). */
-  readonly headers: Record<string, string>;
-  /** The whole body when already read; undefined streams `req`. */
-  readonly body?: Buffer;
-  readonly writeError: ErrorWriter;
-  /** The `operation` metrics label (default: the HTTP method). */
-  readonly operation?: string;
-  /** Called once with the final status (after metrics are recorded). */
-  readonly onDone?: (status: number) => void;
-}
-
-const ERROR_NAMES: Record<number, string> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'EndpointNotFound',
-  413: 'RequestEntityTooLarge',
-  431: 'RequestHeaderFieldsTooLarge',
-  429: 'TooManyRequests',
-  500: 'InternalServerError',
-  502: 'BadGateway',
-  503: 'ServerBusy',
-  504: 'GatewayTimeout',
-};
-
-/** Azure's JSON error body: {"error":{"code":"GatewayTimeout","message":"…"}}. */
-export const writeJsonError: ErrorWriter = (res, err) => {
-  const { status, message, code } = httpFormOf(err);
-  const body = JSON.stringify({ error: { code: ERROR_NAMES[status] ?? 'Error', message, relayCode: code } });
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
-};
+import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
+import type { RelayContext } from '../../context';
+import { bodyTimeout } from '../../http/body';
+import { discardRequestBody } from '../../http/discard-body';
+import { assertForwardableHeaders, headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
+import { writeJsonError, type ErrorWriter } from '../../http/json-error';
+import type { RelayConfig } from '../../options';
+import { parseListenerList } from '../../routing/listener-registry';
+import { ServerResponseHandler } from '../../routing/response-handler';
 
 export class HttpSenderEndpoint {
   readonly #ctx: RelayContext;
@@ -111,78 +66,22 @@ export class HttpSenderEndpoint {
     // Read whole when it may go on a control channel (the listener picked decides how large).
     const small = length !== undefined && length <= controlBodyMax(limits) && headerBytes(headers) <= limits.maxHeaderBytes;
     const body = small && length! > 0 ? await readBody(req, length!, { ms: limits.bodyIdleTimeoutMs, clock: ctx.config.clock }) : small ? Buffer.alloc(0) : undefined;
-    await this.forward(req, res, { entity, requestTarget: pathname + stripRelayQuery(search), headers, body, writeError });
-  }
-
-  /**
-   * Relays one request to a listener of `entity` and the listener's response to `res`. With
-   * `body` the request body was read whole (it goes on the control channel when small enough,
-   * else over rendezvous from memory); without it, `req` is streamed over rendezvous. Failures
-   * before the response starts are written with `writeError`; nothing is thrown.
-   */
-  async forward(req: IncomingMessage, res: ResponseSink, f: ForwardRequest): Promise<void> {
-    const ctx = this.#ctx;
-    const { entity } = f;
-    const limits = ctx.config.limits;
-    const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
-    try {
-      // Every caller kind (plain HTTP, SOAP, metadata) passes here: headers the control message
-      // cannot carry fail this caller (431, or a SOAP fault via its writeError), not the listener.
-      assertForwardableHeaders(f.headers, limits.maxHeaderBytes);
-    } catch (err) {
-      const e = toRelayError(err);
-      ctx.metrics.httpRequests.inc({ path: entity.path, operation: f.operation ?? req.method ?? 'GET', status: String(e.httpStatus ?? 431) });
-      f.writeError(res, e);
-      f.onDone?.(e.httpStatus ?? 431);
-      if (res instanceof ServerResponse) discardRequestBody(req, res, ctx.config.clock);
-      return;
-    }
-    const id = ctx.newId();
-    const pending = new PendingRequest(
+    const call = this.#ctx.router.request(
       {
-        id,
-        address: '',
-        requestTarget: f.requestTarget,
+        path: entity.path,
         method: req.method ?? 'GET',
-        headers: f.headers,
-        remoteEndpoint: req.socket.remoteAddress
-          ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 }
-          : undefined,
-      },
-      req,
-      res,
-      {
-        entityPath: entity.path,
-        requestTimeoutMs: limits.requestTimeoutMs,
-        bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
+        target: pathname + stripRelayQuery(search),
+        headers,
+        body: body ?? req,
+        remoteEndpoint: req.socket.remoteAddress ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 } : undefined,
         viaHost,
-        clock: ctx.config.clock,
-        logger: lazyChild(ctx.log, { requestId: id, path: entity.path }),
-        writeError: f.writeError,
-        onDone: (p, status) => {
-          this.#done(p, entity, status, f.operation);
-          f.onDone?.(status);
-        },
+        allowedListeners: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
+        disallowedListeners: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
+        operation: req.method ?? 'GET',
       },
+      new ServerResponseHandler(res, writeError, () => discardRequestBody(req, res, this.#ctx.config.clock)),
     );
-    ctx.pendingRequests.set(id, pending);
-    // Kept for the rendezvous path too, when the picked channel takes smaller bodies.
-    pending.body = f.body;
-    if (pending.done) return;
-
-    dispatchToListener(ctx, pending, entity, {
-      controlBody: headerBytes(f.headers) <= limits.maxHeaderBytes ? f.body : undefined,
-      allowed: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
-      disallowed: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
-    });
-  }
-
-  #done(p: PendingRequest, entity: HybridConnection, status: number, label: string | undefined): void {
-    const ctx = this.#ctx;
-    ctx.pendingRequests.delete(p.parts.id);
-    const operation = label ?? p.parts.method;
-    ctx.metrics.httpRequests.inc({ path: entity.path, operation, status: String(status) });
-    ctx.metrics.httpDuration.observe({ path: entity.path, operation }, (ctx.config.clock.now() - p.startedAt) / 1000);
+    res.on('close', () => call.cancel());
   }
 }
 

@@ -16,6 +16,7 @@ import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { idleWatch, type Clock, type IdleWatch } from '../../../core/clock';
 import { ProtocolError, QuotaExceededError, RelayError } from '../../../core/errors';
+import { bodyTimeout } from '../../http/body';
 
 export interface ReadBodyOptions {
   /** Largest body accepted, bytes, before and after decoding. */
@@ -60,9 +61,7 @@ export interface ReadBody {
 }
 
 /** A caller that stopped sending its body; the connection cannot be reused after it. */
-export function bodyTimeout(idleMs: number): RelayError {
-  return new RelayError('RELAY_ERR_BODY_TIMEOUT', `The request body stopped arriving: nothing for ${idleMs} ms (limits.bodyIdleTimeoutMs).`);
-}
+export { bodyTimeout };
 
 export function tooLarge(maxBytes: number, what = 'The SOAP request'): QuotaExceededError {
   return new QuotaExceededError(

@@ -14,7 +14,7 @@
  *   5. take the token from a RelayAccessToken SOAP header when there was none in the transport,
  *      and strip that header in any case (relay credentials never reach the service);
  *   6. check the rule's per-operation allow/deny lists against the action;
- *   7. forward (HttpSenderEndpoint.forward: control channel up to 64 KiB, else rendezvous).
+ *   7. hand the call to the router (routing/router.ts: control channel up to 64 KiB, else rendezvous).
  * Every relay-side failure becomes a SOAP fault of the caller's version (soap-faults.ts). One log
  * line (info) and one metrics sample per call, labelled with path and action.
  * MTOM requests are relayed as streams without inspection (their action comes from the
@@ -32,12 +32,12 @@ import { faultFromError } from '../../../protocol/soap/fault';
 import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayContext } from '../../context';
-import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../http-sender/http-headers';
-import { discardRequestBody } from '../http-sender/discard-body';
-import type { HttpSenderEndpoint } from '../http-sender/http-sender';
+import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
+import { discardRequestBody } from '../../http/discard-body';
+import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
+import { parseListenerList } from '../../routing/listener-registry';
+import { ServerResponseHandler } from '../../routing/response-handler';
 import type { MetadataEndpoint } from './metadata/metadata-endpoint';
-import { OperationLabels } from './operation-labels';
-import { assertOperationAllowed, signingRule } from './operation-rules';
 import { readSoapBody, type PreAuthHead } from './read-body';
 import { scanSoapHead } from './soap-head';
 import { SoapFaultContext } from './soap-faults';
@@ -48,16 +48,13 @@ const UNKNOWN_PATH = '(unknown)';
 
 export class SoapHttpEndpoint {
   readonly #ctx: RelayContext;
-  readonly #sender: HttpSenderEndpoint;
   readonly #metadata: MetadataEndpoint;
-  readonly #labels = new OperationLabels();
   readonly #log: Logger;
   readonly #xmlLimits: Partial<XmlLimits>;
   readonly #bodyIdle: { readonly ms: number; readonly clock: Clock };
 
-  constructor(ctx: RelayContext, sender: HttpSenderEndpoint, metadata: MetadataEndpoint) {
+  constructor(ctx: RelayContext, metadata: MetadataEndpoint) {
     this.#ctx = ctx;
-    this.#sender = sender;
     this.#metadata = metadata;
     this.#log = ctx.log.child({ component: 'soap' });
     // The envelope may be as large as the body limit; only its head is tokenized.
@@ -100,9 +97,8 @@ export class SoapHttpEndpoint {
       else res.destroy();
       // Leave no unread body behind on a keep-alive connection (dropped, never buffered; bounded).
       discardRequestBody(req, res, ctx.config.clock);
-      const operation = call.path === UNKNOWN_PATH ? 'POST' : this.#labels.label(call.path, call.action);
-      ctx.metrics.httpRequests.inc({ path: call.path, operation, status: String(res.statusCode) });
-      ctx.metrics.httpDuration.observe({ path: call.path, operation }, (ctx.config.clock.now() - started) / 1000);
+      const operation = call.path === UNKNOWN_PATH ? 'POST' : ctx.router.labels.label(call.path, call.action);
+      ctx.router.recordCall(call.path, operation, res.statusCode, started);
       finish(res.statusCode);
     }
   }
@@ -177,16 +173,23 @@ export class SoapHttpEndpoint {
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
     if (body !== undefined) dropHeader(headers, 'content-encoding'); // the body was decoded
     const requestTarget = pathname + stripRelayQuery(search);
-    const operation = this.#labels.label(entity.path, call.action);
-    await this.#sender.forward(req, res, {
-      entity,
-      requestTarget,
-      headers,
-      body,
-      writeError: fault.write,
-      operation,
-      onDone: (status) => finish(status),
-    });
+    const relayed = ctx.router.request(
+      {
+        path: entity.path,
+        method: req.method ?? 'POST',
+        target: requestTarget,
+        headers,
+        body: body ?? req,
+        remoteEndpoint: req.socket.remoteAddress ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 } : undefined,
+        viaHost,
+        allowedListeners: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
+        disallowedListeners: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
+        operation: ctx.router.labels.label(entity.path, call.action),
+      },
+      new ServerResponseHandler(res, fault.write, () => discardRequestBody(req, res, ctx.config.clock)),
+      { onDone: (status) => finish(status) },
+    );
+    res.on('close', () => relayed.cancel());
   }
 
   /**

@@ -13,12 +13,11 @@
  * travels in the `Relaybridge-Status` header, and the code in `Relaybridge-Error`, for proxies
  * and logs. RelatesTo carries the request's MessageID when it had one.
  */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayError } from '../../../core/errors';
 import type { AddressingVersion, SoapVersion } from '../../../protocol/soap/addressing';
 import { faultFromError } from '../../../protocol/soap/fault';
-import type { ResponseSink } from '../http-sender/pending-request';
-import { httpFormOf } from '../../context';
+import { httpFormOf } from '../../http/json-error';
 import { soapVersionOfContentType } from './soap-request';
 
 /** HTTP status of every relay-side SOAP fault (see the file header). */
@@ -37,7 +36,7 @@ export class SoapFaultContext {
   }
 
   /** Writes `err` as a fault to `res` (an ErrorWriter when bound). */
-  write = (res: ResponseSink, err: RelayError): void => {
+  write = (res: ServerResponse, err: RelayError): void => {
     const fault = faultFromError(err, this.version, { addressing: this.addressing });
     const { status } = httpFormOf(err);
     res.statusCode = SOAP_FAULT_HTTP_STATUS;

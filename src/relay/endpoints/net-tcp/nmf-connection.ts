@@ -64,7 +64,7 @@ import type { XmlToken } from '../../../protocol/xml/tokens';
 import type { RelayContext } from '../../context';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayConfig } from '../../options';
-import { assertOperationAllowed, signingRule } from '../http-soap/operation-rules';
+import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
 import { forwardRpc, type RpcCall } from './rpc-call';
 import { decodeRequest, encodeReply, errorFault, replyFromResponse } from './soap-messages';
 

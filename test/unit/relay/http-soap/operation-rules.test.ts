@@ -1,6 +1,6 @@
-/** Per-operation Send rules (src/relay/endpoints/http-soap/operation-rules.ts) and their validation. */
-import { assertOperationAllowed, checkOperation, operationMatches, signingRule } from '../../../../src/relay/endpoints/http-soap/operation-rules';
-import { OperationLabels, OTHER_OPERATION } from '../../../../src/relay/endpoints/http-soap/operation-labels';
+/** Per-operation Send rules (src/relay/access/operation-rules.ts) and their validation. */
+import { assertOperationAllowed, checkOperation, operationMatches, signingRule } from '../../../../src/relay/access/operation-rules';
+import { OperationLabels, OTHER_OPERATION } from '../../../../src/relay/routing/operation-labels';
 import { copyRule, operationsIssues, ruleIssues } from '../../../../src/store/validate';
 import type { AuthorizationRule, HybridConnection } from '../../../../src/core/entities';
 import { RelayError } from '../../../../src/core/errors';

@@ -9,15 +9,14 @@
  * Errors here are for metadata tools and browsers, so they are the plain JSON errors.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../../core/errors';
 import type { Logger } from '../../../../core/logger';
 import type { RelayContext } from '../../../context';
-import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http-sender/http-headers';
-import { encodePath } from '../../http-sender/dispatch';
-import { writeJsonError, type HttpSenderEndpoint } from '../../http-sender/http-sender';
-import type { ResponseSink } from '../../http-sender/pending-request';
+import { encodePath, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../../http/http-headers';
+import { writeJsonError } from '../../../http/json-error';
+import { parseListenerList } from '../../../routing/listener-registry';
+import { BufferingHandler } from '../../../routing/response-handler';
 import { formatBase, publicBase } from '../public-url';
 import type { MetadataQuery } from '../soap-request';
 import { MetadataCache, type CachedDocument } from './metadata-cache';
@@ -32,80 +31,8 @@ const DROP_REQUEST_HEADERS = new Set(['accept-encoding', 'if-none-match', 'if-mo
 
 interface Captured {
   status: number;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body: Buffer;
-}
-
-/** A ResponseSink that keeps the listener's response in memory (up to a limit). */
-class CapturedResponse extends EventEmitter implements ResponseSink {
-  statusCode = 200;
-  statusMessage = '';
-  #headersSent = false;
-  readonly #headers: Record<string, string> = {};
-  readonly #chunks: Buffer[] = [];
-  #bytes = 0;
-  readonly #max: number;
-  readonly result: Promise<Captured>;
-  #resolve!: (c: Captured) => void;
-  #reject!: (e: RelayError) => void;
-  #settled = false;
-
-  constructor(maxBytes: number) {
-    super();
-    this.#max = maxBytes;
-    this.result = new Promise<Captured>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-  }
-
-  get headersSent(): boolean {
-    return this.#headersSent;
-  }
-
-  setHeader(name: string, value: string | number | readonly string[]): this {
-    this.#headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-    return this;
-  }
-
-  write(chunk: Buffer): boolean {
-    this.#headersSent = true;
-    this.#bytes += chunk.length;
-    if (this.#bytes > this.#max) {
-      this.fail(new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `The metadata document is larger than ${this.#max} bytes (limits.maxMetadataBytes).`));
-      return true;
-    }
-    this.#chunks.push(Buffer.from(chunk));
-    return true;
-  }
-
-  end(chunk?: Buffer | string): this {
-    if (chunk !== undefined) this.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    this.#headersSent = true;
-    if (!this.#settled) {
-      this.#settled = true;
-      this.#resolve({ status: this.statusCode, headers: this.#headers, body: Buffer.concat(this.#chunks) });
-    }
-    return this;
-  }
-
-  flushHeaders(): void {
-    this.#headersSent = true;
-  }
-
-  destroy(err?: Error): this {
-    this.fail(err ? toRelayError(err) : toRelayError(new Error('the metadata response was cut')));
-    return this;
-  }
-
-  /** Records a relay-side error (the ErrorWriter of the relayed GET). */
-  fail(err: RelayError): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    if (!this.#headersSent) this.statusCode = err.httpStatus ?? 500;
-    this.#headersSent = true;
-    this.#reject(err);
-  }
 }
 
 /** A metadata answer is passed on only as an XML document (WSDL, XSD, DISCO). */
@@ -117,7 +44,6 @@ function isXmlDocument(got: Captured): boolean {
 
 export class MetadataEndpoint {
   readonly #ctx: RelayContext;
-  readonly #sender: HttpSenderEndpoint;
   readonly cache: MetadataCache;
   /**
    * A last step on each rewritten document (the relay adds its net.tcp endpoint to WSDLs when it
@@ -126,9 +52,8 @@ export class MetadataEndpoint {
   transformDocument: ((body: Buffer, doc: { entityPath: string; suffix: string; query: MetadataQuery }) => Buffer) | undefined;
   readonly #log: Logger;
 
-  constructor(ctx: RelayContext, sender: HttpSenderEndpoint, cache: MetadataCache) {
+  constructor(ctx: RelayContext, cache: MetadataCache) {
     this.#ctx = ctx;
-    this.#sender = sender;
     this.cache = cache;
     this.#log = ctx.log.child({ component: 'metadata' });
   }
@@ -172,23 +97,36 @@ export class MetadataEndpoint {
     for (const k of Object.keys(headers)) if (DROP_REQUEST_HEADERS.has(k.toLowerCase())) delete headers[k];
     const cacheKey = (suffix ? `${suffix.toLowerCase()}?` : '') + query.key;
 
-    const sink = new CapturedResponse(ctx.config.limits.maxMetadataBytes);
-    res.on('close', () => {
-      if (!res.writableFinished) sink.emit('close');
+    const max = ctx.config.limits.maxMetadataBytes;
+    const handler = new BufferingHandler({
+      maxBytes: max,
+      tooLarge: () => new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `The metadata document is larger than ${max} bytes (limits.maxMetadataBytes).`),
     });
     const started = ctx.config.clock.now();
-    void this.#sender.forward(req, sink, {
-      entity,
-      requestTarget: pathname + stripRelayQuery(search),
-      headers,
-      writeError: (_s, err) => sink.fail(err),
-      operation: `GET ?${query.name}`,
+    const call = ctx.router.request(
+      {
+        path: entity.path,
+        method: req.method ?? 'GET',
+        target: pathname + stripRelayQuery(search),
+        headers,
+        body: req,
+        remoteEndpoint: req.socket.remoteAddress ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 } : undefined,
+        viaHost,
+        allowedListeners: parseListenerList(req.headers['microsoft-relay-allowedlisteners']),
+        disallowedListeners: parseListenerList(req.headers['microsoft-relay-disallowedlisteners']),
+        operation: `GET ?${query.name}`,
+      },
+      handler,
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) call.cancel();
     });
 
     let doc: CachedDocument | undefined;
     let cached = false;
     try {
-      const got = await sink.result;
+      const r = await handler.response;
+      const got: Captured = { status: r.statusCode, headers: r.headers, body: r.body };
       if (got.status === 200 && got.body.length > 0 && isXmlDocument(got)) {
         doc = { body: got.body, contentType: got.headers['content-type'] ?? 'text/xml; charset=utf-8', storedAt: ctx.config.clock.now() };
         await this.cache.put(entity.path, cacheKey, doc);

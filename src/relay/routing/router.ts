@@ -1,0 +1,251 @@
+/**
+ * One transport-neutral relayed call. Every endpoint (HTTP senders, SOAP over HTTP, metadata,
+ * net.tcp, WebSocket senders) hands the router an immutable request and a ResponseHandler; the
+ * router owns what they share:
+ * - the listener registry, and the tables of pending requests and pending accepts;
+ * - pick + failover, in one loop: a healthy listener at random, honouring the
+ *   Allowed/DisallowedListeners pinning lists, another one when the picked channel died between
+ *   pick and send (hybrid-connections.md §6);
+ * - the control channel's hooks (responses, bound to the channel the request went out on;
+ *   a closed channel fails what it took);
+ * - timeouts (PendingRequest, PendingAccept) and the per-call metrics, recorded here only.
+ * Every refusal reaches the handler (or the accept's sender), so a caller always gets an answer.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { EndpointNotFoundError, RelayError, toRelayError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { lazyChild } from '../../core/logger';
+import type { Clock } from '../../core/clock';
+import type { ResponseCommand } from '../../protocol/hyco';
+import { serializeAccept } from '../../protocol/hyco';
+import type { Store } from '../../store/store';
+import { assertForwardableHeaders, encodePath, headerBytes } from '../http/http-headers';
+import type { RelayMetrics } from '../metrics';
+import type { RelayConfig } from '../options';
+import { ListenerRegistry } from './listener-registry';
+import { OperationLabels } from './operation-labels';
+import { PendingAccept } from './pending-accept';
+import { PendingRequest, type RelayedRequest, type RouteListener } from './pending-request';
+import type { ResponseHandler } from './response-handler';
+
+export interface RouterOptions {
+  readonly limits: Pick<
+    RelayConfig['limits'],
+    'requestTimeoutMs' | 'bodyIdleTimeoutMs' | 'maxHeaderBytes' | 'maxPendingRequestsPerListener' | 'rendezvousTimeoutMs' | 'maxFramePayloadBytes'
+  >;
+  readonly store: Store;
+  readonly metrics: RelayMetrics;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly log: Logger;
+  readonly newId: () => string;
+  /** ws(s)://host of rendezvous addresses, for a listener that connected with this Host. */
+  readonly rendezvousBase: (hostHeader: string | undefined) => string;
+  /** Azure-style error text with a tracking id. */
+  readonly describe: (message: string, path?: string) => string;
+}
+
+/** A relayed call in flight: the endpoint cancels it when its caller goes away. */
+export interface RelayedCall {
+  readonly id: string;
+  cancel(): void;
+}
+
+export interface RouteObserver {
+  /** Called once when the call is over, with the status the caller saw and its duration. */
+  onDone?(status: number, ms: number): void;
+}
+
+/** A WebSocket sender to hand to a listener (an `accept` command). */
+export interface AcceptRequest {
+  readonly path: string;
+  /** The hybrid connection path as the sender wrote it, after `/$hc` (for the accept address). */
+  readonly rest: string;
+  /** The sender's query without relay parameters, no leading `?`. */
+  readonly appQuery: string;
+  readonly connectHeaders: Record<string, string>;
+  readonly remoteEndpoint: { readonly address: string; readonly port: number };
+  readonly senderKey: string;
+  readonly senderProtocols: string[];
+  readonly allowedListeners?: readonly string[];
+  readonly disallowedListeners?: readonly string[];
+  /** A requested id (sb-hc-id); a fresh one when absent or taken. */
+  readonly id?: string;
+}
+
+interface Pinning {
+  readonly allowedListeners?: readonly string[];
+  readonly disallowedListeners?: readonly string[];
+}
+
+export class Router {
+  readonly registry: ListenerRegistry<RouteListener>;
+  readonly pendingRequests = new Map<string, PendingRequest>();
+  readonly pendingAccepts = new Map<string, PendingAccept>();
+  /** Bounded `operation` labels per path, shared by every endpoint. */
+  readonly labels = new OperationLabels();
+  readonly #o: RouterOptions;
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+    this.registry = new ListenerRegistry<RouteListener>(options.store, options.random);
+  }
+
+  /**
+   * Relays `request` to a listener of its path and the response to `handler`. Never throws:
+   * every relay-side failure (headers too large, no listener, pinning, busy, timeout, listener
+   * gone) goes to `handler.onError`.
+   */
+  request(request: RelayedRequest, handler: ResponseHandler, observer: RouteObserver = {}): RelayedCall {
+    const o = this.#o;
+    const id = o.newId();
+    const pending = new PendingRequest(id, request, handler, {
+      requestTimeoutMs: o.limits.requestTimeoutMs,
+      bodyIdleTimeoutMs: o.limits.bodyIdleTimeoutMs,
+      clock: o.clock,
+      logger: lazyChild(o.log, { requestId: id, path: request.path }),
+      onDone: (p, status) => {
+        this.pendingRequests.delete(p.id);
+        const ms = this.recordCall(request.path, request.operation, status, p.startedAt);
+        observer.onDone?.(status, ms);
+      },
+    });
+    this.pendingRequests.set(id, pending);
+    try {
+      // Headers the control message cannot carry fail this caller (431, or a SOAP fault), never the listener.
+      assertForwardableHeaders(request.headers as Record<string, string>, o.limits.maxHeaderBytes);
+      const headersFit = headerBytes(request.headers as Record<string, string>) <= o.limits.maxHeaderBytes;
+      const body = request.body;
+      const path = `${encodePath(request.path)}`;
+      this.#dispatch(request.path, request, 'request', (listener) => {
+        if (listener.pending.size >= o.limits.maxPendingRequestsPerListener) {
+          throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
+        }
+        const address = `${o.rendezvousBase(listener.hostHeader)}/$hc/${path}?sb-hc-action=request&sb-hc-id=${id}`;
+        const inline = headersFit && Buffer.isBuffer(body) && body.length <= listener.controlBodyLimit;
+        return pending.send(listener, address, inline);
+      });
+    } catch (err) {
+      pending.fail(toRelayError(err));
+    }
+    return { id, cancel: () => pending.cancel() };
+  }
+
+  /**
+   * Parks a WebSocket sender's socket and sends an `accept` to a listener of its path. Throws
+   * EndpointNotFound (404, as Azure answers a WebSocket sender with no listener) when no
+   * listener takes it; the sender's socket is then the caller's to answer.
+   */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, a: AcceptRequest): PendingAccept {
+    const o = this.#o;
+    let id = a.id || o.newId();
+    if (this.pendingAccepts.has(id)) id = o.newId();
+    const pending = new PendingAccept(req, socket, head, {
+      id,
+      path: a.path,
+      senderKey: a.senderKey,
+      senderProtocols: a.senderProtocols,
+      timeoutMs: o.limits.rendezvousTimeoutMs,
+      maxFramePayloadBytes: o.limits.maxFramePayloadBytes,
+      clock: o.clock,
+      logger: o.log.child({ endpoint: 'ws-sender', path: a.path, connId: id }),
+      onSettled: (p, r) => {
+        this.pendingAccepts.delete(p.id);
+        o.metrics.wsConnections.inc({ path: a.path, result: r });
+      },
+    });
+    this.pendingAccepts.set(id, pending);
+    try {
+      this.#dispatch(a.path, a, 'accept', (listener) => {
+        const address =
+          `${o.rendezvousBase(listener.hostHeader)}/$hc${a.rest}?` +
+          `${a.appQuery ? `${a.appQuery}&` : ''}sb-hc-action=accept&sb-hc-id=${encodeURIComponent(id)}`;
+        return listener.sendJson(serializeAccept({ address, id, connectHeaders: a.connectHeaders, remoteEndpoint: a.remoteEndpoint }));
+      });
+    } catch (err) {
+      this.pendingAccepts.delete(id);
+      pending.cancel();
+      throw err;
+    }
+    return pending;
+  }
+
+  /**
+   * Pick + failover, the one loop: picks a listener and offers it the call until one takes it
+   * (`send` returns true). A listener that refuses (its channel closed since it was picked) is
+   * excluded and the next is tried; `send` may throw to stop (a busy listener).
+   */
+  #dispatch(path: string, pinning: Pinning, kind: 'request' | 'accept', send: (listener: RouteListener) => boolean): void {
+    const exclude = new Set<string>();
+    for (;;) {
+      const picked = this.registry.pick(path, { allowed: pinning.allowedListeners, disallowed: pinning.disallowedListeners, exclude });
+      if (!picked.listener) throw this.#noListener(path, kind, picked.reason ?? 'none');
+      if (send(picked.listener)) return;
+      exclude.add(picked.listener.listenerId);
+    }
+  }
+
+  #noListener(path: string, kind: 'request' | 'accept', reason: 'none' | 'pinning'): RelayError {
+    // No listener for a WebSocket sender: 404 (transient EndpointNotFound for .NET senders).
+    if (kind === 'accept') return new EndpointNotFoundError('RELAY_ERR_ENTITY_NOT_FOUND', this.#o.describe('Endpoint does not exist.', path));
+    if (reason === 'pinning') {
+      return new RelayError('RELAY_ERR_LISTENER_PINNING', 'None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria');
+    }
+    return new RelayError('RELAY_ERR_NO_LISTENER', this.#o.describe(`No listener is connected for '${path}'.`, path));
+  }
+
+  /**
+   * The per-call metrics sample (count by status, duration), for every relayed call and for
+   * calls an endpoint refused before routing. Returns the duration, ms.
+   */
+  recordCall(path: string, operation: string, status: number, startedAt: number): number {
+    const ms = this.#o.clock.now() - startedAt;
+    this.#o.metrics.httpRequests.inc({ path, operation, status: String(status) });
+    this.#o.metrics.httpDuration.observe({ path, operation }, ms / 1000);
+    return ms;
+  }
+
+  /** A listener connected (its store entry was written before its 101). */
+  addListener(listener: RouteListener): void {
+    this.registry.addLocal(listener);
+    this.#o.metrics.listeners.set({ path: listener.path }, this.registry.count(listener.path));
+  }
+
+  /**
+   * A response arrived on a control channel. It counts only on the channel the request was sent
+   * on: a listener of another path (or another listener of this one) that learned the id is ignored.
+   */
+  onControlResponse(channel: RouteListener, response: ResponseCommand, body: Buffer | undefined): void {
+    const pending = this.pendingRequests.get(response.requestId);
+    if (!pending) return channel.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
+    if (pending.channel !== channel) {
+      return channel.log.info({ requestId: response.requestId }, 'ignored a response for a request this channel was not sent');
+    }
+    pending.onControlResponse(response, body);
+  }
+
+  /** A control channel closed: it leaves the registry, and requests it took and never answered fail now (never a hang). */
+  onListenerClosed(channel: RouteListener): void {
+    void this.registry.remove(channel).catch(() => undefined);
+    this.#o.metrics.listeners.set({ path: channel.path }, this.registry.count(channel.path));
+    for (const id of channel.pending) {
+      this.pendingRequests.get(id)?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
+    }
+  }
+
+  /** A pending request by id, for its rendezvous. */
+  pendingRequest(id: string): PendingRequest | undefined {
+    return this.pendingRequests.get(id);
+  }
+
+  pendingAccept(id: string): PendingAccept | undefined {
+    return this.pendingAccepts.get(id);
+  }
+
+  /** Shutdown: every listener channel closed, every parked sender dropped. */
+  close(): void {
+    for (const ch of this.registry.all()) ch.close(1001, 'Relay shutting down');
+    for (const p of this.pendingAccepts.values()) p.cancel();
+  }
+}
