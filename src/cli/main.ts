@@ -77,7 +77,14 @@ function flagCredentials(p: Parsed, env: NodeJS.ProcessEnv) {
     key: str(p.values.key),
     token: str(p.values.token),
   };
-  return resolveCredentials([envCredentials(env), flags]);
+  try {
+    return resolveCredentials([envCredentials(env), flags]);
+  } catch (err) {
+    // Half a credential on the command line is a usage error (exit 2); in the environment, a failure.
+    const fromFlags = flags.connectionString || flags.keyName || flags.key || flags.token;
+    if (err instanceof ConfigError && fromFlags) throw new UsageError(['relaybridge', ...p.command].join(' '), err.message);
+    throw err;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
