@@ -7,6 +7,7 @@ export { ChannelState } from './agent/control/listener-channel';
 export { createSasToken, parseSasToken, type ParsedSasToken } from './auth/sas-token';
 export { sasTokenProvider, staticTokenProvider, type TokenProvider } from './auth/token-provider';
 export { generateKey } from './auth/rules';
+export { parseConnectionString, formatConnectionString, relayUrlFromEndpoint, type ConnectionString } from './auth/connection-string';
 export { MemoryStore } from './store/memory-store';
 export type { Store } from './store/store';
 export {
