@@ -87,6 +87,11 @@ describe('conventions', () => {
     }
   });
 
+  it('docs/cli.md names every command and subcommand', () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'cli.md'), 'utf8');
+    for (const { path: p, spec } of allCommands(COMMANDS)) if (p.length && !spec.sub) expect({ p, documented: doc.includes(`relaybridge ${p.join(' ')}`) }).toEqual({ p, documented: true });
+  });
+
   it('prints the version of package.json', async () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
