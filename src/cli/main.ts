@@ -104,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'demo': {
+      serving = true;
       const { createCliLogger } = await import('./logger');
       const { runDemo } = await import('./commands/demo');
       const logger = createCliLogger(str(p.values['log-level']) ?? env.RELAYBRIDGE_LOG_LEVEL ?? 'warn');
@@ -117,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'relay': {
+      serving = true;
       const { startRelayFromConfig } = await import('./commands/relay');
       const relay = await startRelayFromConfig({
         config: str(p.values.config),
@@ -130,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'agent': {
+      serving = true;
       const { startAgentFromConfig } = await import('./commands/agent');
       // An invalid config throws here (exit 1, naming the option); after that the agent runs
       // until a signal, reconnecting to the relay for as long as it takes.
@@ -223,12 +226,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// A closed stdout (`relaybridge hc list | head -0`) ends the command quietly instead of an
-// unhandled EPIPE: there is nobody left to tell.
+/** Set by relay, agent and demo: a closed stdout must not stop a server that is serving calls. */
+let serving = false;
+
+// A closed stdout (`relaybridge hc list | head -0`) ends a command quietly instead of an
+// unhandled EPIPE: there is nobody left to tell. A server keeps serving without its output.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (!serving) process.exit(process.exitCode ?? 0);
   });
 }
 

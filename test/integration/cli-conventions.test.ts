@@ -12,7 +12,7 @@ import { parseConnectionString } from '../../src/auth/connection-string';
 import { COMMANDS, type CommandSpec } from '../../src/cli/spec';
 import { generateSelfSigned } from '../../src/cli/tls';
 import { Harness, request, ROOT_KEY, ROOT_KEY_NAME, token } from '../helpers/harness';
-import { CLI, REPO_ROOT } from '../helpers/processes';
+import { CLI, freePort, REPO_ROOT } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
@@ -150,6 +150,37 @@ describe('conventions', () => {
     expect(bad.stderr).toMatch(/SharedAccesKey: unknown name/);
     const key = await run(['key']);
     expect(Buffer.from(key.stdout.trim(), 'base64')).toHaveLength(32);
+  });
+});
+
+describe('a server whose stdout closes', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('a relay keeps serving with debug logs into a closed pipe, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-epipe-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'relay.yaml');
+    fs.writeFileSync(file, [`port: ${port}`, 'host: 127.0.0.1', 'store: { type: memory }', 'log: { level: debug }', 'entities:', '  - { path: open, requiresClientAuthorization: false }', ''].join('\n'));
+    const child = spawn(process.execPath, [CLI, 'relay', '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    h.defer(() => void child.kill('SIGKILL'));
+    const started = Date.now();
+    for (;;) {
+      const ok = await request(`http://127.0.0.1:${port}/open/x`).then(() => true, () => false);
+      if (ok) break;
+      if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`relay did not come up (exit ${child.exitCode}):\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < 50; i += 1) expect((await request(`http://127.0.0.1:${port}/open/x`)).status).toBeGreaterThanOrEqual(400);
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
   });
 });
 
