@@ -255,6 +255,17 @@ describe('the agent from flags, and flags over the config file', () => {
     await envAgent.waitFor(/agent channel ready/);
   });
 
+  it('trusts a self-signed relay with --ca FILE', async () => {
+    const pems = await generateSelfSigned(['localhost', '127.0.0.1']);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-agent-ca-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, 'relay-cert.pem'), pems.cert);
+    const relay = await h.relay({ tls: { cert: pems.cert, key: pems.key }, entities: [{ path: 'over-tls', requiresClientAuthorization: false }] });
+    const svc = await h.httpService((_req, res) => res.end('tls ok'));
+    const agent = start(h, ['agent', '--relay', relay.url, '--key-name', ROOT_KEY_NAME, '--key', ROOT_KEY, '--ca', path.join(dir, 'relay-cert.pem'), '--expose', `over-tls=${svc.url}`, '--log-level', 'info'], { NODE_EXTRA_CA_CERTS: '' });
+    await agent.waitFor(/agent channel ready/);
+  });
+
   it('refuses --expose without a path or with an unknown scheme (exit 2)', async () => {
     const a = await run(['agent', '--relay', 'http://127.0.0.1:1', '--key-name', 'a', '--key', 'b', '--expose', 'http://10.0.0.1/x']);
     expect(a.code).toBe(2);
