@@ -89,7 +89,8 @@ function flagCredentials(p: Parsed, env: NodeJS.ProcessEnv) {
 
 async function main(argv: string[]): Promise<number> {
   const env = process.env;
-  const p = parseCommandLine(argv);
+  // `relaybridge help [COMMAND…]` is `relaybridge [COMMAND…] --help`.
+  const p = parseCommandLine(argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv);
   const [command, ...sub] = p.command;
   if (p.help) {
     process.stdout.write(helpText(p.specs));

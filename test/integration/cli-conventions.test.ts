@@ -92,6 +92,12 @@ describe('conventions', () => {
     for (const { path: p, spec } of allCommands(COMMANDS)) if (p.length && !spec.sub) expect({ p, documented: doc.includes(`relaybridge ${p.join(' ')}`) }).toEqual({ p, documented: true });
   });
 
+  it('relaybridge help [COMMAND] is COMMAND --help', async () => {
+    const r = await run(['help', 'rule', 'keys']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: relaybridge rule keys COMMAND/);
+  });
+
   it('prints the version of package.json', async () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
