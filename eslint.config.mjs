@@ -49,9 +49,12 @@ export default tseslint.config(
   { files: ['src/relay/**/*.ts'], rules: restrict(relayGroups) },
   ...endpointRules,
   // Below the endpoints: routing/, access/ and http/ never reach up to an endpoint, the context or the composition root.
-  { files: ['src/relay/routing/**/*.ts', 'src/relay/access/**/*.ts', 'src/relay/http/**/*.ts'], rules: restrict([
+  { files: ['src/relay/routing/**/*.ts', 'src/relay/access/**/*.ts', 'src/relay/http/**/*.ts', 'src/relay/guard/**/*.ts'], rules: restrict([
     ...relayGroups,
-    { regex: '(^|/)(endpoints|relay-server|context)(/|$)', message: 'routing/, access/ and http/ sit below the endpoints: never import endpoints/, context.ts or relay-server.ts' } ]) },
+    { regex: '(^|/)(endpoints|relay-server|context)(/|$)', message: 'routing/, access/, http/ and guard/ sit below the endpoints: never import endpoints/, context.ts or relay-server.ts' } ]) },
+  { files: ['src/relay/context.ts', 'src/relay/metrics.ts', 'src/relay/options.ts'], rules: restrict([
+    ...relayGroups,
+    { regex: '(^|/)(endpoints|relay-server)(/|$)', message: 'the shared relay modules never import an endpoint or the composition root' } ]) },
   { files: ['src/agent/**/*.ts'], rules: restrict([
     { group: ['**/relay/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports relay/, store/ or cli/' } ]) },
   { files: ['src/**/*.ts'], ignores: ['src/cli/**'], rules: {

@@ -1,6 +1,6 @@
 /**
- * What every relay endpoint shares: config, store, listener registry, pending rendezvous
- * tables, authorization and entity lookup. Built once by relay-server.ts.
+ * What every relay endpoint shares: config, store, the router (routing/: listener registry,
+ * pending requests and accepts), authorization and entity lookup. Built once by relay-server.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
