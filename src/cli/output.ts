@@ -9,7 +9,13 @@ export function outputFormat(v: unknown, command: string): OutputFormat {
   throw new UsageError(command, `--output: expected json or table, got "${String(v)}"`);
 }
 
-const cell = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.map(cell).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+/** An object in a cell by its name (a rule's keyName, a listener's id), else as JSON. */
+const named = (v: object): string => {
+  const o = v as Record<string, unknown>;
+  const name = o.keyName ?? o.path ?? o.listenerId;
+  return typeof name === 'string' ? name : JSON.stringify(v);
+};
+const cell = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.map(cell).join(',') : typeof v === 'object' ? named(v) : String(v));
 
 function table(rows: ReadonlyArray<Record<string, unknown>>, columns?: readonly string[]): string {
   if (!rows.length) return '(none)\n';
