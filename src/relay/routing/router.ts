@@ -20,6 +20,7 @@ import type { Clock } from '../../core/clock';
 import type { ResponseCommand } from '../../protocol/hyco';
 import { serializeAccept } from '../../protocol/hyco';
 import type { Store } from '../../store/store';
+import type { WsEndpoint } from '../../transport/ws-endpoint';
 import { assertForwardableHeaders, encodePath, headerBytes } from '../http/http-headers';
 import type { RelayMetrics } from '../metrics';
 import type { RelayConfig } from '../options';
@@ -232,6 +233,12 @@ export class Router {
     for (const id of channel.pending) {
       this.pendingRequests.get(id)?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
     }
+  }
+
+  /** The listener opened the rendezvous socket of a pending request (counted per path). */
+  attachRendezvous(pending: PendingRequest, ep: WsEndpoint): void {
+    this.#o.metrics.rendezvous.inc({ path: pending.entityPath });
+    pending.attachRendezvous(ep);
   }
 
   /** A pending request by id, for its rendezvous. */

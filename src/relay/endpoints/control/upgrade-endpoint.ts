@@ -212,14 +212,13 @@ export class UpgradeEndpoint {
     }
     const { key } = validateClientHandshake(req.headers);
     socket.write(buildServerHandshakeResponse({ key }));
-    ctx.metrics.rendezvous.inc({ path: pending.entityPath });
     const ep = new WsEndpoint(socket, head, {
       role: 'server',
       mode: 'messages',
       maxFramePayloadBytes: ctx.config.limits.maxFramePayloadBytes,
       maxTextMessageBytes: ctx.config.limits.maxControlMessageBytes,
     });
-    pending.attachRendezvous(ep);
+    ctx.router.attachRendezvous(pending, ep);
     ep.start();
   }
 
