@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   RELAY_ERR_LISTENER_PINNING: { httpStatus: 404 },
   RELAY_ERR_RENDEZVOUS_UNKNOWN: { httpStatus: 404 },
   RELAY_ERR_RENDEZVOUS_TIMEOUT: { httpStatus: 504 },
+  RELAY_ERR_RENDEZVOUS_UNREACHABLE: { httpStatus: 502, soapFaultCode: 'Receiver' },
   RELAY_ERR_TOO_BUSY: { httpStatus: 503, soapFaultCode: 'Receiver' },
   RELAY_ERR_UNAUTHENTICATED_LIMIT: { httpStatus: 429, soapFaultCode: 'Receiver' },
   RELAY_ERR_BODY_TOO_LARGE: { httpStatus: 413, soapFaultCode: 'Sender' },

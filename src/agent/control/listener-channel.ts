@@ -377,7 +377,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
         if (msg.body) this.#pendingBody = 'skip';
         if (msg.method === undefined) return;
         this.#reply(ws, msg, errorResponse(new RelayError('RELAY_ERR_AGENT_CLOSED', 'the agent is stopping', { httpStatus: 503 })));
-      } else if (msg.method === undefined) this.#track(this.#handleRendezvousRequest(msg), 'rendezvous request');
+      } else if (msg.method === undefined) this.#track(this.#handleRendezvousRequest(ws, msg), 'rendezvous request');
       else if (msg.body) this.#pendingBody = msg;
       else this.#handleRequest(ws, msg, undefined);
     } else this.#log.debug({ command: msg.name }, 'ignoring unknown relay command');
@@ -482,21 +482,23 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     try {
       ep = await this.#rendezvous(req.address, 'messages');
     } catch (err) {
-      this.#log.info({ err: (err as Error).message }, 'could not open a response rendezvous');
       body.destroy();
-      return;
+      // The caller would wait for the relay's timeout: answer 502 on the control channel now.
+      return this.#respond(ws, req, errorResponse(this.#unreachable(req.address, err, 'response')));
     }
     streamResponse(ep, head, buffered, body);
   }
 
   /** Address-only request: fetch it over rendezvous, stream the body in and the response out. */
-  async #handleRendezvousRequest(cmd: RequestCommand): Promise<void> {
+  async #handleRendezvousRequest(ws: WebSocket, cmd: RequestCommand): Promise<void> {
     let ep: WsEndpoint;
     try {
       ep = await this.#rendezvous(cmd.address, 'messages');
     } catch (err) {
-      this.#log.info({ err: (err as Error).message }, 'could not open a request rendezvous');
-      return;
+      // The request itself is out of reach, but its id is not: the relay takes a control-channel
+      // response for it (the request went out on this channel), so the caller gets 502 now
+      // instead of the relay's timeout.
+      return this.#respond(ws, cmd, errorResponse(this.#unreachable(cmd.address, err, 'request')));
     }
     const bodyStream = new PassThrough();
     let started = false;
@@ -583,6 +585,22 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     ep.start();
   }
 
+  /**
+   * The error for a rendezvous the agent could not open, logged at warn (it is a configuration
+   * problem, mostly a relay `publicUrl` the agent cannot reach). It names the address's host:port
+   * only: the rest of the address (the rendezvous id) is a capability and stays out of messages.
+   */
+  #unreachable(address: string, err: unknown, what: 'request' | 'response'): RelayError {
+    const where = rendezvousHostPort(address);
+    const reason = err instanceof RelayError ? err.message : ((err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? String(err));
+    this.#log.warn({ rendezvous: where, err: reason }, `could not open a ${what} rendezvous`);
+    return new RelayError(
+      'RELAY_ERR_RENDEZVOUS_UNREACHABLE',
+      `The agent could not open the rendezvous connection to the relay at ${where} (${reason}); check the relay's publicUrl.`,
+      { cause: err },
+    );
+  }
+
   #rendezvous(address: string, mode: 'frames' | 'messages', protocol?: string): Promise<WsEndpoint> {
     return openRendezvous(address, {
       mode,
@@ -597,3 +615,14 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
 
 /** Longest wait for a pong after the process was found paused, ms. */
 const PAUSE_PONG_TIMEOUT_MS = 5000;
+
+/** `host:port` of a rendezvous address (the scheme's default port when it names none). */
+export function rendezvousHostPort(address: string): string {
+  try {
+    const url = new URL(address);
+    const port = url.port || (/^(wss|https):$/i.test(url.protocol) ? '443' : '80');
+    return `${url.hostname}:${port}`;
+  } catch {
+    return 'an invalid address';
+  }
+}
