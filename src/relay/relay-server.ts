@@ -168,10 +168,11 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
           resolve();
         });
       });
-      const port = (server.address() as AddressInfo).port;
+      const bound = server.address() as AddressInfo;
+      const port = bound.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
-      log.info({ port, tls: !!config.tls }, 'relay listening');
+      const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
       if (adminServer && config.admin) {
         const admin = config.admin;
         await new Promise<void>((resolve, reject) => {
@@ -187,6 +188,9 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
         log.info({ port: adminPort, host: admin.host }, 'admin listener (status, metrics, health) listening');
       }
       if (netTcp) await netTcp.listen(config.host);
+      // Last, once every listener is up: a line matching `relay listening on` means ready.
+      log.info({ address, port, url, tls: !!config.tls }, `relay listening on ${address}`);
+      await warnAboutStartConfig(config, store, port, log);
       return { port, url };
     },
     async close() {
@@ -216,6 +220,41 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   Object.defineProperty(relay, 'url', { get: () => url, enumerable: true });
   Object.defineProperty(relay, 'adminUrl', { get: () => adminUrl, enumerable: true });
   return relay;
+}
+
+/** The port a URL names, or its scheme's default (https and wss: 443, http and ws: 80). */
+export function effectivePort(url: URL): number {
+  if (url.port) return Number(url.port);
+  return /^(https|wss):$/i.test(url.protocol) ? 443 : 80;
+}
+
+/**
+ * Settings that start fine but mislead, as warnings at start (never errors: a relay behind a
+ * load balancer or a port-forwarding proxy legitimately listens on another port than it is
+ * reached on):
+ * - `publicUrl`'s port differs from the port the relay listens on: rendezvous addresses,
+ *   connection strings and WSDL addresses all use `publicUrl`, so an agent that cannot reach it
+ *   answers every large call with 502 RELAY_ERR_RENDEZVOUS_UNREACHABLE;
+ * - no namespace rule and no entity rule: no agent can listen and no one can manage.
+ */
+async function warnAboutStartConfig(config: RelayConfig, store: Store, port: number, log: { warn(o: object, m: string): void }): Promise<void> {
+  if (config.publicUrl) {
+    const publicPort = effectivePort(new URL(config.publicUrl));
+    if (publicPort !== port) {
+      log.warn(
+        { publicUrl: config.publicUrl, publicPort, port },
+        `publicUrl ${config.publicUrl} names port ${publicPort} but the relay listens on port ${port}: agents open rendezvous connections to publicUrl, so unless a load balancer or proxy forwards ${publicPort} to ${port}, calls with bodies over 64 KiB fail with 502`,
+      );
+    }
+  }
+  const namespaceRules = await store.listNamespaceRules();
+  if (namespaceRules.length > 0) return;
+  const entities = await store.listEntities();
+  if (entities.some((e) => (e.authorizationRules ?? []).length > 0)) return;
+  log.warn(
+    { namespaceRules: 0, entityRules: 0 },
+    'the relay has no authorization rules: no agent can listen and nobody can manage it (add namespaceRules with a key made by `relaybridge key`)',
+  );
 }
 
 /**
