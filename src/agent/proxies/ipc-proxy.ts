@@ -107,7 +107,7 @@ export class IpcProxy implements ServiceProxy {
       try {
         info = readWsdlInfo(withWsdl.wsdl!);
       } catch (err) {
-        this.#o.logger.info({ err: (err as Error).message, path: this.#path }, 'the registered WSDL could not be read; replies get default actions');
+        this.#o.logger.info({ err: (err as Error).message }, 'the registered WSDL could not be read; replies get default actions');
         info = null;
       }
       this.#contracts.set(withWsdl, info);
