@@ -48,11 +48,11 @@ export default tseslint.config(
     { group: ['**/relay/**', '**/agent/**', '**/protocol/**', '**/cli/**'], message: 'store/ imports core/ only' } ]) },
   { files: ['src/relay/**/*.ts'], rules: restrict(relayGroups) },
   ...endpointRules,
-  // Below the endpoints: routing/, access/ and http/ never reach up to an endpoint, the context or the composition root.
+  // Below the endpoints: routing/, access/, http/ and guard/ never reach up to an endpoint, the wiring types or the composition root.
   { files: ['src/relay/routing/**/*.ts', 'src/relay/access/**/*.ts', 'src/relay/http/**/*.ts', 'src/relay/guard/**/*.ts'], rules: restrict([
     ...relayGroups,
-    { regex: '(^|/)(endpoints|relay-server|context)(/|$)', message: 'routing/, access/, http/ and guard/ sit below the endpoints: never import endpoints/, context.ts or relay-server.ts' } ]) },
-  { files: ['src/relay/context.ts', 'src/relay/metrics.ts', 'src/relay/options.ts'], rules: restrict([
+    { regex: '(^|/)(endpoints|relay-server|deps)(/|$)', message: 'routing/, access/, http/ and guard/ sit below the endpoints: never import endpoints/, deps.ts or relay-server.ts' } ]) },
+  { files: ['src/relay/deps.ts', 'src/relay/metrics.ts', 'src/relay/options.ts'], rules: restrict([
     ...relayGroups,
     { regex: '(^|/)(endpoints|relay-server)(/|$)', message: 'the shared relay modules never import an endpoint or the composition root' } ]) },
   { files: ['src/agent/**/*.ts'], rules: restrict([

@@ -60,3 +60,31 @@ export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Lo
     ((a: object | string, msg?: string) => (typeof a === 'string' ? get()[level](a) : get()[level](a, msg))) as LogFn;
   return { trace: fn('trace'), debug: fn('debug'), info: fn('info'), warn: fn('warn'), error: fn('error'), child: (b) => get().child(b) };
 }
+
+/**
+ * A warning that a hostile or broken peer can trigger at will (a failed TLS handshake), written
+ * at most once per `intervalMs` per key (a client address), with how many were suppressed since
+ * the last line, so the log says it happened without becoming the attacker's amplifier.
+ */
+export class ThrottledWarning {
+  readonly #seen = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    readonly intervalMs: number,
+    readonly now: () => number,
+    readonly maxKeys = 10_000,
+  ) {}
+
+  /** Writes `msg` to `log.warn` unless `key` had a line within the interval (then it counts it). */
+  warn(log: Logger, key: string, obj: Record<string, unknown>, msg: string): void {
+    const now = this.now();
+    const entry = this.#seen.get(key);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    if (!entry && this.#seen.size >= this.maxKeys) this.#seen.clear();
+    log.warn({ ...obj, ...(entry?.suppressed ? { suppressed: entry.suppressed } : {}) }, msg);
+    this.#seen.set(key, { at: now, suppressed: 0 });
+  }
+}

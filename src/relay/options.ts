@@ -170,6 +170,12 @@ const netTcpSchema = z.strictObject({
   maxSessionBytes: z.number().int().min(0).max(1024 * 1024).default(2048),
   /** Offer the application/ssl-tls upgrade with the relay's certificate (needs `tls`). Default true. */
   allowTls: z.boolean().default(true),
+  /**
+   * Refuse a session that did not run the application/ssl-tls upgrade (NMF fault UpgradeInvalid,
+   * before any message, token or Via lookup), and advertise Transport security for net.tcp in
+   * served WSDL. Default: true when the relay has a certificate (`tls`) and `allowTls`, else false.
+   */
+  requireTls: z.boolean().optional(),
 });
 
 export const relayOptionsSchema = z.strictObject({
@@ -257,8 +263,13 @@ export function buildRelayConfig(input: RelayOptionsInput): RelayConfig {
   if (hints.length) throw new ConfigError('invalid relay options', hints);
   const parsed = relayOptionsSchema.safeParse(plain);
   if (!parsed.success) throw new ConfigError('invalid relay options', formatIssues(parsed.error.issues as unknown as SchemaIssue[]));
+  const netTcp = parsed.data.netTcp;
+  if (netTcp?.requireTls && (!parsed.data.tls || !netTcp.allowTls)) {
+    throw new ConfigError('invalid relay options', ['netTcp.requireTls: needs the relay certificate (tls) and netTcp.allowTls']);
+  }
   return deepFreeze({
     ...parsed.data,
+    ...(netTcp ? { netTcp: { ...netTcp, requireTls: netTcp.requireTls ?? (!!parsed.data.tls && netTcp.allowTls) } } : {}),
     store,
     logger: logger ?? noopLogger,
     clock: clock ?? systemClock,

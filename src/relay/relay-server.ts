@@ -9,17 +9,20 @@
  *   /{path}/...     HTTP senders (relayed to a listener); SOAP POSTs and metadata GETs
  *                   (?wsdl, ?xsd=…) go through the SOAP endpoint first (endpoints/http-soap)
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { EventEmitter } from 'node:events';
+import { ThrottledWarning, type Logger } from '../core/logger';
 import { MemoryStore } from '../store/memory-store';
 import type { Store } from '../store/store';
-import { RelayContext } from './context';
+import { AccessControl } from './access/access-control';
+import type { ManagementDeps, PreAuthGuard } from './deps';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
 import { HttpSenderEndpoint } from './endpoints/http-sender/http-sender';
 import { writeJsonError } from './http/json-error';
+import { trackingDescriber } from './http/tracking';
 import { MetadataCache } from './endpoints/http-soap/metadata/metadata-cache';
 import { MetadataEndpoint } from './endpoints/http-soap/metadata/metadata-endpoint';
 import { SoapFaultContext, soapVersionOfRequest } from './endpoints/http-soap/soap-faults';
@@ -27,118 +30,168 @@ import { SoapHttpEndpoint } from './endpoints/http-soap/soap-endpoint';
 import { createManagementApp } from './endpoints/management/management-api';
 import { NetTcpEndpoint, netTcpMetadataTransform } from './endpoints/net-tcp/net-tcp-endpoint';
 import { OpsEndpoints, opsRouteOf } from './endpoints/management/ops-endpoints';
+import { ClientAddressResolver } from './guard/client-address';
+import { PreAuthSlots } from './guard/pre-auth-slots';
 import { RelayMetrics } from './metrics';
 import { buildRelayConfig, type RelayConfig, type RelayOptionsInput } from './options';
+import { Router } from './routing/router';
 
-export interface RelayServer extends EventEmitter {
+/**
+ * One relay node. Construction builds and wires everything (nothing is assigned afterwards);
+ * `listen()` seeds the store and opens the ports; `close()` drains and closes them.
+ */
+export class RelayServer {
   readonly config: RelayConfig;
   readonly store: Store;
-  readonly context: RelayContext;
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<{ port: number; url: string }>;
-  /** Closes every listener channel, pending call and socket, then the store. */
-  close(): Promise<void>;
-  /** Base URL (http(s)://host:port) once listening. */
-  readonly url: string;
-  /** The HTTP sender endpoint (plain HTTP callers; `errorWriterFor` picks JSON or SOAP faults). */
+  /** Every relayed call goes through it: listener registry, pending requests and accepts. */
+  readonly router: Router;
+  readonly access: AccessControl;
+  readonly metrics: RelayMetrics;
+  /** Caller addresses and the caps on callers that have not authorized yet. */
+  readonly guard: PreAuthGuard;
+  /** The HTTP sender endpoint (plain HTTP callers; SOAP-looking ones get their errors as faults). */
   readonly httpSender: HttpSenderEndpoint;
   /** Metadata documents kept for serving while agents are offline. */
   readonly metadataCache: MetadataCache;
   /** The net.tcp endpoint (options.netTcp); its `url`/`port` are set once listening. */
   readonly netTcp: NetTcpEndpoint | undefined;
-  /** Base URL of the admin listener (options.admin) once listening, else ''. */
-  readonly adminUrl: string;
-}
+  readonly #log: Logger;
+  readonly #upgrades: UpgradeEndpoint;
+  readonly #soap: SoapHttpEndpoint;
+  readonly #management: ReturnType<typeof createManagementApp>;
+  readonly #ops: OpsEndpoints;
+  readonly #server: http.Server;
+  readonly #adminServer: http.Server | undefined;
+  readonly #sockets = new Set<Duplex>();
+  readonly #adminSockets = new Set<Duplex>();
+  #url = '';
+  #adminUrl = '';
+  #closing = false;
 
-export function createRelayServer(options: RelayOptionsInput): RelayServer {
-  const config = buildRelayConfig(options);
-  const store = config.store ?? new MemoryStore({ clock: config.clock });
-  const metrics = new RelayMetrics({ defaultMetrics: config.metrics });
-  const ctx = new RelayContext(config, store, metrics);
-  const log = config.logger.child({ component: 'relay' });
-  const upgrades = new UpgradeEndpoint(ctx);
-  const httpSender = new HttpSenderEndpoint(ctx);
-  const netTcp = config.netTcp ? new NetTcpEndpoint(ctx, config.netTcp) : undefined;
-  const metadataCache = new MetadataCache({
-    maxEntries: config.limits.metadataCacheEntries,
-    maxBytes: config.limits.metadataCacheBytes,
-    // A store that persists documents keeps WSDLs servable across a relay restart.
-    backing:
-      store.getDocument && store.putDocument
-        ? { get: (path, key) => store.getDocument!(path, key), put: (path, key, doc) => store.putDocument!(path, key, doc) }
-        : undefined,
-  });
-  const metadata = new MetadataEndpoint(ctx, metadataCache);
-  const soap = new SoapHttpEndpoint(ctx, metadata);
-  // With a net.tcp endpoint, WSDLs also describe it (at the relay's net.tcp address).
-  if (netTcp) metadata.transformDocument = netTcpMetadataTransform(netTcp);
-  // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
-  httpSender.errorWriterFor = (req) => {
-    const version = soapVersionOfRequest(req);
-    return version ? new SoapFaultContext(version).write : writeJsonError;
-  };
-  const management = createManagementApp(ctx);
-  const sockets = new Set<Duplex>();
-  const events = new EventEmitter();
-  let url = '';
-  let adminUrl = '';
-  let closing = false;
-  const ops = new OpsEndpoints(ctx, metrics);
-  const up = (): boolean => !closing;
+  constructor(options: RelayOptionsInput) {
+    const config = (this.config = buildRelayConfig(options));
+    const store = (this.store = config.store ?? new MemoryStore({ clock: config.clock }));
+    const log = (this.#log = config.logger.child({ component: 'relay' }));
+    const describe = trackingDescriber(config.clock);
+    const metrics = (this.metrics = new RelayMetrics({ defaultMetrics: config.metrics }));
+    const access = (this.access = new AccessControl({ config, store, describe }));
+    const scheme = config.tls ? 'wss' : 'ws';
+    const publicBase = config.publicUrl?.replace(/^http/i, 'ws').replace(/\/+$/, '');
+    const router = (this.router = new Router({
+      limits: config.limits,
+      store,
+      metrics,
+      clock: config.clock,
+      random: config.random,
+      log: config.logger,
+      newId: () => randomUUID(),
+      newSecret: () => randomBytes(16).toString('hex'),
+      // Rendezvous addresses: publicUrl, else the Host the listener connected with.
+      rendezvousBase: (host) => publicBase ?? `${scheme}://${host ?? 'localhost'}`,
+      describe,
+    }));
+    const guard = (this.guard = {
+      clientAddresses: new ClientAddressResolver(config.trustedProxies),
+      preAuthSlots: new PreAuthSlots({ perAddress: config.limits.maxUnauthenticatedPerAddress, total: config.limits.maxUnauthenticated }),
+    });
+    const deps: ManagementDeps = { config, access, router, metrics, log: config.logger, guard, store };
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const target = req.url ?? '/';
-    if (target.startsWith('/$management/') || target === '/$management') {
-      req.url = target.slice('/$management'.length) || '/';
-      management(req, res);
-      return;
-    }
-    const route = opsRouteOf(target.split('?')[0]!);
-    if (route) return ops.handle(route, req, res, { trusted: false, up });
-    const soapKind = soap.claims(req);
-    if (soapKind) void soap.handle(req, res, soapKind);
-    else void httpSender.handle(req, res);
-  };
+    this.#upgrades = new UpgradeEndpoint(deps);
+    // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
+    this.httpSender = new HttpSenderEndpoint(deps, {
+      errorWriterFor: (req) => {
+        const version = soapVersionOfRequest(req);
+        return version ? new SoapFaultContext(version).write : writeJsonError;
+      },
+    });
+    const netTcp = (this.netTcp = config.netTcp ? new NetTcpEndpoint(deps, config.netTcp) : undefined);
+    this.metadataCache = new MetadataCache({
+      maxEntries: config.limits.metadataCacheEntries,
+      maxBytes: config.limits.metadataCacheBytes,
+      // A store that persists documents keeps WSDLs servable across a relay restart.
+      backing:
+        store.getDocument && store.putDocument
+          ? { get: (path, key) => store.getDocument!(path, key), put: (path, key, doc) => store.putDocument!(path, key, doc) }
+          : undefined,
+    });
+    // With a net.tcp endpoint, WSDLs also describe it (at the relay's net.tcp address).
+    const metadata = new MetadataEndpoint(deps, {
+      cache: this.metadataCache,
+      transformDocument: netTcp ? netTcpMetadataTransform(netTcp) : undefined,
+    });
+    this.#soap = new SoapHttpEndpoint(deps, metadata);
+    this.#management = createManagementApp(deps);
+    this.#ops = new OpsEndpoints(deps);
 
-  // Node checks header/request deadlines on this interval (default 30 s): a finer one for short deadlines.
-  const connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(config.limits.headersTimeoutMs / 2)));
-  const server = config.tls
-    ? https.createServer({ cert: config.tls.cert, key: config.tls.key, connectionsCheckingInterval }, onRequest)
-    : http.createServer({ connectionsCheckingInterval }, onRequest);
-  ctx.tls = !!config.tls;
-  server.on('upgrade', (req, socket, head) => void upgrades.handle(req, socket, head));
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('secureConnection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => onClientError(err, socket, log));
-  // Long-poll style relayed calls must not be cut by Node's default request timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = config.limits.headersTimeoutMs;
-  server.keepAliveTimeout = 65_000;
+    // Node checks header/request deadlines on this interval (default 30 s): a finer one for short deadlines.
+    const connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(config.limits.headersTimeoutMs / 2)));
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => this.#route(req, res);
+    const server = (this.#server = config.tls
+      ? https.createServer({ cert: config.tls.cert, key: config.tls.key, connectionsCheckingInterval }, onRequest)
+      : http.createServer({ connectionsCheckingInterval }, onRequest));
+    server.on('upgrade', (req, socket, head) => void this.#upgrades.handle(req, socket, head));
+    const track = (set: Set<Duplex>) => (s: Duplex) => {
+      set.add(s);
+      s.on('close', () => set.delete(s));
+    };
+    server.on('connection', track(this.#sockets));
+    server.on('secureConnection', track(this.#sockets));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => onClientError(err, socket, log));
+    // A failed TLS handshake (a client without the relay's CA, an old TLS version, a scanner):
+    // one warning per client address per minute, with the count suppressed in between.
+    const tlsFailures = new ThrottledWarning(60_000, () => config.clock.now());
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Duplex & { remoteAddress?: string }) => {
+      const remote = socket.remoteAddress ?? '';
+      tlsFailures.warn(log, remote, { remote, err: err.message, code: err.code }, 'https TLS handshake failed');
+    });
+    // Long-poll style relayed calls must not be cut by Node's default request timeout.
+    server.requestTimeout = 0;
+    server.headersTimeout = config.limits.headersTimeoutMs;
+    server.keepAliveTimeout = 65_000;
 
-  // The admin listener: /$status, /$metrics and /$health with details, no token (loopback by default).
-  const adminSockets = new Set<Duplex>();
-  const adminServer = config.admin
-    ? http.createServer((req, res) => {
+    // The admin listener: /$status, /$metrics and /$health with details, no token (loopback by default).
+    if (config.admin) {
+      const admin = (this.#adminServer = http.createServer((req, res) => {
         const route = opsRouteOf((req.url ?? '/').split('?')[0]!);
-        if (route) return ops.handle(route, req, res, { trusted: true, up });
+        if (route) return this.#ops.handle(route, req, res, { trusted: true, up: this.#up });
         res.statusCode = 404;
         res.setHeader('Content-Type', 'application/json');
         res.end(JSON.stringify({ error: { code: 'NotFound', message: 'The admin listener serves /$status, /$metrics and /$health.' } }));
-      })
-    : undefined;
-  adminServer?.on('connection', (s) => {
-    adminSockets.add(s);
-    s.on('close', () => adminSockets.delete(s));
-  });
-  adminServer?.on('clientError', (err: NodeJS.ErrnoException, socket) => onClientError(err, socket, log));
+      }));
+      admin.on('connection', track(this.#adminSockets));
+      admin.on('clientError', (err: NodeJS.ErrnoException, socket) => onClientError(err, socket, log));
+    }
+  }
 
-  async function seed(): Promise<void> {
+  /** Base URL (http(s)://host:port) once listening. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Base URL of the admin listener (options.admin) once listening, else ''. */
+  get adminUrl(): string {
+    return this.#adminUrl;
+  }
+
+  readonly #up = (): boolean => !this.#closing;
+
+  /** The route table of the public port. */
+  #route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const target = req.url ?? '/';
+    if (target.startsWith('/$management/') || target === '/$management') {
+      req.url = target.slice('/$management'.length) || '/';
+      this.#management(req, res);
+      return;
+    }
+    const route = opsRouteOf(target.split('?')[0]!);
+    if (route) return this.#ops.handle(route, req, res, { trusted: false, up: this.#up });
+    const soapKind = this.#soap.claims(req);
+    if (soapKind) void this.#soap.handle(req, res, soapKind);
+    else void this.httpSender.handle(req, res);
+  }
+
+  async #seed(): Promise<void> {
+    const { store, config } = this;
     await store.open();
     for (const rule of config.namespaceRules) await store.putNamespaceRule(rule);
     for (const e of config.entities) {
@@ -149,77 +202,79 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
         authorizationRules: [...e.authorizationRules],
       });
     }
-    await ctx.refreshNamespaceRules();
+    await this.access.refreshNamespaceRules();
   }
 
-  const relay = Object.assign(events, {
-    config,
-    store,
-    context: ctx,
-    httpSender,
-    metadataCache,
-    netTcp,
-    async listen() {
-      await seed();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const bound = server.address() as AddressInfo;
-      const port = bound.port;
-      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-      url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
-      const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
-      if (adminServer && config.admin) {
-        const admin = config.admin;
-        await new Promise<void>((resolve, reject) => {
-          adminServer.once('error', reject);
-          adminServer.listen(admin.port, admin.host, () => {
-            adminServer.off('error', reject);
-            resolve();
-          });
-        });
-        const adminPort = (adminServer.address() as AddressInfo).port;
-        const adminHost = admin.host === '0.0.0.0' || admin.host === '::' ? '127.0.0.1' : admin.host;
-        adminUrl = `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${adminPort}`;
-        log.info({ port: adminPort, host: admin.host }, 'admin listener (status, metrics, health) listening');
-      }
-      if (netTcp) await netTcp.listen(config.host);
-      // Last, once every listener is up: a line matching `relay listening on` means ready.
-      log.info({ address, port, url, tls: !!config.tls }, `relay listening on ${address}`);
-      await warnAboutStartConfig(config, store, port, log);
-      return { port, url };
-    },
-    async close() {
-      closing = true;
-      if (adminServer?.listening) {
-        await new Promise<void>((resolve) => {
-          adminServer.close(() => resolve());
-          for (const sock of adminSockets) sock.destroy();
-        });
-      }
-      ctx.router.close();
-      upgrades.close();
-      const netTcpClosed = netTcp?.close();
+  /** Seeds the store and starts listening; resolves with the bound port. */
+  async listen(): Promise<{ port: number; url: string }> {
+    const { config } = this;
+    await this.#seed();
+    const server = this.#server;
+    await listenOn(server, config.port, config.host);
+    const bound = server.address() as AddressInfo;
+    const port = bound.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    this.#url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+    const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
+    if (this.#adminServer && config.admin) {
+      const admin = config.admin;
+      await listenOn(this.#adminServer, admin.port, admin.host);
+      const adminPort = (this.#adminServer.address() as AddressInfo).port;
+      const adminHost = admin.host === '0.0.0.0' || admin.host === '::' ? '127.0.0.1' : admin.host;
+      this.#adminUrl = `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${adminPort}`;
+      this.#log.info({ port: adminPort, host: admin.host }, 'admin listener (status, metrics, health) listening');
+    }
+    if (this.netTcp) await this.netTcp.listen(config.host);
+    // Last, once every listener is up: a line matching `relay listening on` means ready.
+    this.#log.info({ address, port, url: this.#url, tls: !!config.tls }, `relay listening on ${address}`);
+    await warnAboutStartConfig(config, this.store, port, this.#log);
+    return { port, url: this.#url };
+  }
+
+  /** Closes every listener channel, pending call and socket, then the store. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const admin = this.#adminServer;
+    if (admin?.listening) {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections?.();
-        setTimeout(() => {
-          for (const s of sockets) s.destroy();
-        }, 200).unref();
+        admin.close(() => resolve());
+        for (const sock of this.#adminSockets) sock.destroy();
       });
-      await netTcpClosed;
-      await store.close();
-      log.info('relay closed');
-    },
-  }) as unknown as RelayServer;
-  // A live getter (Object.assign would copy the value once).
-  Object.defineProperty(relay, 'url', { get: () => url, enumerable: true });
-  Object.defineProperty(relay, 'adminUrl', { get: () => adminUrl, enumerable: true });
-  return relay;
+    }
+    this.router.close();
+    this.#upgrades.close();
+    const netTcpClosed = this.netTcp?.close();
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections?.();
+      setTimeout(() => {
+        for (const s of this.#sockets) s.destroy();
+      }, 200).unref();
+    });
+    await netTcpClosed;
+    await this.store.close();
+    this.#log.info('relay closed');
+  }
+}
+
+export function createRelayServer(options: RelayOptionsInput): RelayServer {
+  return new RelayServer(options);
+}
+
+function listenOn(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a relay bound there is reachable from this machine only. */
+function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
 /** The port a URL names, or its scheme's default (https and wss: 443, http and ws: 80). */
@@ -235,9 +290,18 @@ export function effectivePort(url: URL): number {
  * - `publicUrl`'s port differs from the port the relay listens on: rendezvous addresses,
  *   connection strings and WSDL addresses all use `publicUrl`, so an agent that cannot reach it
  *   answers every large call with 502 RELAY_ERR_RENDEZVOUS_UNREACHABLE;
+ * - a non-loopback bind address without `publicUrl` or `audienceHosts`: tokens are then checked
+ *   against this machine's own names only (never a caller's Host), so tokens minted for the name
+ *   clients really use (a DNS name, a load balancer) are refused until one of them is set;
  * - no namespace rule and no entity rule: no agent can listen and no one can manage.
  */
 async function warnAboutStartConfig(config: RelayConfig, store: Store, port: number, log: { warn(o: object, m: string): void }): Promise<void> {
+  if (!config.publicUrl && config.audienceHosts === undefined && !isLoopbackHost(config.host)) {
+    log.warn(
+      { host: config.host, publicUrl: null, audienceHosts: null },
+      `SECURITY: the relay listens on ${config.host || 'all interfaces'} without publicUrl or audienceHosts: token audiences are checked against this machine's own names (localhost, its host name and addresses) only, so tokens minted for the name clients use are refused; set publicUrl (the URL clients and agents use) or audienceHosts`,
+    );
+  }
   if (config.publicUrl) {
     const publicPort = effectivePort(new URL(config.publicUrl));
     if (publicPort !== port) {

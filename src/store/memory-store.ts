@@ -4,11 +4,11 @@
  *
  * Durability: every mutation of entities or rules rewrites the file atomically: write a temp
  * file in the same directory (mode 0600: it holds keys), fsync it, rename it over the file,
- * fsync the directory. Writes are serialized and coalesced: a mutation made while a write is
- * running joins the next write, which snapshots the state when it starts, so no update is lost
- * and no two writes interleave. A mutation's promise resolves once a write that includes it is
- * on disk. If the write fails, the promise rejects with RELAY_ERR_STORE_IO; the change stays in
- * memory and goes to disk with the next successful write.
+ * fsync the directory. Mutations run one at a time: each builds the next state on a copy,
+ * writes it, and only then makes it the state readers see, so a mutation's promise resolves
+ * once it is on disk and a mutation whose write failed (RELAY_ERR_STORE_IO: disk full, read-only
+ * file system) leaves memory exactly as it was: what the caller was told failed did not happen.
+ * A temp file left by a kill mid-write is removed at open().
  *
  * The listener registry is in memory only (listeners reconnect after a restart anyway).
  *
@@ -66,6 +66,17 @@ interface StoreFile {
 
 const key = (path: string): string => path.toLowerCase();
 
+/** Entities and namespace rules: what a mutation edits (a copy) and the file holds. */
+interface State {
+  entities: Map<string, EntityState>;
+  namespaceRules: AuthorizationRule[];
+}
+
+function snapshot(state: State): string {
+  const data: StoreFile = { version: STORE_FILE_VERSION, namespaceRules: state.namespaceRules, entities: [...state.entities.values()] };
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
 function copyEntity(e: EntityState): HybridConnection {
   return {
     path: e.path,
@@ -100,10 +111,8 @@ export class MemoryStore implements Store {
   #namespaceRules: AuthorizationRule[] = [];
   readonly #listeners = new Map<string, Map<string, ListenerRecord>>();
   #open = false;
-  /** The last write started or queued (never rejects: failures go to the callers only). */
+  /** The last mutation started or queued (never rejects: failures go to the callers only). */
   #lastWrite: Promise<void> = Promise.resolve();
-  /** A write queued behind the running one and not started yet; later mutations join it. */
-  #queuedWrite: Promise<void> | undefined;
 
   readonly #maxDocuments: number;
   /** Documents on disk (path of each file), known after open(). */
@@ -168,6 +177,7 @@ export class MemoryStore implements Store {
   async open(): Promise<void> {
     if (this.#file !== undefined) {
       await this.#settle();
+      await this.#removeStaleTemps(this.#file);
       const state = await this.#load(this.#file);
       this.#entities = new Map(state.entities.map((e) => [key(e.path), e]));
       this.#namespaceRules = state.namespaceRules;
@@ -200,46 +210,48 @@ export class MemoryStore implements Store {
 
   async createEntity(input: EntityInput): Promise<HybridConnection> {
     this.#assertOpen();
-    const e = this.#validateNew(input);
-    if (this.#entities.has(key(e.path))) {
-      throw new RelayError('RELAY_ERR_ENTITY_EXISTS', `The hybrid connection '${e.path}' already exists.`);
-    }
-    this.#entities.set(key(e.path), e);
-    await this.#persist();
-    return copyEntity(e);
+    return this.#mutate((state) => {
+      const e = this.#validateNew(input);
+      if (state.entities.has(key(e.path))) {
+        throw new RelayError('RELAY_ERR_ENTITY_EXISTS', `The hybrid connection '${e.path}' already exists.`);
+      }
+      state.entities.set(key(e.path), e);
+      return copyEntity(e);
+    });
   }
 
   async updateEntity(path: string, patch: EntityPatch): Promise<HybridConnection> {
     this.#assertOpen();
-    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
-    if (!e) throw notFound(String(path));
-    assertValid('hybrid connection update', entityFieldIssues(patch ?? {}));
-    this.#applyPatch(e, patch ?? {});
-    await this.#persist();
-    return copyEntity(e);
+    return this.#mutate((state) => {
+      const e = typeof path === 'string' ? state.entities.get(key(path)) : undefined;
+      if (!e) throw notFound(String(path));
+      assertValid('hybrid connection update', entityFieldIssues(patch ?? {}));
+      this.#applyPatch(e, patch ?? {});
+      return copyEntity(e);
+    });
   }
 
   async upsertEntity(input: EntityInput): Promise<HybridConnection> {
     this.#assertOpen();
-    const fresh = this.#validateNew(input);
-    const e = this.#entities.get(key(fresh.path));
-    if (!e) {
-      this.#entities.set(key(fresh.path), fresh);
-      await this.#persist();
-      return copyEntity(fresh);
-    }
-    let rules = e.authorizationRules;
-    for (const r of input.authorizationRules ?? []) rules = putRule(rules, r, MAX_RULES_PER_ENTITY, 'authorizationRules');
-    e.authorizationRules = rules;
-    this.#applyPatch(e, input);
-    await this.#persist();
-    return copyEntity(e);
+    return this.#mutate((state) => {
+      const fresh = this.#validateNew(input);
+      const e = state.entities.get(key(fresh.path));
+      if (!e) {
+        state.entities.set(key(fresh.path), fresh);
+        return copyEntity(fresh);
+      }
+      let rules = e.authorizationRules;
+      for (const r of input.authorizationRules ?? []) rules = putRule(rules, r, MAX_RULES_PER_ENTITY, 'authorizationRules');
+      e.authorizationRules = rules;
+      this.#applyPatch(e, input);
+      return copyEntity(e);
+    });
   }
 
   async deleteEntity(path: string): Promise<boolean> {
     this.#assertOpen();
-    if (typeof path !== 'string' || !this.#entities.delete(key(path))) return false;
-    await this.#persist();
+    const deleted = await this.#mutate((state) => typeof path === 'string' && state.entities.delete(key(path)), (d) => !d);
+    if (!deleted) return false;
     if (this.#file !== undefined) {
       const dir = this.#documentDir(path);
       for (const f of [...this.#documents]) if (nodePath.dirname(f) === dir) this.#documents.delete(f);
@@ -250,23 +262,25 @@ export class MemoryStore implements Store {
 
   async putEntityRule(path: string, rule: AuthorizationRule): Promise<void> {
     this.#assertOpen();
-    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
-    if (!e) throw notFound(String(path));
-    assertValid('authorization rule', ruleIssues(rule, 'rule'));
-    e.authorizationRules = putRule(e.authorizationRules, rule, MAX_RULES_PER_ENTITY, 'authorizationRules');
-    e.updatedAt = this.#now();
-    await this.#persist();
+    await this.#mutate((state) => {
+      const e = typeof path === 'string' ? state.entities.get(key(path)) : undefined;
+      if (!e) throw notFound(String(path));
+      assertValid('authorization rule', ruleIssues(rule, 'rule'));
+      e.authorizationRules = putRule(e.authorizationRules, rule, MAX_RULES_PER_ENTITY, 'authorizationRules');
+      e.updatedAt = this.#now();
+    });
   }
 
   async deleteEntityRule(path: string, keyName: string): Promise<boolean> {
     this.#assertOpen();
-    const e = typeof path === 'string' ? this.#entities.get(key(path)) : undefined;
-    const i = e ? e.authorizationRules.findIndex((r) => r.keyName === keyName) : -1;
-    if (!e || i === -1) return false;
-    e.authorizationRules = e.authorizationRules.filter((_, j) => j !== i);
-    e.updatedAt = this.#now();
-    await this.#persist();
-    return true;
+    return this.#mutate((state) => {
+      const e = typeof path === 'string' ? state.entities.get(key(path)) : undefined;
+      const i = e ? e.authorizationRules.findIndex((r) => r.keyName === keyName) : -1;
+      if (!e || i === -1) return false;
+      e.authorizationRules = e.authorizationRules.filter((_, j) => j !== i);
+      e.updatedAt = this.#now();
+      return true;
+    }, (deleted) => !deleted);
   }
 
   async listNamespaceRules(): Promise<AuthorizationRule[]> {
@@ -276,18 +290,19 @@ export class MemoryStore implements Store {
 
   async putNamespaceRule(rule: AuthorizationRule): Promise<void> {
     this.#assertOpen();
-    assertValid('authorization rule', ruleIssues(rule, 'rule'));
-    this.#namespaceRules = putRule(this.#namespaceRules, rule, MAX_RULES_PER_NAMESPACE, 'namespaceRules');
-    await this.#persist();
+    await this.#mutate((state) => {
+      assertValid('authorization rule', ruleIssues(rule, 'rule'));
+      state.namespaceRules = putRule(state.namespaceRules, rule, MAX_RULES_PER_NAMESPACE, 'namespaceRules');
+    });
   }
 
   async deleteNamespaceRule(keyName: string): Promise<boolean> {
     this.#assertOpen();
-    const before = this.#namespaceRules.length;
-    this.#namespaceRules = this.#namespaceRules.filter((r) => r.keyName !== keyName);
-    if (this.#namespaceRules.length === before) return false;
-    await this.#persist();
-    return true;
+    return this.#mutate((state) => {
+      const before = state.namespaceRules.length;
+      state.namespaceRules = state.namespaceRules.filter((r) => r.keyName !== keyName);
+      return state.namespaceRules.length !== before;
+    }, (deleted) => !deleted);
   }
 
   async registerListener(rec: ListenerRecord): Promise<void> {
@@ -325,7 +340,7 @@ export class MemoryStore implements Store {
   /** A file-backed store must be opened first, or its file would be overwritten unread. */
   #assertOpen(): void {
     if (this.#file !== undefined && !this.#open) {
-      throw new RelayError('RELAY_ERR_STORE_IO', `The store backed by ${this.#file} is not open; call open() first.`);
+      throw new RelayError('RELAY_ERR_STORE_IO', 'The file-backed store is not open; call open() first.');
     }
   }
 
@@ -361,28 +376,44 @@ export class MemoryStore implements Store {
     await this.#lastWrite;
   }
 
-  /** Resolves when a write that includes the current state is on disk. */
-  #persist(): Promise<void> {
-    const file = this.#file;
-    if (file === undefined) return Promise.resolve();
-    if (this.#queuedWrite) return this.#queuedWrite;
-    const write = this.#lastWrite.then(() => {
-      // From here on, new mutations queue a further write; this one snapshots them all so far.
-      this.#queuedWrite = undefined;
-      return this.#writeFile(file, this.#snapshot());
+  /**
+   * One mutation, after every earlier one: `change` edits a copy of the state (and may throw to
+   * refuse, changing nothing); the copy is written to disk and only then becomes the state.
+   * `unchanged(result)` true: nothing to write (a delete that found nothing).
+   */
+  #mutate<T>(change: (state: State) => T, unchanged: (result: T) => boolean = () => false): Promise<T> {
+    const run = this.#lastWrite.then(async () => {
+      const draft: State = {
+        entities: new Map([...this.#entities].map(([k, e]) => [k, { ...e, authorizationRules: e.authorizationRules.map(copyRule) }])),
+        namespaceRules: this.#namespaceRules.map(copyRule),
+      };
+      const result = change(draft);
+      if (unchanged(result)) return result;
+      if (this.#file !== undefined) await this.#writeFile(this.#file, snapshot(draft));
+      this.#entities = draft.entities;
+      this.#namespaceRules = draft.namespaceRules;
+      return result;
     });
-    this.#queuedWrite = write;
-    this.#lastWrite = write.catch(() => undefined);
-    return write;
+    this.#lastWrite = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
-  #snapshot(): string {
-    const data: StoreFile = {
-      version: STORE_FILE_VERSION,
-      namespaceRules: this.#namespaceRules,
-      entities: [...this.#entities.values()],
-    };
-    return `${JSON.stringify(data, null, 2)}\n`;
+  /** Temp files of writes a kill interrupted (the store file's and the documents'). */
+  async #removeStaleTemps(file: string): Promise<void> {
+    const dir = nodePath.dirname(file);
+    const prefix = `.${nodePath.basename(file)}.`;
+    for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+      if (f.startsWith(prefix) && f.endsWith('.tmp')) await fsp.rm(nodePath.join(dir, f), { force: true }).catch(() => undefined);
+    }
+    const docs = `${file}.documents`;
+    for (const d of await fsp.readdir(docs).catch(() => [] as string[])) {
+      for (const f of await fsp.readdir(nodePath.join(docs, d)).catch(() => [] as string[])) {
+        if (f.endsWith('.tmp')) await fsp.rm(nodePath.join(docs, d, f), { force: true }).catch(() => undefined);
+      }
+    }
   }
 
   async #writeFile(file: string, text: string): Promise<void> {
@@ -400,9 +431,10 @@ export class MemoryStore implements Store {
       await fsp.rename(tmp, file);
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      throw new RelayError('RELAY_ERR_STORE_IO', `Could not write the store file ${file}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      // The message reaches management callers: the reason's code, never the server's paths
+      // (the cause, with the path, is for the relay's own log).
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new RelayError('RELAY_ERR_STORE_IO', `Could not write the store (${code}); nothing was changed.`, { cause: err });
     }
     // Make the rename itself durable. Directories cannot be opened for sync on every platform.
     try {

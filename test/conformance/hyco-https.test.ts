@@ -54,7 +54,7 @@ describe('hyco-https listener against the relay', () => {
     server.on('error', () => undefined);
     server.listen();
     h.defer(() => server.close());
-    await waitFor(() => relay.context.registry.count('hyco') === 1, 10_000, 'the hyco-https listener');
+    await waitFor(() => relay.router.registry.count('hyco') === 1, 10_000, 'the hyco-https listener');
   });
   afterAll(() => h.close());
 

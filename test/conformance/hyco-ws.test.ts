@@ -48,7 +48,7 @@ describe('hyco-ws listener, plain WebSocket senders', () => {
     );
     server.on('error', () => undefined);
     h.defer(() => server.close());
-    await waitFor(() => relay.context.registry.count('wsecho') === 1, 10_000, 'the hyco-ws listener');
+    await waitFor(() => relay.router.registry.count('wsecho') === 1, 10_000, 'the hyco-ws listener');
   });
   afterAll(() => h.close());
 
@@ -64,7 +64,7 @@ describe('hyco-ws listener, plain WebSocket senders', () => {
   /** Records the accept commands the relay sends to the listener's control channel. */
   const spyOnAccepts = () => {
     const seenAccepts: string[] = [];
-    const channel = relay.context.registry.list('wsecho')[0]!;
+    const channel = relay.router.registry.list('wsecho')[0]!;
     const original = channel.sendJson.bind(channel);
     channel.sendJson = (json: string) => {
       seenAccepts.push(json);
@@ -132,7 +132,8 @@ describe('hyco-ws listener, plain WebSocket senders', () => {
     try {
       const ws = await connect('/sub?x=1&sb-hc-id=abc');
       const accept = JSON.parse(seenAccepts[0]!).accept;
-      expect(accept.address).toMatch(/\/\$hc\/wsecho\/sub\?x=1&sb-hc-action=accept&sb-hc-id=abc$/);
+      // The sender's sb-hc-id is the accept's tracing id; the address is the relay's own capability (handle_secret).
+      expect(accept.address).toMatch(/\/\$hc\/wsecho\/sub\?x=1&sb-hc-action=accept&sb-hc-id=[0-9a-f-]{36}_[0-9a-f]{32}$/);
       expect(accept.id).toBe('abc');
       expect(accept.connectHeaders['X-Foo']).toBe('bar');
       expect(accept.connectHeaders['Sec-WebSocket-Key']).toBeDefined();

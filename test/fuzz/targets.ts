@@ -283,6 +283,27 @@ export function joinSessionMessages(payloads: readonly Buffer[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * The infoset a text round trip keeps: adjacent text tokens as one, empty texts dropped. The
+ * reader splits character data where something it skips sits inside it (a processing
+ * instruction: `x<?pi?>y` is `x`, `y`) and the writer writes them as one run, which reads back as
+ * one token: the same characters, not a difference.
+ */
+function mergeText(tokens: readonly XmlToken[]): XmlToken[] {
+  const out: XmlToken[] = [];
+  for (const t of tokens) {
+    if (t.kind !== 'text') {
+      out.push(t);
+      continue;
+    }
+    if (t.value === '') continue;
+    const last = out[out.length - 1];
+    if (last?.kind === 'text') out[out.length - 1] = { kind: 'text', value: last.value + t.value };
+    else out.push({ kind: 'text', value: t.value });
+  }
+  return out;
+}
+
 function tokenKey(tokens: readonly XmlToken[]): string {
   return tokens.map((t) => `${t.kind}:${'prefix' in t ? t.prefix : ''}:${'localName' in t ? t.localName : ''}:${'value' in t ? t.value : ''}`).join('\n');
 }
@@ -535,7 +556,7 @@ const xmlText: FuzzTarget = {
     } catch (err) {
       throw new FuzzFinding(`writeXml output of an accepted document is refused: ${(err as Error).message}`);
     }
-    check(tokenKey(again.filter((t) => t.kind !== 'text' || t.value !== '')) === tokenKey(tokens.filter((t) => t.kind !== 'text' || t.value !== '')), 'parse(write(parse(x))) differs from parse(x)');
+    check(tokenKey(mergeText(again)) === tokenKey(mergeText(tokens)), 'parse(write(parse(x))) differs from parse(x)');
   },
 };
 

@@ -68,7 +68,7 @@ describe('net.tcp before the first authorized message', () => {
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.destroy();
-    await waitFor(() => relay.context.preAuthSlots.inUse === 0, 10_000, 'slots released');
+    await waitFor(() => relay.guard.preAuthSlots.inUse === 0, 10_000, 'slots released');
   });
   afterAll(() => h.close());
 
@@ -85,7 +85,7 @@ describe('net.tcp before the first authorized message', () => {
     await c.open(`${base}/secure`);
     const first = await c.request(ACTION, `<Echo xmlns="${NS}"><text>a</text></Echo>`, { token: token(relay, 'secure') });
     expect(first).toMatch(/EchoResult>\d+</);
-    expect(relay.context.preAuthSlots.inUse).toBe(0); // authenticated: the slot went back
+    expect(relay.guard.preAuthSlots.inUse).toBe(0); // authenticated: the slot went back
     await new Promise((r) => setTimeout(r, 2500)); // beyond the 1.5 s deadline
     expect(c.closed).toBe(false);
     // The session's token is remembered; a message larger than the pre-auth limit passes now.
@@ -107,7 +107,7 @@ describe('net.tcp before the first authorized message', () => {
     const b = await client();
     await a.open(`${base}/secure`);
     await b.open(`${base}/secure`);
-    await waitFor(() => relay.context.preAuthSlots.heldBy('127.0.0.1') === 2, 10_000, '2 unauthenticated');
+    await waitFor(() => relay.guard.preAuthSlots.heldBy('127.0.0.1') === 2, 10_000, '2 unauthenticated');
     const third = await client();
     await expect(third.open(`${base}/secure`)).rejects.toEqual(new NmfFaultError(FaultString.ServerTooBusy));
     // Authenticated by its preamble: not refused although its address is over the cap.
@@ -116,7 +116,7 @@ describe('net.tcp before the first authorized message', () => {
     expect(await ok.request(ACTION, `<Echo xmlns="${NS}"><text>x</text></Echo>`)).toMatch(/EchoResult>\d+</);
     // Once one of the parked ones goes, a new unauthenticated connection is let in again.
     a.destroy();
-    await waitFor(() => relay.context.preAuthSlots.heldBy('127.0.0.1') === 1, 10_000, 'slot back');
+    await waitFor(() => relay.guard.preAuthSlots.heldBy('127.0.0.1') === 1, 10_000, 'slot back');
     const again = await client();
     await again.open(`${base}/secure`);
   }, 30_000);

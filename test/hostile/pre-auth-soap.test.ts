@@ -226,7 +226,7 @@ describe('callers that have not authorized are capped per address and in all', (
 
   it('refuses the N+1th from one address with 429 + Retry-After, while an authorized caller gets through', async () => {
     for (let i = 0; i < 3; i++) void park(relay, `198.51.100.7, 10.0.0.1`);
-    await waitFor(() => relay.context.preAuthSlots.heldBy('10.0.0.1') === 3, 10_000, '3 parked');
+    await waitFor(() => relay.guard.preAuthSlots.heldBy('10.0.0.1') === 3, 10_000, '3 parked');
     const refused = await park(relay, '10.0.0.1');
     expect(statusOf(refused)).toBe(429);
     expect(headerOf(refused, 'Retry-After')).toBe('1');
@@ -244,8 +244,8 @@ describe('callers that have not authorized are capped per address and in all', (
     // Another address still has room …
     void park(relay, '10.0.0.2');
     void park(relay, '10.0.0.3, 127.0.0.1'); // a trusted hop on the right is skipped
-    await waitFor(() => relay.context.preAuthSlots.inUse === 5, 10_000, '5 parked');
-    expect(relay.context.preAuthSlots.heldBy('10.0.0.3')).toBe(1);
+    await waitFor(() => relay.guard.preAuthSlots.inUse === 5, 10_000, '5 parked');
+    expect(relay.guard.preAuthSlots.heldBy('10.0.0.3')).toBe(1);
     // … until the global cap.
     const refused = await park(relay, '10.0.0.4');
     expect(statusOf(refused)).toBe(429);
@@ -253,12 +253,12 @@ describe('callers that have not authorized are capped per address and in all', (
 
   it('ignores X-Forwarded-For without trustedProxies', async () => {
     for (let i = 0; i < 3; i++) void park(plain, `10.9.9.${i}`);
-    await waitFor(() => plain.context.preAuthSlots.heldBy('127.0.0.1') === 3, 10_000, '3 parked');
+    await waitFor(() => plain.guard.preAuthSlots.heldBy('127.0.0.1') === 3, 10_000, '3 parked');
     expect(statusOf(await park(plain, '10.9.9.9'))).toBe(429);
   }, 30_000);
 
   it('gives slots back when parked callers go away', async () => {
     for (const s of open) s.destroy();
-    await waitFor(() => relay.context.preAuthSlots.inUse === 0 && plain.context.preAuthSlots.inUse === 0, 10_000, 'slots released');
+    await waitFor(() => relay.guard.preAuthSlots.inUse === 0 && plain.guard.preAuthSlots.inUse === 0, 10_000, 'slots released');
   }, 30_000);
 });

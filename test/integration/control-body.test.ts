@@ -12,7 +12,7 @@ import type { AgentOptionsInput } from '../../src/agent/options';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function rendezvousCount(relay: RelayServer): Promise<number> {
-  const metric = await relay.context.metrics.rendezvous.get();
+  const metric = await relay.metrics.rendezvous.get();
   return metric.values.reduce((n, v) => n + v.value, 0);
 }
 

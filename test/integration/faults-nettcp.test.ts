@@ -9,7 +9,7 @@ import type WebSocket from 'ws';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { parseFault } from '../../src/protocol/soap/fault';
 import { Harness } from '../helpers/harness';
-import { NetTcpClient } from '../helpers/net-tcp-client';
+import { NetTcpClient, requestEnvelope } from '../helpers/net-tcp-client';
 import { emptyStatusService, memoryLogger, rawListener, timeout, type LogLine } from './faults-support';
 
 const NS = 'http://example.org/calc';
@@ -56,7 +56,7 @@ describe('net.tcp: faults, not hangs', () => {
       netTcp: { port: 0, host: '127.0.0.1' },
       metrics: true,
       logger: memoryLogger(relayLog),
-      entities: ['http415', 'raw415', 'rawhtml', 'calc', 'offline'].map((path) => ({ path, requiresClientAuthorization: false })),
+      entities: ['http415', 'raw415', 'rawhtml', 'raw200', 'raw202', 'calc', 'offline'].map((path) => ({ path, requiresClientAuthorization: false })),
     });
     port = relay.netTcp!.port;
     base = relay.netTcp!.url;
@@ -79,6 +79,11 @@ describe('net.tcp: faults, not hangs', () => {
       body: Buffer.from('<html><body>Error at http://10.1.2.3:8080/internal</body></html>'),
     }));
     h.defer(() => html.terminate());
+    // Listeners that are not ours answering every call with an empty success (as a hyco-https handler that never writes).
+    for (const [path, statusCode] of [['raw200', 200], ['raw202', 202]] as const) {
+      const ws = await rawListener(relay, path, () => ({ statusCode }));
+      h.defer(() => ws.terminate());
+    }
   });
 
   afterEach(() => {
@@ -121,6 +126,24 @@ describe('net.tcp: faults, not hangs', () => {
     expect(String(relayLog.find((l) => l.correlationId === id)?.answer)).toMatch(/10\.1\.2\.3:8080/);
   });
 
+  it.each(['raw200', 'raw202'])('a listener that is not ours answers a request-reply message with an empty success (%s): a fault at once, not the client’s 60 s SendTimeout', async (path) => {
+    const c = await open(path);
+    const reply = await timeout(c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`), NO_HANG_MS, 'Add');
+    const fault = parseFault(reply)!;
+    expect(fault.subcodes[0]?.localName).toBe('RELAY_ERR_TARGET_BAD_RESPONSE');
+    expect(fault.relatesTo).toMatch(/^urn:uuid:/);
+    expect(fault.reason).toMatch(/with no body instead of a SOAP reply to a request-reply message/);
+  });
+
+  it('our agent marks a service’s empty one-way acknowledgement: a one-way message that carries a MessageID (as Mono sends) gets nothing back', async () => {
+    const c = await open('calc');
+    const messageId = 'urn:uuid:0b5e6a43-0000-4000-8000-000000000001';
+    c.send(requestEnvelope({ action: ACTION('Notify'), to: `${base}/calc`, body: `<Notify xmlns="${NS}"/>`, messageId }));
+    const reply = await timeout(c.request(ACTION('Add'), `<Add xmlns="${NS}"><a>1</a><b>2</b></Add>`), NO_HANG_MS, 'Add');
+    expect(reply).toMatch(/<AddResult>3</);
+    expect(c.unsolicited).toEqual([]);
+  });
+
   it('a one-way call (no MessageID) answered 202 is still acked with nothing', async () => {
     const c = await open('calc');
     c.notify(ACTION('Notify'), `<Notify xmlns="${NS}"/>`);
@@ -136,7 +159,7 @@ describe('net.tcp: faults, not hangs', () => {
     const off = await open('offline');
     const reply = await timeout(off.request(ACTION('Add'), `<Add xmlns="${NS}"/>`), NO_HANG_MS, 'Add offline');
     expect(parseFault(reply)!.subcodes[0]?.localName).toBe('RELAY_ERR_NO_LISTENER');
-    const metrics = await relay.context.metrics.registry.metrics();
+    const metrics = await relay.metrics.registry.metrics();
     expect(metrics).toMatch(new RegExp(`relaybridge_http_requests_total\\{path="calc",operation="${ACTION('Add').replace(/[./]/g, '\\$&')}",status="200"\\} [1-9]`));
     expect(metrics).toMatch(new RegExp(`relaybridge_http_requests_total\\{path="offline",operation="${ACTION('Add').replace(/[./]/g, '\\$&')}",status="500"\\} 1`));
     expect(metrics).not.toMatch(/operation="net\.tcp"/);

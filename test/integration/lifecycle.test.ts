@@ -30,7 +30,7 @@ describe('agent connection life cycle', () => {
     expect(events[0]).toMatchObject({ from: 'CONNECTING', to: 'BACKOFF' });
     const relay = await h.relay({ port, entities: [{ path: 'later' }] });
     await agent.whenReady(5000);
-    expect(relay.context.registry.count('later')).toBe(1);
+    expect(relay.router.registry.count('later')).toBe(1);
     await agent.stop();
     expect(agent.channels[0]!.state).toBe('CLOSED');
   });
@@ -81,8 +81,8 @@ describe('relay side of listener channels', () => {
     });
     h.defer(() => ws.terminate());
     await new Promise<void>((r) => ws.once('open', () => r()));
-    expect(relay.context.registry.count('dead')).toBe(1);
-    await waitFor(() => relay.context.registry.count('dead') === 0, 5000, 'the silent listener to be evicted');
+    expect(relay.router.registry.count('dead')).toBe(1);
+    await waitFor(() => relay.router.registry.count('dead') === 0, 5000, 'the silent listener to be evicted');
     expect((await request(`${relay.url}/dead`, { headers: { ServiceBusAuthorization: token(relay, 'dead') } })).status).toBe(502);
   });
 
@@ -146,6 +146,35 @@ describe('relay side of listener channels', () => {
     expect(await closedBin).toBe(1008);
     const c = await open();
     expect(c.readyState).toBe(WebSocket.OPEN);
-    expect(relay.context.registry.count('bad')).toBe(1);
+    expect(relay.router.registry.count('bad')).toBe(1);
+  });
+
+  it('a response that names its request but is invalid fails that request only (502); the channel and its other calls go on', async () => {
+    const relay = await h.relay({ entities: [{ path: 'odd', requiresClientAuthorization: false }] });
+    const ws = new WebSocket(`${relay.url.replace('http', 'ws')}/$hc/odd?sb-hc-action=listen`, { headers: { ServiceBusAuthorization: token(relay, 'odd') } });
+    h.defer(() => ws.terminate());
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    const requests: Array<{ id: string; requestTarget: string }> = [];
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) requests.push((JSON.parse(data.toString()) as { request: { id: string; requestTarget: string } }).request);
+    });
+    let closedWith: number | undefined;
+    ws.on('close', (code) => (closedWith = code));
+    const bad = request(`${relay.url}/odd/bad`);
+    const good = request(`${relay.url}/odd/good`);
+    await waitFor(() => requests.length === 2, 5000, 'both requests');
+    const idOf = (suffix: string) => requests.find((r) => r.requestTarget === `/odd/${suffix}`)!.id;
+    // A status out of range, with a body announced (and sent): the body is dropped with its response.
+    ws.send(JSON.stringify({ response: { requestId: idOf('bad'), statusCode: 42, responseHeaders: {}, body: true } }));
+    ws.send(Buffer.from('dropped'), { binary: true });
+    ws.send(JSON.stringify({ response: { requestId: idOf('good'), statusCode: 200, responseHeaders: {}, body: true } }));
+    ws.send(Buffer.from('fine'), { binary: true });
+    const [b, g] = await Promise.all([bad, good]);
+    expect(b.status).toBe(502);
+    expect(b.body.toString()).toContain('RELAY_ERR_TARGET_BAD_RESPONSE');
+    expect(g.status).toBe(200);
+    expect(g.body.toString()).toBe('fine');
+    expect(closedWith).toBeUndefined();
+    expect(relay.router.registry.count('odd')).toBe(1);
   });
 });

@@ -3,11 +3,15 @@
  * endpoint -> agent (http proxy) -> a Node SOAP 1.2 HTTP service, over real sockets on loopback.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { KnownEncoding, FaultString, Mode, encodePreamble } from '../../src/protocol/nmf';
 import { scanEnvelope } from '../../src/protocol/soap/envelope';
 import { parseFault } from '../../src/protocol/soap/fault';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { generateSelfSigned } from '../../src/cli/tls';
+import { createRelayServer } from '../../src/relay/relay-server';
+import { netTcpMetadataTransform } from '../../src/relay/endpoints/net-tcp/net-tcp-endpoint';
+import { memoryLogger, type LogLine } from './faults-support';
 import { Harness, token, waitFor } from '../helpers/harness';
 import { NetTcpClient, NmfFaultError, requestEnvelope } from '../helpers/net-tcp-client';
 
@@ -409,5 +413,77 @@ describe('net.tcp endpoint with TLS (application/ssl-tls upgrade)', () => {
     } finally {
       c.destroy();
     }
+  });
+
+  describe('TLS required (netTcp.requireTls, on by default with a certificate)', () => {
+    let relay: RelayServer;
+    let cert: string;
+    const lines: LogLine[] = [];
+    const seen = { notified: [] as string[], requests: [] as Array<{ to?: string; url?: string }> };
+
+    beforeAll(async () => {
+      const pair = await generateSelfSigned(['localhost', '127.0.0.1']);
+      cert = pair.cert;
+      relay = await h.relay({
+        tls: pair,
+        logger: memoryLogger(lines),
+        netTcp: { port: 0, host: '127.0.0.1' },
+        entities: [{ path: 'calc', requiresClientAuthorization: false }],
+      });
+      const svc = await h.httpService(soap12Service(seen));
+      const agent = await h.agent(relay, [{ path: 'calc', target: { type: 'http', url: svc.url, soapVersion: '1.2' } }], { tls: { ca: cert, rejectUnauthorized: true } });
+      await agent.whenReady();
+    });
+
+    it('a session without the upgrade gets the NMF fault UpgradeInvalid before any message reaches the service', async () => {
+      const before = seen.requests.length;
+      const c = await NetTcpClient.connect({ port: relay.netTcp!.port });
+      h.defer(() => c.destroy());
+      await expect(c.open(`${relay.netTcp!.url}/calc`)).rejects.toMatchObject({ fault: FaultString.UpgradeInvalid });
+      await c.waitClosed();
+      expect(seen.requests.length).toBe(before);
+      expect(lines.some((l) => l.level === 'info' && /without TLS \(netTcp.requireTls\)/.test(String(l.msg)))).toBe(true);
+    });
+
+    it('a failed TLS handshake is logged at warn with the client address, once per address per interval', async () => {
+      for (let i = 0; i < 3; i++) {
+        // The upgrade is asked for, then what follows is not a TLS ClientHello (a scanner, a broken client).
+        const socket = net.connect(relay.netTcp!.port, '127.0.0.1');
+        h.defer(() => void socket.destroy());
+        socket.on('error', () => undefined);
+        const upgraded = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+        socket.write(encodePreamble({ mode: Mode.Duplex, via: `${relay.netTcp!.url}/calc`, encoding: KnownEncoding.Soap12BinarySession, upgrade: 'application/ssl-tls' }));
+        await upgraded;
+        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        socket.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+        await closed;
+      }
+      await waitFor(() => lines.some((l) => l.level === 'warn' && l.msg === 'net.tcp TLS handshake failed'), 5000, 'the warning');
+      const warned = lines.filter((l) => l.level === 'warn' && l.msg === 'net.tcp TLS handshake failed');
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatchObject({ remote: '127.0.0.1' });
+    });
+
+    it('the WSDL the relay serves advertises Transport security (msf:SslTransportSecurity) for the net.tcp port', async () => {
+      const doc = relay.netTcp && netTcpMetadataTransform(relay.netTcp);
+      const wsdl = `<wsdl:definitions targetNamespace="urn:c" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:tns="urn:c"><wsdl:portType name="I"/><wsdl:binding name="b" type="tns:I"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/></wsdl:binding><wsdl:service name="S"><wsdl:port name="p" binding="tns:b"><soap:address location="http://x/"/></wsdl:port></wsdl:service></wsdl:definitions>`;
+      const out = doc!(Buffer.from(wsdl), { entityPath: 'calc', suffix: '', query: { name: 'wsdl', value: '' } }).toString();
+      expect(out).toContain('SslTransportSecurity');
+      expect(out).toContain('http://schemas.microsoft.com/ws/2006/05/framing/policy');
+      expect(out).toContain(`location="${relay.netTcp!.url}/calc"`);
+    });
+
+    it('requireTls: false takes plain sessions again (and the WSDL says None)', async () => {
+      const pair = await generateSelfSigned(['localhost']);
+      const open = await h.relay({ tls: pair, netTcp: { port: 0, host: '127.0.0.1', requireTls: false }, entities: [{ path: 'calc', requiresClientAuthorization: false }] });
+      const c = await NetTcpClient.connect({ port: open.netTcp!.port });
+      h.defer(() => c.destroy());
+      await c.open(`${open.netTcp!.url}/calc`);
+      expect(open.netTcp!.requiresTls).toBe(false);
+    });
+
+    it('requireTls: true without a certificate is a configuration error naming the option', () => {
+      expect(() => createRelayServer({ netTcp: { port: 0, requireTls: true } })).toThrow(/netTcp\.requireTls/);
+    });
   });
 });

@@ -214,16 +214,16 @@ describe('a silent listener', () => {
       frozen.ws.terminate();
       alive.ws.terminate();
     });
-    await waitFor(() => relay.context.registry.count('hb') === 2, 10_000, 'two listeners');
+    await waitFor(() => relay.router.registry.count('hb') === 2, 10_000, 'two listeners');
     // Freeze one: its socket is no longer read, so pings go unanswered (as SIGSTOP or a partition).
     (frozen.ws as unknown as { _socket: net.Socket })._socket.pause();
-    const unhealthy = () => relay.context.registry.list('hb').filter((l) => !l.healthy).length === 1;
+    const unhealthy = () => relay.router.registry.list('hb').filter((l) => !l.healthy).length === 1;
     await waitFor(unhealthy, 15_000, 'the frozen listener to be unroutable');
     for (let i = 0; i < 10; i++) {
       const res = await request(`${relay.url}/hb/x`);
       expect(res.body.toString()).toBe('alive');
     }
-    await waitFor(() => relay.context.registry.count('hb') === 1, 15_000, 'the frozen listener to be evicted');
+    await waitFor(() => relay.router.registry.count('hb') === 1, 15_000, 'the frozen listener to be evicted');
     expect(frozen.requests).toHaveLength(0);
   });
 });

@@ -27,7 +27,7 @@ describe('several listeners on one path', () => {
     expect(counts.A).toBeGreaterThan(10);
     expect(counts.B).toBeGreaterThan(10);
     await agentA.stop();
-    await waitFor(() => relay.context.registry.count('lb') === 1, 5000, 'listener A to be removed');
+    await waitFor(() => relay.router.registry.count('lb') === 1, 5000, 'listener A to be removed');
     for (let i = 0; i < 20; i++) {
       const res = await request(`${relay.url}/lb`, { headers });
       expect(res.status).toBe(200);

@@ -570,7 +570,7 @@ describe('metadata cache while the agent is offline', () => {
     expect(live.status).toBe(200);
     expect(live.headers['relaybridge-metadata']).toBeUndefined();
     await agent.stop();
-    await waitFor(() => relay.context.registry.count('m') === 0, 3000, 'listener gone');
+    await waitFor(() => relay.router.registry.count('m') === 0, 3000, 'listener gone');
 
     const cached = await request(`${relay.url}/m?wsdl`, { headers: { 'X-Forwarded-Host': 'cache.example.com' } });
     expect(cached.status).toBe(200);

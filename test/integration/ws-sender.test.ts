@@ -69,7 +69,7 @@ describe('WebSocket senders and a raw listener', () => {
     expect(listenerSide).toBe(410);
     expect(await pending).toEqual({ status: 401, message: 'Nope' });
     l.ws.terminate();
-    await waitFor(() => relay.context.registry.count('raw') === 0, 5000, 'the listener to go');
+    await waitFor(() => relay.router.registry.count('raw') === 0, 5000, 'the listener to go');
   });
 
   it('recognises the un-prefixed reject the Node packages write, only after sb-hc-id', async () => {
@@ -79,7 +79,7 @@ describe('WebSocket senders and a raw listener', () => {
     expect(await upgradeStatus(`${l.accepts[0]!.address}&statusCode=403&statusDescription=Rejected%20by%20user%20code`)).toBe(410);
     expect(await pending).toEqual({ status: 403, message: 'Rejected by user code' });
     l.ws.terminate();
-    await waitFor(() => relay.context.registry.count('raw') === 0, 5000, 'the listener to go');
+    await waitFor(() => relay.router.registry.count('raw') === 0, 5000, 'the listener to go');
   });
 
   it('does not let a sender query fake a reject', async () => {
@@ -93,7 +93,7 @@ describe('WebSocket senders and a raw listener', () => {
     listenerLeg.close();
     ws.close();
     l.ws.terminate();
-    await waitFor(() => relay.context.registry.count('raw') === 0, 5000, 'the listener to go');
+    await waitFor(() => relay.router.registry.count('raw') === 0, 5000, 'the listener to go');
   });
 
   it('answers 504 when the listener never comes to the rendezvous, and the address is then dead', async () => {
@@ -102,7 +102,7 @@ describe('WebSocket senders and a raw listener', () => {
     expect(result.status).toBe(504);
     expect(await upgradeStatus(l.accepts[0]!.address)).toBe(404);
     l.ws.terminate();
-    await waitFor(() => relay.context.registry.count('raw') === 0, 5000, 'the listener to go');
+    await waitFor(() => relay.router.registry.count('raw') === 0, 5000, 'the listener to go');
   });
 
   it('answers 404 (Endpoint does not exist) to a WebSocket sender when no listener is online', async () => {

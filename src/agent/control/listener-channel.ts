@@ -39,7 +39,7 @@ import type { LocalResponse } from '../proxies/http-proxy';
 import type { ServiceProxy } from '../proxies/service-proxy';
 import type { StreamTarget } from '../proxies/stream-proxy';
 import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from './connect-failure';
-import { errorResponse, headerOf, streamResponse } from './responses';
+import { errorResponse, headerOf, markOneWayAck, streamResponse } from './responses';
 import { ChannelState, TRANSITIONS, type ChannelStatus, type StateDetail } from './channel-state';
 
 export { ChannelState, type ChannelStatus, type StateDetail } from './channel-state';
@@ -473,7 +473,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       const whole = Buffer.concat(buffered, size);
       const socket = link?.socket;
       socket?.cork();
-      ws.send(serializeResponse({ requestId: head.requestId, statusCode: head.statusCode, statusDescription: head.statusDescription, responseHeaders: head.responseHeaders, body: whole.length > 0 }));
+      const responseHeaders = whole.length === 0 ? markOneWayAck(head.statusCode, head.responseHeaders) : head.responseHeaders;
+      ws.send(serializeResponse({ requestId: head.requestId, statusCode: head.statusCode, statusDescription: head.statusDescription, responseHeaders, body: whole.length > 0 }));
       if (whole.length > 0) ws.send(whole, { binary: true });
       socket?.uncork();
       return;
@@ -526,7 +527,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
         (res) =>
           streamResponse(
             ep,
-            { ...head, statusCode: res.statusCode, statusDescription: res.statusMessage || undefined, responseHeaders: res.headers },
+            // Over a rendezvous the body is streamed: 202 and 204 are known empty before it.
+            { ...head, statusCode: res.statusCode, statusDescription: res.statusMessage || undefined, responseHeaders: res.statusCode === 202 || res.statusCode === 204 ? markOneWayAck(res.statusCode, res.headers) : res.headers },
             [],
             res.body,
           ),

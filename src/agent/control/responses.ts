@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { RelayError } from '../../core/errors';
-import { serializeResponse } from '../../protocol/hyco';
+import { ONE_WAY_ACK_HEADER, serializeResponse } from '../../protocol/hyco';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import type { LocalResponse } from '../proxies/http-proxy';
 
@@ -47,4 +47,12 @@ export function errorResponse(err: unknown): LocalResponse {
     headers: { 'content-type': 'application/json; charset=utf-8', 'x-relaybridge-error': e.code },
     body,
   };
+}
+
+/**
+ * The headers of a service's answer with no body: a 2xx is the service's one-way
+ * acknowledgement, marked for the relay (protocol/hyco/one-way.ts); anything else is unchanged.
+ */
+export function markOneWayAck(statusCode: number, headers: Record<string, string>): Record<string, string> {
+  return statusCode >= 200 && statusCode < 300 ? { ...headers, [ONE_WAY_ACK_HEADER]: '1' } : headers;
 }

@@ -64,8 +64,17 @@ export function parseListenerMessage(text: string, limits?: Partial<HycoLimits>)
   const l = resolveLimits(limits);
   const { name, body } = parseEnvelope(text, l);
   switch (name) {
-    case 'response':
-      return parseResponse(expectObject(body, 'response'), l);
+    case 'response': {
+      const o = expectObject(body, 'response');
+      try {
+        return parseResponse(o, l);
+      } catch (err) {
+        const requestId = field(o, 'requestId');
+        // Without a string requestId nothing can be failed: the plain error (the channel's framing is in doubt).
+        if (!(err instanceof ProtocolError) || typeof requestId !== 'string' || requestId.length === 0 || requestId.length > MAX_ID_LENGTH) throw err;
+        throw new InvalidResponseError(o, requestId, err);
+      }
+    }
     case 'renewToken':
       return parseRenewToken(expectObject(body, 'renewToken'));
     default:
@@ -122,6 +131,25 @@ export class InvalidCommandError extends ProtocolError {
     const body = field(o, 'body');
     this.body = typeof body === 'boolean' ? body : undefined;
     this.addressOnly = command === 'request' && field(o, 'method') === undefined;
+  }
+}
+
+/**
+ * A `response` that is well-formed JSON and names its request (`requestId`), but failed
+ * validation (a status out of range, a header value that is not a string, control characters in
+ * the reason). The relay fails that one request (502) and keeps the listener's channel: one bad
+ * answer costs only its caller, as the agent treats one bad request.
+ */
+export class InvalidResponseError extends ProtocolError {
+  readonly requestId: string;
+  /** `response.body` when it is a boolean: true means one binary message follows (to be skipped). */
+  readonly body: boolean | undefined;
+
+  constructor(o: JsonObject, requestId: string, cause: ProtocolError) {
+    super(cause.code, cause.message, { cause });
+    this.requestId = requestId;
+    const body = field(o, 'body');
+    this.body = typeof body === 'boolean' ? body : undefined;
   }
 }
 

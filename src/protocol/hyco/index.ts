@@ -14,6 +14,7 @@ export { CommandName } from './messages';
 export { HYCO_LIMITS, type HycoLimits } from './limits';
 export {
   InvalidCommandError,
+  InvalidResponseError,
   parseListenerMessage,
   parseServiceMessage,
   serializeAccept,
@@ -23,3 +24,4 @@ export {
 } from './codec';
 export { reasonPhrase } from './status';
 export { CONTROL_BODY_HEADER, CONTROL_BODY_OFFER_BYTES, parseControlBodyOffer } from './control-body';
+export { ONE_WAY_ACK_HEADER } from './one-way';

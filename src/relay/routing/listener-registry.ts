@@ -4,6 +4,7 @@
  * (hybrid-connections.md §6): uniform random among healthy channels, honouring the
  * Microsoft-Relay-AllowedListeners / DisallowedListeners pinning headers.
  */
+import type { ListenerRecord } from '../../core/entities';
 import type { Store } from '../../store/store';
 
 /** What the registry needs from a control channel. */
@@ -33,6 +34,11 @@ export class ListenerRegistry<L extends RegisteredListener> {
 
   static key(path: string): string {
     return path.toLowerCase();
+  }
+
+  /** Writes the store entry of a listener about to connect (before its 101: routable first). */
+  async announce(record: ListenerRecord): Promise<void> {
+    await this.#store.registerListener(record);
   }
 
   /** Registers a connected channel locally (the store entry was written before its 101). */

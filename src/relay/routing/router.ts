@@ -10,7 +10,14 @@
  *   a closed channel fails what it took);
  * - timeouts (PendingRequest, PendingAccept) and the per-call metrics, recorded here only.
  * Every refusal reaches the handler (or the accept's sender), so a caller always gets an answer.
+ *
+ * Rendezvous addresses are capabilities the relay mints: `sb-hc-id={handle}_{secret}`, where the
+ * handle names the call and the secret is random (newSecret, ≥ 128 bits), sent only on the chosen
+ * listener's control channel and compared in constant time. A sender's own `sb-hc-id` is a
+ * tracing id only (the `accept` message's `id`), and a request's id (which a listener may log or
+ * echo as `requestId`) is not enough to take its body.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EndpointNotFoundError, RelayError, toRelayError } from '../../core/errors';
@@ -41,6 +48,11 @@ export interface RouterOptions {
   readonly random: () => number;
   readonly log: Logger;
   readonly newId: () => string;
+  /**
+   * The secret part of a rendezvous address: at least 128 random bits, URL-safe, without `_`
+   * (hex of 16 random bytes from node:crypto in the relay).
+   */
+  readonly newSecret: () => string;
   /** ws(s)://host of rendezvous addresses, for a listener that connected with this Host. */
   readonly rendezvousBase: (hostHeader: string | undefined) => string;
   /** Azure-style error text with a tracking id. */
@@ -71,7 +83,7 @@ export interface AcceptRequest {
   readonly senderProtocols: string[];
   readonly allowedListeners?: readonly string[];
   readonly disallowedListeners?: readonly string[];
-  /** A requested id (sb-hc-id); a fresh one when absent or taken. */
+  /** The sender's sb-hc-id: a tracing id the listener sees as the accept's `id`, never its address. */
   readonly id?: string;
 }
 
@@ -87,6 +99,8 @@ export class Router {
   /** Bounded `operation` labels per path, shared by every endpoint. */
   readonly labels = new OperationLabels();
   readonly #o: RouterOptions;
+  /** Handle of a pending request or accept → the secret part of its rendezvous address. */
+  readonly #secrets = new Map<string, Buffer>();
 
   constructor(options: RouterOptions) {
     this.#o = options;
@@ -108,11 +122,13 @@ export class Router {
       logger: lazyChild(o.log, { requestId: id, path: request.path }),
       onDone: (p, status) => {
         this.pendingRequests.delete(p.id);
+        this.#secrets.delete(p.id);
         const ms = this.recordCall(request.path, request.operation, status, p.startedAt);
         observer.onDone?.(status, ms);
       },
     });
     this.pendingRequests.set(id, pending);
+    const capability = this.#mint(id);
     try {
       // Headers the control message cannot carry fail this caller (431, or a SOAP fault), never the listener.
       assertForwardableHeaders(request.headers as Record<string, string>, o.limits.maxHeaderBytes);
@@ -123,7 +139,7 @@ export class Router {
         if (listener.pending.size >= o.limits.maxPendingRequestsPerListener) {
           throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
         }
-        const address = `${o.rendezvousBase(listener.hostHeader)}/$hc/${path}?sb-hc-action=request&sb-hc-id=${id}`;
+        const address = `${o.rendezvousBase(listener.hostHeader)}/$hc/${path}?sb-hc-action=request&sb-hc-id=${capability}`;
         const inline = headersFit && Buffer.isBuffer(body) && body.length <= listener.controlBodyLimit;
         return pending.send(listener, address, inline);
       });
@@ -140,8 +156,9 @@ export class Router {
    */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, a: AcceptRequest): PendingAccept {
     const o = this.#o;
-    let id = a.id || o.newId();
-    if (this.pendingAccepts.has(id)) id = o.newId();
+    const id = o.newId();
+    // The sender's sb-hc-id is for tracing only: the listener sees it as the accept's id.
+    const trackingId = a.id || id;
     const pending = new PendingAccept(req, socket, head, {
       id,
       path: a.path,
@@ -150,22 +167,25 @@ export class Router {
       timeoutMs: o.limits.rendezvousTimeoutMs,
       maxFramePayloadBytes: o.limits.maxFramePayloadBytes,
       clock: o.clock,
-      logger: o.log.child({ endpoint: 'ws-sender', path: a.path, connId: id }),
+      logger: o.log.child({ endpoint: 'ws-sender', path: a.path, connId: id, trackingId }),
       onSettled: (p, r) => {
         this.pendingAccepts.delete(p.id);
+        this.#secrets.delete(p.id);
         o.metrics.wsConnections.inc({ path: a.path, result: r });
       },
     });
     this.pendingAccepts.set(id, pending);
+    const capability = this.#mint(id);
     try {
       this.#dispatch(a.path, a, 'accept', (listener) => {
         const address =
           `${o.rendezvousBase(listener.hostHeader)}/$hc${a.rest}?` +
-          `${a.appQuery ? `${a.appQuery}&` : ''}sb-hc-action=accept&sb-hc-id=${encodeURIComponent(id)}`;
-        return listener.sendJson(serializeAccept({ address, id, connectHeaders: a.connectHeaders, remoteEndpoint: a.remoteEndpoint }));
+          `${a.appQuery ? `${a.appQuery}&` : ''}sb-hc-action=accept&sb-hc-id=${capability}`;
+        return listener.sendJson(serializeAccept({ address, id: trackingId, connectHeaders: a.connectHeaders, remoteEndpoint: a.remoteEndpoint }));
       });
     } catch (err) {
       this.pendingAccepts.delete(id);
+      this.#secrets.delete(id);
       pending.cancel();
       throw err;
     }
@@ -226,6 +246,16 @@ export class Router {
     pending.onControlResponse(response, body);
   }
 
+  /**
+   * A response on a control channel named its request but was invalid: that request fails (502
+   * RELAY_ERR_TARGET_BAD_RESPONSE), only when it went out on this channel; the channel stays up.
+   */
+  onInvalidControlResponse(channel: RouteListener, requestId: string, err: RelayError): void {
+    const pending = this.pendingRequests.get(requestId);
+    if (!pending || pending.channel !== channel) return channel.log.debug({ requestId }, 'invalid response for a request this channel does not hold');
+    pending.fail(new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `The listener answered with an invalid response (${err.message}).`, { cause: err }));
+  }
+
   /** A control channel closed: it leaves the registry, and requests it took and never answered fail now (never a hang). */
   onListenerClosed(channel: RouteListener): void {
     void this.registry.remove(channel).catch(() => undefined);
@@ -241,13 +271,34 @@ export class Router {
     pending.attachRendezvous(ep);
   }
 
-  /** A pending request by id, for its rendezvous. */
-  pendingRequest(id: string): PendingRequest | undefined {
-    return this.pendingRequests.get(id);
+  /** The pending request a request-rendezvous address names (its `sb-hc-id`), when its secret matches. */
+  rendezvousRequest(sbHcId: string): PendingRequest | undefined {
+    const handle = this.#verify(sbHcId);
+    return handle === undefined ? undefined : this.pendingRequests.get(handle);
   }
 
-  pendingAccept(id: string): PendingAccept | undefined {
-    return this.pendingAccepts.get(id);
+  /** The parked sender an accept-rendezvous address names (its `sb-hc-id`), when its secret matches. */
+  rendezvousAccept(sbHcId: string): PendingAccept | undefined {
+    const handle = this.#verify(sbHcId);
+    return handle === undefined ? undefined : this.pendingAccepts.get(handle);
+  }
+
+  /** `{handle}_{secret}` for a new rendezvous; the secret is kept until the call is over. */
+  #mint(handle: string): string {
+    const secret = this.#o.newSecret();
+    this.#secrets.set(handle, Buffer.from(secret, 'latin1'));
+    return `${encodeURIComponent(handle)}_${secret}`;
+  }
+
+  /** The handle of a `{handle}_{secret}` rendezvous id whose secret matches, compared in constant time. */
+  #verify(sbHcId: string): string | undefined {
+    const at = sbHcId.lastIndexOf('_');
+    if (at < 0) return undefined;
+    const handle = sbHcId.slice(0, at);
+    const expected = this.#secrets.get(handle);
+    const given = Buffer.from(sbHcId.slice(at + 1), 'latin1');
+    if (!expected || given.length !== expected.length) return undefined;
+    return timingSafeEqual(given, expected) ? handle : undefined;
   }
 
   /** Shutdown: every listener channel closed, every parked sender dropped. */

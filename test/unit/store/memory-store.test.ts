@@ -181,7 +181,7 @@ describe('MemoryStore', () => {
       expect(err.message).toContain(file);
     });
 
-    it('a failed write rejects with RELAY_ERR_STORE_IO, and a later write recovers', async () => {
+    it('a failed write rejects with RELAY_ERR_STORE_IO naming no server path, changes nothing, and a later write works', async () => {
       const sub = path.join(dir, 'sub');
       const subFile = path.join(sub, 'store.json');
       const store = await openStore({ file: subFile });
@@ -189,11 +189,68 @@ describe('MemoryStore', () => {
       const err = (await store.createEntity({ path: 'orders' }).catch((e: unknown) => e)) as RelayError;
       expect(err).toBeInstanceOf(RelayError);
       expect(err.code).toBe('RELAY_ERR_STORE_IO');
-      expect(err.message).toContain(subFile);
+      expect(err.message).not.toContain(dir);
+      expect(err.message).toMatch(/nothing was changed/);
+      // What the caller was told failed did not happen: not listed, not found.
+      expect(await store.getEntity('orders')).toBeUndefined();
+      expect(await store.listEntities()).toEqual([]);
       fs.rmSync(sub);
       await store.createEntity({ path: 'billing' });
       const reloaded = await openStore({ file: subFile });
-      expect((await reloaded.listEntities()).map((e) => e.path)).toEqual(['billing', 'orders']);
+      expect((await reloaded.listEntities()).map((e) => e.path)).toEqual(['billing']);
+    });
+
+    it('every mutation whose write fails leaves memory as it was (entities, entity rules, namespace rules, deletes)', async () => {
+      const sub = path.join(dir, 'sub');
+      const subFile = path.join(sub, 'store.json');
+      const store = await openStore({ file: subFile });
+      await store.putNamespaceRule(ROOT);
+      await store.createEntity({ path: 'kept', requiresClientAuthorization: true, authorizationRules: [{ keyName: 'r1', primaryKey: 'k1', rights: ['Send'] }] });
+      const before = { entities: await store.listEntities(), rules: await store.listNamespaceRules() };
+      // The store's directory is swapped for a file: no write can succeed (as with a full disk;
+      // permissions would not stop root, and CI runs as root).
+      fs.renameSync(sub, `${sub}.away`);
+      fs.writeFileSync(sub, 'a file where the directory should be');
+      try {
+        const attempts: Array<[string, () => Promise<unknown>]> = [
+          ['createEntity', () => store.createEntity({ path: 'new' })],
+          ['updateEntity', () => store.updateEntity('kept', { requiresClientAuthorization: false, userMetadata: 'changed' })],
+          ['upsertEntity', () => store.upsertEntity({ path: 'kept', userMetadata: 'upserted', authorizationRules: [{ keyName: 'r2', primaryKey: 'k2', rights: ['Listen'] }] })],
+          ['deleteEntity', () => store.deleteEntity('kept')],
+          ['putEntityRule', () => store.putEntityRule('kept', { keyName: 'r1', primaryKey: 'rotated', rights: ['Send'] })],
+          ['deleteEntityRule', () => store.deleteEntityRule('kept', 'r1')],
+          ['putNamespaceRule', () => store.putNamespaceRule({ ...ROOT, primaryKey: 'rotated' })],
+          ['deleteNamespaceRule', () => store.deleteNamespaceRule(ROOT.keyName)],
+        ];
+        for (const [what, attempt] of attempts) {
+          const err = (await attempt().catch((e: unknown) => e)) as RelayError;
+          expect([what, err?.code]).toEqual([what, 'RELAY_ERR_STORE_IO']);
+          expect(await store.listEntities()).toEqual(before.entities);
+          expect(await store.listNamespaceRules()).toEqual(before.rules);
+        }
+      } finally {
+        fs.rmSync(sub);
+        fs.renameSync(`${sub}.away`, sub);
+      }
+      const reloaded = await openStore({ file: subFile });
+      expect(await reloaded.listEntities()).toEqual(before.entities);
+    });
+
+    it('removes temp files a kill mid-write left behind, at open', async () => {
+      const store = await openStore({ file });
+      await store.createEntity({ path: 'orders' });
+      await store.putDocument!('orders', 'wsdl', { body: Buffer.from('<wsdl/>'), contentType: 'text/xml', storedAt: 1 });
+      await store.close();
+      const stale = path.join(dir, '.store.json.0123456789ab.tmp');
+      fs.writeFileSync(stale, '{"half":');
+      const docDir = path.join(`${file}.documents`, fs.readdirSync(`${file}.documents`)[0]!);
+      const staleDoc = path.join(docDir, 'x.json.0123456789ab.tmp');
+      fs.writeFileSync(staleDoc, 'half');
+      const reopened = await openStore({ file });
+      expect(fs.existsSync(stale)).toBe(false);
+      expect(fs.existsSync(staleDoc)).toBe(false);
+      expect((await reopened.listEntities()).map((e) => e.path)).toEqual(['orders']);
+      expect((await reopened.getDocument!('orders', 'wsdl'))?.body.toString()).toBe('<wsdl/>');
     });
 
     it('must be opened first (otherwise the file would be overwritten unread)', async () => {

@@ -15,12 +15,14 @@ import type { WebSocket } from 'ws';
 import { AuthError, ProtocolError, RelayError } from '../../../core/errors';
 import type { Clock, TimerHandle } from '../../../core/clock';
 import type { Logger } from '../../../core/logger';
-import { parseListenerMessage, type ResponseCommand } from '../../../protocol/hyco';
+import { InvalidResponseError, parseListenerMessage, type ResponseCommand } from '../../../protocol/hyco';
 import type { RouteListener } from '../../routing/pending-request';
 
 export interface ControlChannelHooks {
   /** A response arrived (body whole, or undefined when body:false). */
   onResponse(channel: ControlChannel, response: ResponseCommand, body: Buffer | undefined): void;
+  /** A response that names its request but is invalid: that request fails, the channel stays. */
+  onInvalidResponse(channel: ControlChannel, requestId: string, err: ProtocolError): void;
   /** Validates a renewed token; returns its expiry (unix seconds) or throws AuthError. */
   renewToken(channel: ControlChannel, token: string): number;
   /** The channel is gone (closed, failed heartbeat, token expiry). */
@@ -56,6 +58,8 @@ export class ControlChannel implements RouteListener {
   readonly #hooks: ControlChannelHooks;
   readonly #opts: ControlChannelOptions;
   #awaitingBody: ResponseCommand | undefined;
+  /** An invalid response announced a body: the next binary message is its, and is dropped. */
+  #skipBody = false;
   #missed = 0;
   /** A heartbeat found the previous ping unanswered: no new calls until the listener speaks again. */
   #suspect = false;
@@ -154,10 +158,10 @@ export class ControlChannel implements RouteListener {
     this.#alive();
     try {
       if (isBinary) return this.#onBinary(data);
-      const msg = parseListenerMessage(data.toString('utf8'));
-      if (this.#awaitingBody) {
+      if (this.#awaitingBody || this.#skipBody) {
         throw new ProtocolError('RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME', 'a response body was expected, got a text message');
       }
+      const msg = parseListenerMessage(data.toString('utf8'));
       switch (msg.type) {
         case 'response':
           if (msg.body) this.#awaitingBody = msg;
@@ -173,8 +177,16 @@ export class ControlChannel implements RouteListener {
           this.log.debug({ command: msg.name }, 'ignoring unknown listener command');
       }
     } catch (err) {
+      if (err instanceof InvalidResponseError) return this.#onInvalidResponse(err);
       this.#fail(err);
     }
+  }
+
+  /** One bad response fails its request only; the body it announced is read and dropped. */
+  #onInvalidResponse(err: InvalidResponseError): void {
+    this.log.info({ requestId: err.requestId, code: err.code, err: err.message }, 'invalid response from the listener; failing that request only');
+    if (err.body === true) this.#skipBody = true;
+    this.#hooks.onInvalidResponse(this, err.requestId, err);
   }
 
   #onBinary(data: Buffer): void {
@@ -182,6 +194,10 @@ export class ControlChannel implements RouteListener {
     if (response) {
       this.#awaitingBody = undefined;
       this.#hooks.onResponse(this, response, data);
+      return;
+    }
+    if (this.#skipBody) {
+      this.#skipBody = false;
       return;
     }
     // hyco-https sends an empty binary frame after body:false (HEAD, 204, 304): drop it.

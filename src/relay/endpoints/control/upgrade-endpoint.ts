@@ -4,6 +4,7 @@
  * Every check (entity, token, quota) runs BEFORE the 101, and a listener is routable before
  * its 101 is written (hybrid-connections.md §10 item 1).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -12,18 +13,19 @@ import type { HybridConnection } from '../../../core/entities';
 import { CONTROL_BODY_HEADER, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
-import { httpFormOf, type RelayContext } from '../../context';
+import type { EndpointDeps } from '../../deps';
+import { httpFormOf } from '../../http/json-error';
 import { assertForwardableHeaders, splitTarget, stripRelayQuery, targetPathProblem } from '../../http/http-headers';
 import { writeHttpError } from '../../http/raw-response';
 import { parseListenerList } from '../../routing/listener-registry';
 import { ControlChannel } from './control-channel';
 
 export class UpgradeEndpoint {
-  readonly #ctx: RelayContext;
+  readonly #ctx: EndpointDeps;
   readonly #wss: WebSocketServer;
   readonly #failures = new Map<string, { second: number; count: number }>();
 
-  constructor(ctx: RelayContext) {
+  constructor(ctx: EndpointDeps) {
     this.#ctx = ctx;
     // Control channels carry small JSON plus ≤64 KiB bodies: `ws` at message level is right here.
     this.#wss = new WebSocketServer({
@@ -56,7 +58,7 @@ export class UpgradeEndpoint {
     const query = new URLSearchParams(search);
     const action = query.get('sb-hc-action') ?? '';
     // The caller's address (trustedProxies: the rightmost untrusted X-Forwarded-For hop).
-    const remote = this.#ctx.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const remote = this.#ctx.guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
     try {
       if (!pathname.startsWith('/$hc/')) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'WebSocket upgrades are served under /$hc/ only.', { httpStatus: 404 });
       const rest = pathname.slice('/$hc'.length);
@@ -87,25 +89,25 @@ export class UpgradeEndpoint {
     const problem = targetPathProblem(rest);
     if (problem) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_TARGET', `Bad hybrid connection path: ${problem}.`);
     const path = decodeURIComponent(rest).replace(/^\/+|\/+$/g, '');
-    const entity = path ? await this.#ctx.getEntity(path) : undefined;
-    if (!entity) throw this.#ctx.endpointNotFound(path);
+    const entity = path ? await this.#ctx.access.getEntity(path) : undefined;
+    if (!entity) throw this.#ctx.access.endpointNotFound(path);
     return entity;
   }
 
   async #listen(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, query: URLSearchParams): Promise<void> {
     const ctx = this.#ctx;
     const entity = await this.#exactEntity(rest);
-    const { result } = await ctx.authorize(entity, 'Listen', req.headers, query);
-    if (ctx.registry.count(entity.path) >= ctx.config.limits.maxListenersPerPath) {
+    const { result } = await ctx.access.authorize(entity, 'Listen', req.headers, query);
+    if (ctx.router.registry.count(entity.path) >= ctx.config.limits.maxListenersPerPath) {
       throw new QuotaExceededError(
         'RELAY_ERR_LISTENER_QUOTA',
         `QuotaExceeded: at most ${ctx.config.limits.maxListenersPerPath} listeners may listen on '${entity.path}'.`,
       );
     }
-    const listenerId = query.get('sb-hc-id') || ctx.newId();
+    const listenerId = query.get('sb-hc-id') || randomUUID();
     const remoteAddress = req.socket.remoteAddress ?? '';
     // Routable before the 101: the store learns of the listener first.
-    await ctx.store.registerListener({
+    await ctx.router.registry.announce({
       path: entity.path,
       listenerId,
       nodeId: ctx.config.nodeId,
@@ -117,7 +119,8 @@ export class UpgradeEndpoint {
         ws,
         {
           onResponse: (ch, response, body) => ctx.router.onControlResponse(ch, response, body),
-          renewToken: (ch, token) => ctx.authorizeToken(entity, 'Listen', token, ch.hostHeader).expiresAt,
+          onInvalidResponse: (ch, requestId, err) => ctx.router.onInvalidControlResponse(ch, requestId, err),
+          renewToken: (ch, token) => ctx.access.authorizeToken(entity, 'Listen', token).expiresAt,
           onClosed: (ch) => ctx.router.onListenerClosed(ch),
         },
         {
@@ -149,10 +152,10 @@ export class UpgradeEndpoint {
     query: URLSearchParams,
   ): Promise<void> {
     const ctx = this.#ctx;
-    const resolved = await ctx.resolveEntity(rest);
-    if (!resolved) throw ctx.endpointNotFound(rest);
+    const resolved = await ctx.access.resolveEntity(rest);
+    if (!resolved) throw ctx.access.endpointNotFound(rest);
     const { entity } = resolved;
-    const { source } = await ctx.authorize(entity, 'Send', req.headers, query);
+    const { source } = await ctx.access.authorize(entity, 'Send', req.headers, query);
     const { key, protocols } = validateClientHandshake(req.headers);
     const connectHeaders: Record<string, string> = {};
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
@@ -183,7 +186,7 @@ export class UpgradeEndpoint {
    * one (so it tells a prober nothing).
    */
   async #samePath(rest: string, callPath: string, id: string): Promise<boolean> {
-    const resolved = await this.#ctx.resolveEntity(rest);
+    const resolved = await this.#ctx.access.resolveEntity(rest);
     if (resolved && resolved.entity.path.toLowerCase() === callPath.toLowerCase()) return true;
     this.#ctx.log.info({ id, path: callPath }, 'refused a rendezvous presented under another path');
     return false;
@@ -191,7 +194,7 @@ export class UpgradeEndpoint {
 
   async #acceptRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, search: string, query: URLSearchParams): Promise<void> {
     const id = query.get('sb-hc-id') ?? '';
-    const pending = this.#ctx.router.pendingAccept(id);
+    const pending = this.#ctx.router.rendezvousAccept(id);
     if (!pending || pending.settled || !(await this.#samePath(rest, pending.path, id)) || pending.settled) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }
@@ -206,7 +209,7 @@ export class UpgradeEndpoint {
   async #requestRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, query: URLSearchParams): Promise<void> {
     const ctx = this.#ctx;
     const id = query.get('sb-hc-id') ?? '';
-    const pending = ctx.router.pendingRequest(id);
+    const pending = ctx.router.rendezvousRequest(id);
     if (!pending || pending.done || !(await this.#samePath(rest, pending.entityPath, id)) || pending.done) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }

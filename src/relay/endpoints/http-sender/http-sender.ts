@@ -3,14 +3,14 @@
  * control-channel `request` and answered with its `response` (hybrid-connections.md §3.2).
  * Errors: 404 unknown entity, 401/403 auth, 502 no listener, 504 listener silent, 413 body too
  * large, 503 listener saturated. A plain caller gets Azure's JSON error body; callers of other
- * kinds (SOAP) plug their own error writer through `errorWriterFor`. The call itself is the
+ * kinds (SOAP) plug their own error writer through the `errorWriterFor` option. The call itself is the
  * router's (routing/router.ts): this endpoint only turns an IncomingMessage into a relayed request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, toRelayError } from '../../../core/errors';
 import { idleWatch, type Clock } from '../../../core/clock';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
-import type { RelayContext } from '../../context';
+import type { EndpointDeps } from '../../deps';
 import { bodyTimeout } from '../../http/body';
 import { discardRequestBody } from '../../http/discard-body';
 import { assertForwardableHeaders, headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
@@ -19,17 +19,22 @@ import type { RelayConfig } from '../../options';
 import { parseListenerList } from '../../routing/listener-registry';
 import { ServerResponseHandler } from '../../routing/response-handler';
 
-export class HttpSenderEndpoint {
-  readonly #ctx: RelayContext;
-  /** Chooses how relay-side errors look for this request (JSON by default). */
-  errorWriterFor: (req: IncomingMessage) => ErrorWriter = () => writeJsonError;
+export interface HttpSenderOptions {
+  /** Chooses how relay-side errors look for a request (JSON by default; SOAP-looking callers get faults). */
+  readonly errorWriterFor?: (req: IncomingMessage) => ErrorWriter;
+}
 
-  constructor(ctx: RelayContext) {
-    this.#ctx = ctx;
+export class HttpSenderEndpoint {
+  readonly #ctx: EndpointDeps;
+  readonly #errorWriterFor: (req: IncomingMessage) => ErrorWriter;
+
+  constructor(deps: EndpointDeps, options: HttpSenderOptions = {}) {
+    this.#ctx = deps;
+    this.#errorWriterFor = options.errorWriterFor ?? (() => writeJsonError);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const writeError = this.errorWriterFor(req);
+    const writeError = this.#errorWriterFor(req);
     try {
       await this.#handle(req, res, writeError);
     } catch (err) {
@@ -46,13 +51,13 @@ export class HttpSenderEndpoint {
   async #handle(req: IncomingMessage, res: ServerResponse, writeError: ErrorWriter): Promise<void> {
     const ctx = this.#ctx;
     const { pathname, search } = splitTarget(req.url ?? '/');
-    const resolved = await ctx.resolveEntity(pathname);
-    if (!resolved) throw ctx.endpointNotFound(pathname);
+    const resolved = await ctx.access.resolveEntity(pathname);
+    if (!resolved) throw ctx.access.endpointNotFound(pathname);
     const { entity } = resolved;
     const query = new URLSearchParams(search);
-    const { result, source } = await ctx.authorize(entity, 'Send', req.headers, query);
+    const { result, source } = await ctx.access.authorize(entity, 'Send', req.headers, query);
     // A rule limited to listed SOAP operations does not let plain HTTP through.
-    assertOperationAllowed(signingRule(entity, ctx.namespaceRules, result), undefined, entity.path);
+    assertOperationAllowed(signingRule(entity, ctx.access.namespaceRules, result), undefined, entity.path);
 
     const limits = ctx.config.limits;
     const length = contentLength(req);

@@ -31,7 +31,7 @@ import { inspectEnvelope, scanEnvelope, stripRelayAccessToken, type EnvelopeInfo
 import { faultFromError } from '../../../protocol/soap/fault';
 import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
-import type { RelayContext } from '../../context';
+import type { EndpointDeps } from '../../deps';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
 import { discardRequestBody } from '../../http/discard-body';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
@@ -47,13 +47,13 @@ import { classifySoapRequest, type SoapRequestKind } from './soap-request';
 const UNKNOWN_PATH = '(unknown)';
 
 export class SoapHttpEndpoint {
-  readonly #ctx: RelayContext;
+  readonly #ctx: EndpointDeps;
   readonly #metadata: MetadataEndpoint;
   readonly #log: Logger;
   readonly #xmlLimits: Partial<XmlLimits>;
   readonly #bodyIdle: { readonly ms: number; readonly clock: Clock };
 
-  constructor(ctx: RelayContext, metadata: MetadataEndpoint) {
+  constructor(ctx: EndpointDeps, metadata: MetadataEndpoint) {
     this.#ctx = ctx;
     this.#metadata = metadata;
     this.#log = ctx.log.child({ component: 'soap' });
@@ -113,8 +113,8 @@ export class SoapHttpEndpoint {
   ): Promise<void> {
     const ctx = this.#ctx;
     const { pathname, search } = splitTarget(req.url ?? '/');
-    const resolved = await ctx.resolveEntity(pathname);
-    if (!resolved) throw ctx.endpointNotFound(pathname);
+    const resolved = await ctx.access.resolveEntity(pathname);
+    if (!resolved) throw ctx.access.endpointNotFound(pathname);
     const { entity } = resolved;
     call.path = entity.path;
 
@@ -122,7 +122,7 @@ export class SoapHttpEndpoint {
     const { token, source } = extractToken({ headers: req.headers, query });
     const needsAuth = entity.requiresClientAuthorization;
     let auth: AuthorizeResult | undefined;
-    if (needsAuth && token !== undefined) auth = ctx.authorizeToken(entity, 'Send', token, req.headers.host);
+    if (needsAuth && token !== undefined) auth = ctx.access.authorizeToken(entity, 'Send', token);
 
     const contentType = headerValue(req.headers, 'content-type');
     let body: Buffer | undefined;
@@ -130,7 +130,7 @@ export class SoapHttpEndpoint {
     if (kind.mtom) {
       // MIME body: relayed as a stream; the action can only come from the Content-Type.
       call.action = classifySoapContentType(contentType).action;
-      if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined, req.headers.host);
+      if (needsAuth && !auth) auth = ctx.access.authorizeToken(entity, 'Send', undefined);
     } else {
       call.bodyRead = true;
       // No transport token for an entity that needs one: only a bounded head until authorized.
@@ -142,7 +142,7 @@ export class SoapHttpEndpoint {
           if (verdict.head.soapVersion) fault.version = verdict.head.soapVersion;
           if (verdict.head.addressing) fault.addressing = verdict.head.addressing;
           if (verdict.state === 'token') {
-            auth = ctx.authorizeToken(entity, 'Send', verdict.token, req.headers.host); // throws when it does not authorize
+            auth = ctx.access.authorizeToken(entity, 'Send', verdict.token); // throws when it does not authorize
             return 'authorized';
           }
           return verdict.state === 'incomplete' ? 'more' : 'refused';
@@ -163,11 +163,11 @@ export class SoapHttpEndpoint {
       if (info.headers.some((h) => h.localName === 'RelayAccessToken' && h.namespaceUri === RELAY_CONNECT_NS)) {
         const stripped = stripRelayAccessToken(body, this.#xmlLimits);
         body = stripped.body;
-        if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', stripped.token, req.headers.host);
+        if (needsAuth && !auth) auth = ctx.access.authorizeToken(entity, 'Send', stripped.token);
       }
-      if (needsAuth && !auth) auth = ctx.authorizeToken(entity, 'Send', undefined, req.headers.host); // RELAY_ERR_SAS_MISSING
+      if (needsAuth && !auth) auth = ctx.access.authorizeToken(entity, 'Send', undefined); // RELAY_ERR_SAS_MISSING
     }
-    assertOperationAllowed(signingRule(entity, ctx.namespaceRules, auth), call.action, entity.path);
+    assertOperationAllowed(signingRule(entity, ctx.access.namespaceRules, auth), call.action, entity.path);
 
     const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
@@ -198,10 +198,10 @@ export class SoapHttpEndpoint {
    */
   #takeSlot(req: IncomingMessage): PreAuthSlot {
     const ctx = this.#ctx;
-    const address = ctx.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
-    const slot = ctx.preAuthSlots.tryAcquire(address);
+    const address = ctx.guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const slot = ctx.guard.preAuthSlots.tryAcquire(address);
     if (slot) return slot;
-    this.#log.info({ address, inUse: ctx.preAuthSlots.inUse }, 'unauthenticated SOAP call over the cap');
+    this.#log.info({ address, inUse: ctx.guard.preAuthSlots.inUse }, 'unauthenticated SOAP call over the cap');
     throw unauthenticatedLimit();
   }
 
@@ -238,8 +238,8 @@ export class SoapHttpEndpoint {
     if (req.complete || req.headers['transfer-encoding'] || !(length > 0 && length <= PEEK_BYTES)) return;
     call.bodyRead = true;
     // An unauthenticated caller: a slot, and the pre-auth deadline and ratio (never the idle timeout alone).
-    const address = this.#ctx.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
-    const slot = this.#ctx.preAuthSlots.tryAcquire(address);
+    const address = this.#ctx.guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const slot = this.#ctx.guard.preAuthSlots.tryAcquire(address);
     if (!slot) return; // over the cap: the fault goes without RelatesTo
     const { limits, clock } = this.#ctx.config;
     const head: PreAuthHead = {

@@ -21,17 +21,18 @@ import { formatConnectionString, generateKey } from '../../../auth';
 import { ConfigError, toRelayError } from '../../../core/errors';
 import type { AuthorizationRule, HybridConnection, OperationRules, Right } from '../../../core/entities';
 import { operationsIssues } from '../../../store/validate';
-import { httpFormOf, type RelayContext } from '../../context';
+import type { EndpointDeps, ManagementDeps } from '../../deps';
+import { bodyTimeout } from '../../http/body';
+import { httpFormOf } from '../../http/json-error';
 import { idleWatch } from '../../../core/clock';
-import { bodyTimeout } from '../http-soap/read-body';
 
 const RIGHTS = new Set<Right>(['Listen', 'Send', 'Manage']);
 
-export function createManagementApp(ctx: RelayContext): express.Express {
+export function createManagementApp(ctx: ManagementDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const wrap = wrapWith(() => ctx.access.invalidateCaches());
   app.use((req, res, next) => {
-    (req as Request & { relayContext?: RelayContext }).relayContext = ctx;
     // A body that stops arriving is answered, and its connection closed, like any relayed call's.
     if (req.method !== 'GET' && req.method !== 'HEAD' && !req.complete) {
       const ms = ctx.config.limits.bodyIdleTimeoutMs;
@@ -60,7 +61,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
       authorizationRules: [],
     };
     // Namespace-wide operations need a namespace rule; entity ones accept either level.
-    await ctx.authorize(target, 'Manage', req.headers, new URLSearchParams());
+    await ctx.access.authorize(target, 'Manage', req.headers, new URLSearchParams());
     (req as Request & { relayAuthorized?: boolean }).relayAuthorized = true;
   };
 
@@ -70,7 +71,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     userMetadata: e.userMetadata,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
-    listenerCount: ctx.registry.count(e.path),
+    listenerCount: ctx.router.registry.count(e.path),
     authorizationRules: e.authorizationRules.map((r) => ruleView(r, withKeys)),
   });
 
@@ -112,10 +113,10 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     switch (req.method) {
       case 'GET': {
         const e = await ctx.store.getEntity(path);
-        if (!e) throw ctx.endpointNotFound(path);
+        if (!e) throw ctx.access.endpointNotFound(path);
         res.json({
           ...view(e),
-          listeners: ctx.registry.list(e.path).map((l) => ({ listenerId: l.listenerId, remoteAddress: l.remoteAddress, healthy: l.healthy })),
+          listeners: ctx.router.registry.list(e.path).map((l) => ({ listenerId: l.listenerId, remoteAddress: l.remoteAddress, healthy: l.healthy })),
         });
         return;
       }
@@ -148,7 +149,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
       }
       case 'DELETE': {
         const ok = await ctx.store.deleteEntity(path);
-        for (const l of ctx.registry.list(path)) l.close(1001, 'Entity deleted');
+        for (const l of ctx.router.registry.list(path)) l.close(1001, 'Entity deleted');
         res.status(ok ? 204 : 404).end();
         return;
       }
@@ -168,7 +169,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     const existingRule = (await ctx.store.listNamespaceRules()).find((r) => r.keyName === name);
     const rule = ruleFromBody(name, req.body, existingRule);
     await ctx.store.putNamespaceRule(rule);
-    await ctx.refreshNamespaceRules();
+    await ctx.access.refreshNamespaceRules();
     res.json(ruleView(rule, true));
   }));
 
@@ -182,7 +183,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
     const rule = action === 'regeneratekeys' ? regenerated(current, req.body) : current;
     if (rule !== current) {
       await ctx.store.putNamespaceRule(rule);
-      await ctx.refreshNamespaceRules();
+      await ctx.access.refreshNamespaceRules();
     }
     res.json(keysView(rule, relayBaseUrl(ctx, req)));
   }));
@@ -190,7 +191,7 @@ export function createManagementApp(ctx: RelayContext): express.Express {
   app.delete('/authorizationrules/:keyName', wrap(async (req, res) => {
     await manage(req, undefined);
     const ok = await ctx.store.deleteNamespaceRule(String(req.params.keyName));
-    await ctx.refreshNamespaceRules();
+    await ctx.access.refreshNamespaceRules();
     res.status(ok ? 204 : 404).end();
   }));
 
@@ -219,22 +220,17 @@ export function createManagementApp(ctx: RelayContext): express.Express {
  * and token caches are dropped, so the very next call sees it. Unauthorized callers cannot make
  * the relay drop its caches.
  */
-function wrap(fn: (req: Request, res: Response) => Promise<void>) {
-  return (req: Request, res: Response, next: NextFunction) => {
+function wrapWith(invalidateCaches: () => void) {
+  return (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
     const changed = (): void => {
       const authorized = (req as Request & { relayAuthorized?: boolean }).relayAuthorized === true;
-      if (authorized && req.method !== 'GET' && req.method !== 'HEAD') ctxOf(req)?.invalidateCaches();
+      if (authorized && req.method !== 'GET' && req.method !== 'HEAD') invalidateCaches();
     };
     fn(req, res).then(changed, (err: unknown) => {
       changed();
       next(err);
     });
   };
-}
-
-/** The relay context, attached to each management request by createManagementApp. */
-function ctxOf(req: Request): RelayContext | undefined {
-  return (req as Request & { relayContext?: RelayContext }).relayContext;
 }
 
 function errorBody(status: number, code: string, message: string) {
@@ -247,7 +243,7 @@ function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
 }
 
 /** The relay's base URL for connection strings: publicUrl, else the scheme and Host the call came in on. */
-function relayBaseUrl(ctx: RelayContext, req: Request): string {
+function relayBaseUrl(ctx: { readonly config: EndpointDeps['config'] }, req: Request): string {
   return (ctx.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`).replace(/\/+$/, '');
 }
 

@@ -16,7 +16,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { httpFormOf, type RelayContext } from '../../context';
+import type { ManagementDeps } from '../../deps';
+import { httpFormOf } from '../../http/json-error';
 import type { RelayMetrics } from '../../metrics';
 import { renderLoginPage, renderStatusPage } from './status-page';
 
@@ -39,12 +40,12 @@ export interface OpsOptions {
 }
 
 export class OpsEndpoints {
-  readonly #ctx: RelayContext;
+  readonly #ctx: ManagementDeps;
   readonly #metrics: RelayMetrics;
 
-  constructor(ctx: RelayContext, metrics: RelayMetrics) {
+  constructor(ctx: ManagementDeps) {
     this.#ctx = ctx;
-    this.#metrics = metrics;
+    this.#metrics = ctx.metrics;
   }
 
   handle(route: OpsRoute, req: IncomingMessage, res: ServerResponse, o: OpsOptions): void {
@@ -62,7 +63,7 @@ export class OpsEndpoints {
       const up = o.up();
       const details = o.trusted || (await this.#manage(req, query, route)) === true;
       const body = details
-        ? { status: up ? 'ok' : 'unavailable', nodeId: this.#ctx.config.nodeId, listeners: this.#ctx.registry.all().length }
+        ? { status: up ? 'ok' : 'unavailable', nodeId: this.#ctx.config.nodeId, listeners: this.#ctx.router.registry.all().length }
         : { status: up ? 'ok' : 'unavailable' };
       return json(res, up ? 200 : 503, body);
     }
@@ -93,7 +94,7 @@ export class OpsEndpoints {
     const fromCookie = route === '/$status' ? cookieToken(req) : undefined;
     if (fromCookie && headers.servicebusauthorization === undefined) headers.servicebusauthorization = fromCookie;
     try {
-      await this.#ctx.authorize(opsTarget(route), 'Manage', headers, query);
+      await this.#ctx.access.authorize(opsTarget(route), 'Manage', headers, query);
       return true;
     } catch (err) {
       const { status, code, message } = httpFormOf(toRelayError(err));
@@ -128,9 +129,9 @@ export class OpsEndpoints {
     }
     const token = (form.get('token') ?? '').trim();
     try {
-      const result = this.#ctx.authorizeToken(opsTarget('/$status'), 'Manage', token || undefined, req.headers.host);
+      const result = this.#ctx.access.authorizeToken(opsTarget('/$status'), 'Manage', token || undefined);
       const maxAge = Math.max(0, Math.min(result.expiresAt - Math.floor(this.#ctx.config.clock.now() / 1000), 24 * 3600));
-      const secure = this.#ctx.tls ? '; Secure' : '';
+      const secure = !!this.#ctx.config.tls ? '; Secure' : '';
       res.setHeader('Set-Cookie', `${STATUS_COOKIE}=${encodeURIComponent(token)}; Path=/$status; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`);
       res.writeHead(303, { Location: '/$status' }).end();
     } catch (err) {

@@ -2,16 +2,16 @@
  * A small HTML status page: entities, listener counts, pending calls (Manage only, see
  * ops-endpoints.ts), and the login form shown instead of it to anyone without a Manage token.
  */
-import type { RelayContext } from '../../context';
+import type { ManagementDeps } from '../../deps';
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-export async function renderStatusPage(ctx: RelayContext, o: { showLogout?: boolean } = {}): Promise<string> {
+export async function renderStatusPage(ctx: ManagementDeps, o: { showLogout?: boolean } = {}): Promise<string> {
   const entities = await ctx.store.listEntities();
   const rows = entities
     .map((e) => {
-      const listeners = ctx.registry.list(e.path);
+      const listeners = ctx.router.registry.list(e.path);
       const healthy = listeners.filter((l) => l.healthy).length;
       return `<tr><td>${esc(e.path)}</td><td>${listeners.length}</td><td>${healthy}</td><td>${
         e.requiresClientAuthorization ? 'token' : 'anonymous'
@@ -23,7 +23,7 @@ export async function renderStatusPage(ctx: RelayContext, o: { showLogout?: bool
 <style>body{font:14px system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}</style>
 </head><body>
 <h1>relaybridge</h1>
-<p>Node <b>${esc(ctx.config.nodeId)}</b> · ${ctx.pendingRequests.size} HTTP calls in flight · ${ctx.pendingAccepts.size} WebSocket accepts pending</p>
+<p>Node <b>${esc(ctx.config.nodeId)}</b> · ${ctx.router.pendingRequests.size} HTTP calls in flight · ${ctx.router.pendingAccepts.size} WebSocket accepts pending</p>
 <table><thead><tr><th>hybrid connection</th><th>listeners</th><th>healthy</th><th>senders</th><th>updated</th></tr></thead>
 <tbody>
 ${rows || '<tr><td colspan="5">no hybrid connections yet</td></tr>'}

@@ -9,7 +9,10 @@
  *   binding, `NetTcpBinding_{portType}`: soap12:binding over http://schemas.microsoft.com/soap/tcp,
  *   the source operations with their soapAction, and a policy with msb:BinaryEncoding and
  *   wsaw:UsingAddressing (binary encoding, WS-Addressing 1.0: what NetTcpBinding with security
- *   None is imported from); plus a port at the relay's net.tcp address in the first wsdl:service.
+ *   None is imported from), and with `transportSecurity` an sp:TransportBinding whose token is
+ *   msf:SslTransportSecurity (what WCF exports for NetTcpBinding with SecurityMode.Transport and
+ *   no client credential: the TLS upgrade); plus a port at the relay's net.tcp address in the
+ *   first wsdl:service.
  * New elements declare the namespaces they use themselves, so no prefix of the source document
  * can clash with them. Pure function: text in, text out.
  */
@@ -35,6 +38,9 @@ const WSA10_NS = 'http://www.w3.org/2005/08/addressing';
 const WSP_NS = 'http://schemas.xmlsoap.org/ws/2004/09/policy';
 const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
 const WSAW_NS = 'http://www.w3.org/2006/05/addressing/wsdl';
+const SP_NS = 'http://schemas.xmlsoap.org/ws/2005/07/securitypolicy';
+/** The framing policy namespace (wcf-wire.md §7): msf:SslTransportSecurity is the TLS upgrade. */
+export const FRAMING_POLICY_NS = 'http://schemas.microsoft.com/ws/2006/05/framing/policy';
 /** The binary encoder's policy assertion (wcf-wire.md §7). */
 export const BINARY_ENCODING_NS = 'http://schemas.microsoft.com/ws/06/2004/mspolicy/netbinary1';
 /** soap12:binding/@transport of net.tcp. */
@@ -43,6 +49,8 @@ export const TCP_TRANSPORT = 'http://schemas.microsoft.com/soap/tcp';
 export interface NetTcpWsdlOptions {
   /** The relay's net.tcp address of this path: net.tcp://relay:port/path. */
   readonly address: string;
+  /** The relay requires the TLS upgrade (netTcp.requireTls): advertise Transport security. */
+  readonly transportSecurity?: boolean;
 }
 
 /** Rewrites or extends a WSDL document so that it describes the net.tcp endpoint at `address`. */
@@ -64,7 +72,7 @@ export function describeNetTcpEndpoint(wsdl: Buffer | string, options: NetTcpWsd
       rewritten++;
     }
   }
-  if (rewritten === 0) addNetTcpPorts(root, w, services[0], options.address);
+  if (rewritten === 0) addNetTcpPorts(root, w, services[0], options.address, options.transportSecurity === true);
   return Buffer.from(writeXml(treeTokens(root)), 'utf8');
 }
 
@@ -81,7 +89,7 @@ function soapActionOf(op: XmlElement): string | undefined {
   return so && getAttribute(so, 'soapAction');
 }
 
-function addNetTcpPorts(root: XmlElement, w: string, firstService: XmlElement | undefined, address: string): void {
+function addNetTcpPorts(root: XmlElement, w: string, firstService: XmlElement | undefined, address: string, transportSecurity: boolean): void {
   const targetNamespace = getAttribute(root, 'targetNamespace') ?? '';
   const bindings = childElements(root).filter(
     (e) =>
@@ -107,7 +115,7 @@ function addNetTcpPorts(root: XmlElement, w: string, firstService: XmlElement | 
     const portType = type.includes(':') ? type.slice(type.indexOf(':') + 1) : type;
     const name = `NetTcpBinding_${portType}`;
     const policyId = `${name}_policy`;
-    policies.push(policyFor(policyId));
+    policies.push(policyFor(policyId, transportSecurity));
 
     // The type QName resolves in the source binding's scope: carry its prefix declaration.
     const typePrefix = type.includes(':') ? type.slice(0, type.indexOf(':')) : '';
@@ -169,11 +177,22 @@ function addNetTcpPorts(root: XmlElement, w: string, firstService: XmlElement | 
   }
 }
 
-function policyFor(id: string): XmlElement {
+function policyFor(id: string, transportSecurity: boolean): XmlElement {
+  const nested = (...children: XmlElement[]): XmlElement => createElement('wsp', 'Policy', WSP_NS, [], children);
+  const sp = (name: string, children: XmlElement[] = []): XmlElement => createElement('sp', name, SP_NS, [], children);
+  const transport = sp('TransportBinding', [
+    nested(
+      sp('TransportToken', [nested(createElement('msf', 'SslTransportSecurity', FRAMING_POLICY_NS, [namespaceDeclaration('msf', FRAMING_POLICY_NS)]))]),
+      sp('AlgorithmSuite', [nested(sp('Basic256'))]),
+      sp('Layout', [nested(sp('Strict'))]),
+    ),
+  ]);
+  transport.attributes.push(namespaceDeclaration('sp', SP_NS));
   return createElement('wsp', 'Policy', WSP_NS, [namespaceDeclaration('wsp', WSP_NS), namespaceDeclaration('wsu', WSU_NS), attribute('wsu', 'Id', id)], [
     createElement('wsp', 'ExactlyOne', WSP_NS, [], [
       createElement('wsp', 'All', WSP_NS, [], [
         createElement('msb', 'BinaryEncoding', BINARY_ENCODING_NS, [namespaceDeclaration('msb', BINARY_ENCODING_NS)]),
+        ...(transportSecurity ? [transport] : []),
         createElement('wsaw', 'UsingAddressing', WSAW_NS, [namespaceDeclaration('wsaw', WSAW_NS)]),
       ]),
     ]),

@@ -5,13 +5,16 @@
  * net.tcp://relay:port/{hybrid connection path}[/suffix].
  */
 import net from 'node:net';
-import type { Logger } from '../../../core/logger';
-import type { RelayContext } from '../../context';
+import { ThrottledWarning, type Logger } from '../../../core/logger';
+import type { EndpointDeps } from '../../deps';
 import { describeNetTcpEndpoint } from './metadata';
 import { NmfConnection, type NetTcpConfig } from './nmf-connection';
 
+/** A client address's failed TLS handshakes are warned about at most once per this, ms. */
+export const TLS_FAILURE_LOG_INTERVAL_MS = 60_000;
+
 export class NetTcpEndpoint {
-  readonly #ctx: RelayContext;
+  readonly #ctx: EndpointDeps;
   readonly #config: NetTcpConfig;
   readonly #log: Logger;
   readonly #server: net.Server;
@@ -20,10 +23,12 @@ export class NetTcpEndpoint {
   #url = '';
   #port = 0;
   #nextId = 0;
+  readonly #tlsFailures: ThrottledWarning;
 
-  constructor(ctx: RelayContext, config: NetTcpConfig) {
+  constructor(ctx: EndpointDeps, config: NetTcpConfig) {
     this.#ctx = ctx;
     this.#config = config;
+    this.#tlsFailures = new ThrottledWarning(TLS_FAILURE_LOG_INTERVAL_MS, () => ctx.config.clock.now());
     this.#log = ctx.log.child({ endpoint: 'net.tcp' });
     this.#server = net.createServer((socket) => this.#accept(socket));
   }
@@ -35,6 +40,11 @@ export class NetTcpEndpoint {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** Sessions without the TLS upgrade are refused (netTcp.requireTls, resolved at the options). */
+  get requiresTls(): boolean {
+    return this.#config.requireTls === true;
   }
 
   get connectionCount(): number {
@@ -71,10 +81,10 @@ export class NetTcpEndpoint {
   #accept(socket: net.Socket): void {
     const tls = this.#config.allowTls ? this.#ctx.config.tls : undefined;
     // Every connection starts unauthenticated (NmfConnection gives the slot back once it is not).
-    const address = this.#ctx.clientAddresses.resolve(socket.remoteAddress);
-    const slot = this.#ctx.preAuthSlots.tryAcquire(address);
+    const address = this.#ctx.guard.clientAddresses.resolve(socket.remoteAddress);
+    const slot = this.#ctx.guard.preAuthSlots.tryAcquire(address);
     const log = this.#log.child({ connId: ++this.#nextId, remote: socket.remoteAddress });
-    if (!slot) log.info({ address, inUse: this.#ctx.preAuthSlots.inUse }, 'unauthenticated net.tcp connection over the cap');
+    if (!slot) log.info({ address, inUse: this.#ctx.guard.preAuthSlots.inUse }, 'unauthenticated net.tcp connection over the cap');
     const connection = new NmfConnection(socket, {
       ctx: this.#ctx,
       config: this.#config,
@@ -82,6 +92,7 @@ export class NetTcpEndpoint {
       tls,
       tooBusy: this.#connections.size >= this.#config.maxConnections,
       slot,
+      tlsFailures: this.#tlsFailures,
     });
     this.#connections.add(connection);
     this.#sockets.add(socket);
@@ -104,7 +115,7 @@ export function netTcpMetadataTransform(
     if (!main || !endpoint.url) return body;
     const path = [doc.entityPath, doc.suffix].filter(Boolean).map((p) => p.split('/').map(encodeURIComponent).join('/')).join('/');
     try {
-      return describeNetTcpEndpoint(body, { address: `${endpoint.url}/${path}` });
+      return describeNetTcpEndpoint(body, { address: `${endpoint.url}/${path}`, transportSecurity: endpoint.requiresTls });
     } catch {
       return body;
     }

@@ -43,7 +43,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { AuthError, ProtocolError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import type { Logger } from '../../../core/logger';
+import type { Logger, ThrottledWarning } from '../../../core/logger';
 import type { TimerHandle } from '../../../core/clock';
 import type { AuthorizeResult } from '../../../auth';
 import { SessionReader, SessionWriter } from '../../../protocol/nbfx';
@@ -61,7 +61,7 @@ import {
 } from '../../../protocol/nmf';
 import { soap12ContentType } from '../../../protocol/soap/content-type';
 import type { XmlToken } from '../../../protocol/xml/tokens';
-import type { RelayContext } from '../../context';
+import type { EndpointDeps } from '../../deps';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayConfig } from '../../options';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
@@ -98,7 +98,7 @@ interface Session {
 }
 
 export interface NmfConnectionOptions {
-  readonly ctx: RelayContext;
+  readonly ctx: EndpointDeps;
   readonly config: NetTcpConfig;
   readonly log: Logger;
   /** Certificate for the application/ssl-tls upgrade (relay options.tls), when allowed. */
@@ -110,6 +110,8 @@ export interface NmfConnectionOptions {
    * address (or everyone) is over the cap: then only a preamble that authenticates is accepted.
    */
   readonly slot: PreAuthSlot | undefined;
+  /** Failed TLS handshakes: warned once per client address per interval, for the whole endpoint. */
+  readonly tlsFailures: ThrottledWarning;
 }
 
 /** Time a connection without an unauthenticated slot has to authenticate by its preamble, ms. */
@@ -277,7 +279,10 @@ export class NmfConnection {
     });
     secure.on('data', (chunk: Buffer) => this.#onData(chunk));
     secure.on('error', (err) => {
-      this.#log.debug({ err: err.message }, 'net.tcp TLS failed');
+      // A failed handshake is worth an operator's attention (a client without the relay's CA, an
+      // old TLS version, a scanner), but a peer can repeat it at will: one line per address per interval.
+      const remote = this.#socket.remoteAddress ?? '';
+      this.#o.tlsFailures.warn(this.#log, remote, { remote, err: err.message, code: (err as NodeJS.ErrnoException).code }, 'net.tcp TLS handshake failed');
       this.#destroy();
     });
     secure.on('end', () => this.#destroy());
@@ -286,6 +291,12 @@ export class NmfConnection {
   #onPreambleEnd(): void {
     const p = this.#preamble;
     if (!p) return this.#fault(FaultString.InvalidRecordSequence, 'Preamble End without a preamble');
+    // netTcp.requireTls: a session in clear text is refused before its Via is looked up or any
+    // message (and the token in it) is read. WCF clients see UpgradeInvalid as a ProtocolException.
+    if (this.#o.config.requireTls && !this.#upgraded) {
+      this.#log.info({ via: p.via }, 'refused a net.tcp session without TLS (netTcp.requireTls)');
+      return this.#fault(FaultString.UpgradeInvalid, 'TLS required (netTcp.requireTls): the session did not send the application/ssl-tls upgrade');
+    }
     if (this.#o.tooBusy) return this.#fault(FaultString.ServerTooBusy, 'connection limit reached');
     this.#blocked = true;
     this.#socket.pause();
@@ -326,7 +337,7 @@ export class NmfConnection {
       this.#fault(FaultString.EndpointNotFound, 'Via is not an absolute URI');
       return undefined;
     }
-    const resolved = await ctx.resolveEntity(url.pathname);
+    const resolved = await ctx.access.resolveEntity(url.pathname);
     if (!resolved) {
       this.#fault(FaultString.EndpointNotFound, `no hybrid connection for ${url.pathname}`);
       return undefined;
@@ -335,7 +346,7 @@ export class NmfConnection {
     const viaToken = url.searchParams.get(VIA_TOKEN_PARAM) ?? undefined;
     if (viaToken !== undefined) {
       try {
-        ctx.authorizeToken(entity, 'Send', viaToken, url.host);
+        ctx.access.authorizeToken(entity, 'Send', viaToken);
       } catch (err) {
         this.#fault(FaultString.EndpointAccessDenied, (err as Error).message);
         return undefined;
@@ -431,11 +442,11 @@ export class NmfConnection {
             `or in the Via query (${VIA_TOKEN_PARAM}).`,
         );
       }
-      result = ctx.authorizeToken(entity, 'Send', candidate, session.host);
+      result = ctx.access.authorizeToken(entity, 'Send', candidate);
       session.token = candidate;
     }
     this.#authenticate();
-    assertOperationAllowed(signingRule(entity, ctx.namespaceRules, result), action, entity.path);
+    assertOperationAllowed(signingRule(entity, ctx.access.namespaceRules, result), action, entity.path);
   }
 
   /** Encodes a SOAP 1.2 reply with the session's outbound dictionary and frames it. */

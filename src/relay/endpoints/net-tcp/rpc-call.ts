@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HybridConnection } from '../../../core/entities';
 import { lazyChild } from '../../../core/logger';
-import type { RelayContext } from '../../context';
+import type { EndpointDeps } from '../../deps';
 import { BufferingHandler } from '../../routing/response-handler';
 import { describeNonSoapAnswer, CORRELATION_HEADER } from './soap-messages';
 
@@ -38,7 +38,7 @@ export interface RpcCall {
  * Sends `request` to a listener of its entity. Never throws: relay-side failures (no listener,
  * listener busy, timeout, listener gone) reject the returned promise with a RelayError.
  */
-export function forwardRpc(ctx: RelayContext, request: RpcRequest): RpcCall {
+export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
   const { entity } = request;
   // The caller gets a SOAP fault, which goes with HTTP 500 on the HTTP endpoint: counted so.
   const handler = new BufferingHandler({ errorStatus: 500 });

@@ -11,6 +11,7 @@
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
 import { createSoapStringPolicy, encodeEnvelope, readNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
+import { ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS, WSA10_NS, WCF_DISPATCHER_FAULT_ACTION } from '../../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../../protocol/soap/content-type';
@@ -73,16 +74,20 @@ export function errorFault(err: RelayError, messageId: string | undefined): Buff
 }
 
 /**
- * The SOAP 1.2 reply for a listener response, as tokens, or undefined when the response has no
- * body (a one-way operation: HTTP 202, or an empty 200 as Mono sends). Non-SOAP responses
- * become faults.
+ * The SOAP 1.2 reply for a listener response, as tokens, or undefined when no reply will come:
+ * an empty 2xx the agent marked as the service's one-way acknowledgement (HTTP 202, or an empty
+ * 200 as Mono sends; protocol/hyco/one-way.ts).
+ * Non-SOAP responses, and an unmarked empty 2xx to a message that expects a reply, become faults.
  */
 export function replyFromResponse(res: RpcResponse, request: { action?: string; messageId?: string }): XmlToken[] | undefined {
   const contentType = res.headers['content-type'];
-  // Only a success may go back as nothing: an empty error status (Mono's 415 for the wrong SOAP
-  // version) is a failed call, and a WCF client waiting for its reply would wait out its timeout.
-  if ((res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204) && res.statusCode < 300) return undefined;
-  if (res.body.length === 0) return nonSoapFault(res, contentType, request.messageId);
+  const empty = res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204;
+  // Only a success may go back as nothing, and only when it is known to be a one-way
+  // acknowledgement: an empty error status (Mono's 415 for the wrong SOAP version), or an empty
+  // 2xx from a listener that is not ours, is a failed call; a WCF client waiting for its reply
+  // would otherwise wait out its SendTimeout.
+  if (empty && res.statusCode < 300 && res.headers[ONE_WAY_ACK_HEADER] !== undefined) return undefined;
+  if (empty) return nonSoapFault(res, contentType, request.messageId);
   const relayCode = res.headers['x-relaybridge-error'];
   try {
     // The content type decides; without one (or a generic XML type) the envelope namespace does.
@@ -122,7 +127,7 @@ const ENVELOPE_START = /^\uFEFF?\s*(?:<\?[^>]*\?>\s*|<!--[\s\S]*?-->\s*)*<(?:[A-
 export function describeNonSoapAnswer(res: RpcResponse): string | undefined {
   if (res.headers['x-relaybridge-error'] !== undefined) return undefined;
   const ct = res.headers['content-type'];
-  if (res.body.length === 0) return res.statusCode < 300 ? undefined : `HTTP ${res.statusCode} with no body`;
+  if (res.body.length === 0) return res.statusCode < 300 && res.headers[ONE_WAY_ACK_HEADER] !== undefined ? undefined : `HTTP ${res.statusCode} with no body`;
   if (soapVersionOf(ct) !== undefined) return undefined;
   if (/xml/i.test(ct ?? 'xml') && ENVELOPE_START.test(res.body.subarray(0, 4096).toString('utf8'))) return undefined;
   return `HTTP ${res.statusCode} with ${ct ?? 'no content type'} (${res.body.length} bytes: ${JSON.stringify(res.body.subarray(0, 256).toString('utf8'))})`;
@@ -136,7 +141,7 @@ function nonSoapFault(res: RpcResponse, contentType: string | undefined, message
       code: 'Receiver',
       subcode: { namespaceUri: RELAYBRIDGE_FAULT_NS, localName: 'RELAY_ERR_TARGET_BAD_RESPONSE', prefix: 'r' },
       reason:
-        `The service answered HTTP ${res.statusCode} ${res.body.length === 0 ? 'with no body' : `(${contentType ?? 'no content type'})`} instead of a SOAP message` +
+        `The service answered HTTP ${res.statusCode} ${res.body.length === 0 ? 'with no body' : `(${contentType ?? 'no content type'})`} instead of a SOAP ${res.statusCode < 300 ? 'reply to a request-reply message' : 'message'}` +
         (res.headers[CORRELATION_HEADER] ? ` (id ${res.headers[CORRELATION_HEADER]}).` : '.'),
       addressing: { version: 'wsa10', relatesTo: messageId },
     }).body,

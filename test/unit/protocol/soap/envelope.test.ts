@@ -227,6 +227,18 @@ describe('inspectEnvelope: errors', () => {
     expect(protocolError(() => inspectEnvelope(body, ct, '""')).message).toMatch(message);
   });
 
+  it('invalid UTF-8 past the scanned head is refused with HTTP 415 (never forwarded)', () => {
+    const text = `<s:Envelope xmlns:s="${S11}"><s:Body><x>${'a'.repeat(20_000)}@</x></s:Body></s:Envelope>`;
+    const body = Buffer.from(text);
+    body[body.indexOf('@')] = 0xc3; // a lead byte followed by '<': not UTF-8
+    const err = protocolError(() => inspectEnvelope(body, 'text/xml; charset=utf-8', '""'));
+    expect(err.message).toMatch(/not valid UTF-8/);
+    expect(err.httpStatus).toBe(415);
+    // The same body, valid, passes; UTF-16 with its BOM is not checked as UTF-8.
+    expect(() => inspectEnvelope(Buffer.from(text), 'text/xml; charset=utf-8', '""')).not.toThrow();
+    expect(() => inspectEnvelope(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'text/xml; charset=utf-16', '""')).not.toThrow();
+  });
+
   it('wrong content type is HTTP 415', () => {
     expect(protocolError(() => inspectEnvelope(s11, 'application/json', undefined)).httpStatus).toBe(415);
   });

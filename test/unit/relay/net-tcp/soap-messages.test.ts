@@ -15,9 +15,18 @@ const res = (statusCode: number, contentType: string | undefined, body: string, 
 });
 
 describe('replyFromResponse', () => {
-  it('no reply for empty answers (one-way: 202, or an empty 200)', () => {
-    expect(replyFromResponse(res(202, undefined, ''), req)).toBeUndefined();
-    expect(replyFromResponse(res(200, 'text/xml', ''), req)).toBeUndefined();
+  it('no reply for empty answers the agent marked as one-way acknowledgements (202, or an empty 200)', () => {
+    const mark = { 'x-relaybridge-one-way': '1' };
+    expect(replyFromResponse(res(202, undefined, '', mark), req)).toBeUndefined();
+    expect(replyFromResponse(res(200, 'text/xml', '', mark), req)).toBeUndefined();
+  });
+
+  it('an unmarked empty success to a request-reply message is a fault (a listener that is not ours)', () => {
+    for (const [status, ct] of [[202, undefined], [200, 'text/xml'], [204, undefined]] as const) {
+      const fault = parseFault(xml(replyFromResponse(res(status, ct, ''), req)));
+      expect(fault).toMatchObject({ code: { localName: 'Receiver' }, relatesTo: 'urn:uuid:1' });
+      expect(fault?.subcodes[0]?.localName).toBe('RELAY_ERR_TARGET_BAD_RESPONSE');
+    }
   });
 
   it('adds Action and RelatesTo to a SOAP 1.2 reply without addressing', () => {

@@ -32,6 +32,7 @@ function setup(random: () => number = () => 0) {
     random,
     log: noopLogger,
     newId: () => `id-${++n}`,
+    newSecret: () => `s3cr3t${n}`,
     rendezvousBase: (host) => `ws://${host ?? 'localhost'}`,
     describe: (message) => message,
   });
@@ -66,7 +67,7 @@ describe('Router', () => {
     expect(a.sent).toHaveLength(1);
     const json = a.sent[0]!.json as { request: Record<string, unknown> };
     expect(json.request).toMatchObject({ id: call.id, method: 'POST', requestTarget: '/orders/x?a=1', body: true });
-    expect(String(json.request.address)).toBe(`ws://relay.test/$hc/orders?sb-hc-action=request&sb-hc-id=${call.id}`);
+    expect(String(json.request.address)).toBe(`ws://relay.test/$hc/orders?sb-hc-action=request&sb-hc-id=${call.id}_s3cr3t1`);
     expect(a.sent[0]!.body!.toString()).toBe('{"n":1}');
     expect(a.pending.has(call.id)).toBe(true);
 
@@ -217,10 +218,40 @@ describe('Router', () => {
       router.addListener(a);
       router.addListener(b);
       const pending = router.accept({} as IncomingMessage, socket(), Buffer.alloc(0), { ...accept, id: 'want' });
-      expect(pending.id).toBe('want');
+      // The sender's sb-hc-id is the tracing id the listener sees; the address is the relay's own capability.
+      expect(pending.id).toBe('id-1');
       const json = b.sent[0]!.json as { accept: { address: string; id: string } };
-      expect(json.accept.address).toBe('ws://relay.test/$hc/orders?x=1&sb-hc-action=accept&sb-hc-id=want');
-      expect(router.pendingAccepts.get('want')).toBe(pending);
+      expect(json.accept.id).toBe('want');
+      expect(json.accept.address).toBe('ws://relay.test/$hc/orders?x=1&sb-hc-action=accept&sb-hc-id=id-1_s3cr3t1');
+      expect(router.rendezvousAccept('id-1_s3cr3t1')).toBe(pending);
+    });
+
+    it('finds a rendezvous only by its whole capability: the sender’s id, the handle or a wrong secret find nothing', () => {
+      const { router } = setup(() => 0);
+      router.addListener(new FakeChannel('A', 'orders'));
+      const pending = router.accept({} as IncomingMessage, socket(), Buffer.alloc(0), { ...accept, id: 'chosen-by-sender' });
+      for (const guess of ['chosen-by-sender', 'id-1', 'id-1_', 'id-1_s3cr3t2', 'id-1_s3cr3t1x', '_s3cr3t1', 'chosen-by-sender_s3cr3t1']) {
+        expect(router.rendezvousAccept(guess)).toBeUndefined();
+      }
+      expect(router.rendezvousAccept('id-1_s3cr3t1')).toBe(pending);
+      pending.cancel();
+      expect(router.rendezvousAccept('id-1_s3cr3t1')).toBeUndefined();
+    });
+
+    it('a request rendezvous needs the secret sent on the control channel, not just the request id', () => {
+      const { router } = setup(() => 0);
+      const a = new FakeChannel('A', 'orders', 0); // no inline body: address-only, the body goes over the rendezvous
+      router.addListener(a);
+      const handler = new RecordingHandler();
+      const call = router.request(request(), handler);
+      const json = a.sent[0]!.json as { request: { address: string; id: string } };
+      expect(json.request.id).toBe(call.id);
+      const sbHcId = new URL(json.request.address).searchParams.get('sb-hc-id')!;
+      expect(sbHcId).not.toBe(call.id);
+      expect(router.rendezvousRequest(call.id)).toBeUndefined();
+      expect(router.rendezvousRequest(sbHcId)).toBe(router.pendingRequests.get(call.id));
+      call.cancel();
+      expect(router.rendezvousRequest(sbHcId)).toBeUndefined();
     });
 
     it('throws EndpointNotFound (404) with no listener, and keeps no pending accept', () => {

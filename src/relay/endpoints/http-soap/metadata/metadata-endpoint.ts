@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../../core/errors';
 import type { Logger } from '../../../../core/logger';
-import type { RelayContext } from '../../../context';
+import type { EndpointDeps } from '../../../deps';
 import { encodePath, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../../http/http-headers';
 import { writeJsonError } from '../../../http/json-error';
 import { parseListenerList } from '../../../routing/listener-registry';
@@ -42,20 +42,29 @@ function isXmlDocument(got: Captured): boolean {
   return /^\uFEFF?\s*</.test(got.body.subarray(0, 64).toString('utf8')) && !/^\uFEFF?\s*<(!doctype\s+html|html)/i.test(got.body.subarray(0, 256).toString('utf8'));
 }
 
-export class MetadataEndpoint {
-  readonly #ctx: RelayContext;
+export type DocumentTransform = (body: Buffer, doc: { entityPath: string; suffix: string; query: MetadataQuery }) => Buffer;
+
+export interface MetadataEndpointOptions {
+  /** Metadata documents kept for serving while agents are offline. */
   readonly cache: MetadataCache;
   /**
    * A last step on each rewritten document (the relay adds its net.tcp endpoint to WSDLs when it
    * has one: net-tcp/metadata.ts). Errors keep the document as it was.
    */
-  transformDocument: ((body: Buffer, doc: { entityPath: string; suffix: string; query: MetadataQuery }) => Buffer) | undefined;
+  readonly transformDocument?: DocumentTransform;
+}
+
+export class MetadataEndpoint {
+  readonly #ctx: EndpointDeps;
+  readonly cache: MetadataCache;
+  readonly #transformDocument: DocumentTransform | undefined;
   readonly #log: Logger;
 
-  constructor(ctx: RelayContext, cache: MetadataCache) {
-    this.#ctx = ctx;
-    this.cache = cache;
-    this.#log = ctx.log.child({ component: 'metadata' });
+  constructor(deps: EndpointDeps, options: MetadataEndpointOptions) {
+    this.#ctx = deps;
+    this.cache = options.cache;
+    this.#transformDocument = options.transformDocument;
+    this.#log = deps.log.child({ component: 'metadata' });
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, query: MetadataQuery): Promise<void> {
@@ -86,11 +95,11 @@ export class MetadataEndpoint {
   async #handle(req: IncomingMessage, res: ServerResponse, query: MetadataQuery): Promise<void> {
     const ctx = this.#ctx;
     const { pathname, search } = splitTarget(req.url ?? '/');
-    const resolved = await ctx.resolveEntity(pathname);
-    if (!resolved) throw ctx.endpointNotFound(pathname);
+    const resolved = await ctx.access.resolveEntity(pathname);
+    if (!resolved) throw ctx.access.endpointNotFound(pathname);
     const { entity, suffix } = resolved;
     const params = new URLSearchParams(search);
-    await ctx.authorize(entity, 'Send', req.headers, params);
+    await ctx.access.authorize(entity, 'Send', req.headers, params);
 
     const viaHost = headerValue(req.headers, 'host') ?? 'relaybridge';
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: false, viaHost });
@@ -147,7 +156,7 @@ export class MetadataEndpoint {
       cached = true;
     }
 
-    const base = formatBase(publicBase(req.headers, { publicUrl: ctx.config.publicUrl, tls: ctx.tls }));
+    const base = formatBase(publicBase(req.headers, { publicUrl: ctx.config.publicUrl, tls: !!ctx.config.tls }));
     const documentUrl = `${base}/${encodePath(entity.path)}${suffix ? `/${encodePath(suffix)}` : ''}`;
     const token = params.get('sb-hc-token');
     let body = doc.body;
@@ -157,7 +166,7 @@ export class MetadataEndpoint {
         linkQuery: token ? `sb-hc-token=${encodeURIComponent(token)}` : undefined,
         limits: { maxInputBytes: ctx.config.limits.maxMetadataBytes },
       }).body;
-      if (this.transformDocument) body = this.transformDocument(body, { entityPath: entity.path, suffix, query });
+      if (this.#transformDocument) body = this.#transformDocument(body, { entityPath: entity.path, suffix, query });
     } catch (err) {
       // Not XML we can read: never handed over with its internal addresses.
       throw this.#notADocument(entity.path, query.key, { status: 200, headers: { 'content-type': doc.contentType }, body: doc.body }, (err as Error).message);
