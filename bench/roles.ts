@@ -9,6 +9,9 @@
  *   node dist/bench/roles.js soap-echo          → prints {"url":…}   (SOAP 1.1 and 1.2 Echo, answers in the caller's version)
  *   node dist/bench/roles.js nettcp-relay       → prints {"url":…,"netTcp":…}
  *   node dist/bench/roles.js nettcp-agent RELAY SERVICE → prints {"ready":true} (paths bench11 and bench12)
+ *   node dist/bench/roles.js hostile-relay [TARPIT_MS] → prints {"url":…,"netTcp":…} (path bench, default limits)
+ *   node dist/bench/roles.js attackers RELAY NETTCP COUNT RECONNECT_MS [KINDS] → prints {"started":N}, then {"open":n} each second
+ *   node dist/bench/roles.js victims RELAY TOKEN SECONDS → prints the victims' latencies when done
  *   node dist/bench/roles.js forwarder TARGET   → prints {"url":…} (a TCP byte forwarder to TARGET's
  *                                                 host:port: the cheapest possible hop, for a floor)
  * Each exits when its stdin closes.
@@ -85,6 +88,26 @@ async function main(): Promise<void> {
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo` });
+  } else if (role === 'hostile-relay') {
+    // The relay as `relaybridge relay` runs it (default limits), with net.tcp, for bench:hostile.
+    const relay = createRelayServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: false,
+      netTcp: { port: 0, host: '127.0.0.1' },
+      namespaceRules: [{ keyName: BENCH_KEY_NAME, primaryKey: BENCH_KEY, rights: ['Manage', 'Listen', 'Send'] }],
+      entities: [{ path: 'bench', requiresClientAuthorization: true }],
+      // An A/B of the tarpit: `hostile-relay 0` turns it off.
+      ...(a !== undefined ? { limits: { tarpitMs: Number(a) } } : {}),
+    });
+    const { url } = await relay.listen();
+    say({ url, netTcp: relay.netTcp!.url });
+  } else if (role === 'attackers') {
+    const { runAttackers } = await import('./hostile');
+    await runAttackers(a!, b!, Number(process.argv[5]), Number(process.argv[6]), process.argv[7]?.split(',') as Parameters<typeof runAttackers>[4]);
+  } else if (role === 'victims') {
+    const { runVictims } = await import('./hostile');
+    say(await runVictims(a!, b!, Number(process.argv[5])));
   } else if (role === 'nettcp-relay') {
     const relay = createRelayServer({
       port: 0,

@@ -8,6 +8,7 @@ import type { Store } from '../store/store';
 import type { AccessControl } from './access/access-control';
 import type { ClientAddressResolver } from './guard/client-address';
 import type { PreAuthSlots } from './guard/pre-auth-slots';
+import type { Tarpit } from './guard/tarpit';
 import type { RelayMetrics } from './metrics';
 import type { RelayConfig } from './options';
 import type { Router } from './routing/router';
@@ -16,6 +17,8 @@ import type { Router } from './routing/router';
 export interface PreAuthGuard {
   readonly clientAddresses: ClientAddressResolver;
   readonly preAuthSlots: PreAuthSlots;
+  /** Refused unauthenticated callers: answered at once, their connection held a while (limits.tarpitMs). */
+  readonly tarpit: Tarpit;
 }
 
 export interface EndpointDeps {

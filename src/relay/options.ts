@@ -99,6 +99,15 @@ const limitsObject = z.strictObject({
   /** The same, for all callers together. Default 1024. */
   maxUnauthenticated: z.number().int().min(1).max(10_000_000).default(1024),
   /**
+   * A caller refused before it authorized (a failed WebSocket handshake, 429 over the caps above)
+   * gets its answer at once, but its connection is closed only after this, ms, unless it hangs up
+   * first (guard/tarpit.ts): a loop that reconnects when the relay closes is slowed to one attempt
+   * per connection per tarpitMs. 0 turns it off. Default 10 s.
+   */
+  tarpitMs: z.number().int().min(0).max(600_000).default(10_000),
+  /** Most refused connections held at once; past it a refusal closes at once. Default 10,000. */
+  maxTarpitted: z.number().int().min(0).max(1_000_000).default(10_000),
+  /**
    * Largest SOAP request body, bytes, after decompression: SOAP requests are read whole (to read
    * the action and headers, and strip relay credentials) before they are forwarded. Default 64 MiB.
    */

@@ -32,6 +32,7 @@ import { NetTcpEndpoint, netTcpMetadataTransform } from './endpoints/net-tcp/net
 import { OpsEndpoints, opsRouteOf } from './endpoints/management/ops-endpoints';
 import { ClientAddressResolver } from './guard/client-address';
 import { PreAuthSlots } from './guard/pre-auth-slots';
+import { Tarpit } from './guard/tarpit';
 import { RelayMetrics } from './metrics';
 import { buildRelayConfig, type RelayConfig, type RelayOptionsInput } from './options';
 import { Router } from './routing/router';
@@ -93,6 +94,7 @@ export class RelayServer {
     const guard = (this.guard = {
       clientAddresses: new ClientAddressResolver(config.trustedProxies),
       preAuthSlots: new PreAuthSlots({ perAddress: config.limits.maxUnauthenticatedPerAddress, total: config.limits.maxUnauthenticated }),
+      tarpit: new Tarpit({ holdMs: config.limits.tarpitMs, maxHeld: config.limits.maxTarpitted, clock: config.clock }),
     });
     const deps: ManagementDeps = { config, access, router, metrics, log: config.logger, guard, store };
 
@@ -243,6 +245,7 @@ export class RelayServer {
     }
     this.router.close();
     this.#upgrades.close();
+    this.guard.tarpit.close();
     const netTcpClosed = this.netTcp?.close();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
@@ -261,10 +264,17 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
   return new RelayServer(options);
 }
 
+/**
+ * Pending-connection queue of the public ports (the kernel caps it at net.core.somaxconn, 4096 on
+ * current Linux). Node's default, 511, overflows under a connection flood: the kernel then drops
+ * SYNs, and a caller that opens a connection per call waits out a 1 s SYN retransmit.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 function listenOn(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

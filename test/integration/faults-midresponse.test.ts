@@ -5,8 +5,9 @@
  * relay cuts the caller's response: a reset or an unterminated chunked body).
  */
 import http from 'node:http';
+import WebSocket from 'ws';
 import type { RelayServer } from '../../src/relay/relay-server';
-import { Harness } from '../helpers/harness';
+import { Harness, token } from '../helpers/harness';
 
 interface Outcome {
   status: number;
@@ -64,5 +65,31 @@ describe('a local service dies mid-response', () => {
     const out = await get(`${relay.url}/svc/${target}`);
     expect(out.completed).toBe(false);
     expect(out.bytes).toBeLessThan(4194304);
+  });
+
+  it.each([
+    ['shorter', 50],
+    ['longer', 150],
+  ])('a listener that is not ours streams a body %s than its Content-Length: the caller’s response is cut, never completed', async (_name, sent) => {
+    const path = `raw${sent}`;
+    const r = await h.relay({ entities: [{ path, requiresClientAuthorization: false }] });
+    const ws = new WebSocket(`${r.url.replace('http', 'ws')}/$hc/${path}?sb-hc-action=listen`, { headers: { ServiceBusAuthorization: token(r, path) } });
+    h.defer(() => ws.terminate());
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const req = (JSON.parse(data.toString()) as { request?: { id: string; address: string } }).request;
+      if (!req) return;
+      // The response over the request's rendezvous (as hyco-https does for large answers).
+      const rv = new WebSocket(req.address);
+      h.defer(() => rv.terminate());
+      rv.once('open', () => {
+        rv.send(JSON.stringify({ response: { requestId: req.id, statusCode: 200, responseHeaders: { 'Content-Length': '100' }, body: true } }));
+        rv.send(Buffer.alloc(sent, 0x62), { binary: true });
+      });
+    });
+    const out = await get(`${r.url}/${path}/x`);
+    expect(out.completed).toBe(false);
+    expect(out.bytes).toBeLessThanOrEqual(100);
   });
 });

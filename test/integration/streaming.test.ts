@@ -17,6 +17,8 @@ describe('streaming through relay and agent', () => {
       if (req.method === 'GET') {
         // 10 MB generated in chunks, never held whole by the service either.
         res.setHeader('Content-Type', 'application/octet-stream');
+        // ?length: the service declares its length, as most do for a file.
+        if (req.url?.includes('length')) res.setHeader('Content-Length', String(TEN_MB));
         let left = TEN_MB;
         let i = 0;
         const pump = () => {
@@ -46,6 +48,26 @@ describe('streaming through relay and agent', () => {
     await agent.whenReady();
   });
   afterAll(() => h.close());
+
+  it("keeps a streamed response's Content-Length from the service (not chunked), and chunked stays chunked", async () => {
+    const head = (url: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.get(url, { headers: { ServiceBusAuthorization: token(relay, 'files') }, agent: false }, (res) => {
+          let n = 0;
+          res.on('data', (c: Buffer) => (n += c.length));
+          res.on('end', () => resolve(Object.assign(res, { received: n })));
+        });
+        req.on('error', reject);
+      });
+    const sized = (await head(`${relay.url}/files/big?length`)) as http.IncomingMessage & { received: number };
+    expect(sized.headers['content-length']).toBe(String(TEN_MB));
+    expect(sized.headers['transfer-encoding']).toBeUndefined();
+    expect(sized.received).toBe(TEN_MB);
+    const chunked = (await head(`${relay.url}/files/big`)) as http.IncomingMessage & { received: number };
+    expect(chunked.headers['content-length']).toBeUndefined();
+    expect(chunked.headers['transfer-encoding']).toBe('chunked');
+    expect(chunked.received).toBe(TEN_MB);
+  });
 
   it('uploads 10 MB (chunked and with Content-Length) and the service sees every byte', async () => {
     for (const chunked of [true, false]) {

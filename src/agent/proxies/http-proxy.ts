@@ -155,8 +155,11 @@ export class HttpProxy {
       const req = this.#module.request({ ...this.#options, path, method: request.method, headers });
       req.on('response', (res) => {
         const out: Record<string, string> = {};
+        // The service's Content-Length is kept (the body is passed on unchanged): a relay that
+        // streams the body over a rendezvous gives the caller that length instead of chunked.
+        const lengthKnown = res.headers['transfer-encoding'] === undefined;
         for (const [k, v] of Object.entries(res.headers)) {
-          if (v === undefined || DROP.has(k)) continue;
+          if (v === undefined || (DROP.has(k) && !(k === 'content-length' && lengthKnown))) continue;
           out[k] = Array.isArray(v) ? v.join(', ') : v;
         }
         resolve({ statusCode: res.statusCode ?? 502, statusMessage: res.statusMessage ?? '', headers: out, body: res });

@@ -113,6 +113,9 @@ export class PendingRequest {
   readonly id: string;
   readonly request: RelayedRequest;
   readonly startedAt: number;
+  /** A streamed response's Content-Length from the listener, when valid; the bytes seen so far. */
+  #declaredLength: number | undefined;
+  #streamedBytes = 0;
   #channel: RouteListener | undefined;
   /** Rendezvous address handed to the listener (set when sent). */
   #address = '';
@@ -247,6 +250,10 @@ export class PendingRequest {
       if (!awaitingBody || this.#done) return;
       this.#armTimer(this.#o.bodyIdleTimeoutMs, 'body');
       if (this.#bodyless()) return;
+      this.#streamedBytes += data.length;
+      if (this.#declaredLength !== undefined && this.#streamedBytes > this.#declaredLength) {
+        return this.fail(new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `The listener sent more than the ${this.#declaredLength} bytes its Content-Length declared.`));
+      }
       let more: boolean;
       try {
         more = this.#handler.onData(data, resume);
@@ -258,6 +265,10 @@ export class PendingRequest {
     ep.on('binaryEnd', () => {
       if (!awaitingBody || this.#done) return;
       awaitingBody = false;
+      // A body shorter than its declared length is cut, never completed (the caller sees the truncation).
+      if (this.#declaredLength !== undefined && !this.#bodyless() && this.#streamedBytes !== this.#declaredLength) {
+        return this.fail(new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `The listener's body ended at ${this.#streamedBytes} of the ${this.#declaredLength} bytes its Content-Length declared.`));
+      }
       this.#finish();
     });
     ep.on('closed', () => {
@@ -355,8 +366,17 @@ export class PendingRequest {
     this.#status = response.statusCode;
     const headers = senderResponseHeaders(response.responseHeaders);
     headers['Via'] = headers['Via'] ? `${headers['Via']}, 1.1 ${this.request.viaHost}` : `1.1 ${this.request.viaHost}`;
-    // The relay frames the body itself (§2.4 item 5): Content-Length when whole, else chunked.
+    // The relay frames the body itself (§2.4 item 5): Content-Length when whole; a streamed body
+    // keeps the service's Content-Length when the listener passed a valid one (checked against
+    // the bytes that arrive), else it goes chunked.
     if (!this.#bodyless() && wholeLength !== undefined) headers['Content-Length'] = String(wholeLength);
+    else if (!this.#bodyless()) {
+      const declared = headerOf(response.responseHeaders ?? {}, 'content-length');
+      if (declared !== undefined && /^\d{1,15}$/.test(declared.trim())) {
+        this.#declaredLength = Number(declared.trim());
+        headers['Content-Length'] = String(this.#declaredLength);
+      }
+    }
     try {
       this.#handler.onStart(response.statusCode, response.statusDescription ?? reasonPhrase(response.statusCode), headers, wholeLength === undefined);
       return true;

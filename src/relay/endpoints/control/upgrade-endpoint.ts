@@ -16,7 +16,7 @@ import { WsEndpoint } from '../../../transport/ws-endpoint';
 import type { EndpointDeps } from '../../deps';
 import { httpFormOf } from '../../http/json-error';
 import { assertForwardableHeaders, splitTarget, stripRelayQuery, targetPathProblem } from '../../http/http-headers';
-import { writeHttpError } from '../../http/raw-response';
+import { httpErrorResponse } from '../../http/raw-response';
 import { parseListenerList } from '../../routing/listener-registry';
 import { ControlChannel } from './control-channel';
 
@@ -80,8 +80,11 @@ export class UpgradeEndpoint {
       if (status >= 500) this.#ctx.log.warn({ err: e.message, action }, 'upgrade failed');
       else this.#ctx.log.debug({ err: e.message, action, status }, 'upgrade refused');
       this.#ctx.metrics.handshakeFailures.inc({ action: action || 'none', status: String(status) });
-      if (this.#noteFailure(remote)) return refuseThrottled(socket);
-      writeHttpError(socket, status, reasonPhrase(status), message);
+      // Refused before it authorized: the answer now, the close after limits.tarpitMs (unless the
+      // caller hangs up first), so a reconnect loop cannot make the relay accept and refuse at will.
+      const tarpit = this.#ctx.guard.tarpit;
+      if (this.#noteFailure(remote)) return tarpit.refuse(socket, throttledResponse());
+      tarpit.refuse(socket, httpErrorResponse(status, reasonPhrase(status), message));
     }
   }
 
@@ -251,15 +254,9 @@ export class UpgradeEndpoint {
   }
 }
 
-/** 429 with Retry-After for a failing handshake over the throttle, then close. */
-function refuseThrottled(socket: Duplex): void {
-  if (socket.destroyed || !socket.writable) return;
-  const body = 'Too many failed handshakes from this address; slow down.';
-  socket.end(
-    `HTTP/1.1 429 ${reasonPhrase(429)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Retry-After: 1\r\nConnection: close\r\n\r\n${body}`,
-  );
-  setTimeout(() => socket.destroy(), 1000).unref();
+/** 429 with Retry-After for a failing handshake over the throttle. */
+function throttledResponse(): string {
+  return httpErrorResponse(429, reasonPhrase(429), 'Too many failed handshakes from this address; slow down.', 'Retry-After: 1\r\n');
 }
 
 /**

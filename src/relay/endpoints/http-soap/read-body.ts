@@ -173,7 +173,7 @@ export function readSoapBody(req: IncomingMessage, options: ReadBodyOptions): Pr
       if (settled) return;
       out += c.length;
       if (inHead) {
-        chunks.push(c);
+        chunks.push(Buffer.from(c));
         headVerdict(false);
         return;
       }

@@ -92,8 +92,14 @@ export class SoapHttpEndpoint {
       call.slot?.release();
       // A caller that stalled mid-body leaves a connection that cannot carry another request.
       if ((e.code === 'RELAY_ERR_BODY_TIMEOUT' || call.stalled) && !res.headersSent) res.setHeader('Connection', 'close');
-      if (e.code === 'RELAY_ERR_UNAUTHENTICATED_LIMIT' && !res.headersSent) writeOverLimit(res, fault, e);
-      else if (!res.headersSent) fault.write(res, e);
+      if (e.code === 'RELAY_ERR_UNAUTHENTICATED_LIMIT' && !res.headersSent) {
+        // The answer now; the connection held (limits.tarpitMs) so a reconnect loop is slowed.
+        ctx.guard.tarpit.refuseRequest(req, overLimitResponse(fault, e));
+        ctx.router.recordCall(call.path, call.path === UNKNOWN_PATH ? 'POST' : ctx.router.labels.label(call.path, call.action), 429, started);
+        finish(429);
+        return;
+      }
+      if (!res.headersSent) fault.write(res, e);
       else res.destroy();
       // Leave no unread body behind on a keep-alive connection (dropped, never buffered; bounded).
       discardRequestBody(req, res, ctx.config.clock);
@@ -287,19 +293,15 @@ function unauthenticatedLimit(): RelayError {
 
 /**
  * Over the unauthenticated cap: HTTP 429 with Retry-After (for proxies and back-off logic, not
- * the 500 of other SOAP faults), the fault as body, and the connection closed.
+ * the 500 of other SOAP faults), the fault as body, `Connection: close`; as raw bytes, for the
+ * tarpit to write on the socket.
  */
-function writeOverLimit(res: ServerResponse, fault: SoapFaultContext, err: RelayError): void {
+function overLimitResponse(fault: SoapFaultContext, err: RelayError): Buffer {
   const built = faultFromError(err, fault.version, { addressing: fault.addressing });
-  res.writeHead(429, {
-    'Content-Type': built.contentType,
-    'Content-Length': built.body.length,
-    'Retry-After': '1',
-    Connection: 'close',
-    'Relaybridge-Error': err.code,
-    'Relaybridge-Status': '429',
-  });
-  res.end(built.body);
+  const head =
+    `HTTP/1.1 429 Too Many Requests\r\nContent-Type: ${built.contentType}\r\nContent-Length: ${built.body.length}\r\nRetry-After: 1\r\n` +
+    `Relaybridge-Error: ${err.code}\r\nRelaybridge-Status: 429\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), built.body]);
 }
 
 /** Largest body read only to find the MessageID of a request refused before its body, bytes. */
