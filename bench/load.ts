@@ -10,6 +10,8 @@ export interface LoadOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: Buffer;
+  /** A body per request instead of `body` (a SOAP call with its own MessageID each time). */
+  bodyFor?: () => Buffer;
   connections: number;
   durationMs: number;
   warmupMs?: number;
@@ -33,7 +35,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         res.on('error', () => resolve(false));
       });
       req.on('error', () => resolve(false));
-      req.end(o.body);
+      req.end(o.bodyFor ? o.bodyFor() : o.body);
     });
   const loop = async (until: number, record: boolean, lat: number[], counts: { calls: number; errors: number }) => {
     while (Date.now() < until) {

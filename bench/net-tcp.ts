@@ -155,6 +155,63 @@ export async function benchNetTcp(options: { durationMs?: number; rounds?: numbe
   return lines.join('\n');
 }
 
+/**
+ * A `nettcp` target (a net.tcp service behind the agent), in one run: net.tcp clients straight to
+ * the service and through the relay (each client session carried to a service session of its
+ * own), and sessionless SOAP 1.2 POSTs through the relay with a service session per call (the
+ * default) or a shared pool (`shareSessions`, for PerCall and Single services).
+ */
+export async function benchNetTcpSessions(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
+  const durationMs = options.durationMs ?? 3000;
+  const rounds = options.rounds ?? 3;
+  const service = await startRole(['nettcp-service']);
+  const relay = await startRole(['nettcp-relay']);
+  const agent = await startRole(['nettcp-session-agent', String(relay.info.url), String(service.info.url)]);
+  const serviceVia = String(service.info.url);
+  const servicePort = Number(new URL(serviceVia.replace(/^net\.tcp:/, 'http:')).port);
+  const url = String(relay.info.url);
+  const netTcp = String(relay.info.netTcp);
+  const port = Number(new URL(netTcp.replace(/^net\.tcp:/, 'http:')).port);
+  const lines = [
+    '| conns | net.tcp direct calls/s | net.tcp relayed (session carried) calls/s | ratio | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / relayed / per call / shared |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const body = echoBody(1024);
+  // Each call its own MessageID (as WCF clients send), so calls on a shared session never collide.
+  const soap12 = (path: string) => ({
+    url: `${url}/${path}`,
+    method: 'POST',
+    bodyFor: () => Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: `${url}/${path}`, body, messageId: `urn:uuid:${randomUUID()}` })),
+    headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
+  });
+  try {
+    for (const connections of [1, 32]) {
+      const direct: LoadResult[] = [];
+      const carried: LoadResult[] = [];
+      const perCall: LoadResult[] = [];
+      const shared: LoadResult[] = [];
+      for (let r = 0; r < rounds; r++) {
+        direct.push(await runNetTcpLoad({ port: servicePort, via: serviceVia, body, connections, durationMs }));
+        carried.push(await runNetTcpLoad({ port, via: `${netTcp}/bench-session`, body, connections, durationMs }));
+        perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
+        shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));
+      }
+      const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
+      const [d, c, p, s] = [direct, carried, perCall, shared].map((x) => m(x, 'callsPerSecond'));
+      lines.push(
+        `| ${connections} | ${d!.toFixed(0)} | ${c!.toFixed(0)} | ${(c! / d!).toFixed(2)} | ${p!.toFixed(0)} | ${s!.toFixed(0)} | ${(p! / s!).toFixed(2)} | ${[direct, carried, perCall, shared].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} |`,
+      );
+      const errors = [...direct, ...carried, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
+      if (errors) lines.push(`  (errors: ${errors})`);
+    }
+  } finally {
+    agent.stop();
+    relay.stop();
+    service.stop();
+  }
+  return lines.join('\n');
+}
+
 /** Envelopes for the codec benchmark, as WCF would send them (SOAP 1.2 + WS-Addressing). */
 function codecEnvelopes(): Array<{ name: string; xml: string }> {
   const env = (body: string) =>

@@ -12,6 +12,8 @@
  *   node dist/bench/roles.js hostile-relay [TARPIT_MS] → prints {"url":…,"netTcp":…} (path bench, default limits)
  *   node dist/bench/roles.js attackers RELAY NETTCP COUNT RECONNECT_MS [KINDS] → prints {"started":N}, then {"open":n} each second
  *   node dist/bench/roles.js victims RELAY TOKEN SECONDS → prints the victims' latencies when done
+ *   node dist/bench/roles.js nettcp-service     → prints {"url":…} (net.tcp://…: a sessionful net.tcp Echo service)
+ *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-shared)
  *   node dist/bench/roles.js forwarder TARGET   → prints {"url":…} (a TCP byte forwarder to TARGET's
  *                                                 host:port: the cheapest possible hop, for a floor)
  * Each exits when its stdin closes.
@@ -118,6 +120,8 @@ async function main(): Promise<void> {
       entities: [
         { path: 'bench11', requiresClientAuthorization: true },
         { path: 'bench12', requiresClientAuthorization: false },
+        { path: 'bench-session', requiresClientAuthorization: false },
+        { path: 'bench-shared', requiresClientAuthorization: false },
       ],
     });
     const { url } = await relay.listen();
@@ -130,6 +134,25 @@ async function main(): Promise<void> {
       services: [
         { path: 'bench11', target: { type: 'http', url: b!, soapVersion: '1.1' } },
         { path: 'bench12', target: { type: 'http', url: b!, soapVersion: '1.2' } },
+      ],
+    });
+    agent.start();
+    await agent.whenReady();
+    say({ ready: true });
+  } else if (role === 'nettcp-service') {
+    // A sessionful net.tcp service from our codecs (the integration tests' one): Echo, per-session state.
+    const { sessionService } = await import('../test/helpers/net-tcp-service');
+    const { url } = await sessionService({ defer: () => undefined });
+    say({ url });
+  } else if (role === 'nettcp-session-agent') {
+    // A `nettcp` target twice: sessions of their own (the default) and a shared pool (shareSessions).
+    const agent = createAgent({
+      relayUrl: a!,
+      keyName: BENCH_KEY_NAME,
+      key: BENCH_KEY,
+      services: [
+        { path: 'bench-session', target: { type: 'nettcp', url: b! } },
+        { path: 'bench-shared', target: { type: 'nettcp', url: b!, shareSessions: true, maxSessions: 32 } },
       ],
     });
     agent.start();

@@ -4,7 +4,7 @@
  */
 import { benchHttpRelay } from './http-relay';
 import { benchSoapRelay } from './soap-relay';
-import { benchCodecs, benchNetTcp } from './net-tcp';
+import { benchCodecs, benchNetTcp, benchNetTcpSessions } from './net-tcp';
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   if (!only || only === 'nettcp') {
     process.stdout.write('## net.tcp (our TS client) vs basicHttp through relay + agent vs direct (SOAP echo service)\n\n');
     process.stdout.write(`${await benchNetTcp(opts)}\n\n`);
+    process.stdout.write('## net.tcp service behind the agent (`nettcp` target): sessions carried, and sessionless callers per call or pooled (1 KiB Echo)\n\n');
+    process.stdout.write(`${await benchNetTcpSessions(opts)}\n\n`);
     process.stdout.write('## Codec throughput on the same envelopes (MB/s of XML text)\n\n');
     process.stdout.write(`${benchCodecs({ durationMs: quick ? 300 : 1000 })}\n\n`);
   }

@@ -17,7 +17,7 @@ import { IpcHub } from './ipc/ipc-hub';
 import { HttpProxy } from './proxies/http-proxy';
 import { IpcProxy } from './proxies/ipc-proxy';
 import { createModuleProxy } from './proxies/module-proxy';
-import type { ServiceProxy } from './proxies/service-proxy';
+import type { ServiceProxy, SessionTarget } from './proxies/service-proxy';
 import { SoapHttpProxy } from './proxies/soap-http-proxy';
 import { NetTcpProxy } from './proxies/net-tcp-proxy';
 import { soapVersionOption } from './soap/soap-http';
@@ -81,6 +81,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
     const path = service.path.replace(/^\/+|\/+$/g, '');
     let http: ServiceProxy | undefined;
     let stream: StreamTarget | undefined;
+    let sessions: SessionTarget | undefined;
     const t = service.target;
     const plog = log.child({ path });
     if (t.type === 'http') {
@@ -106,7 +107,9 @@ export function createAgent(options: AgentOptionsInput): Agent {
       }
       http = new IpcProxy(path, hub, { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: plog });
     } else if (t.type === 'nettcp') {
-      http = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : readWsdlFile(t.wsdl), logger: plog });
+      const proxy = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : readWsdlFile(t.wsdl), logger: plog });
+      http = proxy;
+      sessions = proxy;
     } else if (t.type === 'tcp') stream = tcpTarget(t.host, t.port);
     else stream = wsTarget(t.url);
     if (http) proxies.push(http);
@@ -134,6 +137,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
         ca: config.tls?.ca,
         rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,
         http,
+        sessions,
         stream,
         clock: config.clock,
         logger: log.child({ path, listenerId }),

@@ -78,8 +78,20 @@ const netTcpTarget = z.strictObject({
   address: z.string().min(1).optional(),
   /** Time allowed per call, ms. */
   timeoutMs: z.number().int().min(100).default(60_000),
-  /** Most sessions (TCP connections) to the service at once. */
+  /** Most pooled sessions (TCP connections) to the service at once, with shareSessions. */
   maxSessions: z.number().int().min(1).max(1024).default(8),
+  /**
+   * Calls from sessionless callers (SOAP over HTTP, Hybrid Connections senders) may share pooled
+   * service sessions. Only for a PerCall or Single service: with WCF's default PerSession
+   * instancing, a shared session shares the service's state between callers. Default false: a
+   * service session per call (opened, used once, ended).
+   */
+  shareSessions: z.boolean().default(false),
+  /**
+   * Most relayed net.tcp client sessions held at once on this path, each with a service session of
+   * its own; past it a new client session gets ServerTooBusy. Default 100.
+   */
+  maxClientSessions: z.number().int().min(1).max(100_000).default(100),
   /** Largest message either way, bytes. */
   maxMessageBytes: z.number().int().min(1024).default(MAX_SOAP_MESSAGE_BYTES),
   /** Session dictionary quota for what the agent writes, bytes (the service's MaxSessionSize, WCF default 2048). */

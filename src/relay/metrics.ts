@@ -34,6 +34,18 @@ export class RelayMetrics {
     labelNames: ['path'] as const,
     registers: [this.registry],
   });
+  readonly netTcpSessions = new Gauge({
+    name: 'relaybridge_nettcp_sessions',
+    help: 'net.tcp client sessions carried to an agent (one service session each), by entity path',
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
+  readonly netTcpSessionsTotal = new Counter({
+    name: 'relaybridge_nettcp_sessions_total',
+    help: 'net.tcp client sessions by entity path and how they ended (client, service, failed, refused)',
+    labelNames: ['path', 'end'] as const,
+    registers: [this.registry],
+  });
   readonly handshakeFailures = new Counter({
     name: 'relaybridge_handshake_failures_total',
     help: 'Refused WebSocket handshakes by action and status',

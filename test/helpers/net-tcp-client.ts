@@ -83,6 +83,10 @@ export class NetTcpClient {
   #closedError: Error | undefined;
   /** Replies whose RelatesTo matched nothing, and one-way messages from the server. */
   readonly unsolicited: string[] = [];
+  /** End records the server sent (the server ended a session, or answered ours). */
+  endsReceived = 0;
+  /** Called for each unsolicited message (a callback from the service): answer two-way ones with send(). */
+  onUnsolicited: ((xml: string) => void) | undefined;
   via = '';
 
   private constructor(socket: net.Socket, mode: Mode = Mode.Duplex) {
@@ -124,6 +128,7 @@ export class NetTcpClient {
   }
 
   #onFrame(f: ClientFrame): void {
+    if (f.type === 'end') this.endsReceived++;
     if (f.type === 'envelope') {
       const tokens = decodeEnvelope(f.payload, { session: this.#reader });
       const relatesTo = readEnvelopeHead(tokens).relatesTo;
@@ -132,7 +137,10 @@ export class NetTcpClient {
       if (p && relatesTo !== undefined) {
         this.#pending.delete(relatesTo);
         p.resolve(xml);
-      } else this.unsolicited.push(xml);
+      } else {
+        this.unsolicited.push(xml);
+        this.onUnsolicited?.(xml);
+      }
       return;
     }
     if (f.type === 'envelopeStart') this.#chunks = [];

@@ -1,7 +1,9 @@
 /**
  * The agent's `nettcp` proxy against a net.tcp service made from our own codecs (ServerDecoder,
  * encoders, session dictionaries), called through the relay with SOAP 1.2 and SOAP 1.1 POSTs:
- * To rewriting, RelatesTo correlation and its in-order fallbacks, one-way, pooling, failures.
+ * To rewriting, RelatesTo correlation and its in-order fallbacks, one-way, pooling (`shareSessions`,
+ * for PerCall or Single services), failures. Sessions (one service session per client) are in
+ * net-tcp-sessions.test.ts.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -110,8 +112,8 @@ describe('agent nettcp proxy (fake net.tcp service from our codecs)', () => {
     });
     const downPort = await freePort();
     const agent = await h.agent(relay, [
-      { path: 'calc', target: { type: 'nettcp', url: service.url, maxSessions: 2, oneWayActions: [`${NS}/ICalculator/Notify11`], timeoutMs: 5000 } },
-      { path: 'single', target: { type: 'nettcp', url: service.url, maxSessions: 1, timeoutMs: 5000 } },
+      { path: 'calc', target: { type: 'nettcp', url: service.url, maxSessions: 2, shareSessions: true, oneWayActions: [`${NS}/ICalculator/Notify11`], timeoutMs: 5000 } },
+      { path: 'single', target: { type: 'nettcp', url: service.url, maxSessions: 1, shareSessions: true, timeoutMs: 5000 } },
       { path: 'down', target: { type: 'nettcp', url: `net.tcp://127.0.0.1:${downPort}/calc`, timeoutMs: 2000 } },
     ]);
     await agent.whenReady();

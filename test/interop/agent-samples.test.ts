@@ -62,11 +62,18 @@ suite('WCF clients → relay → agent → calculator sample (node-soap)', () =>
     execFileSync('mcs', ['-nologo', '-target:exe', `-out:${exe}`, '-r:System.ServiceModel.dll', '-r:System.Runtime.Serialization.dll', '-r:System.Configuration.dll', path.join(src, 'CalculatorClient.cs')]);
     fs.copyFileSync(path.join(src, 'CalculatorClient.exe.config'), `${exe}.config`);
     for (const binding of ['basic', 'ws']) {
-      // Asynchronously: the relay and the agent run in this process.
-      const { stdout: text } = await promisify(execFile)('mono', [exe, `${relay.url}/calculator`, token(relay, 'calculator'), '--binding', binding], { encoding: 'utf8', timeout: 30_000 });
+      // Asynchronously: the relay and the agent run in this process. Bounded by the process's
+      // exit (a loaded CI machine makes Mono slow to start); a failure shows what it printed.
+      const started = Date.now();
+      const text = await promisify(execFile)('mono', [exe, `${relay.url}/calculator`, token(relay, 'calculator'), '--binding', binding], { encoding: 'utf8', timeout: 90_000 }).then(
+        (r) => r.stdout,
+        (err: Error & { stdout?: string; stderr?: string; killed?: boolean }) => {
+          throw new Error(`the ${binding} client failed after ${Date.now() - started} ms${err.killed ? ' (killed at the timeout)' : ''}: ${err.message}\nstdout: ${err.stdout ?? ''}\nstderr: ${err.stderr ?? ''}`);
+        },
+      );
       expect(text).toContain('Add(2, 3) = 5');
       expect(text).toContain('FaultException<CalcFault>: Cannot divide by zero (operation Divide, division by zero)');
       expect(text).toMatch(/one-way, seen by the service: True/);
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -25,6 +25,11 @@ import type { Logger } from '../../core/logger';
 import {
   CONTROL_BODY_HEADER,
   InvalidCommandError,
+  NET_TCP_SESSION,
+  SESSION_KIND_HEADER,
+  SESSION_OFFER_HEADER,
+  SESSION_TARGET_HEADER,
+  SessionCloseCode,
   parseControlBodyOffer,
   parseServiceMessage,
   serializeRenewToken,
@@ -36,7 +41,7 @@ import type { TokenProvider } from '../../auth/token-provider';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import { openRendezvous, rejectRendezvous } from '../rendezvous/rendezvous-client';
 import type { LocalResponse } from '../proxies/http-proxy';
-import type { ServiceProxy } from '../proxies/service-proxy';
+import type { ServiceProxy, ServiceSession, SessionTarget } from '../proxies/service-proxy';
 import type { StreamTarget } from '../proxies/stream-proxy';
 import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from './connect-failure';
 import { errorResponse, headerOf, markOneWayAck, streamResponse } from './responses';
@@ -64,6 +69,8 @@ export interface ListenerChannelOptions {
   rejectUnauthorized: boolean;
   /** The service proxy for relayed HTTP requests (http, module or ipc target). */
   http?: ServiceProxy;
+  /** A target that holds a service session per relayed net.tcp client session (nettcp); offered to the relay. */
+  sessions?: SessionTarget;
   stream?: StreamTarget;
   clock: Clock;
   logger: Logger;
@@ -201,6 +208,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const url = `${o.relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
     const headers: Record<string, string> = { ServiceBusAuthorization: token };
     if (o.offerControlBodyBytes > 0) headers[CONTROL_BODY_HEADER] = String(o.offerControlBodyBytes);
+    // A relaybridge relay then carries each net.tcp client session on a WebSocket of its own.
+    if (o.sessions) headers[SESSION_OFFER_HEADER] = NET_TCP_SESSION;
     const ws = new WebSocket(url, {
       headers,
       perMessageDeflate: false,
@@ -557,6 +566,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   }
 
   async #handleAccept(cmd: AcceptCommand): Promise<void> {
+    if (headerOf(cmd.connectHeaders, SESSION_KIND_HEADER) === NET_TCP_SESSION) return this.#handleSession(cmd);
     const target = this.#o.stream;
     const offered = headerOf(cmd.connectHeaders, 'sec-websocket-protocol');
     const protocol = offered?.split(',')[0]?.trim() || undefined;
@@ -585,6 +595,67 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     ep.on('closed', () => this.#active.delete(local));
     local.pipe(ep, this.#log.child({ connId: cmd.id }));
     ep.start();
+  }
+
+  /**
+   * A relayed net.tcp client session (protocol/hyco/session-carrier.ts): a service session of its
+   * own, then the carrier WebSocket; messages both ways until either side ends or fails, which
+   * ends the other (End for an orderly end, a dropped connection for a failure).
+   */
+  async #handleSession(cmd: AcceptCommand): Promise<void> {
+    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000 };
+    const log = this.#log.child({ connId: cmd.id, client: cmd.remoteEndpoint?.address });
+    const target = this.#o.sessions;
+    if (!target) {
+      await rejectRendezvous(cmd.address, 404, `No net.tcp session target is configured for '${this.path}'`, common).catch(() => undefined);
+      return;
+    }
+    let session: ServiceSession;
+    try {
+      session = await target.openSession();
+    } catch (err) {
+      const busy = err instanceof RelayError && err.code === 'RELAY_ERR_TOO_BUSY';
+      log.info({ err: (err as Error).message }, busy ? 'net.tcp session refused: too many sessions' : 'net.tcp service refused a session');
+      await rejectRendezvous(cmd.address, busy ? 503 : 502, busy ? 'Too many sessions' : 'The net.tcp service is unreachable', common).catch(() => undefined);
+      return;
+    }
+    let ep: WsEndpoint;
+    try {
+      ep = await this.#rendezvous(cmd.address, 'messages');
+    } catch (err) {
+      log.info({ err: (err as Error).message }, 'session rendezvous failed');
+      session.abort();
+      return;
+    }
+    log.info({ target: headerOf(cmd.connectHeaders, SESSION_TARGET_HEADER) }, 'net.tcp session started');
+    const handle = { destroy: () => ep.terminate() };
+    this.#active.add(handle);
+    let peerCode: number | undefined;
+    let over = false;
+    ep.on('text', (text) => session.send(Buffer.from(text, 'utf8')));
+    ep.on('closeFrame', (code) => (peerCode = code));
+    session.onMessage = (xml) => ep.sendText(xml.toString('utf8'));
+    session.onClosed = (orderly, reason) => {
+      if (over) return;
+      over = true;
+      log.info({ orderly, reason }, 'net.tcp session ended by the service');
+      ep.close(orderly ? SessionCloseCode.Ended : SessionCloseCode.ServiceUnavailable, (reason ?? '').slice(0, 120));
+    };
+    const closed = new Promise<void>((resolve) =>
+      ep.on('closed', () => {
+        this.#active.delete(handle);
+        if (!over) {
+          over = true;
+          // The client's End: End to the service; anything else (client or relay gone): drop it.
+          if (peerCode === SessionCloseCode.Ended) void session.end().catch(() => undefined);
+          else session.abort();
+          log.info({ code: peerCode }, 'net.tcp session ended by the client');
+        }
+        resolve();
+      }),
+    );
+    ep.start();
+    await closed;
   }
 
   /**

@@ -6,9 +6,15 @@
  *   they are, with wsa:To rewritten to the service's address (WCF drops messages whose To does
  *   not match, wcf-wire.md §4.2). SOAP 1.1 requests (basicHttp clients: binding bridging) are
  *   translated to SOAP 1.2 + WS-Addressing and their replies back.
- * - Sessions are pooled: a call takes the open session with the fewest calls in flight, and a new
- *   one is opened while every session is busy and the pool is below maxSessions (a WCF service
- *   with the default ConcurrencyMode.Single runs one call per session at a time).
+ * - A relayed net.tcp client session (a session carrier, protocol/hyco/session-carrier.ts) gets a
+ *   service session of its own for its whole life (openSession): WCF's default PerSession
+ *   instancing keeps per-client state there, and callbacks flow back on it. At most
+ *   maxClientSessions at once; past it the client gets ServerTooBusy.
+ * - Sessionless callers (SOAP over HTTP, Hybrid Connections senders) get a service session per
+ *   call (opened, used once, ended), so two callers never share service state; with
+ *   `shareSessions` (a PerCall or Single service, where sharing is harmless) calls are pooled
+ *   instead: a call takes the open session with the fewest calls in flight, and a new one is
+ *   opened while every session is busy and the pool is below maxSessions.
  * - One-way requests (no MessageID; an operation the WSDL marks one-way, from the `wsdl` file or
  *   `wsdlUrl`; an action listed in oneWayActions) are answered 202 as soon as they are written.
  * - Failures (service down, timeout, NMF fault) become SOAP faults in the caller's version.
@@ -23,7 +29,8 @@ import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, hea
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import { operationOf, WsdlSource } from '../soap/wsdl-source';
 import { NetTcpSession } from './net-tcp-session';
-import type { ServiceProxy } from './service-proxy';
+import type { ServiceProxy, ServiceSession, SessionTarget } from './service-proxy';
+import { RelayError } from '../../core/errors';
 
 const SOAP12_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
@@ -44,6 +51,10 @@ export interface NetTcpProxyOptions {
   readonly oneWayActions: readonly string[];
   /** See NetTcpSessionOptions.repliesInOrder. */
   readonly repliesInOrder: boolean;
+  /** Sessionless calls may share pooled service sessions (the service is PerCall or Single). Default false. */
+  readonly shareSessions?: boolean;
+  /** Most relayed client sessions held at once (each its own service session). Default 100. */
+  readonly maxClientSessions?: number;
   /** Metadata: fetched from here with the request's query (`?wsdl`, `?xsd=xsd0`, ...). */
   readonly wsdlUrl?: string;
   /** Metadata: this WSDL text for `?wsdl`/`?singleWsdl` (when there is no wsdlUrl). */
@@ -51,9 +62,11 @@ export interface NetTcpProxyOptions {
   readonly logger: Logger;
 }
 
-export class NetTcpProxy implements ServiceProxy {
+export class NetTcpProxy implements ServiceProxy, SessionTarget {
   readonly #o: NetTcpProxyOptions;
   readonly #sessions = new Set<NetTcpSession>();
+  /** Service sessions of relayed client sessions (one each, never pooled). */
+  readonly #carried = new Set<NetTcpSession>();
   /** Actions proved one-way at run time (a call with MessageID that the service never answered while answering later ones). */
   readonly #learnedOneWay = new Set<string>();
   /** The service's WSDL (wsdl file or wsdlUrl): its one-way operations need no oneWayActions. */
@@ -110,12 +123,19 @@ export class NetTcpProxy implements ServiceProxy {
         const action = addressing?.action;
         oneWay = addressing?.messageId === undefined || (await this.#isOneWay(action));
       }
-      const session = await this.#session();
-      if (oneWay) {
-        await session.send(xml);
-        return acceptedResponse();
+      const shared = this.#o.shareSessions === true;
+      const session = shared ? await this.#session() : await this.#dedicated();
+      let reply: Buffer | undefined;
+      try {
+        if (oneWay) {
+          await session.send(xml);
+          return acceptedResponse();
+        }
+        reply = await session.call(xml, addressing!.messageId!, this.#o.timeoutMs);
+      } finally {
+        // A session of its own: ended once its one call is over (the service drops its instance).
+        if (!shared) void session.close().catch(() => undefined);
       }
-      const reply = await session.call(xml, addressing!.messageId!, this.#o.timeoutMs);
       if (reply === undefined) {
         // Later calls were answered and this one was not: the operation is one-way; remember it
         // so its next calls are answered at once (bounded: one entry per action).
@@ -157,6 +177,64 @@ export class NetTcpProxy implements ServiceProxy {
     return this.#o.address ?? this.#o.url;
   }
 
+  /** Sessions held for relayed client sessions (tests, metrics). */
+  get clientSessionCount(): number {
+    return this.#carried.size;
+  }
+
+  /**
+   * A service session for one relayed client session: its own TCP connection and preamble, every
+   * message the service sends passed on as it comes (carrier mode), To rewritten on the way in.
+   */
+  async openSession(): Promise<ServiceSession> {
+    const max = this.#o.maxClientSessions ?? 100;
+    if (this.#carried.size >= max) {
+      throw new RelayError('RELAY_ERR_TOO_BUSY', `the agent holds ${max} sessions to this net.tcp service (maxClientSessions); retry later`);
+    }
+    const session = this.#newSession();
+    this.#carried.add(session);
+    const address = this.#address;
+    const carried: ServiceSession = {
+      onMessage: undefined,
+      onClosed: undefined,
+      send: (xml) => void session.send(rewriteAddressingTo(xml, address).body).catch(() => undefined),
+      end: () => session.close(),
+      abort: () => session.abort(),
+    };
+    session.onMessage = (xml) => carried.onMessage?.(xml);
+    session.onClosed = () => {
+      this.#carried.delete(session);
+      carried.onClosed?.(session.endedByService, session.endedByService ? undefined : session.closedReason?.message);
+    };
+    try {
+      await session.ready;
+    } catch (err) {
+      this.#carried.delete(session);
+      throw err;
+    }
+    return carried;
+  }
+
+  #newSession(): NetTcpSession {
+    return new NetTcpSession({
+      url: this.#o.url,
+      connectTimeoutMs: Math.min(this.#o.timeoutMs, 30_000),
+      maxMessageBytes: this.#o.maxMessageBytes,
+      maxSessionBytes: this.#o.maxSessionBytes,
+      repliesInOrder: this.#o.repliesInOrder,
+      logger: this.#o.logger,
+    });
+  }
+
+  /** A service session for one sessionless call: never shared with another caller. */
+  async #dedicated(): Promise<NetTcpSession> {
+    const session = this.#newSession();
+    this.#sessions.add(session);
+    session.onClosed = () => this.#sessions.delete(session);
+    await session.ready;
+    return session;
+  }
+
   /** The least busy open session, or a new one while all are busy and the pool has room. */
   async #session(): Promise<NetTcpSession> {
     let best: NetTcpSession | undefined;
@@ -168,14 +246,7 @@ export class NetTcpProxy implements ServiceProxy {
       await best.ready;
       return best;
     }
-    const session = new NetTcpSession({
-      url: this.#o.url,
-      connectTimeoutMs: Math.min(this.#o.timeoutMs, 30_000),
-      maxMessageBytes: this.#o.maxMessageBytes,
-      maxSessionBytes: this.#o.maxSessionBytes,
-      repliesInOrder: this.#o.repliesInOrder,
-      logger: this.#o.logger,
-    });
+    const session = this.#newSession();
     this.#sessions.add(session);
     session.onClosed = () => this.#sessions.delete(session);
     await session.ready;
@@ -185,7 +256,8 @@ export class NetTcpProxy implements ServiceProxy {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#sessions].map((s) => s.close()));
+    await Promise.all([...this.#sessions, ...this.#carried].map((s) => s.close()));
     this.#sessions.clear();
+    this.#carried.clear();
   }
 }

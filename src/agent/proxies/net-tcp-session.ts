@@ -54,6 +54,14 @@ export class NetTcpSession {
   #failOpen: ((err: RelayError) => void) | undefined;
   /** Called once when the session can no longer be used. */
   onClosed: (() => void) | undefined;
+  /**
+   * Carrier mode (one client session relayed to this service session): every envelope the
+   * service sends (replies, callbacks, faults) goes here as XML, uncorrelated; the client
+   * correlates by RelatesTo itself. Unset: replies are matched to call() by RelatesTo.
+   */
+  onMessage: ((xml: Buffer) => void) | undefined;
+  #endedByService = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: NetTcpSessionOptions) {
     this.#o = options;
@@ -100,6 +108,16 @@ export class NetTcpSession {
     return this.#open && this.#dead === undefined;
   }
 
+  /** The service ended the session with End (an orderly end, e.g. after an IsTerminating operation). */
+  get endedByService(): boolean {
+    return this.#endedByService;
+  }
+
+  /** Why the session cannot be used any more, once it cannot. */
+  get closedReason(): RelayError | undefined {
+    return this.#dead;
+  }
+
   /** Calls waiting for their reply. */
   get inFlight(): number {
     return this.#waiting.size;
@@ -130,8 +148,19 @@ export class NetTcpSession {
     this.#write(xml);
   }
 
+  /** Drops the session at once (the client went away without End): the service sees the connection close. */
+  abort(): void {
+    this.#kill(new RelayError('RELAY_ERR_AGENT_CLOSED', 'the relayed client session was aborted'));
+  }
+
   /** End the session: End, wait for the service's End (bounded), close. */
-  async close(timeoutMs = 2000): Promise<void> {
+  close(timeoutMs = 2000): Promise<void> {
+    // Once: a second End would break the service's record grammar.
+    this.#closing ??= this.#close(timeoutMs);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
     if (this.#dead) return;
     if (this.#open) {
       const ended = new Promise<void>((resolve) => {
@@ -174,7 +203,10 @@ export class NetTcpSession {
         return this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the net.tcp service refused the session: ${f.fault}`));
       case 'end':
         this.#onEnd?.();
-        if (!this.#onEnd) this.#socket.write(encodeEnd()); // the service ended the session: acknowledge
+        if (!this.#onEnd) {
+          this.#endedByService = true;
+          this.#socket.write(encodeEnd()); // the service ended the session: acknowledge
+        }
         return this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'the net.tcp service ended the session'));
       default:
         return this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `unexpected ${f.type} frame from the net.tcp service`));
@@ -192,6 +224,7 @@ export class NetTcpSession {
       this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `undecodable reply from the net.tcp service: ${(err as Error).message}`, { cause: err }));
       return;
     }
+    if (this.onMessage) return this.onMessage(xml);
     // WCF correlates by RelatesTo. Mono's service leaves it out of faults; its calls on a session
     // are answered in order, so a reply without RelatesTo goes to the oldest waiting call.
     const key = relatesTo ?? this.#waiting.keys().next().value;

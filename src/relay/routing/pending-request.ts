@@ -28,6 +28,8 @@ export interface RouteListener extends RegisteredListener {
   readonly hostHeader: string | undefined;
   /** Largest body this channel takes inline with a request. */
   readonly controlBodyLimit: number;
+  /** Session kinds the listener can carry (protocol/hyco/session-carrier.ts); empty for other listeners. */
+  readonly sessionKinds: readonly string[];
   /** Ids of requests routed to this channel and not answered yet. */
   readonly pending: Set<string>;
   readonly log: Logger;

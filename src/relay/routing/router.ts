@@ -34,6 +34,7 @@ import type { RelayConfig } from '../options';
 import { ListenerRegistry } from './listener-registry';
 import { OperationLabels } from './operation-labels';
 import { PendingAccept } from './pending-accept';
+import { PendingCarrier } from './pending-carrier';
 import { PendingRequest, type RelayedRequest, type RouteListener } from './pending-request';
 import type { ResponseHandler } from './response-handler';
 
@@ -87,6 +88,19 @@ export interface AcceptRequest {
   readonly id?: string;
 }
 
+/** A session carrier to ask a listener for (Router.openCarrier). */
+export interface CarrierRequest {
+  readonly path: string;
+  /** The session kind (protocol/hyco/session-carrier.ts: NET_TCP_SESSION). */
+  readonly kind: string;
+  /** The entity path and suffix as the client wrote it, after `/$hc` (for the accept address). */
+  readonly rest: string;
+  readonly connectHeaders: Record<string, string>;
+  readonly remoteEndpoint?: { readonly address: string; readonly port: number };
+  /** Largest message either way on the carrier, bytes. */
+  readonly maxMessageBytes: number;
+}
+
 interface Pinning {
   readonly allowedListeners?: readonly string[];
   readonly disallowedListeners?: readonly string[];
@@ -95,7 +109,8 @@ interface Pinning {
 export class Router {
   readonly registry: ListenerRegistry<RouteListener>;
   readonly pendingRequests = new Map<string, PendingRequest>();
-  readonly pendingAccepts = new Map<string, PendingAccept>();
+  /** WebSocket senders and session carriers waiting for their listener to dial the accept address. */
+  readonly pendingAccepts = new Map<string, PendingAccept | PendingCarrier>();
   /** Bounded `operation` labels per path, shared by every endpoint. */
   readonly labels = new OperationLabels();
   readonly #o: RouterOptions;
@@ -193,6 +208,47 @@ export class Router {
   }
 
   /**
+   * Asks a listener of `path` that carries sessions (protocol/hyco/session-carrier.ts) for a
+   * session carrier: an `accept` through the same pick + failover loop, among carrier-capable
+   * listeners only. Undefined when the path has none (the caller relays message by message);
+   * else a pending carrier whose `carrier` resolves once the listener dialled.
+   */
+  openCarrier(c: CarrierRequest): PendingCarrier | undefined {
+    const o = this.#o;
+    const capable = this.registry.list(c.path).filter((l) => l.sessionKinds.includes(c.kind));
+    if (capable.length === 0) return undefined;
+    const exclude = new Set(this.registry.list(c.path).filter((l) => !l.sessionKinds.includes(c.kind)).map((l) => l.listenerId));
+    const id = o.newId();
+    const pending = new PendingCarrier({
+      id,
+      path: c.path,
+      timeoutMs: o.limits.rendezvousTimeoutMs,
+      maxFramePayloadBytes: o.limits.maxFramePayloadBytes,
+      maxTextMessageBytes: c.maxMessageBytes,
+      clock: o.clock,
+      logger: o.log.child({ endpoint: 'session', path: c.path, connId: id }),
+      onSettled: (p, r) => {
+        this.pendingAccepts.delete(p.id);
+        this.#secrets.delete(p.id);
+        o.metrics.wsConnections.inc({ path: c.path, result: r });
+      },
+    });
+    this.pendingAccepts.set(id, pending);
+    const capability = this.#mint(id);
+    for (;;) {
+      const picked = this.registry.pick(c.path, { exclude });
+      if (!picked.listener) {
+        pending.cancel();
+        return undefined;
+      }
+      const address = `${o.rendezvousBase(picked.listener.hostHeader)}/$hc${c.rest}?sb-hc-action=accept&sb-hc-id=${capability}`;
+      const sent = picked.listener.sendJson(serializeAccept({ address, id, connectHeaders: c.connectHeaders, remoteEndpoint: c.remoteEndpoint }));
+      if (sent) return pending;
+      exclude.add(picked.listener.listenerId);
+    }
+  }
+
+  /**
    * Pick + failover, the one loop: picks a listener and offers it the call until one takes it
    * (`send` returns true). A listener that refuses (its channel closed since it was picked) is
    * excluded and the next is tried; `send` may throw to stop (a busy listener).
@@ -277,8 +333,8 @@ export class Router {
     return handle === undefined ? undefined : this.pendingRequests.get(handle);
   }
 
-  /** The parked sender an accept-rendezvous address names (its `sb-hc-id`), when its secret matches. */
-  rendezvousAccept(sbHcId: string): PendingAccept | undefined {
+  /** The parked sender (or carrier) an accept-rendezvous address names (its `sb-hc-id`), when its secret matches. */
+  rendezvousAccept(sbHcId: string): PendingAccept | PendingCarrier | undefined {
     const handle = this.#verify(sbHcId);
     return handle === undefined ? undefined : this.pendingAccepts.get(handle);
   }

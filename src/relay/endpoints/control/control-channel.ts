@@ -37,6 +37,8 @@ export interface ControlChannelOptions {
   hostHeader?: string;
   /** Largest body sent on this channel: the protocol's threshold, or what a relaybridge agent negotiated. */
   controlBodyLimit: number;
+  /** Session kinds the listener offered to carry (x-relaybridge-sessions); empty for other listeners. */
+  sessionKinds?: readonly string[];
   tokenExpiresAt: number;
   tokenGraceSeconds: number;
   heartbeatIntervalMs: number;
@@ -51,6 +53,7 @@ export class ControlChannel implements RouteListener {
   readonly remoteAddress: string;
   readonly hostHeader: string | undefined;
   readonly controlBodyLimit: number;
+  readonly sessionKinds: readonly string[];
   readonly log: Logger;
   /** Requests routed to this channel and not answered yet (id set), for failover accounting. */
   readonly pending = new Set<string>();
@@ -80,6 +83,7 @@ export class ControlChannel implements RouteListener {
     this.remoteAddress = options.remoteAddress;
     this.hostHeader = options.hostHeader;
     this.controlBodyLimit = options.controlBodyLimit;
+    this.sessionKinds = options.sessionKinds ?? [];
     this.log = options.logger;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => this.#alive());

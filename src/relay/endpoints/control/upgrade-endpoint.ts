@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { CONTROL_BODY_HEADER, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
+import { CONTROL_BODY_HEADER, NET_TCP_SESSION, SESSION_OFFER_HEADER, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import type { EndpointDeps } from '../../deps';
@@ -132,6 +132,7 @@ export class UpgradeEndpoint {
           remoteAddress,
           hostHeader: req.headers.host,
           controlBodyLimit: this.#controlBodyLimit(req) ?? ctx.config.limits.controlBodyThresholdBytes,
+          sessionKinds: sessionKindsOffered(req),
           tokenExpiresAt: result?.expiresAt ?? Number.MAX_SAFE_INTEGER,
           tokenGraceSeconds: ctx.config.tokenGraceSeconds,
           heartbeatIntervalMs: ctx.config.heartbeat.intervalMs,
@@ -252,6 +253,16 @@ export class UpgradeEndpoint {
     const second = Math.floor(this.#ctx.config.clock.now() / 1000);
     return !!entry && entry.second === second && entry.count > this.#ctx.config.limits.maxFailedHandshakesPerSecond;
   }
+}
+
+/** The session kinds a relaybridge listener offers to carry (x-relaybridge-sessions: a comma list). */
+function sessionKindsOffered(req: IncomingMessage): string[] {
+  const raw = req.headers[SESSION_OFFER_HEADER];
+  const value = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
+  return value
+    .split(',')
+    .map((k) => k.trim().toLowerCase())
+    .filter((k) => k === NET_TCP_SESSION);
 }
 
 /** 429 with Retry-After for a failing handshake over the throttle. */

@@ -65,6 +65,11 @@ import type { EndpointDeps } from '../../deps';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayConfig } from '../../options';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
+import { NET_TCP_SESSION, SESSION_KIND_HEADER, SESSION_TARGET_HEADER, SessionCloseCode } from '../../../protocol/hyco';
+import { parseXml } from '../../../protocol/xml/text-reader';
+import type { WsEndpoint } from '../../../transport/ws-endpoint';
+import type { PendingCarrier } from '../../routing/pending-carrier';
+import { readEnvelopeHead } from './envelope-head';
 import { forwardRpc, type RpcCall } from './rpc-call';
 import { decodeRequest, encodeReply, errorFault, replyFromResponse } from './soap-messages';
 
@@ -95,6 +100,24 @@ interface Session {
   clientEnded: boolean;
   /** Streamed: a reply is still to come. */
   awaitingReply: boolean;
+  /**
+   * Duplex sessions to a listener that carries sessions: the session's carrier to the agent
+   * (protocol/hyco/session-carrier.ts). undefined until the first message; null when the path's
+   * listeners do not carry sessions (then every message is its own relayed request).
+   */
+  carrier: Carrier | null | undefined;
+}
+
+/** One client session's carrier: opening (messages queue), open, or over. */
+interface Carrier {
+  state: 'opening' | 'open' | 'over';
+  pending: PendingCarrier;
+  ep: WsEndpoint | undefined;
+  /** Messages that came while the carrier was opening. */
+  readonly queue: Array<{ xml: Buffer; messageId: string | undefined }>;
+  /** MessageIDs of client requests not answered yet: faulted if the carrier fails. */
+  readonly awaiting: Set<string>;
+  readonly startedAt: number;
 }
 
 export interface NmfConnectionOptions {
@@ -139,6 +162,8 @@ export class NmfConnection {
   /** Bytes received while not authenticated. */
   #preAuthBytes = 0;
   #initTimer: TimerHandle | undefined;
+  /** The relay sent End for a session the service ended; the client's End that answers it is expected. */
+  #serverEnded = false;
 
   constructor(socket: net.Socket, options: NmfConnectionOptions) {
     this.#socket = socket;
@@ -367,6 +392,7 @@ export class NmfConnection {
       chunks: [],
       clientEnded: false,
       awaitingReply: false,
+      carrier: undefined,
     };
   }
 
@@ -393,6 +419,10 @@ export class NmfConnection {
       const busy = new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.');
       if (messageId !== undefined) this.#sendReply(session, errorFault(busy, messageId));
       return;
+    }
+    if (!session.streamed && session.carrier !== null) {
+      if (session.carrier === undefined) session.carrier = this.#openCarrier(session);
+      if (session.carrier) return this.#carry(session, session.carrier, request.xml, messageId);
     }
     const call = forwardRpc(this.#o.ctx, {
       entity: session.entity,
@@ -473,6 +503,12 @@ export class NmfConnection {
 
   #onEnd(): void {
     const session = this.#session;
+    // The client acknowledges an End the relay sent (the service ended the session): nothing to do.
+    if (!session && this.#serverEnded) {
+      this.#serverEnded = false;
+      return;
+    }
+    if (session?.carrier) this.#closeCarrier(session, session.carrier, SessionCloseCode.Ended, 'client');
     if (session?.streamed && session.awaitingReply) {
       session.clientEnded = true; // our End goes after the reply
       return;
@@ -537,6 +573,7 @@ export class NmfConnection {
     const clock = this.#o.ctx.config.clock;
     clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = clock.setTimeout(() => {
+      // Calls relayed one by one keep it; a carried session idles on client silence (WCF's receive timeout).
       if (this.#session && this.#session.calls.size > 0) return this.#armIdleTimer();
       this.#log.debug('net.tcp idle timeout');
       this.close();
@@ -566,7 +603,146 @@ export class NmfConnection {
       this.#session.closed = true;
       // Calls with a reply pending are abandoned; one-way calls already handed over complete.
       for (const c of this.#session.calls) c.cancel();
+      // A carried session is dropped at the service too (not ended: the client went away).
+      if (this.#session.carrier) this.#closeCarrier(this.#session, this.#session.carrier, SessionCloseCode.GoingAway, 'client');
     }
     this.#session = undefined;
+  }
+
+  /**
+   * Asks for a carrier for this session (the first message): undefined-free result: a Carrier
+   * while the path's listeners carry sessions, else null (message-by-message relaying).
+   */
+  #openCarrier(session: Session): Carrier | null {
+    const ctx = this.#o.ctx;
+    const remote = this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined;
+    const pending = ctx.router.openCarrier({
+      path: session.entity.path,
+      kind: NET_TCP_SESSION,
+      rest: session.requestTarget,
+      connectHeaders: {
+        [SESSION_KIND_HEADER]: NET_TCP_SESSION,
+        [SESSION_TARGET_HEADER]: session.requestTarget,
+        Host: session.host,
+      },
+      remoteEndpoint: remote,
+      // Binary XML decoded to text can grow: the carrier takes a few times the binary limit.
+      maxMessageBytes: this.#o.config.maxMessageBytes * 4,
+    });
+    if (!pending) return null;
+    const carrier: Carrier = { state: 'opening', pending, ep: undefined, queue: [], awaiting: new Set(), startedAt: ctx.config.clock.now() };
+    pending.carrier.then(
+      (ep) => this.#carrierOpen(session, carrier, ep),
+      (err: unknown) => this.#carrierFailed(session, carrier, toRelayError(err), 'refused'),
+    );
+    return carrier;
+  }
+
+  /** A client message on a carried session: sent, or queued while the carrier opens. */
+  #carry(session: Session, carrier: Carrier, xml: Buffer, messageId: string | undefined): void {
+    if (carrier.state === 'over') {
+      if (messageId !== undefined) this.#sendReply(session, errorFault(new RelayError('RELAY_ERR_LISTENER_GONE', 'The session to the service is over.'), messageId));
+      return;
+    }
+    if (messageId !== undefined) {
+      carrier.awaiting.add(messageId);
+      // One-way calls with a MessageID (Mono) are never answered: keep the newest ids only.
+      if (carrier.awaiting.size > this.#o.config.maxPendingCallsPerSession) carrier.awaiting.delete(carrier.awaiting.values().next().value!);
+    }
+    if (carrier.state === 'opening') carrier.queue.push({ xml, messageId });
+    else carrier.ep!.sendText(xml.toString('utf8'));
+  }
+
+  #carrierOpen(session: Session, carrier: Carrier, ep: WsEndpoint): void {
+    if (carrier.state !== 'opening' || session.closed) {
+      ep.close(SessionCloseCode.GoingAway, 'the client went away');
+      return;
+    }
+    carrier.state = 'open';
+    carrier.ep = ep;
+    const ctx = this.#o.ctx;
+    const path = session.entity.path;
+    ctx.metrics.netTcpSessions.inc({ path });
+    this.#log.info({ path, session: session.id, client: this.#socket.remoteAddress }, 'net.tcp session carried to the agent');
+    let peerCode: number | undefined;
+    let peerReason = '';
+    ep.on('text', (text) => this.#fromService(session, carrier, text));
+    ep.on('closeFrame', (code, reason) => {
+      peerCode = code;
+      peerReason = reason;
+    });
+    ep.on('closed', () => {
+      if (carrier.state === 'over') return;
+      if (peerCode === SessionCloseCode.Ended) {
+        // The service ended the session (an IsTerminating operation, or the service closing its channel).
+        this.#closeCarrier(session, carrier, SessionCloseCode.Ended, 'service');
+        this.#faultAwaiting(session, carrier, new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'The service ended the session before it answered.'));
+        if (this.#session === session) {
+          this.#serverEnded = true;
+          this.#endSession();
+        }
+        return;
+      }
+      const why = peerCode === SessionCloseCode.TooBusy ? 'too busy' : peerReason || `carrier closed (${peerCode ?? 'no close frame'})`;
+      this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_LISTENER_GONE', `The session to the service failed: ${why}.`), 'failed');
+    });
+    ep.start();
+    for (const m of carrier.queue.splice(0)) ep.sendText(m.xml.toString('utf8'));
+  }
+
+  /** A message from the service (reply, callback, fault): encoded with the session's writer and framed. */
+  #fromService(session: Session, carrier: Carrier, text: string): void {
+    if (carrier.state !== 'open' || session.closed) return;
+    let tokens: XmlToken[];
+    try {
+      tokens = parseXml(text);
+    } catch (err) {
+      this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a session carrier');
+      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not XML.'), 'failed');
+    }
+    const relatesTo = readEnvelopeHead(tokens).relatesTo;
+    if (relatesTo !== undefined) carrier.awaiting.delete(relatesTo);
+    this.#sendReply(session, tokens);
+  }
+
+  /**
+   * The carrier could not open or broke: calls waiting for a reply get a fault, and the client's
+   * connection is closed so its channel faults (as it would if the service's connection dropped).
+   */
+  #carrierFailed(session: Session, carrier: Carrier, err: RelayError, end: 'failed' | 'refused'): void {
+    if (carrier.state === 'over') return;
+    const wasOpen = carrier.state === 'open';
+    carrier.state = 'over';
+    if (wasOpen) this.#o.ctx.metrics.netTcpSessions.dec({ path: session.entity.path });
+    this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path: session.entity.path, end });
+    carrier.ep?.terminate();
+    this.#log.info({ path: session.entity.path, session: session.id, err: err.message }, 'net.tcp session failed');
+    if (session.closed || this.#session !== session) return;
+    if (err.code === 'RELAY_ERR_TOO_BUSY') return this.#fault(FaultString.ServerTooBusy, err.message);
+    for (const m of carrier.queue.splice(0)) if (m.messageId !== undefined) carrier.awaiting.add(m.messageId);
+    this.#faultAwaiting(session, carrier, err);
+    this.#out.end();
+    this.#destroySoon();
+  }
+
+  #faultAwaiting(session: Session, carrier: Carrier, err: RelayError): void {
+    for (const id of carrier.awaiting) this.#sendReply(session, errorFault(err, id));
+    carrier.awaiting.clear();
+  }
+
+  /** Ends the carrier from this side: Ended (the client's End) or GoingAway (the client is gone). */
+  #closeCarrier(session: Session, carrier: Carrier, code: number, by: 'client' | 'service'): void {
+    if (carrier.state === 'over') return;
+    const wasOpen = carrier.state === 'open';
+    carrier.state = 'over';
+    if (!wasOpen) {
+      carrier.pending.cancel();
+      return;
+    }
+    const path = session.entity.path;
+    this.#o.ctx.metrics.netTcpSessions.dec({ path });
+    this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path, end: by });
+    this.#log.info({ path, session: session.id, by, ms: this.#o.ctx.config.clock.now() - carrier.startedAt }, 'net.tcp session ended');
+    if (by === 'client') carrier.ep!.close(code, code === SessionCloseCode.Ended ? 'client ended the session' : 'client went away');
   }
 }

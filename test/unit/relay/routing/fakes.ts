@@ -13,6 +13,7 @@ export class FakeChannel implements RouteListener {
   readonly remoteAddress = '127.0.0.1';
   hostHeader: string | undefined = 'relay.test';
   healthy = true;
+  sessionKinds: readonly string[] = [];
   /** False: the channel died between pick and send (every send is refused). */
   accepting = true;
   closed: { code: number; reason: string } | undefined;

@@ -269,4 +269,42 @@ describe('Router', () => {
       expect(router.pendingAccepts.size).toBe(0);
     });
   });
+
+  describe('session carriers (net.tcp sessions)', () => {
+    const carrierRequest = { path: 'orders', kind: 'net.tcp', rest: '/orders', connectHeaders: { 'x-relaybridge-session': 'net.tcp' }, maxMessageBytes: 1 << 20 };
+
+    it('are asked only of listeners that offered to carry sessions; none: undefined (message by message)', () => {
+      const { router } = setup(() => 0);
+      const plain = new FakeChannel('A', 'orders');
+      router.addListener(plain);
+      expect(router.openCarrier(carrierRequest)).toBeUndefined();
+      expect(router.pendingAccepts.size).toBe(0);
+      const carrying = new FakeChannel('B', 'orders');
+      carrying.sessionKinds = ['net.tcp'];
+      router.addListener(carrying);
+      const pending = router.openCarrier(carrierRequest)!;
+      expect(pending).toBeDefined();
+      expect(plain.sent).toHaveLength(0);
+      const accept = (carrying.sent[0]!.json as { accept: { address: string; id: string; connectHeaders: Record<string, string> } }).accept;
+      expect(accept.connectHeaders['x-relaybridge-session']).toBe('net.tcp');
+      const sbHcId = new URL(accept.address).searchParams.get('sb-hc-id')!;
+      expect(router.rendezvousAccept(sbHcId)).toBe(pending);
+    });
+
+    it('fail over to the next carrying listener when the picked one refuses the send, and time out like an accept', async () => {
+      const { router, clock } = setup(() => 0);
+      const dead = new FakeChannel('A', 'orders');
+      dead.sessionKinds = ['net.tcp'];
+      dead.accepting = false;
+      const alive = new FakeChannel('B', 'orders');
+      alive.sessionKinds = ['net.tcp'];
+      router.addListener(dead);
+      router.addListener(alive);
+      const pending = router.openCarrier(carrierRequest)!;
+      expect(alive.sent).toHaveLength(1);
+      expect(clock.fireNext()).toBe(LIMITS.rendezvousTimeoutMs);
+      await expect(pending.carrier).rejects.toMatchObject({ code: 'RELAY_ERR_RENDEZVOUS_TIMEOUT' });
+      expect(router.pendingAccepts.size).toBe(0);
+    });
+  });
 });
