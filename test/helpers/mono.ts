@@ -87,7 +87,7 @@ async function build(): Promise<WcfHarness> {
   return { serviceExe, clientExe };
 }
 
-async function compile(sources: string[], out: string): Promise<void> {
+async function compile(sources: string[], out: string, extra: string[] = []): Promise<void> {
   // Compile to a private name, then rename: parallel jest workers never see a half-written exe.
   const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
   const args = [
@@ -96,6 +96,7 @@ async function compile(sources: string[], out: string): Promise<void> {
     '-optimize+',
     `-out:${tmp}`,
     ...REFERENCES.map((r) => `-r:${r}`),
+    ...extra,
     ...sources.map((s) => path.join(WCF_SOURCE_DIR, s)),
   ];
   const { code, stdout, stderr } = await run('mcs', args, 120_000);
@@ -441,4 +442,86 @@ export function monoDescribe(suiteName: string): jest.Describe {
 /** Prints every result line when any scenario failed, so a red interop test shows why. */
 export function showFailures(results: WcfResult[]): void {
   if (results.some((r) => r.ok !== true)) console.log(JSON.stringify(results, null, 1));
+}
+
+const SESSION_SOURCES = ['Session.cs', 'Json.cs', 'Service.cs', 'Contract.cs'];
+let buildingSessions: Promise<string> | undefined;
+
+/** WcfSession.exe (test/interop/wcf/Session.cs): the sessionful service and its client, built once per source hash. */
+export function buildSessionHarness(): Promise<string> {
+  buildingSessions ??= (async () => {
+    const hash = createHash('sha256');
+    for (const file of SESSION_SOURCES) hash.update(file).update('\0').update(fs.readFileSync(path.join(WCF_SOURCE_DIR, file))).update('\0');
+    const dir = path.join(WCF_BUILD_ROOT, `session-${hash.digest('hex').slice(0, 16)}`);
+    const exe = path.join(dir, 'WcfSession.exe');
+    if (fs.existsSync(exe)) return exe;
+    fs.mkdirSync(dir, { recursive: true });
+    await compile(SESSION_SOURCES, exe, ['-main:RelayBridge.Interop.SessionProgram']);
+    return exe;
+  })().catch((err: unknown) => {
+    buildingSessions = undefined;
+    throw err;
+  });
+  return buildingSessions;
+}
+
+export interface SessionServiceProcess {
+  /** JSON lines it printed (session-open, session-close, …). */
+  readonly events: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** Starts `WcfSession.exe serve` with a counter (ICounter) and/or a duplex (ISession) endpoint; resolves once it is ready. */
+export async function startSessionService(opts: { counter?: string; tcp?: string }): Promise<SessionServiceProcess> {
+  const exe = await buildSessionHarness();
+  const args = [exe, 'serve'];
+  if (opts.counter) args.push('--counter', opts.counter);
+  if (opts.tcp) args.push('--tcp', opts.tcp);
+  const child = spawn('mono', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const events: Array<Record<string, unknown>> = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4096)));
+  const exited = new Promise<void>((r) => child.on('close', () => r()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`WcfSession serve did not start: ${buf} ${stderr}`)), 60_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('FAILED')) return reject(new Error(line));
+        if (!line.startsWith('{')) continue;
+        const ev = JSON.parse(line) as Record<string, unknown>;
+        events.push(ev);
+        if (ev.event === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    });
+    void exited.then(() => reject(new Error(`WcfSession serve exited: ${stderr}`)));
+  });
+  await ready;
+  return {
+    events,
+    async stop() {
+      child.stdin.end();
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs `WcfSession.exe client` against `address`; one result per scenario. */
+export async function runSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<WcfResult[]> {
+  const exe = await buildSessionHarness();
+  const { code, stdout, stderr } = await run('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 120_000);
+  if (code !== 0) throw new Error(`WcfSession client exited with ${code}: ${stdout} ${stderr}`);
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as WcfResult);
 }

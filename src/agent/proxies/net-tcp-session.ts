@@ -77,6 +77,7 @@ export class NetTcpSession {
       this.#onAck = () => {
         clearTimeout(timer);
         this.#open = true;
+        options.logger.debug({ service: options.url }, 'net.tcp service session open');
         resolve();
       };
       this.#socket.once('connect', () => {
@@ -165,9 +166,14 @@ export class NetTcpSession {
     if (this.#open) {
       const ended = new Promise<void>((resolve) => {
         this.#onEnd = resolve;
+        this.#socket.once('close', resolve);
         setTimeout(resolve, timeoutMs).unref();
       });
-      this.#socket.write(encodeEnd());
+      // End, then FIN: a service that answers End (WCF) does so on the half-open socket; one that
+      // does not (Mono 6.8) closes on the FIN, so the session is released at once instead of
+      // lingering for the timeout and counting against the service's session throttle
+      // (MaxConcurrentSessions: 10 on Mono).
+      this.#socket.end(encodeEnd());
       await ended;
     }
     this.#kill(new RelayError('RELAY_ERR_AGENT_CLOSED', 'the net.tcp session was closed'));
@@ -249,6 +255,7 @@ export class NetTcpSession {
   #kill(err: RelayError): void {
     if (this.#dead) return;
     this.#dead = err;
+    this.#o.logger.debug({ service: this.#o.url, reason: err.message }, 'net.tcp service session closed');
     this.#failOpen?.(err);
     for (const w of this.#waiting.values()) {
       clearTimeout(w.timer);
