@@ -173,6 +173,12 @@ const netTcpSchema = z.strictObject({
   maxConnections: z.number().int().min(1).default(10_000),
   /** Largest envelope a client may send, bytes (fault MaxMessageSizeExceededFault). Default 4 MiB. */
   maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  /**
+   * net.tcp client sessions carried to agents at once per hybrid connection (each holds a
+   * service session behind the agent); past it a new session gets the NMF fault ServerTooBusy.
+   * Default 1000.
+   */
+  maxSessionsPerPath: z.number().int().min(1).max(1_000_000).default(1000),
   /** Calls in flight per session before new ones get a ServerTooBusy SOAP fault. */
   maxPendingCallsPerSession: z.number().int().min(1).default(1000),
   /** Session dictionary quota for what the relay writes, bytes (WCF MaxSessionSize: 2048). */

@@ -190,3 +190,44 @@ describe('net.tcp sessions when the relay or the agent goes away', () => {
     await waitFor(() => service.stats.connections() === 0, 5000, 'the service session to be dropped');
   });
 });
+
+describe('net.tcp sessions past the limits', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('past netTcp.maxSessionsPerPath a new client session gets ServerTooBusy; a session that ends frees its place', async () => {
+    const service = await sessionService(h);
+    const relay = await h.relay({ netTcp: { port: 0, host: '127.0.0.1', maxSessionsPerPath: 2 }, entities: [{ path: 'sessions', requiresClientAuthorization: false }] });
+    const agent = await h.agent(relay, [{ path: 'sessions', target: { type: 'nettcp', url: service.url } }]);
+    await agent.whenReady();
+    const open = async (): Promise<NetTcpClient> => {
+      const c = await NetTcpClient.connect({ port: relay.netTcp!.port });
+      h.defer(() => c.destroy());
+      await c.open(`${relay.netTcp!.url}/sessions`);
+      return c;
+    };
+    const [a, b] = [await open(), await open()];
+    expect([await inc(a), await inc(b)]).toEqual([1, 1]);
+    const c = await open();
+    const refused = inc(c).catch((e: Error) => e);
+    expect(String(await refused)).toMatch(/ServerTooBusy/);
+    await a.end();
+    const d = await open();
+    expect(await inc(d)).toBe(1);
+  });
+
+  it('past the agent’s maxClientSessions a new client session gets ServerTooBusy', async () => {
+    const service = await sessionService(h);
+    const relay = await h.relay({ netTcp: { port: 0, host: '127.0.0.1' }, entities: [{ path: 'sessions', requiresClientAuthorization: false }] });
+    const agent = await h.agent(relay, [{ path: 'sessions', target: { type: 'nettcp', url: service.url, maxClientSessions: 1 } }]);
+    await agent.whenReady();
+    const first = await NetTcpClient.connect({ port: relay.netTcp!.port });
+    h.defer(() => first.destroy());
+    await first.open(`${relay.netTcp!.url}/sessions`);
+    expect(await inc(first)).toBe(1);
+    const second = await NetTcpClient.connect({ port: relay.netTcp!.port });
+    h.defer(() => second.destroy());
+    await second.open(`${relay.netTcp!.url}/sessions`);
+    expect(String(await inc(second).catch((e: Error) => e))).toMatch(/ServerTooBusy/);
+  });
+});

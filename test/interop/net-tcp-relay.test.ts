@@ -90,7 +90,8 @@ suite('WCF NetTcpBinding client → relay net.tcp endpoint → agent → service
     const agent = await h.agent(relay, [
       {
         path: 'tcpcalc',
-        target: { type: 'nettcp', url: urls.tcp, wsdlUrl: `${urls.basic}?wsdl`, oneWayActions: ['http://example.org/calc/ICalculator/Notify'] },
+        // CalculatorService is PerCall: sessionless callers (basicHttp, streamed net.tcp) may share pooled sessions.
+        target: { type: 'nettcp', url: urls.tcp, wsdlUrl: `${urls.basic}?wsdl`, oneWayActions: ['http://example.org/calc/ICalculator/Notify'], shareSessions: true },
       },
       { path: 'httpcalc', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } },
       {

@@ -213,6 +213,10 @@ namespace RelayBridge.Interop
         public static int Main(string[] argv)
         {
             Console.OutputEncoding = new System.Text.UTF8Encoding(false);
+            // Mono's net.tcp service blocks a pool thread per open connection and adds threads
+            // slowly (about one per 500 ms past the minimum): with a session per client, a loaded
+            // machine then waits seconds for a new session's preamble to be read. Start with enough.
+            System.Threading.ThreadPool.SetMinThreads(64, 64);
             Dictionary<string, string> args;
             try
             {

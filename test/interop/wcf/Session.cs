@@ -154,6 +154,10 @@ namespace RelayBridge.Interop
         public static int Main(string[] argv)
         {
             Console.OutputEncoding = new System.Text.UTF8Encoding(false);
+            // Mono's net.tcp service blocks a pool thread per open connection and adds threads
+            // slowly (about one per 500 ms past the minimum): with a session per client, a loaded
+            // machine then waits seconds for a new session's preamble to be read. Start with enough.
+            System.Threading.ThreadPool.SetMinThreads(64, 64);
             if (argv.Length == 0) { Console.Error.WriteLine("usage: WcfSession.exe serve|client …"); return 2; }
             var opts = Args.Parse(argv.Skip(1).ToArray());
             return argv[0] == "serve" ? Serve(opts) : Client(opts);

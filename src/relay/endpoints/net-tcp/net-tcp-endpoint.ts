@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { ThrottledWarning, type Logger } from '../../../core/logger';
+import type { SessionSlots } from './nmf-connection';
 import type { EndpointDeps } from '../../deps';
 import { describeNetTcpEndpoint } from './metadata';
 import { NmfConnection, type NetTcpConfig } from './nmf-connection';
@@ -24,6 +25,21 @@ export class NetTcpEndpoint {
   #port = 0;
   #nextId = 0;
   readonly #tlsFailures: ThrottledWarning;
+  /** Carried sessions per hybrid connection path (netTcp.maxSessionsPerPath). */
+  readonly #sessionsPerPath = new Map<string, number>();
+  readonly #sessionSlots: SessionSlots = {
+    acquire: (path) => {
+      const n = this.#sessionsPerPath.get(path) ?? 0;
+      if (n >= this.#config.maxSessionsPerPath) return false;
+      this.#sessionsPerPath.set(path, n + 1);
+      return true;
+    },
+    release: (path) => {
+      const n = (this.#sessionsPerPath.get(path) ?? 1) - 1;
+      if (n <= 0) this.#sessionsPerPath.delete(path);
+      else this.#sessionsPerPath.set(path, n);
+    },
+  };
 
   constructor(ctx: EndpointDeps, config: NetTcpConfig) {
     this.#ctx = ctx;
@@ -93,6 +109,7 @@ export class NetTcpEndpoint {
       tooBusy: this.#connections.size >= this.#config.maxConnections,
       slot,
       tlsFailures: this.#tlsFailures,
+      sessionSlots: this.#sessionSlots,
     });
     this.#connections.add(connection);
     this.#sockets.add(socket);

@@ -108,6 +108,9 @@ interface Session {
   carrier: Carrier | null | undefined;
 }
 
+/** #openCarrier's answer when the path holds netTcp.maxSessionsPerPath sessions (the client got ServerTooBusy). */
+const TOO_BUSY = Symbol('too busy');
+
 /** One client session's carrier: opening (messages queue), open, or over. */
 interface Carrier {
   state: 'opening' | 'open' | 'over';
@@ -135,6 +138,15 @@ export interface NmfConnectionOptions {
   readonly slot: PreAuthSlot | undefined;
   /** Failed TLS handshakes: warned once per client address per interval, for the whole endpoint. */
   readonly tlsFailures: ThrottledWarning;
+  /** Carried sessions per path, for the whole endpoint (netTcp.maxSessionsPerPath). */
+  readonly sessionSlots: SessionSlots;
+}
+
+/** Counts carried sessions per hybrid connection path. */
+export interface SessionSlots {
+  /** False when the path holds netTcp.maxSessionsPerPath sessions already. */
+  acquire(path: string): boolean;
+  release(path: string): void;
 }
 
 /** Time a connection without an unauthenticated slot has to authenticate by its preamble, ms. */
@@ -421,7 +433,11 @@ export class NmfConnection {
       return;
     }
     if (!session.streamed && session.carrier !== null) {
-      if (session.carrier === undefined) session.carrier = this.#openCarrier(session);
+      if (session.carrier === undefined) {
+        const opened = this.#openCarrier(session);
+        if (opened === TOO_BUSY) return; // the connection got ServerTooBusy
+        session.carrier = opened;
+      }
       if (session.carrier) return this.#carry(session, session.carrier, request.xml, messageId);
     }
     const call = forwardRpc(this.#o.ctx, {
@@ -610,12 +626,18 @@ export class NmfConnection {
   }
 
   /**
-   * Asks for a carrier for this session (the first message): undefined-free result: a Carrier
-   * while the path's listeners carry sessions, else null (message-by-message relaying).
+   * Asks for a carrier for this session (its first message): a Carrier while the path's
+   * listeners carry sessions, null when they do not (message-by-message relaying), TOO_BUSY
+   * when the path holds netTcp.maxSessionsPerPath sessions (the client got ServerTooBusy).
    */
-  #openCarrier(session: Session): Carrier | null {
+  #openCarrier(session: Session): Carrier | null | typeof TOO_BUSY {
     const ctx = this.#o.ctx;
     const remote = this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined;
+    if (!this.#o.sessionSlots.acquire(session.entity.path)) {
+      this.#log.info({ path: session.entity.path, max: this.#o.config.maxSessionsPerPath }, 'net.tcp session refused: too many sessions on this path');
+      this.#fault(FaultString.ServerTooBusy, `more than netTcp.maxSessionsPerPath (${this.#o.config.maxSessionsPerPath}) sessions on this path`);
+      return TOO_BUSY;
+    }
     const pending = ctx.router.openCarrier({
       path: session.entity.path,
       kind: NET_TCP_SESSION,
@@ -629,7 +651,10 @@ export class NmfConnection {
       // Binary XML decoded to text can grow: the carrier takes a few times the binary limit.
       maxMessageBytes: this.#o.config.maxMessageBytes * 4,
     });
-    if (!pending) return null;
+    if (!pending) {
+      this.#o.sessionSlots.release(session.entity.path);
+      return null;
+    }
     const carrier: Carrier = { state: 'opening', pending, ep: undefined, queue: [], awaiting: new Set(), startedAt: ctx.config.clock.now() };
     pending.carrier.then(
       (ep) => this.#carrierOpen(session, carrier, ep),
@@ -713,6 +738,7 @@ export class NmfConnection {
     if (carrier.state === 'over') return;
     const wasOpen = carrier.state === 'open';
     carrier.state = 'over';
+    this.#o.sessionSlots.release(session.entity.path);
     if (wasOpen) this.#o.ctx.metrics.netTcpSessions.dec({ path: session.entity.path });
     this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path: session.entity.path, end });
     carrier.ep?.terminate();
@@ -735,6 +761,7 @@ export class NmfConnection {
     if (carrier.state === 'over') return;
     const wasOpen = carrier.state === 'open';
     carrier.state = 'over';
+    this.#o.sessionSlots.release(session.entity.path);
     if (!wasOpen) {
       carrier.pending.cancel();
       return;

@@ -1,0 +1,97 @@
+/**
+ * Microsoft's WCF client (dotnet/wcf: System.ServiceModel.NetTcp 10.1.0 on the .NET SDK) for
+ * interop tests: builds test/interop/dotnet/<Project> once per source hash (dotnet build, into
+ * test/interop/.build/) and runs it. Outside CI a missing `dotnet` skips with a warning; with
+ * RELAYBRIDGE_REQUIRE_INTEROP=1 (.ci/run) it fails, as a missing Mono does.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const DOTNET_SOURCE_DIR = path.resolve(__dirname, '../interop/dotnet');
+const BUILD_ROOT = path.resolve(__dirname, '../interop/.build');
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** True when `dotnet` is on PATH; throws under RELAYBRIDGE_REQUIRE_INTEROP=1 when it is not. */
+export function requireDotnet(): boolean {
+  if (onPath('dotnet')) return true;
+  if (process.env.RELAYBRIDGE_REQUIRE_INTEROP === '1') {
+    throw new Error('RELAYBRIDGE_REQUIRE_INTEROP=1 but dotnet is not on PATH: install the .NET SDK (10.x)');
+  }
+  return false;
+}
+
+/** `describe` when the .NET SDK is here, else `describe.skip` with a warning naming the suite. */
+export function dotnetDescribe(suiteName: string): jest.Describe {
+  if (requireDotnet()) return describe;
+  console.warn(`${suiteName}: SKIPPED, dotnet not on PATH (the .NET SDK runs Microsoft's WCF client)`);
+  return describe.skip;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} ${args[0]} still running after ${timeoutMs} ms: ${stdout.slice(-2000)} ${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const building = new Map<string, Promise<string>>();
+
+/** The built DLL of test/interop/dotnet/<project> (restored from NuGet and built once per source hash). */
+export function buildDotnetProject(project: string): Promise<string> {
+  let p = building.get(project);
+  if (!p) {
+    p = (async () => {
+      const dir = path.join(DOTNET_SOURCE_DIR, project);
+      const hash = createHash('sha256');
+      for (const f of fs.readdirSync(dir).filter((f) => /\.(cs|csproj)$/.test(f)).sort()) hash.update(f).update('\0').update(fs.readFileSync(path.join(dir, f))).update('\0');
+      const out = path.join(BUILD_ROOT, `dotnet-${project}-${hash.digest('hex').slice(0, 16)}`);
+      const dll = path.join(out, `${project}.dll`);
+      if (fs.existsSync(dll)) return dll;
+      const { code, stdout, stderr } = await run('dotnet', ['build', path.join(dir, `${project}.csproj`), '-c', 'Release', '-o', out, '-nologo'], 600_000);
+      if (code !== 0) throw new Error(`dotnet build ${project} failed (exit ${code}):\n${stdout.slice(-4000)}${stderr.slice(-2000)}`);
+      return dll;
+    })();
+    p.catch(() => building.delete(project));
+    building.set(project, p);
+  }
+  return p;
+}
+
+/** Runs Microsoft's session client against `address`; one JSON result per scenario. */
+export async function runDotnetSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<Array<Record<string, unknown>>> {
+  const dll = await buildDotnetProject('SessionClient');
+  const { code, stdout, stderr } = await run('dotnet', [dll, '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 180_000);
+  if (code !== 0) throw new Error(`SessionClient exited with ${code}: ${stdout} ${stderr}`);
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
