@@ -95,3 +95,36 @@ export async function runDotnetSessionClient(address: string, scenarios: string[
     .filter((l) => l.trim().startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** A session client run interactively: `hold` prints {"event":"open"}, then waits for a line on stdin. */
+export async function holdDotnetSession(address: string, timeoutSeconds = 20): Promise<{ opened: Promise<void>; proceed(): Promise<Record<string, unknown>> }> {
+  const dll = await buildDotnetProject('SessionClient');
+  const child = spawn('dotnet', [dll, '--address', address, '--scenario', 'hold', '--timeout', String(timeoutSeconds)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  const opened = new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.includes('"event":"open"')) resolve();
+    });
+    void closed.then(() => reject(new Error(`SessionClient ended before the session opened: ${stdout} ${stderr}`)));
+  });
+  opened.catch(() => undefined);
+  return {
+    opened,
+    async proceed() {
+      child.stdin.end('\n');
+      const timer = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 30) * 1000);
+      await closed;
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.includes('"scenario":"hold"'));
+      if (!line) throw new Error(`no result from SessionClient: ${stdout} ${stderr}`);
+      return JSON.parse(line) as Record<string, unknown>;
+    },
+  };
+}

@@ -514,14 +514,3 @@ export async function startSessionService(opts: { counter?: string; tcp?: string
     },
   };
 }
-
-/** Runs `WcfSession.exe client` against `address`; one result per scenario. */
-export async function runSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<WcfResult[]> {
-  const exe = await buildSessionHarness();
-  const { code, stdout, stderr } = await run('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 120_000);
-  if (code !== 0) throw new Error(`WcfSession client exited with ${code}: ${stdout} ${stderr}`);
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => JSON.parse(l) as WcfResult);
-}

@@ -674,8 +674,13 @@ export class NmfConnection {
       // One-way calls with a MessageID (Mono) are never answered: keep the newest ids only.
       if (carrier.awaiting.size > this.#o.config.maxPendingCallsPerSession) carrier.awaiting.delete(carrier.awaiting.values().next().value!);
     }
-    if (carrier.state === 'opening') carrier.queue.push({ xml, messageId });
-    else carrier.ep!.sendText(xml.toString('utf8'));
+    if (carrier.state === 'opening') return void carrier.queue.push({ xml, messageId });
+    const ep = carrier.ep!;
+    // The agent's end may be gone before its close reached us: fail now (the caller gets a fault), never drop.
+    if (ep.isClosed || ep.socket.destroyed || !ep.socket.writable) {
+      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_LISTENER_GONE', 'The session to the service was lost.'), 'failed');
+    }
+    ep.sendText(xml.toString('utf8'));
   }
 
   #carrierOpen(session: Session, carrier: Carrier, ep: WsEndpoint): void {

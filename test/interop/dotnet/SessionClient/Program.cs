@@ -189,6 +189,22 @@ namespace RelayBridge.Interop
                     result["sessions"] = outcomes;
                     break;
                 }
+                case "hold":
+                {
+                    // A session held open while the test takes something away (relay, agent or
+                    // service): the next call must fail, and within a bounded time.
+                    var a = Open(address, timeout, new Callback());
+                    result["first"] = a.Increment();
+                    Console.Out.WriteLine("{\"event\":\"open\"}");
+                    Console.Out.Flush();
+                    Console.In.ReadLine();
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    try { result["second"] = a.Increment(); result["failed"] = false; }
+                    catch (Exception e) { result["failed"] = true; result["error"] = e.GetType().Name; }
+                    result["ms"] = (int)sw.ElapsedMilliseconds;
+                    ((IClientChannel)a).Abort();
+                    break;
+                }
                 default:
                     throw new ArgumentException("unknown scenario " + name);
             }
