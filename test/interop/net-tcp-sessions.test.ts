@@ -85,6 +85,13 @@ dotnetSuite('net.tcp sessions when something goes away mid-session (Microsoft WC
     expect(viaRelay.ms as number).toBeLessThan(10_000);
   }, 300_000);
 
+  it('the agent going away: the next call fails at once (the relay kills the session with an NMF fault), never a hang', async () => {
+    const a = await setup();
+    const afterAgent = await holdThen(`${a.relay.netTcp!.url}/session`, () => a.agent.stop());
+    expect(afterAgent).toMatchObject({ ok: true, first: 1, failed: true });
+    expect(afterAgent.ms as number).toBeLessThan(10_000);
+  }, 300_000);
+
   it('the relay going away: the next call fails at once, never a hang', async () => {
     const b = await setup();
     const afterRelay = await holdThen(`${b.relay.netTcp!.url}/session`, () => b.relay.close());

@@ -191,7 +191,7 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
     if (this.#carried.size >= max) {
       throw new RelayError('RELAY_ERR_TOO_BUSY', `the agent holds ${max} sessions to this net.tcp service (maxClientSessions); retry later`);
     }
-    const session = this.#newSession();
+    const session = await this.#openReady();
     this.#carried.add(session);
     const address = this.#address;
     const carried: ServiceSession = {
@@ -206,19 +206,43 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
       this.#carried.delete(session);
       carried.onClosed?.(session.endedByService, session.endedByService ? undefined : session.closedReason?.message);
     };
-    try {
-      await session.ready;
-    } catch (err) {
+    if (!session.usable) {
       this.#carried.delete(session);
-      throw err;
+      throw session.closedReason ?? new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'the net.tcp service session closed at once');
     }
     return carried;
   }
 
-  #newSession(): NetTcpSession {
+  /**
+   * A new service session, acknowledged: a preamble the service leaves unanswered for a few
+   * seconds is given up and tried again on a new connection (nothing was sent on it yet, so
+   * nothing is repeated), within the connect timeout. Mono 6.8's service at times never answers
+   * the preamble of a connection opened while others open or close; a WCF client meets that
+   * less because it reuses pooled connections.
+   */
+  async #openReady(): Promise<NetTcpSession> {
+    const total = Math.min(this.#o.timeoutMs, 30_000);
+    const attemptMs = Math.max(1000, Math.min(5000, Math.floor(total / 3)));
+    const deadline = Date.now() + total;
+    for (let attempt = 1; ; attempt++) {
+      const ms = Math.max(500, Math.min(attemptMs, deadline - Date.now()));
+      const session = this.#newSession(ms);
+      try {
+        await session.ready;
+        return session;
+      } catch (err) {
+        session.abort();
+        const timedOut = err instanceof RelayError && err.code === 'RELAY_ERR_TIMEOUT';
+        if (!timedOut || Date.now() + 500 > deadline) throw err;
+        this.#o.logger.info({ attempt, ms }, 'the net.tcp service did not answer a session preamble; trying a new connection');
+      }
+    }
+  }
+
+  #newSession(connectTimeoutMs = Math.min(this.#o.timeoutMs, 30_000)): NetTcpSession {
     return new NetTcpSession({
       url: this.#o.url,
-      connectTimeoutMs: Math.min(this.#o.timeoutMs, 30_000),
+      connectTimeoutMs,
       maxMessageBytes: this.#o.maxMessageBytes,
       maxSessionBytes: this.#o.maxSessionBytes,
       repliesInOrder: this.#o.repliesInOrder,
@@ -228,10 +252,10 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
 
   /** A service session for one sessionless call: never shared with another caller. */
   async #dedicated(): Promise<NetTcpSession> {
-    const session = this.#newSession();
+    const session = await this.#openReady();
     this.#sessions.add(session);
     session.onClosed = () => this.#sessions.delete(session);
-    await session.ready;
+    if (!session.usable) this.#sessions.delete(session);
     return session;
   }
 

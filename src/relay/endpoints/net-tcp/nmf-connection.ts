@@ -752,8 +752,10 @@ export class NmfConnection {
     if (err.code === 'RELAY_ERR_TOO_BUSY') return this.#fault(FaultString.ServerTooBusy, err.message);
     for (const m of carrier.queue.splice(0)) if (m.messageId !== undefined) carrier.awaiting.add(m.messageId);
     this.#faultAwaiting(session, carrier, err);
-    this.#out.end();
-    this.#destroySoon();
+    // Then an NMF Fault record kills the session ([MC-NMF] §2.2.3.9): a WCF client faults its
+    // channel on it at once, even with no call waiting (a bare FIN may go unnoticed until its
+    // next call waits out the SendTimeout).
+    this.#fault(FaultString.EndpointUnavailable, `the session to the service failed: ${err.message}`);
   }
 
   #faultAwaiting(session: Session, carrier: Carrier, err: RelayError): void {
