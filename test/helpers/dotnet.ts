@@ -88,7 +88,7 @@ export function buildDotnetProject(project: string): Promise<string> {
 /** Runs Microsoft's session client against `address`; one JSON result per scenario. */
 export async function runDotnetSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<Array<Record<string, unknown>>> {
   const dll = await buildDotnetProject('SessionClient');
-  const { code, stdout, stderr } = await run('dotnet', [dll, '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 180_000);
+  const { code, stdout, stderr } = await run('dotnet', [dll, '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000);
   if (code !== 0) throw new Error(`SessionClient exited with ${code}: ${stdout} ${stderr}`);
   return stdout
     .split('\n')

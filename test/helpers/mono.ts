@@ -514,3 +514,14 @@ export async function startSessionService(opts: { counter?: string; tcp?: string
     },
   };
 }
+
+/** Runs `WcfSession.exe client` (Mono's WCF client) against `address`; one result per scenario. */
+export async function runSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<WcfResult[]> {
+  const exe = await buildSessionHarness();
+  const { code, stdout, stderr } = await run('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000);
+  if (code !== 0) throw new Error(`WcfSession client exited with ${code}: ${stdout} ${stderr}`);
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as WcfResult);
+}

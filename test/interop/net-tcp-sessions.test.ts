@@ -1,17 +1,59 @@
 /**
- * net.tcp sessions with real WCF on both ends: a Mono 6.8 `ServiceHost` duplex service behind the
- * agent's `nettcp` target (test/interop/wcf/Session.cs ISession: `SessionMode.Required`,
- * `PerSession`, an `IsTerminating` operation, a `CallbackContract` with one-way callbacks during an
- * operation and from a timer, and a two-way callback), driven by Microsoft's WCF client
- * (test/interop/dotnet/SessionClient: System.ServiceModel.NetTcp 10.1.0) through the relay and
- * directly, with the same results required; and the session's fate when the service or the relay
- * goes away mid-session. Mono 6.8's own duplex client hangs on its first call even directly, so it
- * does not drive these.
+ * net.tcp sessions with real WCF on both ends: Mono 6.8 `ServiceHost` services behind the agent's
+ * `nettcp` target (test/interop/wcf/Session.cs), called through the relay and directly, with the
+ * same results required:
+ * - a `SessionMode.Required`, `PerSession` counter with an `IsTerminating` operation (ICounter),
+ *   driven by Mono's WCF client;
+ * - a duplex service (ISession: `CallbackContract` with one-way callbacks during an operation and
+ *   from a timer, and a two-way callback), driven by Microsoft's WCF client
+ *   (test/interop/dotnet/SessionClient: System.ServiceModel.NetTcp 10.1.0), also while the agent,
+ *   the service or the relay goes away mid-session. Mono 6.8's own duplex client hangs on its
+ *   first call even directly, so it does not drive the duplex service.
  */
 import { dotnetDescribe, holdDotnetSession, runDotnetSessionClient } from '../helpers/dotnet';
 import { Harness } from '../helpers/harness';
-import { freePort, monoAvailable, requireMono, scenarioResult, showFailures, startSessionService, type SessionServiceProcess } from '../helpers/mono';
+import { freePort, monoAvailable, monoDescribe, requireMono, runSessionClient, scenarioResult, showFailures, startSessionService, type SessionServiceProcess } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
+
+const suite = monoDescribe('net-tcp-sessions');
+const SCENARIOS = ['counter-interleaved', 'counter-close-reopen', 'counter-terminating', 'counter-concurrent'];
+
+suite('net.tcp sessions, Mono WCF client and service, through the relay and directly', () => {
+  const h = new Harness();
+  let relay: RelayServer;
+  let service: SessionServiceProcess;
+  let direct: string;
+
+  beforeAll(async () => {
+    direct = `net.tcp://127.0.0.1:${await freePort()}/counter`;
+    service = await startSessionService({ counter: direct });
+    h.defer(() => service.stop());
+    relay = await h.relay({ netTcp: { port: 0, host: '127.0.0.1' }, entities: [{ path: 'counter', requiresClientAuthorization: false }] });
+    const agent = await h.agent(relay, [{ path: 'counter', target: { type: 'nettcp', url: direct } }]);
+    await agent.whenReady();
+  }, 120_000);
+  afterAll(() => h.close());
+
+  it('each client session is its own service session: the same results as calling the service directly', async () => {
+    // 45 s per call: room for the agent to retry a preamble Mono leaves unanswered (5 s each).
+    const viaRelay = await runSessionClient(`${relay.netTcp!.url}/counter`, SCENARIOS, 45);
+    const straight = await runSessionClient(direct, SCENARIOS, 45);
+    showFailures(viaRelay);
+    showFailures(straight);
+    for (const results of [straight, viaRelay]) {
+      expect(scenarioResult(results, 'counter-interleaved')).toMatchObject({ ok: true, a: [1, 2, 3], b: [1, 2, 3], distinct: true, stable: true });
+      expect(scenarioResult(results, 'counter-close-reopen')).toMatchObject({ ok: true, afterReopen: 1 });
+      expect(scenarioResult(results, 'counter-concurrent')).toMatchObject({ ok: true, sessions: ['1,2,3', '1,2,3', '1,2,3'] });
+      expect(scenarioResult(results, 'counter-terminating')).toMatchObject({ ok: true, newSession: 1 });
+    }
+    expect(scenarioResult(viaRelay, 'counter-terminating').afterTerminate).toBe(scenarioResult(straight, 'counter-terminating').afterTerminate);
+    // Every service session the relay opened was ended when its client's session ended.
+    const opened = service.events.filter((e) => e.event === 'session-open').length;
+    const closed = () => service.events.filter((e) => e.event === 'session-close').length;
+    for (let i = 0; i < 100 && closed() < opened; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(closed()).toBe(opened);
+  }, 600_000);
+});
 
 // Mono hosts the service, .NET runs the client: both are required in CI (RELAYBRIDGE_REQUIRE_INTEROP=1).
 const dotnetSuite = requireMono() ? dotnetDescribe('net-tcp-sessions (Microsoft client)') : describe.skip;
@@ -35,8 +77,9 @@ dotnetSuite('net.tcp duplex sessions, Microsoft WCF client and Mono service, thr
   afterAll(() => h.close());
 
   it('callbacks during and after operations, two-way callbacks, isolation: the same results as direct', async () => {
-    const straight = await runDotnetSessionClient(direct, DUPLEX);
-    const viaRelay = await runDotnetSessionClient(`${relay.netTcp!.url}/session`, DUPLEX);
+    // 45 s per call: room for the agent to retry a preamble Mono leaves unanswered (5 s each).
+    const straight = await runDotnetSessionClient(direct, DUPLEX, 45);
+    const viaRelay = await runDotnetSessionClient(`${relay.netTcp!.url}/session`, DUPLEX, 45);
     showFailures(straight);
     showFailures(viaRelay);
     for (const results of [straight, viaRelay]) {
