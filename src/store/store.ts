@@ -1,8 +1,9 @@
 /**
  * The entity store: hybrid connections, their authorization rules, the namespace rules, and
- * the (ephemeral) listener registry. One interface, several implementations: the embedded
- * MemoryStore (memory only, or file-backed) and, for many relay nodes, a Redis store. Every
- * implementation runs the same contract suite (test/contract/store.contract.ts).
+ * the (ephemeral) listener registry. One interface for several implementations: today the
+ * embedded MemoryStore (memory only, or file-backed); for many relay nodes, a NATS JetStream KV
+ * store is planned (the multi-node issue). Every implementation runs the same contract suite
+ * (test/contract/store.contract.ts). A mutation that rejects has changed nothing.
  *
  * Paths are stored as given and compared case-insensitively. Returned objects are copies:
  * changing them does not change the store.
