@@ -5,24 +5,13 @@
  * RELAYBRIDGE_REQUIRE_INTEROP=1 (.ci/run) it fails, as a missing Mono does.
  */
 import { spawn } from 'node:child_process';
+import { onPath, runToEnd } from './exec';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const DOTNET_SOURCE_DIR = path.resolve(__dirname, '../interop/dotnet');
 const BUILD_ROOT = path.resolve(__dirname, '../interop/.build');
-
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    if (!dir) return false;
-    try {
-      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** True when `dotnet` is on PATH; throws under RELAYBRIDGE_REQUIRE_INTEROP=1 when it is not. */
 export function requireDotnet(): boolean {
@@ -40,27 +29,8 @@ export function dotnetDescribe(suiteName: string): jest.Describe {
   return describe.skip;
 }
 
-function run(cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args[0]} still running after ${timeoutMs} ms: ${stdout.slice(-2000)} ${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** dotnet without telemetry or its first-run banner. */
+const DOTNET_ENV = { DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' };
 
 const building = new Map<string, Promise<string>>();
 
@@ -75,7 +45,7 @@ export function buildDotnetProject(project: string): Promise<string> {
       const out = path.join(BUILD_ROOT, `dotnet-${project}-${hash.digest('hex').slice(0, 16)}`);
       const dll = path.join(out, `${project}.dll`);
       if (fs.existsSync(dll)) return dll;
-      const { code, stdout, stderr } = await run('dotnet', ['build', path.join(dir, `${project}.csproj`), '-c', 'Release', '-o', out, '-nologo'], 600_000);
+      const { code, stdout, stderr } = await runToEnd('dotnet', ['build', path.join(dir, `${project}.csproj`), '-c', 'Release', '-o', out, '-nologo'], 600_000, DOTNET_ENV);
       if (code !== 0) throw new Error(`dotnet build ${project} failed (exit ${code}):\n${stdout.slice(-4000)}${stderr.slice(-2000)}`);
       return dll;
     })();
@@ -88,7 +58,7 @@ export function buildDotnetProject(project: string): Promise<string> {
 /** Runs Microsoft's session client against `address`; one JSON result per scenario. */
 export async function runDotnetSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<Array<Record<string, unknown>>> {
   const dll = await buildDotnetProject('SessionClient');
-  const { code, stdout, stderr } = await run('dotnet', [dll, '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000);
+  const { code, stdout, stderr } = await runToEnd('dotnet', [dll, '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000, DOTNET_ENV);
   if (code !== 0) throw new Error(`SessionClient exited with ${code}: ${stdout} ${stderr}`);
   return stdout
     .split('\n')
@@ -101,7 +71,7 @@ export async function holdDotnetSession(address: string, timeoutSeconds = 20): P
   const dll = await buildDotnetProject('SessionClient');
   const child = spawn('dotnet', [dll, '--address', address, '--scenario', 'hold', '--timeout', String(timeoutSeconds)], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+    env: { ...process.env, ...DOTNET_ENV },
   });
   let stdout = '';
   let stderr = '';

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { onPath, runToEnd } from './exec';
 
 export const WCF_SOURCE_DIR = path.resolve(__dirname, '../interop/wcf');
 export const WCF_BUILD_ROOT = path.resolve(__dirname, '../interop/.build');
@@ -35,19 +36,6 @@ export function requireMono(): boolean {
     throw new Error(
       'RELAYBRIDGE_REQUIRE_INTEROP=1 but mono/mcs are not on PATH: install the packages listed in test/interop/wcf/README.md',
     );
-  }
-  return false;
-}
-
-function onPath(cmd: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    try {
-      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      /* next */
-    }
   }
   return false;
 }
@@ -99,34 +87,12 @@ async function compile(sources: string[], out: string, extra: string[] = []): Pr
     ...extra,
     ...sources.map((s) => path.join(WCF_SOURCE_DIR, s)),
   ];
-  const { code, stdout, stderr } = await run('mcs', args, 120_000);
+  const { code, stdout, stderr } = await runToEnd('mcs', args, 120_000);
   if (code !== 0) {
     fs.rmSync(tmp, { force: true });
     throw new Error(`mcs failed (exit ${code}) building ${path.basename(out)}:\n${stdout}${stderr}`);
   }
   fs.renameSync(tmp, out);
-}
-
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 /** A free TCP port on 127.0.0.1 chosen by the OS (closed again before returning; fine for tests). */
@@ -518,7 +484,7 @@ export async function startSessionService(opts: { counter?: string; tcp?: string
 /** Runs `WcfSession.exe client` (Mono's WCF client) against `address`; one result per scenario. */
 export async function runSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<WcfResult[]> {
   const exe = await buildSessionHarness();
-  const { code, stdout, stderr } = await run('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000);
+  const { code, stdout, stderr } = await runToEnd('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000);
   if (code !== 0) throw new Error(`WcfSession client exited with ${code}: ${stdout} ${stderr}`);
   return stdout
     .split('\n')

@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../../core/clock';
+import { endSocket } from '../http/raw-response';
 
 export interface TarpitOptions {
   /** How long a refused connection is kept open after its answer, ms; 0 turns the tarpit off. */
@@ -43,19 +44,8 @@ export class Tarpit {
    * closed when the client hangs up, after holdMs, or at once when the tarpit is full or off.
    */
   refuse(socket: Duplex, response: string | Buffer): void {
-    if (socket.destroyed || !socket.writable) return;
-    const o = this.#o;
-    if (o.holdMs <= 0 || this.#held.size >= o.maxHeld || this.#held.has(socket)) {
-      socket.end(response);
-      // A peer that never reads its answer does not keep the socket.
-      const t = setTimeout(() => socket.destroy(), 1000);
-      t.unref();
-      return;
-    }
-    socket.write(response);
-    const timer = o.clock.setTimeout(() => socket.destroy(), o.holdMs);
-    this.#held.set(socket, timer);
-    const maxInput = o.maxInputBytes ?? 64 * 1024;
+    if (!this.#hold(socket, response)) return;
+    const maxInput = this.#o.maxInputBytes ?? 64 * 1024;
     let input = 0;
     // Whatever the caller sends now is read and dropped (a paused socket would hide its hang-up).
     socket.removeAllListeners('data');
@@ -65,10 +55,6 @@ export class Tarpit {
     });
     socket.on('end', () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      o.clock.clearTimeout(timer);
-      this.#held.delete(socket);
-    });
     socket.resume();
   }
 
@@ -79,23 +65,28 @@ export class Tarpit {
    * it again: the request's own response is never ended.
    */
   refuseRequest(req: IncomingMessage, response: string | Buffer): void {
-    const socket = req.socket;
-    if (socket.destroyed || !socket.writable) return;
+    if (this.#hold(req.socket, response)) req.pause();
+  }
+
+  /**
+   * Writes `response` and keeps `socket` until holdMs; false when it was not kept (gone already,
+   * or answered and ended at once because the tarpit is off, full, or holds it already).
+   */
+  #hold(socket: Duplex, response: string | Buffer): boolean {
+    if (socket.destroyed || !socket.writable) return false;
     const o = this.#o;
     if (o.holdMs <= 0 || this.#held.size >= o.maxHeld || this.#held.has(socket)) {
-      socket.end(response);
-      const t = setTimeout(() => socket.destroy(), 1000);
-      t.unref();
-      return;
+      endSocket(socket, response);
+      return false;
     }
     socket.write(response);
-    req.pause();
     const timer = o.clock.setTimeout(() => socket.destroy(), o.holdMs);
     this.#held.set(socket, timer);
     socket.once('close', () => {
       o.clock.clearTimeout(timer);
       this.#held.delete(socket);
     });
+    return true;
   }
 
   /** Shutdown: every held socket closed. */

@@ -13,7 +13,12 @@ export function httpErrorResponse(status: number, phrase: string, body: string, 
 /** Writes a complete HTTP error response on a raw upgrade socket and closes it. */
 export function writeHttpError(socket: Duplex, status: number, phrase: string, body: string): void {
   if (socket.destroyed || !socket.writable) return;
-  socket.end(httpErrorResponse(status, phrase, body));
+  endSocket(socket, httpErrorResponse(status, phrase, body));
+}
+
+/** Writes the last bytes and ends the socket; a peer that never reads them does not keep it (1 s). */
+export function endSocket(socket: Duplex, last: string | Buffer): void {
+  socket.end(last);
   const t = setTimeout(() => socket.destroy(), 1000);
   t.unref();
 }

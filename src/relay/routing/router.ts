@@ -215,9 +215,9 @@ export class Router {
    */
   openCarrier(c: CarrierRequest): PendingCarrier | undefined {
     const o = this.#o;
-    const capable = this.registry.list(c.path).filter((l) => l.sessionKinds.includes(c.kind));
-    if (capable.length === 0) return undefined;
-    const exclude = new Set(this.registry.list(c.path).filter((l) => !l.sessionKinds.includes(c.kind)).map((l) => l.listenerId));
+    const listeners = this.registry.list(c.path);
+    const notCarrying = new Set(listeners.filter((l) => !l.sessionKinds.includes(c.kind)).map((l) => l.listenerId));
+    if (notCarrying.size === listeners.length) return undefined;
     const id = o.newId();
     const pending = new PendingCarrier({
       id,
@@ -235,26 +235,32 @@ export class Router {
     });
     this.pendingAccepts.set(id, pending);
     const capability = this.#mint(id);
-    for (;;) {
-      const picked = this.registry.pick(c.path, { exclude });
-      if (!picked.listener) {
-        pending.cancel();
-        return undefined;
-      }
-      const address = `${o.rendezvousBase(picked.listener.hostHeader)}/$hc${c.rest}?sb-hc-action=accept&sb-hc-id=${capability}`;
-      const sent = picked.listener.sendJson(serializeAccept({ address, id, connectHeaders: c.connectHeaders, remoteEndpoint: c.remoteEndpoint }));
-      if (sent) return pending;
-      exclude.add(picked.listener.listenerId);
+    try {
+      this.#dispatch(
+        c.path,
+        {},
+        'accept',
+        (listener) => {
+          const address = `${o.rendezvousBase(listener.hostHeader)}/$hc${c.rest}?sb-hc-action=accept&sb-hc-id=${capability}`;
+          return listener.sendJson(serializeAccept({ address, id, connectHeaders: c.connectHeaders, remoteEndpoint: c.remoteEndpoint }));
+        },
+        notCarrying,
+      );
+    } catch {
+      // No carrying listener took it (they all went since the list was read).
+      pending.cancel();
+      return undefined;
     }
+    return pending;
   }
 
   /**
    * Pick + failover, the one loop: picks a listener and offers it the call until one takes it
    * (`send` returns true). A listener that refuses (its channel closed since it was picked) is
-   * excluded and the next is tried; `send` may throw to stop (a busy listener).
+   * excluded and the next is tried; `send` may throw to stop (a busy listener). `exclude` starts
+   * with listeners that cannot take this kind of call (session carriers).
    */
-  #dispatch(path: string, pinning: Pinning, kind: 'request' | 'accept', send: (listener: RouteListener) => boolean): void {
-    const exclude = new Set<string>();
+  #dispatch(path: string, pinning: Pinning, kind: 'request' | 'accept', send: (listener: RouteListener) => boolean, exclude = new Set<string>()): void {
     for (;;) {
       const picked = this.registry.pick(path, { allowed: pinning.allowedListeners, disallowed: pinning.disallowedListeners, exclude });
       if (!picked.listener) throw this.#noListener(path, kind, picked.reason ?? 'none');

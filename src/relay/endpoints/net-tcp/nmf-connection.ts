@@ -740,11 +740,7 @@ export class NmfConnection {
    * connection is closed so its channel faults (as it would if the service's connection dropped).
    */
   #carrierFailed(session: Session, carrier: Carrier, err: RelayError, end: 'failed' | 'refused'): void {
-    if (carrier.state === 'over') return;
-    const wasOpen = carrier.state === 'open';
-    carrier.state = 'over';
-    this.#o.sessionSlots.release(session.entity.path);
-    if (wasOpen) this.#o.ctx.metrics.netTcpSessions.dec({ path: session.entity.path });
+    if (this.#endCarrier(session, carrier) === undefined) return;
     this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path: session.entity.path, end });
     carrier.ep?.terminate();
     this.#log.info({ path: session.entity.path, session: session.id, err: err.message }, 'net.tcp session failed');
@@ -758,6 +754,19 @@ export class NmfConnection {
     this.#fault(FaultString.EndpointUnavailable, `the session to the service failed: ${err.message}`);
   }
 
+  /**
+   * Marks the carrier over, once: its place on the path goes back and an open one leaves the
+   * sessions gauge. Undefined when it was over already, else whether it had opened.
+   */
+  #endCarrier(session: Session, carrier: Carrier): boolean | undefined {
+    if (carrier.state === 'over') return undefined;
+    const wasOpen = carrier.state === 'open';
+    carrier.state = 'over';
+    this.#o.sessionSlots.release(session.entity.path);
+    if (wasOpen) this.#o.ctx.metrics.netTcpSessions.dec({ path: session.entity.path });
+    return wasOpen;
+  }
+
   #faultAwaiting(session: Session, carrier: Carrier, err: RelayError): void {
     for (const id of carrier.awaiting) this.#sendReply(session, errorFault(err, id));
     carrier.awaiting.clear();
@@ -765,16 +774,10 @@ export class NmfConnection {
 
   /** Ends the carrier from this side: Ended (the client's End) or GoingAway (the client is gone). */
   #closeCarrier(session: Session, carrier: Carrier, code: number, by: 'client' | 'service'): void {
-    if (carrier.state === 'over') return;
-    const wasOpen = carrier.state === 'open';
-    carrier.state = 'over';
-    this.#o.sessionSlots.release(session.entity.path);
-    if (!wasOpen) {
-      carrier.pending.cancel();
-      return;
-    }
+    const wasOpen = this.#endCarrier(session, carrier);
+    if (wasOpen === undefined) return;
+    if (!wasOpen) return carrier.pending.cancel();
     const path = session.entity.path;
-    this.#o.ctx.metrics.netTcpSessions.dec({ path });
     this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path, end: by });
     this.#log.info({ path, session: session.id, by, ms: this.#o.ctx.config.clock.now() - carrier.startedAt }, 'net.tcp session ended');
     if (by === 'client') carrier.ep!.close(code, code === SessionCloseCode.Ended ? 'client ended the session' : 'client went away');
