@@ -11,7 +11,11 @@ import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { createSasToken } from '../src/auth/sas-token';
-import { SessionReader, SessionWriter, createSoapStringPolicy, encodeEnvelope, readNbfx } from '../src/protocol/nbfx';
+import { SessionReader, SessionWriter, binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, readNbfx, xmlToBinary } from '../src/protocol/nbfx';
+import { encodeSizedEnvelope } from '../src/protocol/nmf';
+import { rewriteAddressingTo, scanEnvelope } from '../src/protocol/soap/envelope';
+import { carriedRequestPayload, decodeRequest, encodeReply, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
+import { readEnvelopeHead } from '../src/relay/endpoints/net-tcp/envelope-head';
 import { parseXml } from '../src/protocol/xml/text-reader';
 import { NetTcpClient, requestEnvelope } from '../test/helpers/net-tcp-client';
 import { median, runLoad, type LoadResult } from './load';
@@ -173,8 +177,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
   const netTcp = String(relay.info.netTcp);
   const port = Number(new URL(netTcp.replace(/^net\.tcp:/, 'http:')).port);
   const lines = [
-    '| conns | net.tcp direct calls/s | net.tcp relayed (session carried) calls/s | ratio | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / relayed / per call / shared |',
-    '|---|---|---|---|---|---|---|---|',
+    '| conns | net.tcp direct calls/s | carried, binary calls/s | carried, text calls/s | binary / text | binary / direct | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / binary / text / per call / shared | relay + agent CPU µs per call, binary / text |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const body = echoBody(1024);
   // Each call its own MessageID (as WCF clients send), so calls on a shared session never collide.
@@ -184,24 +188,34 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
     bodyFor: () => Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: `${url}/${path}`, body, messageId: `urn:uuid:${randomUUID()}` })),
     headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
   });
+  type Carried = LoadResult & { cpuUs: number };
+  /** A carried run, with the relay's and the agent's CPU over the whole run (warm-up and session set-up included) per measured call: an upper bound. */
+  const carriedRun = async (path: string, connections: number): Promise<Carried> => {
+    const cpu0 = relay.cpuUs() + agent.cpuUs();
+    const r = await runNetTcpLoad({ port, via: `${netTcp}/${path}`, body, connections, durationMs });
+    return { ...r, cpuUs: (relay.cpuUs() + agent.cpuUs() - cpu0) / r.calls };
+  };
   try {
     for (const connections of [1, 32]) {
       const direct: LoadResult[] = [];
-      const carried: LoadResult[] = [];
+      const binary: Carried[] = [];
+      const text: Carried[] = [];
       const perCall: LoadResult[] = [];
       const shared: LoadResult[] = [];
       for (let r = 0; r < rounds; r++) {
         direct.push(await runNetTcpLoad({ port: servicePort, via: serviceVia, body, connections, durationMs }));
-        carried.push(await runNetTcpLoad({ port, via: `${netTcp}/bench-session`, body, connections, durationMs }));
+        binary.push(await carriedRun('bench-session', connections));
+        text.push(await carriedRun('bench-session-text', connections));
         perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
         shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));
       }
       const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
-      const [d, c, p, s] = [direct, carried, perCall, shared].map((x) => m(x, 'callsPerSecond'));
+      const [d, b, t, p, s] = [direct, binary, text, perCall, shared].map((x) => m(x, 'callsPerSecond')) as [number, number, number, number, number];
+      const cpu = [binary, text].map((xs) => median(xs.map((x) => x.cpuUs)).toFixed(0)).join(' / ');
       lines.push(
-        `| ${connections} | ${d!.toFixed(0)} | ${c!.toFixed(0)} | ${(c! / d!).toFixed(2)} | ${p!.toFixed(0)} | ${s!.toFixed(0)} | ${(p! / s!).toFixed(2)} | ${[direct, carried, perCall, shared].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} |`,
+        `| ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(b / t).toFixed(2)} | ${(b / d).toFixed(2)} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(p / s).toFixed(2)} | ${[direct, binary, text, perCall, shared].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} | ${cpu} |`,
       );
-      const errors = [...direct, ...carried, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
+      const errors = [...direct, ...binary, ...text, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
       if (errors) lines.push(`  (errors: ${errors})`);
     }
   } finally {
@@ -209,7 +223,64 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
     relay.stop();
     service.stop();
   }
+  const conv = carrierConversionUs(body, durationMs);
+  lines.push(
+    '',
+    `Envelope work per carried 1 KiB call, measured in-process with the functions relay and agent run: text carrier ${conv.text.toFixed(1)} µs ` +
+      '(relay: request NBFX → XML text, reply text → tokens → NBFX; agent: To rewrite + text → NBFX, reply NBFX → text + head scan); ' +
+      `binary carrier ${conv.binary.toFixed(1)} µs (relay: request decoded once and re-encoded without session strings, To set; reply head read; agent: nothing).`,
+  );
   return lines.join('\n');
+}
+
+/**
+ * µs per call of the envelope work on the carried path, text carrier against binary, with the
+ * same functions and session dictionaries the relay (nmf-connection.ts) and the agent
+ * (net-tcp-session.ts) use.
+ */
+function carrierConversionUs(body: string, durationMs: number): { text: number; binary: number } {
+  const to = 'net.tcp://127.0.0.1:808/service';
+  const request = (id: string) => requestEnvelope({ action: ECHO_ACTION, to: 'net.tcp://relay.example.com/bench-session', body, messageId: id });
+  const reply = (id: string) =>
+    `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">${ECHO_ACTION}Response</a:Action><a:RelatesTo>${id}</a:RelatesTo></s:Header><s:Body><EchoResponse xmlns="${NS}"><EchoResult>${'x'.repeat(800)}</EchoResult></EchoResponse></s:Body></s:Envelope>`;
+  // Both directions as a client and a service would produce them (binary with session dictionaries).
+  const clientWriter = new SessionWriter();
+  const serviceWriter = new SessionWriter();
+  const relayReader = new SessionReader();
+  const relayWriter = new SessionWriter();
+  const agentWriter = new SessionWriter();
+  const agentReader = new SessionReader();
+  const mirror = new SessionReader();
+  const id = `urn:uuid:${randomUUID()}`;
+  const first = [Buffer.concat(xmlToBinary(Buffer.from(request(id)), { session: clientWriter })), Buffer.concat(xmlToBinary(Buffer.from(reply(id)), { session: serviceWriter }))];
+  // Later messages of the session, as the loop sends them: the session strings were defined by the first.
+  const fromClient = Buffer.concat(xmlToBinary(Buffer.from(request(id)), { session: clientWriter }));
+  const fromService = Buffer.concat(xmlToBinary(Buffer.from(reply(id)), { session: serviceWriter }));
+  decodeRequest(first[0]!, relayReader);
+  binaryToXml(first[1]!, { session: agentReader });
+  decodeEnvelope(first[1]!, { session: mirror });
+  const textCall = () => {
+    // relay, request: NBFX → text for the carrier
+    const text = requestXml(decodeRequest(fromClient, relayReader)).toString('utf8');
+    // agent, request: To rewrite, text → NBFX, framed
+    encodeSizedEnvelope(xmlToBinary(rewriteAddressingTo(Buffer.from(text), to).body, { session: agentWriter }));
+    // agent, reply: NBFX → text, head scan
+    const replyXml = Buffer.from(binaryToXml(fromService, { session: agentReader, selfClose: true }), 'utf8');
+    scanEnvelope(replyXml);
+    // relay, reply: text → tokens, head read, tokens → NBFX, framed
+    const tokens = parseXml(replyXml.toString('utf8'));
+    readEnvelopeHead(tokens);
+    encodeReply(tokens, relayWriter);
+  };
+  const binaryCall = () => {
+    // relay, request: decoded once (authorization), re-encoded self-contained with the service's To
+    encodeSizedEnvelope(carriedRequestPayload(decodeRequest(fromClient, relayReader), to));
+    // relay, reply: head read with the mirror of the service's strings, framed as it is
+    readEnvelopeHead(decodeEnvelope(fromService, { session: mirror }));
+    encodeSizedEnvelope(fromService);
+  };
+  const ms = Math.min(durationMs, 1000);
+  return { text: 1e6 / rate(textCall, ms), binary: 1e6 / rate(binaryCall, ms) };
 }
 
 /** Envelopes for the codec benchmark, as WCF would send them (SOAP 1.2 + WS-Addressing). */

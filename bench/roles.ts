@@ -13,7 +13,7 @@
  *   node dist/bench/roles.js attackers RELAY NETTCP COUNT RECONNECT_MS [KINDS] → prints {"started":N}, then {"open":n} each second
  *   node dist/bench/roles.js victims RELAY TOKEN SECONDS → prints the victims' latencies when done
  *   node dist/bench/roles.js nettcp-service     → prints {"url":…} (net.tcp://…: a sessionful net.tcp Echo service)
- *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-shared)
+ *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-session-text, bench-shared)
  *   node dist/bench/roles.js forwarder TARGET   → prints {"url":…} (a TCP byte forwarder to TARGET's
  *                                                 host:port: the cheapest possible hop, for a floor)
  * Each exits when its stdin closes.
@@ -121,6 +121,7 @@ async function main(): Promise<void> {
         { path: 'bench11', requiresClientAuthorization: true },
         { path: 'bench12', requiresClientAuthorization: false },
         { path: 'bench-session', requiresClientAuthorization: false },
+        { path: 'bench-session-text', requiresClientAuthorization: false },
         { path: 'bench-shared', requiresClientAuthorization: false },
       ],
     });
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
       key: BENCH_KEY,
       services: [
         { path: 'bench-session', target: { type: 'nettcp', url: b! } },
+        { path: 'bench-session-text', target: { type: 'nettcp', url: b!, carrier: 'text' } },
         { path: 'bench-shared', target: { type: 'nettcp', url: b!, shareSessions: true, maxSessions: 32 } },
       ],
     });

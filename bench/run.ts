@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only http|soap|nettcp]: the benchmarks, printed as markdown tables
+ * npm run bench [-- --quick] [-- --only http|soap|nettcp|sessions]: the benchmarks, printed as markdown tables
  * with ratios against direct calls measured in the same run (medians of rounds).
  */
 import { benchHttpRelay } from './http-relay';
@@ -18,11 +18,13 @@ async function main(): Promise<void> {
     process.stdout.write('## SOAP 1.1 (node-soap service) through relay + agent vs direct\n\n');
     process.stdout.write(`${await benchSoapRelay(opts)}\n\n`);
   }
+  if (!only || only === 'nettcp' || only === 'sessions') {
+    process.stdout.write('## net.tcp service behind the agent (`nettcp` target): sessions carried (binary and text carriers), and sessionless callers per call or pooled (1 KiB Echo)\n\n');
+    process.stdout.write(`${await benchNetTcpSessions(opts)}\n\n`);
+  }
   if (!only || only === 'nettcp') {
     process.stdout.write('## net.tcp (our TS client) vs basicHttp through relay + agent vs direct (SOAP echo service)\n\n');
     process.stdout.write(`${await benchNetTcp(opts)}\n\n`);
-    process.stdout.write('## net.tcp service behind the agent (`nettcp` target): sessions carried, and sessionless callers per call or pooled (1 KiB Echo)\n\n');
-    process.stdout.write(`${await benchNetTcpSessions(opts)}\n\n`);
     process.stdout.write('## Codec throughput on the same envelopes (MB/s of XML text)\n\n');
     process.stdout.write(`${benchCodecs({ durationMs: quick ? 300 : 1000 })}\n\n`);
   }

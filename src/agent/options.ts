@@ -92,6 +92,12 @@ const netTcpTarget = z.strictObject({
    * its own; past it a new client session gets ServerTooBusy. Default 100.
    */
   maxClientSessions: z.number().int().min(1).max(100_000).default(100),
+  /**
+   * How relayed client sessions travel between relay and agent: `binary` (the client's and the
+   * service's binary envelopes, passed through; the relay offers it) or `text` (SOAP 1.2 XML).
+   * Default binary; text costs more CPU per call (bench:nettcp) and suits debugging.
+   */
+  carrier: z.enum(['binary', 'text']).default('binary'),
   /** Largest message either way, bytes. */
   maxMessageBytes: z.number().int().min(1024).default(MAX_SOAP_MESSAGE_BYTES),
   /** Session dictionary quota for what the agent writes, bytes (the service's MaxSessionSize, WCF default 2048). */

@@ -5,3 +5,4 @@ export * from './backoff';
 export * from './byte-queue';
 export * from './entities';
 export * from './options-util';
+export * from './state-machine';

@@ -38,6 +38,11 @@ export interface WsEndpointOptions {
   maxFramePayloadBytes?: number;
   /** Largest assembled text message (messages mode), bytes. Default 1 MiB. */
   maxTextMessageBytes?: number;
+  /**
+   * Messages mode: binary messages are assembled too (within maxTextMessageBytes) and emitted
+   * whole as `binary`, instead of streamed as binaryStart/binaryData/binaryEnd.
+   */
+  assembleBinary?: boolean;
 }
 
 export interface WsEndpointEvents {
@@ -45,6 +50,7 @@ export interface WsEndpointEvents {
   frameData: [data: Buffer, header: FrameHeader];
   frameEnd: [header: FrameHeader];
   text: [text: string];
+  binary: [data: Buffer];
   binaryStart: [];
   binaryData: [data: Buffer];
   binaryEnd: [];
@@ -61,6 +67,7 @@ export class WsEndpoint extends EventEmitter<WsEndpointEvents> {
   readonly #mode: 'frames' | 'messages';
   readonly #decoder: FrameDecoder;
   readonly #maxText: number;
+  readonly #assembleBinary: boolean;
   #textParts: Buffer[] = [];
   #textBytes = 0;
   /** Opcode of the message being received in messages mode (Text/Binary), or 0. */
@@ -82,6 +89,7 @@ export class WsEndpoint extends EventEmitter<WsEndpointEvents> {
     this.role = options.role;
     this.#mode = options.mode;
     this.#maxText = options.maxTextMessageBytes ?? 1024 * 1024;
+    this.#assembleBinary = options.assembleBinary === true;
     this.#decoder = new FrameDecoder({
       role: options.role,
       maxFramePayloadBytes: options.maxFramePayloadBytes ?? 16 * 1024 * 1024,
@@ -169,15 +177,18 @@ export class WsEndpoint extends EventEmitter<WsEndpointEvents> {
         this.#textBytes = 0;
       } else if (opcode === Opcode.Binary) {
         this.#inMessage = Opcode.Binary;
-        this.emit('binaryStart');
+        if (this.#assembleBinary) {
+          this.#textParts = [];
+          this.#textBytes = 0;
+        } else this.emit('binaryStart');
       }
       return;
     }
     if (ev.type === 'payload') {
-      if (this.#inMessage === Opcode.Text) {
+      if (this.#inMessage === Opcode.Text || this.#assembleBinary) {
         this.#textBytes += ev.data.length;
         if (this.#textBytes > this.#maxText) {
-          throw new ProtocolError('RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE', `text message over ${this.#maxText} bytes`);
+          throw new ProtocolError('RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE', `${this.#inMessage === Opcode.Text ? 'text' : 'binary'} message over ${this.#maxText} bytes`);
         }
         this.#textParts.push(Buffer.from(ev.data));
       } else if (ev.data.length) {
@@ -192,6 +203,11 @@ export class WsEndpoint extends EventEmitter<WsEndpointEvents> {
       const text = Buffer.concat(this.#textParts).toString('utf8');
       this.#textParts = [];
       this.emit('text', text);
+    } else if (this.#assembleBinary) {
+      this.#inMessage = 0;
+      const data = this.#textParts.length === 1 ? this.#textParts[0]! : Buffer.concat(this.#textParts);
+      this.#textParts = [];
+      this.emit('binary', data);
     } else {
       this.#inMessage = 0;
       this.emit('binaryEnd');

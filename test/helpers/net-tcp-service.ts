@@ -9,6 +9,7 @@
  *   AddWithProgress(a,b) → a one-way callback Progress(a) during the operation, then a+b
  *   NotifyLater(ms)      → its reply at once, a one-way callback Later after ms
  *   Ask(q)               → a two-way callback Question(q) to the client, then the client's answer
+ *                          (`FAULT reason` when the answer is a fault)
  *   Echo(text)           → text (the benchmark's operation, bench/net-tcp.ts)
  */
 import { randomUUID } from 'node:crypto';
@@ -34,6 +35,8 @@ export interface SessionServiceStats {
   opened: number;
   /** Sessions the client ended with End. */
   endedByClient: number;
+  /** Envelopes received whose StringTable defined session strings (a self-contained one has none). */
+  withSessionStrings: number;
   /** Connections open now. */
   connections: () => number;
   /** Sessions open now. */
@@ -56,6 +59,7 @@ export async function sessionService(h: Teardown): Promise<{ url: string; stats:
   const stats: SessionServiceStats = {
     opened: 0,
     endedByClient: 0,
+    withSessionStrings: 0,
     connections: () => sockets.size,
     open: () => openSessions,
     killAll: () => {
@@ -110,13 +114,14 @@ export async function sessionService(h: Teardown): Promise<{ url: string; stats:
           }
           socket.write(encodeEnd());
         } else if (f.type === 'envelope') {
+          if (f.payload[0] !== 0) stats.withSessionStrings++;
           const xml = binaryToXml(f.payload, { session: reader });
           const a = scanEnvelope(xml).addressing;
           const action = a?.action ?? '';
           const messageId = a?.messageId;
           if (a?.relatesTo !== undefined) {
-            // The client's answer to a two-way callback.
-            questions.get(a.relatesTo)?.(textOf(xml, 'Answer'));
+            // The client's answer to a two-way callback (a fault answers with its reason).
+            questions.get(a.relatesTo)?.(scanEnvelope(xml).isFault ? `FAULT ${textOf(xml, 'Text')}` : textOf(xml, 'Answer'));
             questions.delete(a.relatesTo);
             continue;
           }

@@ -13,7 +13,7 @@ import { answerEnvelope, callbackAction, sessionAction, sessionService, SESSION_
 const inc = (c: NetTcpClient): Promise<number> => c.request(sessionAction('Increment'), `<Increment xmlns="${SESSION_NS}"/>`).then((x) => Number(textOf(x, 'IncrementResult')));
 const sid = (c: NetTcpClient): Promise<string> => c.request(sessionAction('SessionId'), `<SessionId xmlns="${SESSION_NS}"/>`).then((x) => textOf(x, 'SessionIdResult'));
 
-describe('net.tcp sessions through the relay', () => {
+describe.each(['binary', 'text'] as const)('net.tcp sessions through the relay (%s carrier)', (carrier) => {
   const h = new Harness();
   let relay: RelayServer;
   let service: { url: string; stats: SessionServiceStats };
@@ -30,14 +30,34 @@ describe('net.tcp sessions through the relay', () => {
 
   beforeAll(async () => {
     service = await sessionService(h);
-    relay = await h.relay({ netTcp: { port: 0, host: '127.0.0.1' }, entities: [{ path: 'sessions', requiresClientAuthorization: false }] });
-    const agent = await h.agent(relay, [{ path: 'sessions', target: { type: 'nettcp', url: service.url } }]);
+    relay = await h.relay({
+      netTcp: { port: 0, host: '127.0.0.1' },
+      entities: [
+        { path: 'sessions', requiresClientAuthorization: false },
+        { path: 'shared', requiresClientAuthorization: false },
+      ],
+    });
+    const agent = await h.agent(relay, [
+      { path: 'sessions', target: { type: 'nettcp', url: service.url, carrier } },
+      { path: 'shared', target: { type: 'nettcp', url: service.url, shareSessions: true } },
+    ]);
     await agent.whenReady();
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
   });
   afterAll(() => h.close());
+
+  it(`the relay and the agent carry sessions as ${carrier} (binary: the client's envelopes reach the service self-contained)`, async () => {
+    const before = service.stats.withSessionStrings;
+    const a = await open();
+    for (let i = 0; i < 3; i++) await inc(a);
+    await sid(a);
+    // Text: the agent's writer defines session strings in its first message; binary: the relay
+    // re-encodes each client message without any, and the agent passes it through.
+    if (carrier === 'binary') expect(service.stats.withSessionStrings).toBe(before);
+    else expect(service.stats.withSessionStrings).toBeGreaterThan(before);
+  });
 
   it.each([false, true])('two sessions interleaved keep their own counters and ids (direct: %s)', async (direct) => {
     const a = await open(direct);
@@ -156,6 +176,30 @@ describe('net.tcp sessions through the relay', () => {
     expect(await post()).toBe(1);
     expect(await post()).toBe(1);
     expect(await Promise.all([post(), post(), post()])).toEqual([1, 1, 1]);
+  });
+
+  /** A SOAP 1.2 POST through the relay; the reply's text. */
+  const soap12 = (path: string, op: string, body: string, messageId = `urn:uuid:${Math.random()}`) =>
+    request(`${relay.url}/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${sessionAction(op)}"` },
+      body: `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">${sessionAction(op)}</a:Action><a:MessageID>${messageId}</a:MessageID><a:To s:mustUnderstand="1">x</a:To></s:Header><s:Body>${body}</s:Body></s:Envelope>`,
+    }).then((r) => r.body.toString());
+
+  it('a sessionless caller gets the reply, not a one-way callback the service sends first', async () => {
+    const reply = await soap12('sessions', 'AddWithProgress', `<AddWithProgress xmlns="${SESSION_NS}"><a>2</a><b>3</b></AddWithProgress>`);
+    expect(textOf(reply, 'AddWithProgressResult')).toBe('5');
+  });
+
+  it('a two-way callback to a sessionless caller is answered with a fault at once (the service does not wait)', async () => {
+    const reply = await soap12('sessions', 'Ask', `<Ask xmlns="${SESSION_NS}"><q>why</q></Ask>`);
+    expect(textOf(reply, 'AskResult')).toMatch(/^FAULT .*sessionless/);
+  });
+
+  it('shared sessions: two calls with one MessageID at once each get their own reply', async () => {
+    const id = 'urn:uuid:00000000-0000-0000-0000-000000000001';
+    const echo = (text: string) => soap12('shared', 'Echo', `<Echo xmlns="${SESSION_NS}"><text>${text}</text></Echo>`, id).then((x) => textOf(x, 'EchoResult'));
+    expect(await Promise.all([echo('first'), echo('second'), echo('third')])).toEqual(['first', 'second', 'third']);
   });
 });
 

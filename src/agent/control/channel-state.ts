@@ -3,6 +3,7 @@
  *
  *   IDLE → CONNECTING → READY → (BACKOFF → CONNECTING)* → CLOSED
  */
+import type { TransitionTable } from '../../core/state-machine';
 import type { ConnectFailure, FailureKind } from './connect-failure';
 
 export const ChannelState = {
@@ -15,7 +16,7 @@ export const ChannelState = {
 export type ChannelState = (typeof ChannelState)[keyof typeof ChannelState];
 
 /** Allowed transitions; anything else is a bug and throws. */
-export const TRANSITIONS: Record<ChannelState, readonly ChannelState[]> = {
+export const TRANSITIONS: TransitionTable<ChannelState> = {
   IDLE: ['CONNECTING', 'CLOSED'],
   CONNECTING: ['READY', 'BACKOFF', 'CLOSED'],
   READY: ['BACKOFF', 'CLOSED'],

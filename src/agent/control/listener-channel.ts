@@ -25,7 +25,11 @@ import type { Logger } from '../../core/logger';
 import {
   CONTROL_BODY_HEADER,
   InvalidCommandError,
+  BINARY_CARRIER,
   NET_TCP_SESSION,
+  SESSION_ENCODING_HEADER,
+  SESSION_ENCODINGS_HEADER,
+  SESSION_TO_HEADER,
   SESSION_KIND_HEADER,
   SESSION_OFFER_HEADER,
   SESSION_TARGET_HEADER,
@@ -45,6 +49,7 @@ import type { ServiceProxy, ServiceSession, SessionTarget } from '../proxies/ser
 import type { StreamTarget } from '../proxies/stream-proxy';
 import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from './connect-failure';
 import { errorResponse, headerOf, markOneWayAck, streamResponse } from './responses';
+import { StateMachine } from '../../core/state-machine';
 import { ChannelState, TRANSITIONS, type ChannelStatus, type StateDetail } from './channel-state';
 
 export { ChannelState, type ChannelStatus, type StateDetail } from './channel-state';
@@ -85,7 +90,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   readonly listenerId: string;
   readonly #o: ListenerChannelOptions;
   readonly #log: Logger;
-  #state: ChannelState = ChannelState.Idle;
+  readonly #machine = new StateMachine<ChannelState>('listener channel', ChannelState.Idle, TRANSITIONS);
   #ws: WebSocket | undefined;
   /** Per control-channel connection: its socket and the body size agreed with the relay. */
   readonly #wsLinks = new WeakMap<WebSocket, { socket: Duplex; controlBodyLimit: number }>();
@@ -114,7 +119,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   }
 
   get state(): ChannelState {
-    return this.#state;
+    return this.#machine.state;
   }
 
   /** State, since when, attempts and the last failure (for /$health). */
@@ -123,18 +128,18 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const st: ChannelStatus = {
       path: this.path,
       listenerId: this.listenerId,
-      state: this.#state,
+      state: this.#machine.state,
       since: iso(this.#since),
       attempt: this.#o.backoff.attempt,
       inFlight: this.#inFlight.size,
     };
-    if (this.#state === ChannelState.Backoff && this.#nextAttemptAt !== undefined) st.nextAttemptAt = iso(this.#nextAttemptAt);
+    if (this.#machine.state === ChannelState.Backoff && this.#nextAttemptAt !== undefined) st.nextAttemptAt = iso(this.#nextAttemptAt);
     if (this.#lastError) st.lastError = { ...this.#lastError, at: iso(this.#lastError.at) };
     return st;
   }
 
   start(): void {
-    if (this.#state === ChannelState.Idle) this.#connect();
+    if (this.#machine.state === ChannelState.Idle) this.#connect();
   }
 
   /**
@@ -145,7 +150,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
    */
   stop(drainMs = 0): Promise<void> {
     if (this.#stopped) return this.#stopped;
-    if (this.#state !== ChannelState.Closed) this.#transition(ChannelState.Closed, { reason: 'stopped' });
+    if (this.#machine.state !== ChannelState.Closed) this.#transition(ChannelState.Closed, { reason: 'stopped' });
     this.#clearTimers();
     this.#o.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -186,9 +191,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   }
 
   #transition(to: ChannelState, detail: StateDetail = {}): void {
-    const from = this.#state;
-    if (!TRANSITIONS[from].includes(to)) throw new Error(`listener channel: illegal transition ${from} → ${to}`);
-    this.#state = to;
+    const from = this.#machine.to(to);
     this.#since = this.#o.clock.now();
     this.#log.debug({ from, to, ...detail }, 'state');
     this.emit('state', from, to, detail);
@@ -204,7 +207,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     } catch (err) {
       return this.#retry({ kind: FailureKind.Token, reason: `token provider failed: ${(err as Error).message}` });
     }
-    if (this.#state !== ChannelState.Connecting) return;
+    if (this.#machine.state !== ChannelState.Connecting) return;
     const url = `${o.relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
     const headers: Record<string, string> = { ServiceBusAuthorization: token };
     if (o.offerControlBodyBytes > 0) headers[CONTROL_BODY_HEADER] = String(o.offerControlBodyBytes);
@@ -253,7 +256,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   }
 
   #onOpen(ws: WebSocket): void {
-    if (this.#state !== ChannelState.Connecting || ws !== this.#ws) return;
+    if (this.#machine.state !== ChannelState.Connecting || ws !== this.#ws) return;
     const attempts = this.#o.backoff.attempt;
     this.#o.backoff.reset();
     this.#transition(ChannelState.Ready);
@@ -305,7 +308,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   }
 
   #retry(failure: ConnectFailure): void {
-    if (this.#state === ChannelState.Closed || this.#state === ChannelState.Backoff) return;
+    if (this.#machine.state === ChannelState.Closed || this.#machine.state === ChannelState.Backoff) return;
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws && ws.readyState === ws.OPEN) ws.terminate();
@@ -325,7 +328,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     else this.#log.warn(fields, 'reconnecting after backoff');
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
-      if (this.#state === ChannelState.Backoff) void this.#connect();
+      if (this.#machine.state === ChannelState.Backoff) void this.#connect();
     }, delayMs);
   }
 
@@ -381,7 +384,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     }
     if (msg.type === 'accept') this.#track(this.#handleAccept(msg), 'relayed connection');
     else if (msg.type === 'request') {
-      if (this.#state === ChannelState.Closed) {
+      if (this.#machine.state === ChannelState.Closed) {
         // Stopping: the relay has not seen our close yet. Fail fast; the caller may retry elsewhere.
         if (msg.body) this.#pendingBody = 'skip';
         if (msg.method === undefined) return;
@@ -610,9 +613,12 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       await rejectRendezvous(cmd.address, 404, `No net.tcp session target is configured for '${this.path}'`, common).catch(() => undefined);
       return;
     }
+    const binaryOffered = (headerOf(cmd.connectHeaders, SESSION_ENCODINGS_HEADER) ?? '')
+      .split(',')
+      .some((e) => e.trim().toLowerCase() === BINARY_CARRIER);
     let session: ServiceSession;
     try {
-      session = await target.openSession();
+      session = await target.openSession({ binary: binaryOffered });
     } catch (err) {
       const busy = err instanceof RelayError && err.code === 'RELAY_ERR_TOO_BUSY';
       log.info({ err: (err as Error).message }, busy ? 'net.tcp session refused: too many sessions' : 'net.tcp service refused a session');
@@ -621,20 +627,28 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     }
     let ep: WsEndpoint;
     try {
-      ep = await this.#rendezvous(cmd.address, 'messages');
+      const headers = session.encoding === 'binary' ? { [SESSION_ENCODING_HEADER]: BINARY_CARRIER, [SESSION_TO_HEADER]: session.address } : undefined;
+      ep = await this.#rendezvous(cmd.address, 'messages', undefined, headers);
     } catch (err) {
       log.info({ err: (err as Error).message }, 'session rendezvous failed');
       session.abort();
       return;
     }
-    log.info({ target: headerOf(cmd.connectHeaders, SESSION_TARGET_HEADER) }, 'net.tcp session started');
+    log.info({ target: headerOf(cmd.connectHeaders, SESSION_TARGET_HEADER), encoding: session.encoding }, 'net.tcp session started');
     const handle = { destroy: () => ep.terminate() };
     this.#active.add(handle);
     let peerCode: number | undefined;
     let over = false;
-    ep.on('text', (text) => session.send(Buffer.from(text, 'utf8')));
+    if (session.encoding === 'binary') {
+      ep.on('binary', (payload) => session.send(payload));
+      ep.on('text', () => ep.close(SessionCloseCode.Failed, 'text message on a binary carrier'));
+      session.onMessage = (payload) => ep.sendBinary(payload);
+    } else {
+      ep.on('text', (text) => session.send(Buffer.from(text, 'utf8')));
+      ep.on('binary', () => ep.close(SessionCloseCode.Failed, 'binary message on a text carrier'));
+      session.onMessage = (xml) => ep.sendText(xml.toString('utf8'));
+    }
     ep.on('closeFrame', (code) => (peerCode = code));
-    session.onMessage = (xml) => ep.sendText(xml.toString('utf8'));
     session.onClosed = (orderly, reason) => {
       if (over) return;
       over = true;
@@ -674,10 +688,13 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     );
   }
 
-  #rendezvous(address: string, mode: 'frames' | 'messages', protocol?: string): Promise<WsEndpoint> {
+  #rendezvous(address: string, mode: 'frames' | 'messages', protocol?: string, headers?: Record<string, string>): Promise<WsEndpoint> {
     return openRendezvous(address, {
       mode,
       protocol,
+      headers,
+      // A session carrier's binary messages arrive whole (bounded like text ones).
+      assembleBinary: headers !== undefined,
       ca: this.#o.ca,
       rejectUnauthorized: this.#o.rejectUnauthorized,
       timeoutMs: 20_000,

@@ -31,6 +31,7 @@ import { operationOf, WsdlSource } from '../soap/wsdl-source';
 import { NetTcpSession } from './net-tcp-session';
 import type { ServiceProxy, ServiceSession, SessionTarget } from './service-proxy';
 import { RelayError } from '../../core/errors';
+import { faultFromError } from '../../protocol/soap/fault';
 
 const SOAP12_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
@@ -55,6 +56,8 @@ export interface NetTcpProxyOptions {
   readonly shareSessions?: boolean;
   /** Most relayed client sessions held at once (each its own service session). Default 100. */
   readonly maxClientSessions?: number;
+  /** Carry relayed client sessions as binary when the relay offers it (default) or always as text. */
+  readonly carrier?: 'binary' | 'text';
   /** Metadata: fetched from here with the request's query (`?wsdl`, `?xsd=xsd0`, ...). */
   readonly wsdlUrl?: string;
   /** Metadata: this WSDL text for `?wsdl`/`?singleWsdl` (when there is no wsdlUrl). */
@@ -124,7 +127,8 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
         oneWay = addressing?.messageId === undefined || (await this.#isOneWay(action));
       }
       const shared = this.#o.shareSessions === true;
-      const session = shared ? await this.#session() : await this.#dedicated();
+      // A shared session is picked and the call placed on it in one synchronous step (see #session).
+      const session = shared ? this.#session(oneWay ? undefined : addressing?.messageId) : await this.#dedicated();
       let reply: Buffer | undefined;
       try {
         if (oneWay) {
@@ -186,7 +190,7 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
    * A service session for one relayed client session: its own TCP connection and preamble, every
    * message the service sends passed on as it comes (carrier mode), To rewritten on the way in.
    */
-  async openSession(): Promise<ServiceSession> {
+  async openSession(options: { binary: boolean } = { binary: false }): Promise<ServiceSession> {
     const max = this.#o.maxClientSessions ?? 100;
     if (this.#carried.size >= max) {
       throw new RelayError('RELAY_ERR_TOO_BUSY', `the agent holds ${max} sessions to this net.tcp service (maxClientSessions); retry later`);
@@ -194,14 +198,21 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
     const session = await this.#openReady();
     this.#carried.add(session);
     const address = this.#address;
+    const binary = options.binary && this.#o.carrier !== 'text';
     const carried: ServiceSession = {
+      encoding: binary ? 'binary' : 'text',
+      address,
       onMessage: undefined,
       onClosed: undefined,
-      send: (xml) => void session.send(rewriteAddressingTo(xml, address).body).catch(() => undefined),
+      // Binary: the relay wrote To and left no session strings; the payload goes as it is.
+      send: binary
+        ? (payload) => session.sendPayload(payload)
+        : (xml) => void session.send(rewriteAddressingTo(xml, address).body).catch(() => undefined),
       end: () => session.close(),
       abort: () => session.abort(),
     };
-    session.onMessage = (xml) => carried.onMessage?.(xml);
+    if (binary) session.onPayload = (payload) => carried.onMessage?.(payload);
+    else session.onMessage = (xml) => carried.onMessage?.(xml);
     session.onClosed = () => {
       this.#carried.delete(session);
       carried.onClosed?.(session.endedByService, session.endedByService ? undefined : session.closedReason?.message);
@@ -253,28 +264,49 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
   /** A service session for one sessionless call: never shared with another caller. */
   async #dedicated(): Promise<NetTcpSession> {
     const session = await this.#openReady();
-    this.#sessions.add(session);
-    session.onClosed = () => this.#sessions.delete(session);
-    if (!session.usable) this.#sessions.delete(session);
+    this.#track(session);
     return session;
   }
 
-  /** The least busy open session, or a new one while all are busy and the pool has room. */
-  async #session(): Promise<NetTcpSession> {
+  /**
+   * The least busy open session, or a new one while all are busy and the pool has room. A
+   * session where a call with the same MessageID waits is passed over (its reply would be taken
+   * for this one's). Synchronous, so the call is placed (NetTcpSession.call registers it at once)
+   * before another call picks; the session may still be opening (its calls wait for that).
+   */
+  #session(messageId: string | undefined): NetTcpSession {
     let best: NetTcpSession | undefined;
     for (const s of this.#sessions) {
-      if (!s.usable) continue;
+      if (!s.usable || (messageId !== undefined && s.isWaiting(messageId))) continue;
       if (!best || s.inFlight < best.inFlight) best = s;
     }
-    if (best && (best.inFlight === 0 || this.#sessions.size >= this.#o.maxSessions)) {
-      await best.ready;
-      return best;
+    if (best && (best.inFlight === 0 || this.#sessions.size >= this.#o.maxSessions)) return best;
+    if (!best && this.#sessions.size >= this.#o.maxSessions) {
+      throw new RelayError('RELAY_ERR_TOO_BUSY', `every pooled session to this net.tcp service (maxSessions ${this.#o.maxSessions}) has a call with this MessageID waiting`);
     }
     const session = this.#newSession();
+    this.#track(session);
+    return session;
+  }
+
+  /**
+   * A session for sessionless callers: counted while it lives; a callback from the service (a
+   * duplex contract) cannot reach such a caller: a two-way one is answered with a fault at once,
+   * so the service does not wait out its timeout, and a one-way one is dropped, both logged.
+   */
+  #track(session: NetTcpSession): void {
     this.#sessions.add(session);
     session.onClosed = () => this.#sessions.delete(session);
-    await session.ready;
-    return session;
+    session.onUnsolicited = (_xml, addressing) => {
+      this.#o.logger.info(
+        { action: addressing?.action, twoWay: addressing?.messageId !== undefined },
+        'a callback from the net.tcp service cannot reach a sessionless caller (SOAP over HTTP, a Hybrid Connections sender); use a net.tcp client for duplex contracts',
+      );
+      if (addressing?.messageId === undefined) return;
+      const err = new RelayError('RELAY_ERR_NO_LISTENER', 'The caller of this service is sessionless (SOAP over HTTP or a Hybrid Connections sender): a callback cannot reach it.');
+      void session.send(faultFromError(err, 'soap12', { addressing: { version: addressing.version, messageId: addressing.messageId } }).body).catch(() => undefined);
+    };
+    if (!session.usable) this.#sessions.delete(session);
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,10 @@
 /**
  * One [MC-NMF] duplex session from the agent to a local WCF net.tcp service (security None):
  *
- *   connect, preamble (duplex, Via = service URL, binary with session 0x08) -> 0x0B
- *   envelopes both ways, replies matched by RelatesTo (wcf-wire.md §1.6, §4.3)
- *   End -> End, close
+ *   CONNECTING: connect, preamble (duplex, Via = service URL, binary with session 0x08) -> 0x0B
+ *   OPEN:       envelopes both ways, replies matched by RelatesTo (wcf-wire.md §1.6, §4.3)
+ *   ENDING:     our End sent -> the service's End (or FIN)
+ *   CLOSED:     the socket is gone; closedReason says why (a service End in OPEN = endedByService)
  *
  * The session strings of each direction live as long as the session (one SessionWriter for what
  * we send, one SessionReader for what the service sends; the writer keeps within the 2048-byte
@@ -15,7 +16,23 @@ import { RelayError, TimeoutError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../protocol/nbfx';
 import { ClientDecoder, KnownEncoding, Mode, encodeEnd, encodePreamble, encodeSizedEnvelope, type ClientFrame } from '../../protocol/nmf';
-import { scanEnvelope } from '../../protocol/soap/envelope';
+import { scanEnvelope, type AddressingInfo } from '../../protocol/soap/envelope';
+import { StateMachine, type TransitionTable } from '../../core/state-machine';
+
+export const ServiceSessionState = {
+  Connecting: 'CONNECTING',
+  Open: 'OPEN',
+  Ending: 'ENDING',
+  Closed: 'CLOSED',
+} as const;
+export type ServiceSessionState = (typeof ServiceSessionState)[keyof typeof ServiceSessionState];
+
+export const SERVICE_SESSION_TRANSITIONS: TransitionTable<ServiceSessionState> = {
+  CONNECTING: ['OPEN', 'CLOSED'],
+  OPEN: ['ENDING', 'CLOSED'],
+  ENDING: ['CLOSED'],
+  CLOSED: [],
+};
 
 export interface NetTcpSessionOptions {
   /** net.tcp://host:port/path of the service (the Via). */
@@ -46,8 +63,9 @@ export class NetTcpSession {
   readonly #reader = new SessionReader();
   readonly #writer: SessionWriter;
   readonly #waiting = new Map<string, Waiter>();
+  readonly #state = new StateMachine<ServiceSessionState>('net.tcp service session', ServiceSessionState.Connecting, SERVICE_SESSION_TRANSITIONS);
   #ready: Promise<void>;
-  #open = false;
+  /** Why the session closed (set with CLOSED). */
   #dead: RelayError | undefined;
   #onAck: (() => void) | undefined;
   #onEnd: (() => void) | undefined;
@@ -60,6 +78,16 @@ export class NetTcpSession {
    * correlates by RelatesTo itself. Unset: replies are matched to call() by RelatesTo.
    */
   onMessage: ((xml: Buffer) => void) | undefined;
+  /**
+   * Binary carrier mode: every envelope payload the service sends (msbinsession1: its StringTable
+   * and NBFX), undecoded, in order. Takes precedence over onMessage.
+   */
+  onPayload: ((payload: Buffer) => void) | undefined;
+  /**
+   * Call mode: a message from the service that is not a reply to a waiting call (a callback: it
+   * has a MessageID of its own, or no RelatesTo and is no fault). Unset: logged and dropped.
+   */
+  onUnsolicited: ((xml: Buffer, addressing: AddressingInfo | undefined) => void) | undefined;
   #endedByService = false;
   #closing: Promise<void> | undefined;
 
@@ -76,7 +104,8 @@ export class NetTcpSession {
       }, options.connectTimeoutMs);
       this.#onAck = () => {
         clearTimeout(timer);
-        this.#open = true;
+        if (!this.#state.is(ServiceSessionState.Connecting)) return;
+        this.#state.to(ServiceSessionState.Open);
         options.logger.debug({ service: options.url }, 'net.tcp service session open');
         resolve();
       };
@@ -101,12 +130,13 @@ export class NetTcpSession {
     return this.#ready;
   }
 
-  get usable(): boolean {
-    return this.#dead === undefined;
+  get state(): ServiceSessionState {
+    return this.#state.state;
   }
 
-  get open(): boolean {
-    return this.#open && this.#dead === undefined;
+  /** Connecting or open: calls may still be made on it. */
+  get usable(): boolean {
+    return this.#state.is(ServiceSessionState.Connecting, ServiceSessionState.Open);
   }
 
   /** The service ended the session with End (an orderly end, e.g. after an IsTerminating operation). */
@@ -119,6 +149,11 @@ export class NetTcpSession {
     return this.#dead;
   }
 
+  /** True while a call with this MessageID waits for its reply. */
+  isWaiting(messageId: string): boolean {
+    return this.#waiting.has(messageId);
+  }
+
   /** Calls waiting for their reply. */
   get inFlight(): number {
     return this.#waiting.size;
@@ -128,25 +163,57 @@ export class NetTcpSession {
    * Sends a request and resolves with the reply whose RelatesTo is `messageId`, or undefined when
    * the call proved one-way (see repliesInOrder).
    */
-  async call(xml: Buffer, messageId: string, timeoutMs: number): Promise<Buffer | undefined> {
-    await this.#ready;
-    if (this.#dead) throw this.#dead;
+  call(xml: Buffer, messageId: string, timeoutMs: number): Promise<Buffer | undefined> {
+    if (!this.usable) return Promise.reject(this.#dead ?? this.#ending());
+    // Two calls with one MessageID on a session would take each other's replies.
+    if (this.#waiting.has(messageId)) {
+      return Promise.reject(new RelayError('RELAY_ERR_TOO_BUSY', 'another call with this MessageID is waiting on the service session; send a new MessageID per call'));
+    }
+    // The call is waiting from now on (isWaiting), before the session is open: a pool that picks a
+    // session for the next call sees it at once. A session that fails to open rejects it (#kill).
+    let waiter!: Waiter;
     const reply = new Promise<Buffer | undefined>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(messageId);
         reject(new TimeoutError('RELAY_ERR_TIMEOUT', `the net.tcp service at ${this.#o.url} did not answer in ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#waiting.set(messageId, { resolve, reject, timer });
+      waiter = { resolve, reject, timer };
+      this.#waiting.set(messageId, waiter);
     });
-    this.#write(xml);
+    this.#ready.then(
+      () => {
+        if (this.#waiting.get(messageId) !== waiter) return; // timed out or failed meanwhile
+        if (this.#state.is(ServiceSessionState.Open)) return this.#write(xml);
+        this.#waiting.delete(messageId);
+        clearTimeout(waiter.timer);
+        waiter.reject(this.#dead ?? this.#ending());
+      },
+      () => undefined,
+    );
     return reply;
+  }
+
+  /**
+   * Binary carrier mode: writes a self-contained envelope payload (empty StringTable, no session
+   * strings; To already the service's) as it is. Dropped once the session is not open (the
+   * carrier is being ended by then).
+   */
+  sendPayload(payload: Buffer): void {
+    if (!this.#state.is(ServiceSessionState.Open)) return;
+    this.#socket.cork();
+    for (const p of encodeSizedEnvelope(payload)) this.#socket.write(p);
+    this.#socket.uncork();
   }
 
   /** Sends a one-way message (nothing comes back). */
   async send(xml: Buffer): Promise<void> {
     await this.#ready;
-    if (this.#dead) throw this.#dead;
+    if (!this.#state.is(ServiceSessionState.Open)) throw this.#dead ?? this.#ending();
     this.#write(xml);
+  }
+
+  #ending(): RelayError {
+    return new RelayError('RELAY_ERR_AGENT_CLOSED', 'the net.tcp session is ending');
   }
 
   /** Drops the session at once (the client went away without End): the service sees the connection close. */
@@ -162,8 +229,8 @@ export class NetTcpSession {
   }
 
   async #close(timeoutMs: number): Promise<void> {
-    if (this.#dead) return;
-    if (this.#open) {
+    if (this.#state.is(ServiceSessionState.Open)) {
+      this.#state.to(ServiceSessionState.Ending);
       const ended = new Promise<void>((resolve) => {
         this.#onEnd = resolve;
         this.#socket.once('close', resolve);
@@ -208,8 +275,8 @@ export class NetTcpSession {
       case 'fault':
         return this.#kill(new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the net.tcp service refused the session: ${f.fault}`));
       case 'end':
-        this.#onEnd?.();
-        if (!this.#onEnd) {
+        if (this.#state.is(ServiceSessionState.Ending)) this.#onEnd?.(); // the answer to our End
+        else {
           this.#endedByService = true;
           this.#socket.write(encodeEnd()); // the service ended the session: acknowledge
         }
@@ -220,23 +287,29 @@ export class NetTcpSession {
   }
 
   #onEnvelope(payload: Buffer): void {
+    if (this.onPayload) return this.onPayload(payload);
     let xml: Buffer;
-    let relatesTo: string | undefined;
+    let addressing: AddressingInfo | undefined;
+    let isFault: boolean;
     try {
       xml = Buffer.from(binaryToXml(payload, { session: this.#reader, selfClose: true }), 'utf8');
-      relatesTo = scanEnvelope(xml).addressing?.relatesTo;
+      ({ addressing, isFault } = scanEnvelope(xml));
     } catch (err) {
       // WCF marks a session unusable after a decode error; so does this side.
       this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `undecodable reply from the net.tcp service: ${(err as Error).message}`, { cause: err }));
       return;
     }
     if (this.onMessage) return this.onMessage(xml);
+    const relatesTo = addressing?.relatesTo;
     // WCF correlates by RelatesTo. Mono's service leaves it out of faults; its calls on a session
-    // are answered in order, so a reply without RelatesTo goes to the oldest waiting call.
-    const key = relatesTo ?? this.#waiting.keys().next().value;
+    // are answered in order, so a fault without RelatesTo (and without a MessageID of its own)
+    // goes to the oldest waiting call. Anything else without RelatesTo is a callback, never a reply.
+    const orphanFault = relatesTo === undefined && isFault && addressing?.messageId === undefined;
+    const key = relatesTo ?? (orphanFault ? this.#waiting.keys().next().value : undefined);
     const w = key !== undefined ? this.#waiting.get(key) : undefined;
     if (!w || key === undefined) {
-      this.#o.logger.debug({ relatesTo }, 'net.tcp message with no waiting call (callback or late reply); dropped');
+      if (relatesTo === undefined && !orphanFault && this.onUnsolicited) return this.onUnsolicited(xml, addressing);
+      this.#o.logger.debug({ relatesTo, action: addressing?.action }, 'net.tcp message with no waiting call (late reply or callback); dropped');
       return;
     }
     if (this.#o.repliesInOrder) {
@@ -253,7 +326,8 @@ export class NetTcpSession {
   }
 
   #kill(err: RelayError): void {
-    if (this.#dead) return;
+    if (this.#state.is(ServiceSessionState.Closed)) return;
+    this.#state.to(ServiceSessionState.Closed);
     this.#dead = err;
     this.#o.logger.debug({ service: this.#o.url, reason: err.message }, 'net.tcp service session closed');
     this.#failOpen?.(err);

@@ -15,10 +15,17 @@ export interface ServiceProxy {
  * the client sends goes in with send(); everything the service sends comes out of onMessage.
  */
 export interface ServiceSession {
-  /** A client message (SOAP 1.2 XML) for the service. */
-  send(xml: Buffer): void;
-  /** Every message the service sends on this session (replies, callbacks, faults). */
-  onMessage: ((xml: Buffer) => void) | undefined;
+  /**
+   * How messages are carried: `text` = SOAP 1.2 XML; `binary` = msbinsession1 payloads passed
+   * through as they are (protocol/hyco/session-carrier.ts).
+   */
+  readonly encoding: 'text' | 'binary';
+  /** The service's address (what `To` must say). */
+  readonly address: string;
+  /** A client message for the service, in the session's encoding. */
+  send(message: Buffer): void;
+  /** Every message the service sends on this session (replies, callbacks, faults), in the session's encoding. */
+  onMessage: ((message: Buffer) => void) | undefined;
   /**
    * Called once when the session is over from the service's side: `orderly` when the service
    * ended it (End), else with the reason (the service closed, faulted or became unreachable).
@@ -32,6 +39,9 @@ export interface ServiceSession {
 
 /** A target that holds one service session per relayed client session (the `nettcp` target). */
 export interface SessionTarget {
-  /** Opens a service session; rejects with RELAY_ERR_TOO_BUSY past the target's session cap. */
-  openSession(): Promise<ServiceSession>;
+  /**
+   * Opens a service session, binary when `binary` is offered and the target carries binary;
+   * rejects with RELAY_ERR_TOO_BUSY past the target's session cap.
+   */
+  openSession(options: { binary: boolean }): Promise<ServiceSession>;
 }

@@ -15,6 +15,10 @@ export interface RendezvousOptions {
   rejectUnauthorized?: boolean;
   timeoutMs: number;
   maxFramePayloadBytes: number;
+  /** Extra upgrade request headers (a binary session carrier's encoding and service address). */
+  headers?: Record<string, string>;
+  /** Messages mode: emit binary messages whole, within maxFramePayloadBytes (WsEndpointOptions.assembleBinary). */
+  assembleBinary?: boolean;
 }
 
 function requestFor(address: string, headers: Record<string, string>, o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs'>) {
@@ -38,6 +42,7 @@ export function openRendezvous(address: string, o: RendezvousOptions): Promise<W
     'Sec-WebSocket-Key': key,
   };
   if (o.protocol) headers['Sec-WebSocket-Protocol'] = o.protocol;
+  Object.assign(headers, o.headers);
   return new Promise((resolve, reject) => {
     const req = requestFor(address, headers, o);
     req.on('upgrade', (res, socket, head) => {
@@ -47,7 +52,14 @@ export function openRendezvous(address: string, o: RendezvousOptions): Promise<W
         return;
       }
       socket.setNoDelay(true);
-      resolve(new WsEndpoint(socket, head, { role: 'client', mode: o.mode, maxFramePayloadBytes: o.maxFramePayloadBytes }));
+      resolve(
+        new WsEndpoint(socket, head, {
+          role: 'client',
+          mode: o.mode,
+          maxFramePayloadBytes: o.maxFramePayloadBytes,
+          ...(o.assembleBinary ? { assembleBinary: true, maxTextMessageBytes: o.maxFramePayloadBytes } : {}),
+        }),
+      );
     });
     req.on('response', (res) => {
       res.resume();

@@ -25,4 +25,14 @@ export {
 export { reasonPhrase } from './status';
 export { CONTROL_BODY_HEADER, CONTROL_BODY_OFFER_BYTES, parseControlBodyOffer } from './control-body';
 export { ONE_WAY_ACK_HEADER } from './one-way';
-export { NET_TCP_SESSION, SESSION_KIND_HEADER, SESSION_OFFER_HEADER, SESSION_TARGET_HEADER, SessionCloseCode } from './session-carrier';
+export {
+  BINARY_CARRIER,
+  NET_TCP_SESSION,
+  SESSION_ENCODING_HEADER,
+  SESSION_ENCODINGS_HEADER,
+  SESSION_KIND_HEADER,
+  SESSION_OFFER_HEADER,
+  SESSION_TARGET_HEADER,
+  SESSION_TO_HEADER,
+  SessionCloseCode,
+} from './session-carrier';

@@ -20,6 +20,19 @@
  *   RelatesTo themselves, as on a direct connection.
  * - Closing the carrier ends the session at the other end: 1000 for an orderly end (the client's
  *   or the service's End), anything else for a failure (the other side faults its session).
+ *
+ * Binary carriers (both ends relaybridge; the text form above stays for everything else): the
+ * relay's accept offers `x-relaybridge-session-encodings: binary`; an agent that takes it dials
+ * the accept address with `x-relaybridge-session-encoding: binary` and the service's address in
+ * `x-relaybridge-session-to`. Then each binary message on the carrier is one msbinsession1
+ * envelope payload ([MC-NBFSE]: StringTable, then NBFX), as net.tcp frames it:
+ * - towards the agent, self-contained: an empty StringTable and no session strings, `To` already
+ *   the service's address and relay credentials removed; the agent writes it to the service as is;
+ * - towards the relay, the service's own payloads as they are, in order (their StringTables build
+ *   the client's dictionary exactly as on a direct connection); the relay passes them to the
+ *   client as is, and whatever it writes to the client itself uses no session strings.
+ * No XML text is printed or parsed on the way: the relay decodes each client message once
+ * (authorization, To) and reads the head of each service message (RelatesTo).
  */
 
 /** Control-channel upgrade header: the session kinds this listener can carry. */
@@ -30,6 +43,13 @@ export const SESSION_KIND_HEADER = 'x-relaybridge-session';
 export const SESSION_TARGET_HEADER = 'x-relaybridge-session-target';
 /** The only kind so far. */
 export const NET_TCP_SESSION = 'net.tcp';
+/** accept connectHeaders: carrier encodings the relay can take besides text (`binary`). */
+export const SESSION_ENCODINGS_HEADER = 'x-relaybridge-session-encodings';
+/** The agent's carrier upgrade request: the encoding it chose (`binary`); absent = text. */
+export const SESSION_ENCODING_HEADER = 'x-relaybridge-session-encoding';
+/** The agent's carrier upgrade request, binary: the service's address (the relay writes it as `To`). */
+export const SESSION_TO_HEADER = 'x-relaybridge-session-to';
+export const BINARY_CARRIER = 'binary';
 
 /** Carrier close codes (RFC 6455 §7.4: 4000–4999 are for applications). */
 export const SessionCloseCode = {

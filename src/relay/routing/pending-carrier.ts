@@ -4,11 +4,13 @@
  * accept address it gets its 101 and the relay gets a message-mode endpoint on that socket
  * (`carrier`); a reject, a timeout or a cancel fails `carrier` instead.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../../core/clock';
 import { RelayError, TimeoutError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { buildServerHandshakeResponse } from '../../protocol/websocket';
+import { BINARY_CARRIER, SESSION_ENCODING_HEADER, SESSION_TO_HEADER } from '../../protocol/hyco';
 import { WsEndpoint } from '../../transport/ws-endpoint';
 import { writeHttpError } from '../http/raw-response';
 
@@ -23,20 +25,27 @@ export interface PendingCarrierOptions {
   readonly onSettled: (p: PendingCarrier, result: 'accepted' | 'rejected' | 'timeout' | 'gone') => void;
 }
 
+/** An open carrier: the listener's end, and what it chose (protocol/hyco/session-carrier.ts). */
+export interface CarrierLink {
+  readonly ep: WsEndpoint;
+  /** Binary carrier: the service's address (for `To`); undefined for a text carrier. */
+  readonly binaryTo: string | undefined;
+}
+
 export class PendingCarrier {
   readonly id: string;
   /** The listener's end, once it dialled; rejects on reject, timeout or cancel. */
-  readonly carrier: Promise<WsEndpoint>;
+  readonly carrier: Promise<CarrierLink>;
   readonly #o: PendingCarrierOptions;
   #timer: TimerHandle | undefined;
   #settled = false;
-  #resolve!: (ep: WsEndpoint) => void;
+  #resolve!: (link: CarrierLink) => void;
   #reject!: (err: RelayError) => void;
 
   constructor(options: PendingCarrierOptions) {
     this.id = options.id;
     this.#o = options;
-    this.carrier = new Promise<WsEndpoint>((resolve, reject) => {
+    this.carrier = new Promise<CarrierLink>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -68,9 +77,21 @@ export class PendingCarrier {
     );
   }
 
-  /** The listener dialled: its 101, then the endpoint is the carrier. */
-  accept(listenerSocket: Duplex, listenerHead: Buffer, listenerKey: string, listenerProtocol: string | undefined): void {
+  /**
+   * The listener dialled: its 101, then the endpoint is the carrier; binary when its upgrade
+   * request chose that encoding and named the service's address.
+   */
+  accept(listenerSocket: Duplex, listenerHead: Buffer, listenerKey: string, listenerProtocol: string | undefined, headers: IncomingHttpHeaders = {}): void {
     if (this.#settled) return writeHttpError(listenerSocket, 404, 'Not Found', 'This rendezvous is no longer valid.');
+    const encoding = headers[SESSION_ENCODING_HEADER];
+    const to = headers[SESSION_TO_HEADER];
+    const binary = encoding === BINARY_CARRIER && typeof to === 'string' && to.length > 0 && to.length <= 2048;
+    if (encoding !== undefined && !binary) {
+      const why = `a binary carrier needs ${SESSION_ENCODING_HEADER}: ${BINARY_CARRIER} and the service's address in ${SESSION_TO_HEADER}`;
+      this.#settle('rejected');
+      writeHttpError(listenerSocket, 400, 'Bad Request', `${why}.`);
+      return this.#reject(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `The agent's session carrier was malformed: ${why}.`));
+    }
     this.#settle('accepted');
     listenerSocket.write(buildServerHandshakeResponse({ key: listenerKey, protocol: listenerProtocol }));
     const ep = new WsEndpoint(listenerSocket, listenerHead, {
@@ -78,8 +99,9 @@ export class PendingCarrier {
       mode: 'messages',
       maxFramePayloadBytes: this.#o.maxFramePayloadBytes,
       maxTextMessageBytes: this.#o.maxTextMessageBytes,
+      assembleBinary: true,
     });
-    this.#resolve(ep);
+    this.#resolve({ ep, binaryTo: binary ? (to as string) : undefined });
   }
 
   /** The client went away before the listener dialled. */

@@ -207,7 +207,7 @@ export class UpgradeEndpoint {
     const { key } = validateClientHandshake(req.headers);
     const offered = req.headers['sec-websocket-protocol'];
     const protocol = typeof offered === 'string' ? offered.split(',')[0]!.trim() || undefined : undefined;
-    pending.accept(socket, head, key, protocol);
+    pending.accept(socket, head, key, protocol, req.headers);
   }
 
   async #requestRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, query: URLSearchParams): Promise<void> {

@@ -18,6 +18,8 @@ export interface EnvelopeHead {
   readonly headerContentIndex?: number;
   /** Index of the Body start tag. */
   readonly bodyIndex?: number;
+  /** The wsa:To header: token range [start, end] (its start and end tags, inclusive). */
+  readonly to?: { readonly start: number; readonly end: number };
   /** The RelayAccessToken header: token range [start, end] (inclusive) and its token text. */
   readonly relayToken?: { readonly start: number; readonly end: number; readonly text: string; readonly base64: boolean };
 }
@@ -87,6 +89,7 @@ export function readEnvelopeHead(tokens: readonly XmlToken[]): EnvelopeHead {
         if (el.local === 'Action') head.action = el.text.trim();
         else if (el.local === 'MessageID') head.messageId = el.text.trim();
         else if (el.local === 'RelatesTo') head.relatesTo = el.text.trim();
+        else if (el.local === 'To') head.to = { start: el.index, end: i };
       }
       if (token && open.length === 3) {
         // The BinarySecurityToken (or other child) of RelayAccessToken holds the token.

@@ -1,11 +1,12 @@
 /**
  * One net.tcp connection: socket bytes -> ServerDecoder -> session logic -> encoders -> socket.
  *
- * Life cycle ([MC-NMF] §3.1; wcf-wire.md §1.6, §1.7):
+ * Life cycle ([MC-NMF] §3.1; wcf-wire.md §1.6, §1.7): one explicit state with a transition table
+ * (connection-state.ts):
  *
- *   AwaitingPreamble --PreambleEnd, Via routes, caller allowed--> Open --End--> AwaitingPreamble …
+ *   PREAMBLE --PreambleEnd--> ROUTING --Via routes, caller allowed--> OPEN --End--> PREAMBLE …
  *        |  (Upgrade Request application/ssl-tls: 0x0A, TLS handshake, decoding resumes inside TLS)
- *        +--any refusal--> Fault record, close
+ *        +--any refusal--> Fault record, CLOSING, CLOSED
  *
  * - Before the Preamble Ack, every refusal is an NMF Fault record followed by closing the
  *   connection: EndpointNotFound (Via names no hybrid connection), ContentTypeInvalid (not binary
@@ -46,7 +47,7 @@ import type { HybridConnection } from '../../../core/entities';
 import type { Logger, ThrottledWarning } from '../../../core/logger';
 import type { TimerHandle } from '../../../core/clock';
 import type { AuthorizeResult } from '../../../auth';
-import { SessionReader, SessionWriter } from '../../../protocol/nbfx';
+import { SessionReader, SessionWriter, decodeEnvelope } from '../../../protocol/nbfx';
 import {
   FaultString,
   KnownEncoding,
@@ -56,6 +57,7 @@ import {
   encodeEnd,
   encodeFault,
   encodePreambleAck,
+  encodeSizedEnvelope,
   encodeUpgradeResponse,
   type ServerFrame,
 } from '../../../protocol/nmf';
@@ -65,13 +67,31 @@ import type { EndpointDeps } from '../../deps';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayConfig } from '../../options';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
-import { NET_TCP_SESSION, SESSION_KIND_HEADER, SESSION_TARGET_HEADER, SessionCloseCode } from '../../../protocol/hyco';
+import {
+  BINARY_CARRIER,
+  NET_TCP_SESSION,
+  SESSION_ENCODINGS_HEADER,
+  SESSION_KIND_HEADER,
+  SESSION_TARGET_HEADER,
+  SessionCloseCode,
+} from '../../../protocol/hyco';
 import { parseXml } from '../../../protocol/xml/text-reader';
 import type { WsEndpoint } from '../../../transport/ws-endpoint';
-import type { PendingCarrier } from '../../routing/pending-carrier';
+import type { CarrierLink, PendingCarrier } from '../../routing/pending-carrier';
+import { StateMachine } from '../../../core/state-machine';
+import { CARRIER_TRANSITIONS, CONNECTION_TRANSITIONS, CarrierState, ConnectionState } from './connection-state';
 import { readEnvelopeHead } from './envelope-head';
 import { forwardRpc, type RpcCall } from './rpc-call';
-import { decodeRequest, encodeReply, errorFault, replyFromResponse } from './soap-messages';
+import {
+  carriedRequestPayload,
+  decodeRequest,
+  encodeReply,
+  encodeSelfContainedReply,
+  errorFault,
+  replyFromResponse,
+  requestXml,
+  type DecodedRequest,
+} from './soap-messages';
 
 export type NetTcpConfig = NonNullable<RelayConfig['netTcp']>;
 
@@ -89,6 +109,7 @@ interface Session {
   readonly calls: Set<RpcCall>;
   /** The last token that authorized a message on this session. */
   token: string | undefined;
+  /** The session is over (ended or its connection closed): late replies are dropped. */
   closed: boolean;
   /**
    * Singleton-unsized (TransferMode.Streamed): one request per preamble, as Unsized Envelope
@@ -96,8 +117,6 @@ interface Session {
    */
   readonly streamed: boolean;
   chunks: Buffer[];
-  /** Streamed: the client sent End; ours follows the reply. */
-  clientEnded: boolean;
   /** Streamed: a reply is still to come. */
   awaitingReply: boolean;
   /**
@@ -111,13 +130,18 @@ interface Session {
 /** #openCarrier's answer when the path holds netTcp.maxSessionsPerPath sessions (the client got ServerTooBusy). */
 const TOO_BUSY = Symbol('too busy');
 
-/** One client session's carrier: opening (messages queue), open, or over. */
+/** One client session's carrier (CARRIER_TRANSITIONS: OPENING, messages queue; OPEN; OVER). */
 interface Carrier {
-  state: 'opening' | 'open' | 'over';
+  readonly state: StateMachine<CarrierState>;
   pending: PendingCarrier;
   ep: WsEndpoint | undefined;
+  /**
+   * Binary carrier: the service's address (`To` of what goes to it) and a mirror of the
+   * service's session strings (to read RelatesTo of what comes back); undefined for text.
+   */
+  binary: { readonly to: string; readonly serviceStrings: SessionReader } | undefined;
   /** Messages that came while the carrier was opening. */
-  readonly queue: Array<{ xml: Buffer; messageId: string | undefined }>;
+  readonly queue: Array<{ request: DecodedRequest; messageId: string | undefined }>;
   /** MessageIDs of client requests not answered yet: faulted if the carrier fails. */
   readonly awaiting: Set<string>;
   readonly startedAt: number;
@@ -161,12 +185,11 @@ export class NmfConnection {
   #out: Duplex;
   #session: Session | undefined;
   #sessionCount = 0;
+  readonly #state = new StateMachine<ConnectionState>('net.tcp connection', ConnectionState.Preamble, CONNECTION_TRANSITIONS);
   #preamble: Extract<ServerFrame, { type: 'preamble' }> | undefined;
   #upgraded = false;
-  /** Frames held while the preamble is being routed (async lookup). */
-  #blocked = false;
+  /** Frames held while the preamble is being routed (ROUTING: async lookup). */
   readonly #backlog: ServerFrame[] = [];
-  #closed = false;
   #preambleTimer: TimerHandle | undefined;
   #idleTimer: TimerHandle | undefined;
   /** Authorized once (Via token, anonymous path, or a message): the pre-auth bounds are off. */
@@ -174,8 +197,6 @@ export class NmfConnection {
   /** Bytes received while not authenticated. */
   #preAuthBytes = 0;
   #initTimer: TimerHandle | undefined;
-  /** The relay sent End for a session the service ended; the client's End that answers it is expected. */
-  #serverEnded = false;
 
   constructor(socket: net.Socket, options: NmfConnectionOptions) {
     this.#socket = socket;
@@ -212,18 +233,24 @@ export class NmfConnection {
 
   /** Closes the connection (relay shutdown): End for an open session, then FIN. */
   close(): void {
-    if (this.#closed) return;
+    if (this.#state.is(ConnectionState.Closing, ConnectionState.Closed)) return;
     if (this.#session) this.#write([encodeEnd()]);
+    this.#state.to(ConnectionState.Closing);
     this.#out.end();
     this.#destroySoon();
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#state.is(ConnectionState.Closed);
+  }
+
+  /** Frames are read in every state but these: held while ROUTING, ignored once closing. */
+  get #reading(): boolean {
+    return !this.#state.is(ConnectionState.Routing, ConnectionState.Closing, ConnectionState.Closed);
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#closed) return;
+    if (this.#state.is(ConnectionState.Closing, ConnectionState.Closed)) return;
     if (!this.#authenticated) {
       this.#preAuthBytes += chunk.length;
       if (this.#preAuthBytes > this.#o.config.preAuthMaxMessageBytes) {
@@ -239,14 +266,20 @@ export class NmfConnection {
       this.#protocolFailure(err);
       return;
     }
-    this.#onFrames(frames);
+    try {
+      this.#onFrames(frames);
+    } catch (err) {
+      // A bug (an illegal state transition, say) ends this connection only, loudly.
+      this.#log.error({ err: (err as Error).message, state: this.#state.state }, 'net.tcp connection failed on an internal error');
+      this.#destroy();
+    }
   }
 
   #onFrames(frames: ServerFrame[]): void {
     for (const f of frames) {
-      if (this.#closed) return;
-      if (this.#blocked) this.#backlog.push(f);
-      else this.#onFrame(f);
+      if (this.#state.is(ConnectionState.Routing)) this.#backlog.push(f);
+      else if (this.#reading) this.#onFrame(f);
+      else return;
     }
   }
 
@@ -335,17 +368,18 @@ export class NmfConnection {
       return this.#fault(FaultString.UpgradeInvalid, 'TLS required (netTcp.requireTls): the session did not send the application/ssl-tls upgrade');
     }
     if (this.#o.tooBusy) return this.#fault(FaultString.ServerTooBusy, 'connection limit reached');
-    this.#blocked = true;
+    this.#state.to(ConnectionState.Routing);
     this.#socket.pause();
     this.#route(p.via).then(
       (session) => {
-        if (this.#closed) return;
-        if (!session) return;
+        // Closed meanwhile, or #route refused it with a fault.
+        if (!session || !this.#state.is(ConnectionState.Routing)) return;
         if (!session.entity.requiresClientAuthorization || session.token !== undefined) this.#authenticate();
         if (!this.#authenticated && !this.#o.slot) {
           return this.#fault(FaultString.ServerTooBusy, 'too many unauthenticated connections from this address (limits.maxUnauthenticated*)');
         }
         this.#session = session;
+        this.#state.to(ConnectionState.Open);
         this.#clearPreambleTimer();
         this.#write([encodePreambleAck()]);
         this.#log.debug({ path: session.entity.path, session: session.id }, 'net.tcp session open');
@@ -359,9 +393,8 @@ export class NmfConnection {
   }
 
   #unblock(): void {
-    this.#blocked = false;
     this.#socket.resume();
-    while (!this.#blocked && !this.#closed && this.#backlog.length > 0) this.#onFrame(this.#backlog.shift()!);
+    while (this.#reading && this.#backlog.length > 0) this.#onFrame(this.#backlog.shift()!);
   }
 
   /** Via -> hybrid connection; undefined after a fault was sent. */
@@ -402,7 +435,6 @@ export class NmfConnection {
       closed: false,
       streamed: this.#preamble?.mode === Mode.SingletonUnsized,
       chunks: [],
-      clientEnded: false,
       awaitingReply: false,
       carrier: undefined,
     };
@@ -438,7 +470,7 @@ export class NmfConnection {
         if (opened === TOO_BUSY) return; // the connection got ServerTooBusy
         session.carrier = opened;
       }
-      if (session.carrier) return this.#carry(session, session.carrier, request.xml, messageId);
+      if (session.carrier) return this.#carry(session, session.carrier, request, messageId);
     }
     const call = forwardRpc(this.#o.ctx, {
       entity: session.entity,
@@ -449,7 +481,7 @@ export class NmfConnection {
         Via: `1.1 ${session.host}`,
         'X-Relay-Transport': 'net.tcp',
       },
-      body: request.xml,
+      body: requestXml(request),
       remoteEndpoint: this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined,
       action,
     });
@@ -495,16 +527,26 @@ export class NmfConnection {
     assertOperationAllowed(signingRule(entity, ctx.access.namespaceRules, result), action, entity.path);
   }
 
-  /** Encodes a SOAP 1.2 reply with the session's outbound dictionary and frames it. */
+  /**
+   * Encodes a SOAP 1.2 reply the relay writes (a listener's answer, a relay fault) and frames it:
+   * with the session's outbound dictionary while the relay owns the client's dictionary, without
+   * session strings while a binary carrier may own it (protocol/hyco/session-carrier.ts).
+   */
   #sendReply(session: Session, xml: Buffer | XmlToken[]): void {
-    if (session.closed || this.#closed || this.#session !== session) return;
+    if (session.closed || this.#session !== session || this.#state.is(ConnectionState.Closed)) return;
     const writer = session.streamed ? undefined : session.writer;
+    // The relay's own dictionary is the client's only on a session relayed message by message
+    // (carrier null) or carried as text (opened without binary); before the carrier is known,
+    // and on a binary one, the service's StringTables may build it.
+    const c = session.carrier;
+    const selfContained = !session.streamed && c !== null && (c === undefined || c.ep === undefined || c.binary !== undefined);
+    const encode = (x: Buffer | XmlToken[]) => (selfContained ? encodeSelfContainedReply(x) : encodeReply(x, writer));
     let parts: Buffer[];
     try {
-      parts = encodeReply(xml, writer);
+      parts = encode(xml);
     } catch (err) {
       this.#log.info({ err: (err as Error).message }, 'net.tcp reply could not be encoded');
-      parts = encodeReply(errorFault(toRelayError(err), undefined), writer);
+      parts = encode(errorFault(toRelayError(err), undefined));
     }
     this.#write(parts);
     this.#streamedDone(session);
@@ -514,39 +556,39 @@ export class NmfConnection {
   #streamedDone(session: Session): void {
     if (!session.streamed || this.#session !== session) return;
     session.awaitingReply = false;
-    if (session.clientEnded) this.#endSession();
+    if (this.#state.is(ConnectionState.Ending)) this.#endSession(ConnectionState.Preamble);
   }
 
   #onEnd(): void {
-    const session = this.#session;
     // The client acknowledges an End the relay sent (the service ended the session): nothing to do.
-    if (!session && this.#serverEnded) {
-      this.#serverEnded = false;
-      return;
-    }
-    if (session?.carrier) this.#closeCarrier(session, session.carrier, SessionCloseCode.Ended, 'client');
-    if (session?.streamed && session.awaitingReply) {
-      session.clientEnded = true; // our End goes after the reply
-      return;
-    }
-    this.#endSession();
+    if (this.#state.is(ConnectionState.ServerEnded)) return void this.#state.to(ConnectionState.Preamble);
+    const session = this.#session;
+    // The decoder admits End only after a preamble; the Via may still be routing (held) or refused.
+    if (!session || !this.#state.is(ConnectionState.Open)) return this.#fault(FaultString.InvalidRecordSequence, 'End outside a session');
+    if (session.carrier) this.#closeCarrier(session, session.carrier, SessionCloseCode.Ended, 'client');
+    if (session.streamed && session.awaitingReply) return void this.#state.to(ConnectionState.Ending); // our End goes after the reply
+    this.#endSession(ConnectionState.Preamble);
   }
 
-  #endSession(): void {
-    const session = this.#session;
-    if (session) {
-      session.closed = true;
-      // One-way calls still in flight complete on their own; replies for this session are dropped.
-      this.#log.debug({ path: session.entity.path, session: session.id }, 'net.tcp session closed');
-    }
+  /**
+   * Ends the open session with our End: PREAMBLE when it answers the client's End (a new
+   * preamble may follow), SERVER_ENDED when the service ended it (the client's End will answer).
+   */
+  #endSession(next: typeof ConnectionState.Preamble | typeof ConnectionState.ServerEnded): void {
+    if (!this.#state.is(ConnectionState.Open, ConnectionState.Ending)) return;
+    const session = this.#session!;
+    session.closed = true;
+    // One-way calls still in flight complete on their own; replies for this session are dropped.
+    this.#log.debug({ path: session.entity.path, session: session.id }, 'net.tcp session closed');
     this.#session = undefined;
     this.#preamble = undefined;
+    this.#state.to(next);
     this.#write([encodeEnd()]);
     this.#clearPreambleTimer();
   }
 
   #write(parts: Buffer[]): void {
-    if (this.#closed || this.#out.destroyed) return;
+    if (this.#state.is(ConnectionState.Closed) || this.#out.destroyed) return;
     const out = this.#out;
     if (parts.length === 1) {
       out.write(parts[0]);
@@ -558,10 +600,11 @@ export class NmfConnection {
 
   /** An NMF fault record, then close ([MC-NMF] §2.2.3.9). */
   #fault(fault: string, reason: string): void {
-    if (this.#closed) return;
+    // One fault record at most: a connection closing already sent its last record.
+    if (this.#state.is(ConnectionState.Closing, ConnectionState.Closed)) return;
     this.#log.debug({ fault: fault.slice(fault.lastIndexOf('/') + 1), reason }, 'net.tcp framing fault');
     this.#write([encodeFault(fault)]);
-    this.#blocked = true; // nothing more is processed
+    this.#state.to(ConnectionState.Closing); // nothing more is read
     this.#out.end();
     this.#destroySoon();
   }
@@ -608,8 +651,8 @@ export class NmfConnection {
   }
 
   #onClose(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state.is(ConnectionState.Closed)) return;
+    this.#state.to(ConnectionState.Closed);
     const clock = this.#o.ctx.config.clock;
     clock.clearTimeout(this.#preambleTimer);
     clock.clearTimeout(this.#idleTimer);
@@ -645,6 +688,7 @@ export class NmfConnection {
       connectHeaders: {
         [SESSION_KIND_HEADER]: NET_TCP_SESSION,
         [SESSION_TARGET_HEADER]: session.requestTarget,
+        [SESSION_ENCODINGS_HEADER]: BINARY_CARRIER,
         Host: session.host,
       },
       remoteEndpoint: remote,
@@ -655,17 +699,17 @@ export class NmfConnection {
       this.#o.sessionSlots.release(session.entity.path);
       return null;
     }
-    const carrier: Carrier = { state: 'opening', pending, ep: undefined, queue: [], awaiting: new Set(), startedAt: ctx.config.clock.now() };
+    const carrier: Carrier = { state: new StateMachine('net.tcp session carrier', CarrierState.Opening, CARRIER_TRANSITIONS), pending, binary: undefined, ep: undefined, queue: [], awaiting: new Set(), startedAt: ctx.config.clock.now() };
     pending.carrier.then(
-      (ep) => this.#carrierOpen(session, carrier, ep),
+      (link) => this.#carrierOpen(session, carrier, link),
       (err: unknown) => this.#carrierFailed(session, carrier, toRelayError(err), 'refused'),
     );
     return carrier;
   }
 
   /** A client message on a carried session: sent, or queued while the carrier opens. */
-  #carry(session: Session, carrier: Carrier, xml: Buffer, messageId: string | undefined): void {
-    if (carrier.state === 'over') {
+  #carry(session: Session, carrier: Carrier, request: DecodedRequest, messageId: string | undefined): void {
+    if (carrier.state.is(CarrierState.Over)) {
       if (messageId !== undefined) this.#sendReply(session, errorFault(new RelayError('RELAY_ERR_LISTENER_GONE', 'The session to the service is over.'), messageId));
       return;
     }
@@ -674,55 +718,84 @@ export class NmfConnection {
       // One-way calls with a MessageID (Mono) are never answered: keep the newest ids only.
       if (carrier.awaiting.size > this.#o.config.maxPendingCallsPerSession) carrier.awaiting.delete(carrier.awaiting.values().next().value!);
     }
-    if (carrier.state === 'opening') return void carrier.queue.push({ xml, messageId });
+    if (carrier.state.is(CarrierState.Opening)) return void carrier.queue.push({ request, messageId });
     const ep = carrier.ep!;
     // The agent's end may be gone before its close reached us: fail now (the caller gets a fault), never drop.
     if (ep.isClosed || ep.socket.destroyed || !ep.socket.writable) {
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_LISTENER_GONE', 'The session to the service was lost.'), 'failed');
     }
-    ep.sendText(xml.toString('utf8'));
+    this.#toService(carrier, ep, request);
   }
 
-  #carrierOpen(session: Session, carrier: Carrier, ep: WsEndpoint): void {
-    if (carrier.state !== 'opening' || session.closed) {
+  /** One client message onto an open carrier: a self-contained binary payload, or SOAP 1.2 text. */
+  #toService(carrier: Carrier, ep: WsEndpoint, request: DecodedRequest): void {
+    if (carrier.binary) ep.sendBinary(carriedRequestPayload(request, carrier.binary.to));
+    else ep.sendText(requestXml(request).toString('utf8'));
+  }
+
+  #carrierOpen(session: Session, carrier: Carrier, link: CarrierLink): void {
+    const { ep } = link;
+    if (!carrier.state.is(CarrierState.Opening) || session.closed) {
       ep.close(SessionCloseCode.GoingAway, 'the client went away');
       return;
     }
-    carrier.state = 'open';
+    carrier.state.to(CarrierState.Open);
     carrier.ep = ep;
+    if (link.binaryTo !== undefined) carrier.binary = { to: link.binaryTo, serviceStrings: new SessionReader() };
     const ctx = this.#o.ctx;
     const path = session.entity.path;
     ctx.metrics.netTcpSessions.inc({ path });
-    this.#log.info({ path, session: session.id, client: this.#socket.remoteAddress }, 'net.tcp session carried to the agent');
+    this.#log.info({ path, session: session.id, client: this.#socket.remoteAddress, binary: carrier.binary !== undefined }, 'net.tcp session carried to the agent');
     let peerCode: number | undefined;
     let peerReason = '';
     ep.on('text', (text) => this.#fromService(session, carrier, text));
+    ep.on('binary', (payload) => this.#fromServiceBinary(session, carrier, payload));
     ep.on('closeFrame', (code, reason) => {
       peerCode = code;
       peerReason = reason;
     });
     ep.on('closed', () => {
-      if (carrier.state === 'over') return;
+      if (carrier.state.is(CarrierState.Over)) return;
       if (peerCode === SessionCloseCode.Ended) {
         // The service ended the session (an IsTerminating operation, or the service closing its channel).
         this.#closeCarrier(session, carrier, SessionCloseCode.Ended, 'service');
         this.#faultAwaiting(session, carrier, new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'The service ended the session before it answered.'));
-        if (this.#session === session) {
-          this.#serverEnded = true;
-          this.#endSession();
-        }
+        if (this.#session === session) this.#endSession(ConnectionState.ServerEnded);
         return;
       }
       const why = peerCode === SessionCloseCode.TooBusy ? 'too busy' : peerReason || `carrier closed (${peerCode ?? 'no close frame'})`;
       this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_LISTENER_GONE', `The session to the service failed: ${why}.`), 'failed');
     });
     ep.start();
-    for (const m of carrier.queue.splice(0)) ep.sendText(m.xml.toString('utf8'));
+    for (const m of carrier.queue.splice(0)) this.#toService(carrier, ep, m.request);
+  }
+
+  /**
+   * A service payload on a binary carrier (reply, callback, fault): its head read with the
+   * mirror of the service's session strings (RelatesTo), then framed to the client as it is.
+   */
+  #fromServiceBinary(session: Session, carrier: Carrier, payload: Buffer): void {
+    if (!carrier.state.is(CarrierState.Open) || session.closed || this.#session !== session) return;
+    if (!carrier.binary) {
+      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The agent sent a binary message on a text carrier.'), 'failed');
+    }
+    let relatesTo: string | undefined;
+    try {
+      relatesTo = readEnvelopeHead(decodeEnvelope(payload, { session: carrier.binary.serviceStrings })).relatesTo;
+    } catch (err) {
+      this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a binary session carrier');
+      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not a binary SOAP envelope.'), 'failed');
+    }
+    if (relatesTo !== undefined) carrier.awaiting.delete(relatesTo);
+    this.#write(encodeSizedEnvelope(payload));
   }
 
   /** A message from the service (reply, callback, fault): encoded with the session's writer and framed. */
   #fromService(session: Session, carrier: Carrier, text: string): void {
-    if (carrier.state !== 'open' || session.closed) return;
+    if (!carrier.state.is(CarrierState.Open) || session.closed) return;
+    if (carrier.binary) {
+      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The agent sent a text message on a binary carrier.'), 'failed');
+    }
     let tokens: XmlToken[];
     try {
       tokens = parseXml(text);
@@ -759,9 +832,8 @@ export class NmfConnection {
    * sessions gauge. Undefined when it was over already, else whether it had opened.
    */
   #endCarrier(session: Session, carrier: Carrier): boolean | undefined {
-    if (carrier.state === 'over') return undefined;
-    const wasOpen = carrier.state === 'open';
-    carrier.state = 'over';
+    if (carrier.state.is(CarrierState.Over)) return undefined;
+    const wasOpen = carrier.state.to(CarrierState.Over) === CarrierState.Open;
     this.#o.sessionSlots.release(session.entity.path);
     if (wasOpen) this.#o.ctx.metrics.netTcpSessions.dec({ path: session.entity.path });
     return wasOpen;

@@ -10,7 +10,7 @@
  * Action) when the reply has none.
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
-import { createSoapStringPolicy, encodeEnvelope, readNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
+import { createSoapStringPolicy, encodeEnvelope, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
 import { ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS, WSA10_NS, WCF_DISPATCHER_FAULT_ACTION } from '../../../protocol/soap/addressing';
@@ -26,11 +26,13 @@ import type { RpcResponse } from './rpc-call';
 const SOAP_POLICY = createSoapStringPolicy();
 
 export interface DecodedRequest {
-  /** SOAP 1.2 XML text, RelayAccessToken header removed. */
-  readonly xml: Buffer;
+  /** The envelope's tokens, RelayAccessToken header removed (requestXml() prints them). */
+  readonly tokens: XmlToken[];
   readonly addressing: { readonly action?: string; readonly messageId?: string };
   /** The RelayAccessToken header's token, if the message had one. */
   readonly token: string | undefined;
+  /** Token range of the wsa:To header in `tokens` (start and end tags), if the message has one. */
+  readonly to: { readonly start: number; readonly end: number } | undefined;
 }
 
 /** Binary request payload (with the peer's session strings) -> XML text + addressing. */
@@ -50,12 +52,50 @@ export function decodeRequest(payload: Buffer, session: SessionReader | undefine
     throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'net.tcp carries SOAP 1.2 envelopes only.');
   }
   let token: string | undefined;
+  let to = head.to;
   if (head.relayToken) {
     const t = head.relayToken;
     token = t.base64 ? Buffer.from(t.text, 'base64').toString('utf8') : t.text;
-    tokens.splice(t.start, t.end - t.start + 1); // relay credentials never reach the service
+    const removed = t.end - t.start + 1;
+    tokens.splice(t.start, removed); // relay credentials never reach the service
+    if (to && to.start > t.end) to = { start: to.start - removed, end: to.end - removed };
   }
-  return { xml: Buffer.from(writeXml(tokens), 'utf8'), addressing: { action: head.action, messageId: head.messageId }, token };
+  return { tokens, addressing: { action: head.action, messageId: head.messageId }, token, to };
+}
+
+/** A decoded request as SOAP 1.2 XML text (for a listener, or a text carrier). */
+export function requestXml(request: DecodedRequest): Buffer {
+  return Buffer.from(writeXml(request.tokens), 'utf8');
+}
+
+/** An empty msbinsession1 StringTable (MB31 size 0): a payload that adds no session strings. */
+const NO_SESSION_STRINGS = Buffer.from([0]);
+
+/**
+ * A decoded request as a self-contained msbinsession1 payload for a binary carrier
+ * (protocol/hyco/session-carrier.ts): `To` set to the service's address, an empty StringTable and
+ * no session strings (static dictionary and literals), so the service reads it whatever the
+ * client's dictionary holds.
+ */
+export function carriedRequestPayload(request: DecodedRequest, serviceTo: string): Buffer {
+  let tokens: XmlToken[] = request.tokens;
+  const to = request.to;
+  if (to) {
+    let content = to.start + 1;
+    while (tokens[content]?.kind === 'attribute') content++;
+    tokens = [...tokens.slice(0, content), { kind: 'text', value: serviceTo }, ...tokens.slice(to.end)];
+  }
+  return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(tokens, { policy: SOAP_POLICY })]);
+}
+
+/**
+ * A reply the relay writes itself on a duplex session whose client dictionary it does not own
+ * (a binary carrier passes the service's StringTables through): a Sized Envelope with an empty
+ * StringTable and no session strings.
+ */
+export function encodeSelfContainedReply(reply: Buffer | string | XmlToken[]): Buffer[] {
+  const tokens = Array.isArray(reply) ? reply : parseXml(reply);
+  return encodeSizedEnvelope(Buffer.concat([NO_SESSION_STRINGS, writeNbfx(tokens, { policy: SOAP_POLICY })]));
 }
 
 /**

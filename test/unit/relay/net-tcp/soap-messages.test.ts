@@ -2,8 +2,8 @@
 import { parseFault } from '../../../../src/protocol/soap/fault';
 import { scanEnvelope } from '../../../../src/protocol/soap/envelope';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';
-import { SessionReader, SessionWriter, xmlToBinary } from '../../../../src/protocol/nbfx';
-import { decodeRequest, replyFromResponse } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
+import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../../../src/protocol/nbfx';
+import { carriedRequestPayload, decodeRequest, replyFromResponse, requestXml } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
 import { requestEnvelope } from '../../../helpers/net-tcp-client';
 
 const req = { action: 'urn:calc/Add', messageId: 'urn:uuid:1' };
@@ -61,8 +61,20 @@ describe('decodeRequest', () => {
     const d = decodeRequest(Buffer.concat(xmlToBinary(env, { session: writer })), reader);
     expect(d.addressing).toEqual({ action: 'urn:calc/Add', messageId: 'urn:uuid:2' });
     expect(d.token).toBe('SharedAccessSignature sr=x');
-    expect(d.xml.toString()).not.toContain('RelayAccessToken');
-    expect(d.xml.toString()).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
+    expect(requestXml(d).toString()).not.toContain('RelayAccessToken');
+    expect(requestXml(d).toString()).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
+    // A binary carrier's payload: To is the service's, no token, no session strings (a fresh
+    // reader with an empty dictionary decodes it), whatever the client's dictionary holds.
+    const carried = carriedRequestPayload(d, 'net.tcp://10.0.0.5:808/Calc.svc');
+    expect(carried[0]).toBe(0);
+    const xml = binaryToXml(carried, { session: new SessionReader() });
+    expect(xml).toContain('net.tcp://10.0.0.5:808/Calc.svc</a:To>');
+    expect(xml).not.toContain('net.tcp://r/calc');
+    expect(xml).not.toContain('RelayAccessToken');
+    expect(xml).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
+    // A second message of the session (its strings were defined by the first) is self-contained too.
+    const second = decodeRequest(Buffer.concat(xmlToBinary(env, { session: writer })), reader);
+    expect(binaryToXml(carriedRequestPayload(second, 'net.tcp://s/x'), { session: new SessionReader() })).toContain('<a:MessageID>urn:uuid:2</a:MessageID>');
     // msbin1 (streamed): no string table.
     expect(decodeRequest(Buffer.concat(xmlToBinary(env)), undefined).addressing.messageId).toBe('urn:uuid:2');
   });
