@@ -11,7 +11,8 @@
  *   first call even directly, so it does not drive the duplex service.
  */
 import { dotnetDescribe, holdDotnetSession, runDotnetSessionClient } from '../helpers/dotnet';
-import { Harness } from '../helpers/harness';
+import { randomUUID } from 'node:crypto';
+import { Harness, request } from '../helpers/harness';
 import { freePort, monoAvailable, monoDescribe, requireMono, runSessionClient, scenarioResult, showFailures, startSessionService, type SessionServiceProcess } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
@@ -53,6 +54,26 @@ suite('net.tcp sessions, Mono WCF client and service, through the relay and dire
     for (let i = 0; i < 100 && closed() < opened; i++) await new Promise((r) => setTimeout(r, 100));
     expect(closed()).toBe(opened);
   }, 600_000);
+
+  it('sessionless callers (SOAP 1.2 and 1.1 over HTTP) each get a service session of their own, as a new proxy does directly', async () => {
+    const ns = 'urn:relaybridge:sessions';
+    const action = `${ns}/ICounter/Increment`;
+    const soap12 = () =>
+      request(`${relay.url}/counter`, {
+        method: 'POST',
+        headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${action}"` },
+        body: `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">${action}</a:Action><a:MessageID>urn:uuid:${randomUUID()}</a:MessageID><a:To s:mustUnderstand="1">${relay.url}/counter</a:To></s:Header><s:Body><Increment xmlns="${ns}"/></s:Body></s:Envelope>`,
+      }).then((r) => Number(/<IncrementResult>(\d+)</.exec(r.body.toString())?.[1]));
+    const soap11 = () =>
+      request(`${relay.url}/counter`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${action}"` },
+        body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Increment xmlns="${ns}"/></s:Body></s:Envelope>`,
+      }).then((r) => Number(/<IncrementResult>(\d+)</.exec(r.body.toString())?.[1]));
+    // Directly, a new proxy (a new session) starts from 1 (counter-close-reopen above): so does every caller here.
+    expect([await soap12(), await soap12(), await soap11()]).toEqual([1, 1, 1]);
+    expect(await Promise.all([soap12(), soap11(), soap12()])).toEqual([1, 1, 1]);
+  }, 120_000);
 });
 
 // Mono hosts the service, .NET runs the client: both are required in CI (RELAYBRIDGE_REQUIRE_INTEROP=1).
