@@ -42,10 +42,26 @@ export const relayFileSchema = z.looseObject({
     .refine((t) => t.selfSigned || (t.certFile && t.keyFile), { message: 'give certFile and keyFile, or selfSigned: true' })
     .optional(),
   store: z
-    .strictObject({
-      type: z.enum(['file', 'memory']).default('file'),
-      path: z.string().default('./.relaybridge/relay-store.json'),
-    })
+    .union([
+      z.strictObject({
+        type: z.enum(['file', 'memory']).default('file'),
+        path: z.string().default('./.relaybridge/relay-store.json'),
+      }),
+      /** Several relay nodes as one namespace: NATS JetStream KV (src/store/nats-store.ts). */
+      z.strictObject({
+        type: z.literal('nats'),
+        servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/i, 'expected nats://host:port or tls://host:port')).min(1),
+        bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('relaybridge'),
+        /** Bucket replicas when this node creates it (3 on a NATS cluster of three). */
+        replicas: z.number().int().min(1).max(5).default(1),
+        user: z.string().optional(),
+        pass: z.string().optional(),
+        token: z.string().optional(),
+        tls: z.strictObject({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).optional(),
+        /** How long a dead node's listener records linger, ms. */
+        listenerTtlMs: z.number().int().min(3000).max(600_000).default(30_000),
+      }),
+    ])
     .optional(),
   log: logSchema.optional(),
 });

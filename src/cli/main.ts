@@ -192,6 +192,20 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(data === undefined ? `done (HTTP ${status})\n` : render(data, format));
       return 0;
     }
+    case 'store': {
+      const { exportStore, importStore } = await import('./commands/store');
+      const where = `relaybridge store ${sub[0]}`;
+      if (!str(p.values.config)) throw new UsageError(where, '--config FILE is required (the relay config whose store to use)');
+      if (sub[0] === 'import' && !str(p.values.in)) throw new UsageError(where, '--in FILE is required (a store file)');
+      if (sub[0] === 'export') {
+        const n = await exportStore(str(p.values.config), str(p.values.out));
+        if (str(p.values.out)) process.stdout.write(`exported ${n.entities} hybrid connections and ${n.namespaceRules} namespace rules to ${str(p.values.out)}\n`);
+        return 0;
+      }
+      const n = await importStore(str(p.values.config), str(p.values.in));
+      process.stdout.write(`imported ${n.entities} hybrid connections and ${n.namespaceRules} namespace rules\n`);
+      return 0;
+    }
     case 'cert': {
       const { generateSelfSigned } = await import('./tls');
       const out = str(p.values.out);

@@ -176,6 +176,29 @@ export const COMMANDS: CommandSpec = {
       ],
     },
     {
+      name: 'store',
+      summary: "copy a relay's entities and rules out of its store, or into it (file store <-> NATS)",
+      sub: [
+        {
+          name: 'export',
+          summary: 'write the store of a relay config as JSON (the file store format; keys included)',
+          options: {
+            config: { type: 'string', short: 'c', arg: 'FILE', desc: 'relay config whose store to read (required)' },
+            out: { type: 'string', arg: 'FILE', desc: 'write here (mode 0600) instead of stdout' },
+          },
+        },
+        {
+          name: 'import',
+          summary: 'write a store file (from export, or a file store itself) into the store of a relay config',
+          options: {
+            config: { type: 'string', short: 'c', arg: 'FILE', desc: 'relay config whose store to write (required)' },
+            in: { type: 'string', arg: 'FILE', desc: 'the store file to read (required)' },
+          },
+        },
+      ],
+      notes: 'example (file store to NATS):\n  relaybridge store export -c relay-file.yaml --out store.json\n  relaybridge store import -c relay-nats.yaml --in store.json',
+    },
+    {
       name: 'cert',
       summary: 'write a self-signed certificate (relay-cert.pem, relay-key.pem) for local use',
       options: {

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ThrottledWarning, type Logger } from '../core/logger';
 import { MemoryStore } from '../store/memory-store';
-import type { Store } from '../store/store';
+import type { Store, StoreChange } from '../store/store';
 import { AccessControl } from './access/access-control';
 import type { ManagementDeps, PreAuthGuard } from './deps';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
@@ -68,6 +68,8 @@ export class RelayServer {
   #url = '';
   #adminUrl = '';
   #closing = false;
+  /** Stops following a shared store's changes (Store.watch). */
+  #stopWatch: (() => void) | undefined;
 
   constructor(options: RelayOptionsInput) {
     const config = (this.config = buildRelayConfig(options));
@@ -207,10 +209,33 @@ export class RelayServer {
     await this.access.refreshNamespaceRules();
   }
 
+  /**
+   * A change made through any node of a shared store: caches are dropped at once (a revoked
+   * rule or a deleted entity is refused here too), and a deleted entity's listeners on this node
+   * are closed. `reset`: changes may have been missed while the store was away.
+   */
+  #onStoreChange(change: StoreChange): void {
+    const refreshRules = (): void =>
+      void this.access.refreshNamespaceRules().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'could not read the namespace rules'));
+    switch (change.kind) {
+      case 'entity':
+        this.access.entityChanged(change.path, change.deleted);
+        if (change.deleted) for (const l of this.router.registry.list(change.path)) l.close(1001, 'Entity deleted');
+        return;
+      case 'namespaceRules':
+        return refreshRules();
+      case 'reset':
+        this.#log.info('the shared store reconnected: caches dropped');
+        this.access.invalidateCaches();
+        return refreshRules();
+    }
+  }
+
   /** Seeds the store and starts listening; resolves with the bound port. */
   async listen(): Promise<{ port: number; url: string }> {
     const { config } = this;
     await this.#seed();
+    this.#stopWatch = this.store.watch?.((change) => this.#onStoreChange(change));
     const server = this.#server;
     await listenOn(server, config.port, config.host);
     const bound = server.address() as AddressInfo;
@@ -255,6 +280,7 @@ export class RelayServer {
       }, 200).unref();
     });
     await netTcpClosed;
+    this.#stopWatch?.();
     await this.store.close();
     this.#log.info('relay closed');
   }

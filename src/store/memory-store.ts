@@ -24,16 +24,8 @@ import { type Clock, systemClock } from '../core/clock';
 import type { AuthorizationRule, HybridConnection, ListenerRecord } from '../core/entities';
 import { RelayError } from '../core/errors';
 import type { EntityInput, EntityPatch, Store, StoredDocument } from './store';
-import {
-  MAX_RULES_PER_ENTITY,
-  MAX_RULES_PER_NAMESPACE,
-  assertValid,
-  copyRule,
-  entityFieldIssues,
-  pathIssues,
-  ruleIssues,
-  rulesIssues,
-} from './validate';
+import { MAX_RULES_PER_ENTITY, MAX_RULES_PER_NAMESPACE, assertValid, copyRule, entityFieldIssues, ruleIssues, rulesIssues } from './validate';
+import { applyPatch, copyEntity, exists, key, newEntityState, notFound, parseEntityState, putRule, upsertInto, type EntityState } from './entity-state';
 
 /** Version of the file format written by this class. */
 export const STORE_FILE_VERSION = 1;
@@ -49,22 +41,12 @@ export interface MemoryStoreOptions {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-interface EntityState {
-  path: string;
-  requiresClientAuthorization: boolean;
-  userMetadata?: string;
-  createdAt: string;
-  updatedAt: string;
-  authorizationRules: AuthorizationRule[];
-}
-
 interface StoreFile {
   version: number;
   namespaceRules: AuthorizationRule[];
   entities: EntityState[];
 }
 
-const key = (path: string): string => path.toLowerCase();
 
 /** Entities and namespace rules: what a mutation edits (a copy) and the file holds. */
 interface State {
@@ -75,33 +57,6 @@ interface State {
 function snapshot(state: State): string {
   const data: StoreFile = { version: STORE_FILE_VERSION, namespaceRules: state.namespaceRules, entities: [...state.entities.values()] };
   return `${JSON.stringify(data, null, 2)}\n`;
-}
-
-function copyEntity(e: EntityState): HybridConnection {
-  return {
-    path: e.path,
-    requiresClientAuthorization: e.requiresClientAuthorization,
-    ...(e.userMetadata === undefined ? {} : { userMetadata: e.userMetadata }),
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-    authorizationRules: e.authorizationRules.map(copyRule),
-  };
-}
-
-function notFound(path: string): RelayError {
-  return new RelayError('RELAY_ERR_ENTITY_NOT_FOUND', `The hybrid connection '${path}' does not exist.`);
-}
-
-/** Replaces the rule with the same keyName, or appends; enforces `max`. */
-function putRule(rules: AuthorizationRule[], rule: AuthorizationRule, max: number, field: string): AuthorizationRule[] {
-  const i = rules.findIndex((r) => r.keyName === rule.keyName);
-  if (i === -1) {
-    assertValid(field, rules.length >= max ? [`${field}: at most ${max} rules are allowed; delete one first`] : []);
-    return [...rules, copyRule(rule)];
-  }
-  const next = [...rules];
-  next[i] = copyRule(rule);
-  return next;
 }
 
 export class MemoryStore implements Store {
@@ -211,9 +166,9 @@ export class MemoryStore implements Store {
   async createEntity(input: EntityInput): Promise<HybridConnection> {
     this.#assertOpen();
     return this.#mutate((state) => {
-      const e = this.#validateNew(input);
+      const e = newEntityState(input, this.#now());
       if (state.entities.has(key(e.path))) {
-        throw new RelayError('RELAY_ERR_ENTITY_EXISTS', `The hybrid connection '${e.path}' already exists.`);
+        throw exists(e.path);
       }
       state.entities.set(key(e.path), e);
       return copyEntity(e);
@@ -226,7 +181,7 @@ export class MemoryStore implements Store {
       const e = typeof path === 'string' ? state.entities.get(key(path)) : undefined;
       if (!e) throw notFound(String(path));
       assertValid('hybrid connection update', entityFieldIssues(patch ?? {}));
-      this.#applyPatch(e, patch ?? {});
+      applyPatch(e, patch ?? {}, this.#now());
       return copyEntity(e);
     });
   }
@@ -234,16 +189,13 @@ export class MemoryStore implements Store {
   async upsertEntity(input: EntityInput): Promise<HybridConnection> {
     this.#assertOpen();
     return this.#mutate((state) => {
-      const fresh = this.#validateNew(input);
+      const fresh = newEntityState(input, this.#now());
       const e = state.entities.get(key(fresh.path));
       if (!e) {
         state.entities.set(key(fresh.path), fresh);
         return copyEntity(fresh);
       }
-      let rules = e.authorizationRules;
-      for (const r of input.authorizationRules ?? []) rules = putRule(rules, r, MAX_RULES_PER_ENTITY, 'authorizationRules');
-      e.authorizationRules = rules;
-      this.#applyPatch(e, input);
+      upsertInto(e, input, this.#now());
       return copyEntity(e);
     });
   }
@@ -342,31 +294,6 @@ export class MemoryStore implements Store {
     if (this.#file !== undefined && !this.#open) {
       throw new RelayError('RELAY_ERR_STORE_IO', 'The file-backed store is not open; call open() first.');
     }
-  }
-
-  #validateNew(input: EntityInput): EntityState {
-    if (!input || typeof input !== 'object') assertValid('hybrid connection', ['(root): expected an object']);
-    const issues = [
-      ...pathIssues(input.path),
-      ...entityFieldIssues(input),
-      ...(input.authorizationRules === undefined ? [] : rulesIssues(input.authorizationRules, MAX_RULES_PER_ENTITY)),
-    ];
-    assertValid('hybrid connection', issues);
-    const now = this.#now();
-    return {
-      path: input.path,
-      requiresClientAuthorization: input.requiresClientAuthorization ?? true,
-      ...(input.userMetadata === undefined ? {} : { userMetadata: input.userMetadata }),
-      createdAt: now,
-      updatedAt: now,
-      authorizationRules: (input.authorizationRules ?? []).map(copyRule),
-    };
-  }
-
-  #applyPatch(e: EntityState, patch: EntityPatch): void {
-    if (patch.requiresClientAuthorization !== undefined) e.requiresClientAuthorization = patch.requiresClientAuthorization;
-    if (patch.userMetadata !== undefined) e.userMetadata = patch.userMetadata;
-    e.updatedAt = this.#now();
   }
 
   // --- persistence --------------------------------------------------------------------------
@@ -480,32 +407,13 @@ export class MemoryStore implements Store {
     const seen = new Set<string>();
     d.entities.forEach((raw: unknown, i: number) => {
       const f = `entities[${i}]`;
-      if (!raw || typeof raw !== 'object') {
-        issues.push(`${f}: expected an object`);
-        return;
-      }
-      const e = raw as Record<string, unknown>;
-      const entityIssues = [
-        ...pathIssues(e.path, `${f}.path`),
-        ...entityFieldIssues(e).map((s) => `${f}.${s}`),
-        ...rulesIssues(e.authorizationRules, MAX_RULES_PER_ENTITY, `${f}.authorizationRules`),
-      ];
-      if (typeof e.requiresClientAuthorization !== 'boolean') entityIssues.push(`${f}.requiresClientAuthorization: expected true or false`);
-      for (const t of ['createdAt', 'updatedAt']) {
-        if (typeof e[t] !== 'string' || Number.isNaN(Date.parse(e[t] as string))) entityIssues.push(`${f}.${t}: expected an ISO-8601 time`);
-      }
-      if (typeof e.path === 'string' && seen.has(key(e.path))) entityIssues.push(`${f}.path: '${e.path}' appears more than once`);
-      issues.push(...entityIssues);
-      if (entityIssues.length) return;
-      seen.add(key(e.path as string));
-      entities.push({
-        path: e.path as string,
-        requiresClientAuthorization: e.requiresClientAuthorization as boolean,
-        ...(e.userMetadata === undefined ? {} : { userMetadata: e.userMetadata as string }),
-        createdAt: e.createdAt as string,
-        updatedAt: e.updatedAt as string,
-        authorizationRules: (e.authorizationRules as AuthorizationRule[]).map(copyRule),
-      });
+      const parsed = parseEntityState(raw, f);
+      const p = (raw as { path?: unknown } | null)?.path;
+      if (typeof p === 'string' && seen.has(key(p))) parsed.issues.push(`${f}.path: '${p}' appears more than once`);
+      issues.push(...parsed.issues);
+      if (parsed.issues.length || !parsed.entity) return;
+      seen.add(key(parsed.entity.path));
+      entities.push(parsed.entity);
     });
     if (issues.length) throw corrupt(issues.slice(0, 5).join('; ') + (issues.length > 5 ? '; ...' : ''));
     return { entities, namespaceRules: (d.namespaceRules as AuthorizationRule[]).map(copyRule) };

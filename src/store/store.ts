@@ -1,8 +1,8 @@
 /**
  * The entity store: hybrid connections, their authorization rules, the namespace rules, and
  * the (ephemeral) listener registry. One interface for several implementations: today the
- * embedded MemoryStore (memory only, or file-backed); for many relay nodes, a NATS JetStream KV
- * store is planned (the multi-node issue). Every implementation runs the same contract suite
+ * embedded MemoryStore (memory only, or file-backed); for many relay nodes, NatsStore on NATS
+ * JetStream KV. Every implementation runs the same contract suite
  * (test/contract/store.contract.ts). A mutation that rejects has changed nothing.
  *
  * Paths are stored as given and compared case-insensitively. Returned objects are copies:
@@ -32,6 +32,13 @@ export interface StoredDocument {
   /** When it was fetched from the agent, ms since the epoch. */
   readonly storedAt: number;
 }
+
+/** A change made through any node (Store.watch). */
+export type StoreChange =
+  | { readonly kind: 'entity'; /** Lower-cased. */ readonly path: string; readonly deleted: boolean }
+  | { readonly kind: 'namespaceRules' }
+  /** Changes may have been missed (the store reconnected): drop every cache. */
+  | { readonly kind: 'reset' };
 
 export interface Store {
   /** Loads persisted state (if any). Call before anything else. */
@@ -85,4 +92,10 @@ export interface Store {
   getDocument?(path: string, key: string): Promise<StoredDocument | undefined>;
   /** Stores a document, replacing the one with the same path and key. */
   putDocument?(path: string, key: string, doc: StoredDocument): Promise<void>;
+
+  /**
+   * Shared stores (several nodes): reports changes made through any node, so caches can be
+   * dropped at once. Returns a stop function. A store only this process writes has none.
+   */
+  watch?(onChange: (change: StoreChange) => void): () => void;
 }

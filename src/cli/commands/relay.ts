@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRelayServer, type RelayServer } from '../../relay/relay-server';
+import type { z } from 'zod';
 import { MemoryStore } from '../../store/memory-store';
+import type { Store } from '../../store/store';
 import { ConfigError } from '../../core/errors';
 import { createCliLogger } from '../logger';
 import { envOverrides, parseSection, readConfigFile, relayFileSchema, resolveFrom } from '../config-file';
@@ -14,6 +16,37 @@ export interface RelayCommandInput {
   host?: string;
   logLevel?: string;
   env: NodeJS.ProcessEnv;
+}
+
+type StoreConfig = NonNullable<z.output<typeof relayFileSchema>['store']>;
+
+/** The store a config names: the file store (default), memory only, or NATS (several nodes). */
+export async function storeFromConfig(configFile: string | undefined, cfg: StoreConfig | undefined, nodeId?: string): Promise<Store> {
+  if (cfg?.type === 'nats') {
+    const read = (field: string, file: string | undefined): string | undefined => {
+      if (file === undefined) return undefined;
+      try {
+        return fs.readFileSync(resolveFrom(configFile, file), 'utf8');
+      } catch (err) {
+        throw new ConfigError('invalid relay config', [`store.tls.${field}: ${(err as Error).message}`]);
+      }
+    };
+    // Loaded only when configured: a single node never loads the NATS client.
+    const { NatsStore } = await import('../../store/nats-store');
+    return new NatsStore({
+      servers: cfg.servers,
+      bucket: cfg.bucket,
+      replicas: cfg.replicas,
+      user: cfg.user,
+      pass: cfg.pass,
+      token: cfg.token,
+      tls: cfg.tls ? { ca: read('caFile', cfg.tls.caFile), cert: read('certFile', cfg.tls.certFile), key: read('keyFile', cfg.tls.keyFile) } : undefined,
+      listenerTtlMs: cfg.listenerTtlMs,
+      name: nodeId ? `relaybridge ${nodeId}` : 'relaybridge',
+    });
+  }
+  if (cfg?.type === 'memory') return new MemoryStore();
+  return new MemoryStore({ file: resolveFrom(configFile, cfg?.path ?? './.relaybridge/relay-store.json') });
 }
 
 export async function startRelayFromConfig(input: RelayCommandInput): Promise<RelayServer> {
@@ -28,9 +61,10 @@ export async function startRelayFromConfig(input: RelayCommandInput): Promise<Re
   const level = input.logLevel ?? input.env.RELAYBRIDGE_LOG_LEVEL ?? log?.level ?? 'info';
   const logger = createCliLogger(level);
 
+  const stateDir = path.dirname(resolveFrom(input.config, storeCfg?.type !== 'nats' ? (storeCfg?.path ?? './.relaybridge/relay-store.json') : './.relaybridge/relay-store.json'));
   let tlsPem: { cert: string; key: string } | undefined;
   if (tls?.selfSigned) {
-    const dir = path.dirname(resolveFrom(input.config, storeCfg?.path ?? './.relaybridge/relay-store.json'));
+    const dir = stateDir;
     tlsPem = await ensureSelfSignedCertificate(dir, tls.hostnames ?? ['localhost', '127.0.0.1']);
     logger.info({ cert: path.join(dir, 'relay-cert.pem') }, 'using a self-signed certificate (clients: NODE_EXTRA_CA_CERTS or tls.caFile)');
   } else if (tls) {
@@ -43,8 +77,7 @@ export async function startRelayFromConfig(input: RelayCommandInput): Promise<Re
       throw new ConfigError('invalid relay config', [`tls: ${(err as Error).message}`]);
     }
   }
-  const storePath = resolveFrom(input.config, storeCfg?.path ?? './.relaybridge/relay-store.json');
-  const store = storeCfg?.type === 'memory' ? new MemoryStore() : new MemoryStore({ file: storePath });
+  const store = await storeFromConfig(input.config, storeCfg, (relayOptions as { nodeId?: string }).nodeId);
   const relay = createRelayServer({ ...(relayOptions as object), tls: tlsPem, store, logger });
   await relay.listen();
   return relay;

@@ -3,12 +3,14 @@
  * bounded cache over the store), whether a caller's token grants a right on it (verdicts cached
  * until their expiry), and the namespace rules those checks use. Token cryptography is auth/'s;
  * per-operation rules are operation-rules.ts. Built once by relay-server.ts; the management
- * endpoint invalidates its caches after a change.
+ * endpoint invalidates its caches after a change, and so do changes made through other nodes
+ * (Store.watch, relay-server.ts). A shared store that is away (RELAY_ERR_STORE_UNAVAILABLE)
+ * leaves the last known answers standing: the node keeps serving its own listeners.
  */
 import { hostname, networkInterfaces } from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
 import { authorize, extractToken, type AuthorizeResult } from '../../auth';
-import { EndpointNotFoundError, ProtocolError } from '../../core/errors';
+import { EndpointNotFoundError, ProtocolError, RelayError } from '../../core/errors';
 import type { AuthorizationRule, HybridConnection, Right } from '../../core/entities';
 import type { Store } from '../../store/store';
 import { targetPathProblem } from '../http/http-headers';
@@ -47,7 +49,12 @@ export class AccessControl {
   }
 
   async refreshNamespaceRules(): Promise<void> {
-    this.#namespaceRules = await this.#store.listNamespaceRules();
+    try {
+      this.#namespaceRules = await this.#store.listNamespaceRules();
+    } catch (err) {
+      // Unreachable shared store: the rules this node has stand until it is back (a reset follows).
+      if (!(err instanceof RelayError && err.code === 'RELAY_ERR_STORE_UNAVAILABLE')) throw err;
+    }
     this.invalidateCaches();
   }
 
@@ -71,23 +78,44 @@ export class AccessControl {
   }
 
   /**
-   * Entity lookup with a short-lived cache (hot path: every call). Local management changes
-   * invalidate it at once; changes made through another node show within ENTITY_CACHE_MS.
+   * Entity lookup with a short-lived cache (hot path: every call). Local management changes and
+   * changes reported by a shared store's watch invalidate it at once; otherwise changes show
+   * within ENTITY_CACHE_MS. An expired entry is still the answer while the store is unavailable.
    */
   async getEntity(path: string): Promise<HybridConnection | undefined> {
     const key = path.toLowerCase();
     const now = this.#config.clock.now();
     const hit = this.#entityCache.get(key);
     if (hit && hit.until > now) return hit.entity;
-    const entity = await this.#store.getEntity(path);
+    let entity: HybridConnection | undefined;
+    try {
+      entity = await this.#store.getEntity(path);
+    } catch (err) {
+      if (hit && err instanceof RelayError && err.code === 'RELAY_ERR_STORE_UNAVAILABLE') return hit.entity;
+      throw err;
+    }
     if (this.#entityCache.size >= CACHE_MAX_ENTRIES) this.#entityCache.clear();
     this.#entityCache.set(key, { entity, until: now + ENTITY_CACHE_MS });
     return entity;
   }
 
-  /** Drops cached entities and token verdicts (after any management change). */
+  /**
+   * Makes every cached entity stale (read again on next use, kept as the answer while the store
+   * is unavailable) and drops token verdicts: after any management change, here or elsewhere.
+   */
   invalidateCaches(): void {
-    this.#entityCache.clear();
+    for (const e of this.#entityCache.values()) e.until = 0;
+    this.#authCache.clear();
+  }
+
+  /** A change to one entity made through any node: read again; a deleted one is forgotten outright. */
+  entityChanged(path: string, deleted: boolean): void {
+    const key = path.toLowerCase();
+    if (deleted) this.#entityCache.delete(key);
+    else {
+      const e = this.#entityCache.get(key);
+      if (e) e.until = 0;
+    }
     this.#authCache.clear();
   }
 

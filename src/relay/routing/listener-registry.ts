@@ -65,6 +65,18 @@ export class ListenerRegistry<L extends RegisteredListener> {
     return this.#byPath.get(ListenerRegistry.key(path))?.size ?? 0;
   }
 
+  /**
+   * Listeners on a path across every node sharing the store (the store's records: a shared
+   * store holds every node's); this node's own count when the store cannot answer.
+   */
+  async namespaceCount(path: string): Promise<number> {
+    try {
+      return Math.max(this.count(path), await this.#store.countListeners(path));
+    } catch {
+      return this.count(path);
+    }
+  }
+
   all(): L[] {
     return [...this.#byPath.values()].flatMap((s) => [...s]);
   }

@@ -101,7 +101,8 @@ export class UpgradeEndpoint {
     const ctx = this.#ctx;
     const entity = await this.#exactEntity(rest);
     const { result } = await ctx.access.authorize(entity, 'Listen', req.headers, query);
-    if (ctx.router.registry.count(entity.path) >= ctx.config.limits.maxListenersPerPath) {
+    // Namespace-wide: the listeners of every node sharing the store count.
+    if ((await ctx.router.registry.namespaceCount(entity.path)) >= ctx.config.limits.maxListenersPerPath) {
       throw new QuotaExceededError(
         'RELAY_ERR_LISTENER_QUOTA',
         `QuotaExceeded: at most ${ctx.config.limits.maxListenersPerPath} listeners may listen on '${entity.path}'.`,

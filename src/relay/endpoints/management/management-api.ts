@@ -65,20 +65,21 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
     (req as Request & { relayAuthorized?: boolean }).relayAuthorized = true;
   };
 
-  const view = (e: HybridConnection, withKeys = false) => ({
+  // listenerCount is namespace-wide (every node sharing the store); `listeners` below are this node's.
+  const view = async (e: HybridConnection, withKeys = false) => ({
     path: e.path,
     requiresClientAuthorization: e.requiresClientAuthorization,
     userMetadata: e.userMetadata,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
-    listenerCount: ctx.router.registry.count(e.path),
+    listenerCount: await ctx.router.registry.namespaceCount(e.path),
     authorizationRules: e.authorizationRules.map((r) => ruleView(r, withKeys)),
   });
 
   app.get('/hybridconnections', wrap(async (req, res) => {
     await manage(req, undefined);
     const list = await ctx.store.listEntities();
-    res.json({ value: list.map((e) => view(e)) });
+    res.json({ value: await Promise.all(list.map((e) => view(e))) });
   }));
 
   app.all('/hybridconnections/*rest', wrap(async (req, res) => {
@@ -115,7 +116,7 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
         const e = await ctx.store.getEntity(path);
         if (!e) throw ctx.access.endpointNotFound(path);
         res.json({
-          ...view(e),
+          ...(await view(e)),
           listeners: ctx.router.registry.list(e.path).map((l) => ({ listenerId: l.listenerId, remoteAddress: l.remoteAddress, healthy: l.healthy })),
         });
         return;
@@ -144,7 +145,7 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
           : await ctx.store.createEntity({ path, ...patch, authorizationRules: rules });
         if (existing && rules) for (const r of rules) await ctx.store.putEntityRule(path, r);
         const fresh = (await ctx.store.getEntity(e.path)) ?? e;
-        res.status(existing ? 200 : 201).json(view(fresh, !!rules));
+        res.status(existing ? 200 : 201).json(await view(fresh, !!rules));
         return;
       }
       case 'DELETE': {
