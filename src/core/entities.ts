@@ -54,4 +54,8 @@ export interface ListenerRecord {
   /** ISO-8601. */
   readonly connectedAt: string;
   readonly remoteAddress?: string;
+  /** Session kinds the listener offered to carry (protocol/hyco/session-carrier.ts). */
+  readonly sessionKinds?: readonly string[];
+  /** Largest body its control channel takes inline, bytes. */
+  readonly controlBodyLimit?: number;
 }

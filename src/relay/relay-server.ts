@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import { ThrottledWarning, type Logger } from '../core/logger';
 import { MemoryStore } from '../store/memory-store';
 import type { Store, StoreChange } from '../store/store';
+import { Cluster } from './cluster/cluster';
 import { AccessControl } from './access/access-control';
 import type { ManagementDeps, PreAuthGuard } from './deps';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
@@ -70,6 +71,8 @@ export class RelayServer {
   #closing = false;
   /** Stops following a shared store's changes (Store.watch). */
   #stopWatch: (() => void) | undefined;
+  /** The other relay nodes sharing the store (relay/cluster), when the store has messaging. */
+  cluster: Cluster | undefined;
 
   constructor(options: RelayOptionsInput) {
     const config = (this.config = buildRelayConfig(options));
@@ -252,6 +255,14 @@ export class RelayServer {
       this.#log.info({ port: adminPort, host: admin.host }, 'admin listener (status, metrics, health) listening');
     }
     if (this.netTcp) await this.netTcp.listen(config.host);
+    const messaging = this.store.messaging?.();
+    if (messaging) {
+      // Listeners on other nodes dial this node's rendezvous addresses: its publicUrl, else the URL it is bound to.
+      const base = (config.publicUrl ?? this.#url).replace(/^http/i, 'ws').replace(/\/+$/, '');
+      this.cluster = new Cluster({ messaging, nodeId: config.nodeId, router: this.router, rendezvousBase: base, clock: config.clock, log: config.logger });
+      this.cluster.start();
+      this.#log.info({ nodeId: config.nodeId, rendezvous: base }, 'joined the relay nodes sharing the store');
+    }
     // Last, once every listener is up: a line matching `relay listening on` means ready.
     this.#log.info({ address, port, url: this.#url, tls: !!config.tls }, `relay listening on ${address}`);
     await warnAboutStartConfig(config, this.store, port, this.#log);
@@ -269,6 +280,7 @@ export class RelayServer {
       });
     }
     this.router.close();
+    this.cluster?.stop();
     this.#upgrades.close();
     this.guard.tarpit.close();
     const netTcpClosed = this.netTcp?.close();

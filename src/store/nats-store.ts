@@ -33,7 +33,7 @@ import { type Clock, systemClock } from '../core/clock';
 import type { AuthorizationRule, HybridConnection, ListenerRecord } from '../core/entities';
 import { RelayError } from '../core/errors';
 import { applyPatch, copyEntity, exists, key, newEntityState, notFound, parseEntityState, putRule, upsertInto, type EntityState } from './entity-state';
-import type { EntityInput, EntityPatch, Store, StoreChange, StoredDocument } from './store';
+import type { EntityInput, EntityPatch, Messaging, Store, StoreChange, StoredDocument } from './store';
 import { MAX_RULES_PER_ENTITY, MAX_RULES_PER_NAMESPACE, assertValid, copyRule, entityFieldIssues, ruleIssues, rulesIssues } from './validate';
 
 export interface NatsStoreOptions {
@@ -466,6 +466,26 @@ export class NatsStore implements Store {
     } catch {
       /* a cache: the document is fetched from the agent again */
     }
+  }
+
+  // --- messages between nodes ---------------------------------------------------------------
+
+  /** Core NATS subjects under `relaybridge.<bucket>.` (no JetStream: at most once, low latency). */
+  messaging(): Messaging | undefined {
+    const nc = this.#nc;
+    if (!nc) return undefined;
+    const prefix = `relaybridge.${this.#bucket}`;
+    return {
+      namespace: prefix,
+      publish: (subject, data) => {
+        // A closed connection (shutdown) drops it, as an unreachable peer would.
+        if (!nc.isClosed()) nc.publish(`${prefix}.${subject}`, data);
+      },
+      subscribe: (subject, onMessage) => {
+        const sub = nc.subscribe(`${prefix}.${subject}`, { callback: (err: Error | null, msg: { data: Uint8Array }) => (err ? undefined : onMessage(msg.data)) });
+        return () => sub.unsubscribe();
+      },
+    };
   }
 
   // --- changes from every node -----------------------------------------------------------------

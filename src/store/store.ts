@@ -40,6 +40,18 @@ export type StoreChange =
   /** Changes may have been missed (the store reconnected): drop every cache. */
   | { readonly kind: 'reset' };
 
+/**
+ * Messages between the relay nodes sharing a store (relay/cluster): publish to a subject, and
+ * subscribe to one. Delivery is at most once, in order per publisher; a subject with no
+ * subscriber drops the message.
+ */
+export interface Messaging {
+  /** Prefix for subjects, unique to this namespace (the bucket). */
+  readonly namespace: string;
+  publish(subject: string, data: Uint8Array): void;
+  subscribe(subject: string, onMessage: (data: Uint8Array) => void): () => void;
+}
+
 export interface Store {
   /** Loads persisted state (if any). Call before anything else. */
   open(): Promise<void>;
@@ -98,4 +110,7 @@ export interface Store {
    * dropped at once. Returns a stop function. A store only this process writes has none.
    */
   watch?(onChange: (change: StoreChange) => void): () => void;
+
+  /** Shared stores: messages between the nodes (cross-node routing). Undefined before open(). */
+  messaging?(): Messaging | undefined;
 }

@@ -17,6 +17,20 @@ import { freePort, monoAvailable, monoDescribe, requireMono, runSessionClient, s
 import type { RelayServer } from '../../src/relay/relay-server';
 
 const suite = monoDescribe('net-tcp-sessions');
+
+/**
+ * The direct run, the baseline the relay is compared with: run again once when Mono's service
+ * left a session open unanswered (a TimeoutException; Mono 6.8 at times never acknowledges the
+ * preamble of a connection opened while others open or close, and never answers End). That is
+ * the service's quirk, met here without the relay; through the relay the agent retries such a
+ * preamble itself.
+ */
+async function directBaseline<R extends { ok?: unknown; error?: unknown }>(run: () => Promise<R[]>): Promise<R[]> {
+  const first = await run();
+  if (!first.some((r) => r.ok !== true && /TimeoutException/.test(String(r.error)))) return first;
+  console.warn('direct run: Mono left a session unanswered (TimeoutException); running the baseline again', JSON.stringify(first.filter((r) => r.ok !== true)));
+  return run();
+}
 const SCENARIOS = ['counter-interleaved', 'counter-close-reopen', 'counter-terminating', 'counter-concurrent'];
 
 suite('net.tcp sessions, Mono WCF client and service, through the relay and directly', () => {
@@ -38,7 +52,7 @@ suite('net.tcp sessions, Mono WCF client and service, through the relay and dire
   it('each client session is its own service session: the same results as calling the service directly', async () => {
     // 45 s per call: room for the agent to retry a preamble Mono leaves unanswered (5 s each).
     const viaRelay = await runSessionClient(`${relay.netTcp!.url}/counter`, SCENARIOS, 45);
-    const straight = await runSessionClient(direct, SCENARIOS, 45);
+    const straight = await directBaseline(() => runSessionClient(direct, SCENARIOS, 45));
     showFailures(viaRelay);
     showFailures(straight);
     for (const results of [straight, viaRelay]) {
@@ -99,7 +113,7 @@ dotnetSuite('net.tcp duplex sessions, Microsoft WCF client and Mono service, thr
 
   it('callbacks during and after operations, two-way callbacks, isolation: the same results as direct', async () => {
     // 45 s per call: room for the agent to retry a preamble Mono leaves unanswered (5 s each).
-    const straight = await runDotnetSessionClient(direct, DUPLEX, 45);
+    const straight = await directBaseline(() => runDotnetSessionClient(direct, DUPLEX, 45));
     const viaRelay = await runDotnetSessionClient(`${relay.netTcp!.url}/session`, DUPLEX, 45);
     showFailures(straight);
     showFailures(viaRelay);

@@ -50,10 +50,22 @@ export class ListenerRegistry<L extends RegisteredListener> {
   }
 
   async remove(listener: L): Promise<void> {
+    this.removeRemote(listener);
+    await this.#store.unregisterListener(listener.path, listener.listenerId);
+  }
+
+  /**
+   * A listener connected to another node (relay/cluster): routable from here like a local one;
+   * its store record is its own node's to write and remove.
+   */
+  addRemote(listener: L): void {
+    this.addLocal(listener);
+  }
+
+  removeRemote(listener: L): void {
     const key = ListenerRegistry.key(listener.path);
     const set = this.#byPath.get(key);
     if (set?.delete(listener) && set.size === 0) this.#byPath.delete(key);
-    await this.#store.unregisterListener(listener.path, listener.listenerId);
   }
 
   /** Local listeners for a path (all, healthy or not). */

@@ -26,6 +26,11 @@ export interface RouteListener extends RegisteredListener {
   readonly remoteAddress: string;
   /** Host header the listener connected with: rendezvous addresses reuse it. */
   readonly hostHeader: string | undefined;
+  /**
+   * ws(s)://host[:port] of rendezvous addresses for this listener, when not derived from its
+   * Host header: a listener on another node (relay/cluster) dials this node.
+   */
+  readonly rendezvousBase?: string;
   /** Largest body this channel takes inline with a request. */
   readonly controlBodyLimit: number;
   /** Session kinds the listener can carry (protocol/hyco/session-carrier.ts); empty for other listeners. */

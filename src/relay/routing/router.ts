@@ -18,6 +18,7 @@
  * echo as `requestId`) is not enough to take its body.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EndpointNotFoundError, RelayError, toRelayError } from '../../core/errors';
@@ -106,8 +107,20 @@ interface Pinning {
   readonly disallowedListeners?: readonly string[];
 }
 
+/**
+ * What the router tells a cluster link (relay/cluster): this node's listeners coming and going,
+ * and control-channel responses to requests another node forwarded here.
+ */
+export interface RouterEvents {
+  listenerAdded: [listener: RouteListener];
+  listenerRemoved: [listener: RouteListener];
+  foreignResponse: [channel: RouteListener, response: ResponseCommand, body: Buffer | undefined];
+  foreignInvalidResponse: [channel: RouteListener, requestId: string, err: RelayError];
+}
+
 export class Router {
   readonly registry: ListenerRegistry<RouteListener>;
+  readonly events = new EventEmitter<RouterEvents>();
   readonly pendingRequests = new Map<string, PendingRequest>();
   /** WebSocket senders and session carriers waiting for their listener to dial the accept address. */
   readonly pendingAccepts = new Map<string, PendingAccept | PendingCarrier>();
@@ -154,7 +167,7 @@ export class Router {
         if (listener.pending.size >= o.limits.maxPendingRequestsPerListener) {
           throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
         }
-        const address = `${o.rendezvousBase(listener.hostHeader)}/$hc/${path}?sb-hc-action=request&sb-hc-id=${capability}`;
+        const address = `${(listener.rendezvousBase ?? o.rendezvousBase(listener.hostHeader))}/$hc/${path}?sb-hc-action=request&sb-hc-id=${capability}`;
         const inline = headersFit && Buffer.isBuffer(body) && body.length <= listener.controlBodyLimit;
         return pending.send(listener, address, inline);
       });
@@ -194,7 +207,7 @@ export class Router {
     try {
       this.#dispatch(a.path, a, 'accept', (listener) => {
         const address =
-          `${o.rendezvousBase(listener.hostHeader)}/$hc${a.rest}?` +
+          `${(listener.rendezvousBase ?? o.rendezvousBase(listener.hostHeader))}/$hc${a.rest}?` +
           `${a.appQuery ? `${a.appQuery}&` : ''}sb-hc-action=accept&sb-hc-id=${capability}`;
         return listener.sendJson(serializeAccept({ address, id: trackingId, connectHeaders: a.connectHeaders, remoteEndpoint: a.remoteEndpoint }));
       });
@@ -241,7 +254,7 @@ export class Router {
         {},
         'accept',
         (listener) => {
-          const address = `${o.rendezvousBase(listener.hostHeader)}/$hc${c.rest}?sb-hc-action=accept&sb-hc-id=${capability}`;
+          const address = `${(listener.rendezvousBase ?? o.rendezvousBase(listener.hostHeader))}/$hc${c.rest}?sb-hc-action=accept&sb-hc-id=${capability}`;
           return listener.sendJson(serializeAccept({ address, id, connectHeaders: c.connectHeaders, remoteEndpoint: c.remoteEndpoint }));
         },
         notCarrying,
@@ -293,6 +306,24 @@ export class Router {
   addListener(listener: RouteListener): void {
     this.registry.addLocal(listener);
     this.#o.metrics.listeners.set({ path: listener.path }, this.registry.count(listener.path));
+    this.events.emit('listenerAdded', listener);
+  }
+
+  /** A listener on another node became routable from here (relay/cluster). */
+  addRemoteListener(listener: RouteListener): void {
+    this.registry.addRemote(listener);
+  }
+
+  /** A listener on another node went away (or its node did): requests it took fail now. */
+  removeRemoteListener(listener: RouteListener): void {
+    this.registry.removeRemote(listener);
+    this.#failTaken(listener);
+  }
+
+  #failTaken(listener: RouteListener): void {
+    for (const id of listener.pending) {
+      this.pendingRequests.get(id)?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
+    }
   }
 
   /**
@@ -301,7 +332,11 @@ export class Router {
    */
   onControlResponse(channel: RouteListener, response: ResponseCommand, body: Buffer | undefined): void {
     const pending = this.pendingRequests.get(response.requestId);
-    if (!pending) return channel.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
+    if (!pending) {
+      // Perhaps a request another node forwarded to this node's listener (relay/cluster).
+      if (this.events.listenerCount('foreignResponse') > 0) return void this.events.emit('foreignResponse', channel, response, body);
+      return channel.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
+    }
     if (pending.channel !== channel) {
       return channel.log.info({ requestId: response.requestId }, 'ignored a response for a request this channel was not sent');
     }
@@ -314,6 +349,7 @@ export class Router {
    */
   onInvalidControlResponse(channel: RouteListener, requestId: string, err: RelayError): void {
     const pending = this.pendingRequests.get(requestId);
+    if (!pending && this.events.listenerCount('foreignInvalidResponse') > 0) return void this.events.emit('foreignInvalidResponse', channel, requestId, err);
     if (!pending || pending.channel !== channel) return channel.log.debug({ requestId }, 'invalid response for a request this channel does not hold');
     pending.fail(new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', `The listener answered with an invalid response (${err.message}).`, { cause: err }));
   }
@@ -322,9 +358,8 @@ export class Router {
   onListenerClosed(channel: RouteListener): void {
     void this.registry.remove(channel).catch(() => undefined);
     this.#o.metrics.listeners.set({ path: channel.path }, this.registry.count(channel.path));
-    for (const id of channel.pending) {
-      this.pendingRequests.get(id)?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
-    }
+    this.#failTaken(channel);
+    this.events.emit('listenerRemoved', channel);
   }
 
   /** The listener opened the rendezvous socket of a pending request (counted per path). */

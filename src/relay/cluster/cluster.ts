@@ -1,0 +1,362 @@
+/**
+ * Several relay nodes as one namespace, the Azure way: rendezvous at the sender's node.
+ *
+ * Every node tells the others which listeners it holds (an `add`/`remove` message at once, and
+ * its whole list in a heartbeat every second, so a missed message heals). Each node registers
+ * the others' listeners in its own router as RemoteListeners, so pick + failover, pinning and
+ * the random spread run over every listener of the path on every node. When node A picks a
+ * listener on node B, it sends B the `request`/`accept` command it would have written on the
+ * control channel; B writes it on the listener's channel. The command's rendezvous address names
+ * node A (minted there), so the listener dials A and payload bytes never pass through B. A small
+ * request's response, which the listener writes on its control channel at B, goes back to A over
+ * the messaging (bounded by the control-body limit) and completes A's pending request as if it
+ * had arrived on a local channel.
+ *
+ * A node that stops sending heartbeats for NODE_DEAD_MS is taken as gone: its listeners leave
+ * every other router, and requests they took fail at once (LISTENER_GONE), never a hang.
+ *
+ * Wire format of a message: a 4-byte big-endian JSON length, the JSON, then the body bytes (if any).
+ * Subjects: `cluster` (broadcast: heartbeats, listener changes), `node.<base64url nodeId>` (to one node).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../core/logger';
+import type { Clock, TimerHandle } from '../../core/clock';
+import { RelayError } from '../../core/errors';
+import type { ResponseCommand } from '../../protocol/hyco';
+import type { Messaging } from '../../store/store';
+import type { RouteListener } from '../routing/pending-request';
+import type { Router } from '../routing/router';
+
+const HEARTBEAT_MS = 1000;
+/** A node silent this long is gone. */
+const NODE_DEAD_MS = 3500;
+/** Forwarded requests whose response never came on the control channel (rendezvous mode) are forgotten after this. */
+const FORWARD_TTL_MS = 10 * 60_000;
+/** Most entries in the forwarded-request table (bounded memory). */
+const MAX_FORWARDED = 100_000;
+
+interface ListenerInfo {
+  readonly id: string;
+  readonly path: string;
+  readonly bodyLimit: number;
+  readonly kinds: readonly string[];
+}
+
+type ClusterMessage =
+  | { t: 'hb'; node: string; instance?: string; listeners: ListenerInfo[] }
+  | { t: 'add'; node: string; l: ListenerInfo }
+  | { t: 'remove'; node: string; id: string }
+  | { t: 'cmd'; from: string; listenerId: string; json: string; body: boolean }
+  | { t: 'res'; from: string; listenerId: string; response: ResponseCommand; body: boolean }
+  | { t: 'bad'; from: string; listenerId: string; requestId: string; message: string }
+  | { t: 'gone'; from: string; listenerId: string; requestIds: string[] };
+
+export function encodeMessage(m: ClusterMessage, body?: Buffer): Uint8Array {
+  const json = Buffer.from(JSON.stringify(m), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(json.length, 0);
+  return body ? Buffer.concat([head, json, body]) : Buffer.concat([head, json]);
+}
+
+export function decodeMessage(data: Uint8Array): { m: ClusterMessage; body: Buffer | undefined } {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length < 4) throw new Error('cluster message too short');
+  const n = buf.readUInt32BE(0);
+  if (4 + n > buf.length) throw new Error('cluster message truncated');
+  const m = JSON.parse(buf.subarray(4, 4 + n).toString('utf8')) as ClusterMessage;
+  const rest = buf.subarray(4 + n);
+  return { m, body: rest.length ? Buffer.from(rest) : undefined };
+}
+
+const nodeSubject = (nodeId: string): string => `node.${Buffer.from(nodeId, 'utf8').toString('base64url')}`;
+
+/** A listener connected to another node, as this node's router sees it. */
+export class RemoteListener implements RouteListener {
+  readonly remoteAddress = '';
+  readonly hostHeader = undefined;
+  readonly pending = new Set<string>();
+  #gone = false;
+
+  constructor(
+    readonly listenerId: string,
+    readonly path: string,
+    readonly nodeId: string,
+    readonly controlBodyLimit: number,
+    readonly sessionKinds: readonly string[],
+    readonly rendezvousBase: string,
+    readonly log: Logger,
+    send: (m: ClusterMessage, body?: Buffer) => void,
+    from: string,
+  ) {
+    this.#send = send;
+    this.#from = from;
+  }
+
+  readonly #send: (m: ClusterMessage, body?: Buffer) => void;
+  readonly #from: string;
+
+  get healthy(): boolean {
+    return !this.#gone;
+  }
+
+  markGone(): void {
+    this.#gone = true;
+  }
+
+  sendRequest(json: string, body: Buffer | undefined): boolean {
+    if (this.#gone) return false;
+    this.#send({ t: 'cmd', from: this.#from, listenerId: this.listenerId, json, body: body !== undefined }, body);
+    return true;
+  }
+
+  sendJson(json: string): boolean {
+    return this.sendRequest(json, undefined);
+  }
+
+  /** Its own node closes it (entity deleted, shutdown): nothing to do from here. */
+  close(): void {}
+}
+
+export interface ClusterOptions {
+  readonly messaging: Messaging;
+  readonly nodeId: string;
+  readonly router: Router;
+  /** ws(s)://host[:port] at which listeners on other nodes reach this node (its publicUrl). */
+  readonly rendezvousBase: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export class Cluster {
+  readonly #o: ClusterOptions;
+  readonly #log: Logger;
+  /** Other nodes: their listeners here, and when they were last heard. */
+  readonly #nodes = new Map<string, { lastSeen: number; listeners: Map<string, RemoteListener> }>();
+  /** Requests other nodes forwarded to this node's listeners: request id → origin node and listener. */
+  readonly #forwarded = new Map<string, { origin: string; listenerId: string; at: number }>();
+  readonly #unsubscribe: Array<() => void> = [];
+  #heartbeat: TimerHandle | undefined;
+  /** This process, to tell apart another node that was given the same nodeId. */
+  readonly #instance = randomUUID();
+  #warnedDuplicate = false;
+  readonly #onAdded = (l: RouteListener): void => this.#publish({ t: 'add', node: this.#o.nodeId, l: this.#info(l) });
+  readonly #onRemoved = (l: RouteListener): void => this.#localRemoved(l);
+  readonly #onForeign = (ch: RouteListener, response: ResponseCommand, body: Buffer | undefined): void => this.#foreignResponse(ch, response, body);
+  readonly #onForeignInvalid = (ch: RouteListener, requestId: string, err: RelayError): void => this.#foreignInvalid(ch, requestId, err);
+
+  constructor(options: ClusterOptions) {
+    this.#o = options;
+    this.#log = options.log.child({ component: 'cluster', nodeId: options.nodeId });
+  }
+
+  start(): void {
+    const { messaging, router } = this.#o;
+    this.#unsubscribe.push(messaging.subscribe('cluster', (d) => this.#onMessage(d)));
+    this.#unsubscribe.push(messaging.subscribe(nodeSubject(this.#o.nodeId), (d) => this.#onMessage(d)));
+    router.events.on('listenerAdded', this.#onAdded);
+    router.events.on('listenerRemoved', this.#onRemoved);
+    router.events.on('foreignResponse', this.#onForeign);
+    router.events.on('foreignInvalidResponse', this.#onForeignInvalid);
+    const beat = (): void => {
+      this.#sendHeartbeat();
+      this.#sweep();
+      this.#heartbeat = this.#o.clock.setTimeout(beat, HEARTBEAT_MS);
+    };
+    beat();
+  }
+
+  stop(): void {
+    this.#o.clock.clearTimeout(this.#heartbeat);
+    // Leaving: the others drop this node's listeners now rather than after NODE_DEAD_MS.
+    this.#publish({ t: 'hb', node: this.#o.nodeId, listeners: [] });
+    for (const u of this.#unsubscribe.splice(0)) u();
+    const { router } = this.#o;
+    router.events.off('listenerAdded', this.#onAdded);
+    router.events.off('listenerRemoved', this.#onRemoved);
+    router.events.off('foreignResponse', this.#onForeign);
+    router.events.off('foreignInvalidResponse', this.#onForeignInvalid);
+    for (const id of [...this.#nodes.keys()]) this.#nodeGone(id, 'this node is stopping');
+  }
+
+  /** Other nodes heard from, with their listener counts (status, tests). */
+  nodes(): Array<{ nodeId: string; listeners: number }> {
+    return [...this.#nodes].map(([nodeId, n]) => ({ nodeId, listeners: n.listeners.size }));
+  }
+
+  #info(l: RouteListener): ListenerInfo {
+    return { id: l.listenerId, path: l.path, bodyLimit: l.controlBodyLimit, kinds: [...l.sessionKinds] };
+  }
+
+  #local(): RouteListener[] {
+    return this.#o.router.registry.all().filter((l) => !(l instanceof RemoteListener));
+  }
+
+  #publish(m: ClusterMessage, body?: Buffer): void {
+    this.#o.messaging.publish('cluster', encodeMessage(m, body));
+  }
+
+  #sendTo(node: string, m: ClusterMessage, body?: Buffer): void {
+    this.#o.messaging.publish(nodeSubject(node), encodeMessage(m, body));
+  }
+
+  #sendHeartbeat(): void {
+    this.#publish({ t: 'hb', node: this.#o.nodeId, instance: this.#instance, listeners: this.#local().map((l) => this.#info(l)) });
+  }
+
+  #onMessage(data: Uint8Array): void {
+    let decoded: ReturnType<typeof decodeMessage>;
+    try {
+      decoded = decodeMessage(data);
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'undecodable cluster message; ignored');
+      return;
+    }
+    const { m, body } = decoded;
+    switch (m.t) {
+      case 'hb':
+        if (m.node === this.#o.nodeId && m.instance !== undefined && m.instance !== this.#instance && !this.#warnedDuplicate) {
+          this.#warnedDuplicate = true;
+          this.#log.error({ nodeId: m.node }, 'another relay node uses this nodeId: give every node its own (nodeId), or calls between them are lost');
+        }
+        return this.#heartbeatFrom(m.node, m.listeners);
+      case 'add':
+        if (m.node !== this.#o.nodeId) this.#remoteAdded(m.node, m.l);
+        return;
+      case 'remove':
+        if (m.node !== this.#o.nodeId) this.#remoteRemoved(m.node, m.id);
+        return;
+      case 'cmd':
+        return this.#command(m.from, m.listenerId, m.json, m.body ? body : undefined);
+      case 'res':
+        return this.#response(m.from, m.listenerId, m.response, m.body ? body : undefined);
+      case 'bad': {
+        const l = this.#nodes.get(m.from)?.listeners.get(m.listenerId);
+        if (l) this.#o.router.onInvalidControlResponse(l, m.requestId, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', m.message));
+        return;
+      }
+      case 'gone': {
+        const l = this.#nodes.get(m.from)?.listeners.get(m.listenerId);
+        for (const id of m.requestIds) {
+          if (l?.pending.has(id)) this.#o.router.pendingRequests.get(id)?.fail(new RelayError('RELAY_ERR_LISTENER_GONE', 'The listener disconnected before it answered.'));
+        }
+        return;
+      }
+    }
+  }
+
+  // --- the directory of other nodes' listeners -----------------------------------------------
+
+  #node(id: string): { lastSeen: number; listeners: Map<string, RemoteListener> } {
+    let n = this.#nodes.get(id);
+    if (!n) {
+      n = { lastSeen: this.#o.clock.now(), listeners: new Map() };
+      this.#nodes.set(id, n);
+      this.#log.info({ node: id }, 'relay node joined');
+    }
+    return n;
+  }
+
+  #heartbeatFrom(node: string, listeners: ListenerInfo[]): void {
+    if (node === this.#o.nodeId) return;
+    const n = this.#node(node);
+    n.lastSeen = this.#o.clock.now();
+    const ids = new Set(listeners.map((l) => l.id));
+    for (const id of [...n.listeners.keys()]) if (!ids.has(id)) this.#remoteRemoved(node, id);
+    for (const l of listeners) if (!n.listeners.has(l.id)) this.#remoteAdded(node, l);
+  }
+
+  #remoteAdded(node: string, info: ListenerInfo): void {
+    const n = this.#node(node);
+    if (n.listeners.has(info.id)) return;
+    const l = new RemoteListener(
+      info.id,
+      info.path,
+      node,
+      info.bodyLimit,
+      info.kinds,
+      this.#o.rendezvousBase,
+      this.#log.child({ path: info.path, listenerId: info.id, node }),
+      (m, body) => this.#sendTo(node, m, body),
+      this.#o.nodeId,
+    );
+    n.listeners.set(info.id, l);
+    this.#o.router.addRemoteListener(l);
+  }
+
+  #remoteRemoved(node: string, id: string): void {
+    const n = this.#nodes.get(node);
+    const l = n?.listeners.get(id);
+    if (!n || !l) return;
+    n.listeners.delete(id);
+    l.markGone();
+    this.#o.router.removeRemoteListener(l);
+  }
+
+  #nodeGone(node: string, why: string): void {
+    const n = this.#nodes.get(node);
+    if (!n) return;
+    for (const id of [...n.listeners.keys()]) this.#remoteRemoved(node, id);
+    this.#nodes.delete(node);
+    this.#log.info({ node, why }, 'relay node left');
+  }
+
+  #sweep(): void {
+    const now = this.#o.clock.now();
+    for (const [id, n] of this.#nodes) if (now - n.lastSeen > NODE_DEAD_MS) this.#nodeGone(id, `no heartbeat for ${NODE_DEAD_MS} ms`);
+    for (const [id, f] of this.#forwarded) if (now - f.at > FORWARD_TTL_MS) this.#forwarded.delete(id);
+  }
+
+  // --- commands for this node's listeners, and their answers ---------------------------------------
+
+  /** Another node picked one of this node's listeners: the command goes on its control channel. */
+  #command(origin: string, listenerId: string, json: string, body: Buffer | undefined): void {
+    const channel = this.#local().find((l) => l.listenerId === listenerId);
+    let requestId: string | undefined;
+    try {
+      requestId = (JSON.parse(json) as { request?: { id?: unknown } }).request?.id as string | undefined;
+    } catch {
+      return this.#log.warn({ origin }, 'undecodable forwarded command; ignored');
+    }
+    if (typeof requestId === 'string' && this.#forwarded.size < MAX_FORWARDED) this.#forwarded.set(requestId, { origin, listenerId, at: this.#o.clock.now() });
+    const taken = channel !== undefined && channel.sendRequest(json, body);
+    if (!taken && typeof requestId === 'string') {
+      this.#forwarded.delete(requestId);
+      this.#sendTo(origin, { t: 'gone', from: this.#o.nodeId, listenerId, requestIds: [requestId] });
+    }
+  }
+
+  /** A response on one of this node's channels to a request another node forwarded: back to it. */
+  #foreignResponse(channel: RouteListener, response: ResponseCommand, body: Buffer | undefined): void {
+    const f = this.#forwarded.get(response.requestId);
+    if (!f || f.listenerId !== channel.listenerId) return channel.log.debug({ requestId: response.requestId }, 'response for an unknown or finished request');
+    this.#forwarded.delete(response.requestId);
+    this.#sendTo(f.origin, { t: 'res', from: this.#o.nodeId, listenerId: f.listenerId, response, body: body !== undefined }, body);
+  }
+
+  #foreignInvalid(channel: RouteListener, requestId: string, err: RelayError): void {
+    const f = this.#forwarded.get(requestId);
+    if (!f || f.listenerId !== channel.listenerId) return;
+    this.#forwarded.delete(requestId);
+    this.#sendTo(f.origin, { t: 'bad', from: this.#o.nodeId, listenerId: f.listenerId, requestId, message: `The listener answered with an invalid response (${err.message}).` });
+  }
+
+  /** The answer to a request this node sent to another node's listener. */
+  #response(from: string, listenerId: string, response: ResponseCommand, body: Buffer | undefined): void {
+    const l = this.#nodes.get(from)?.listeners.get(listenerId);
+    if (!l) return this.#log.debug({ from, listenerId }, 'response from a listener this node does not know');
+    this.#o.router.onControlResponse(l, response, body);
+  }
+
+  /** One of this node's listeners left: the others forget it, and its forwarded requests fail at their origin. */
+  #localRemoved(l: RouteListener): void {
+    if (l instanceof RemoteListener) return;
+    this.#publish({ t: 'remove', node: this.#o.nodeId, id: l.listenerId });
+    const byOrigin = new Map<string, string[]>();
+    for (const [id, f] of this.#forwarded) {
+      if (f.listenerId !== l.listenerId) continue;
+      this.#forwarded.delete(id);
+      byOrigin.set(f.origin, [...(byOrigin.get(f.origin) ?? []), id]);
+    }
+    for (const [origin, ids] of byOrigin) this.#sendTo(origin, { t: 'gone', from: this.#o.nodeId, listenerId: l.listenerId, requestIds: ids });
+  }
+}

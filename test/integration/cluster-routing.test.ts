@@ -1,0 +1,139 @@
+/**
+ * Cross-node routing on a real nats-server: senders of every kind on node A (and C) reach
+ * listeners connected to node B; the listener dials A's rendezvous addresses (payload never
+ * passes through B); a small response comes back over NATS. Random spread over every listener
+ * on every node; a node that goes away takes its listeners out of every router at once.
+ */
+import WebSocket from 'ws';
+import type { RelayServer } from '../../src/relay/relay-server';
+import { NatsStore } from '../../src/store/nats-store';
+import { Harness, request, token, waitFor } from '../helpers/harness';
+import { NetTcpClient } from '../helpers/net-tcp-client';
+import { SESSION_NS, sessionAction, sessionService, textOf } from '../helpers/net-tcp-service';
+import { natsDescribe, startNats, type NatsServer } from '../helpers/nats';
+
+natsDescribe('cluster-routing')('cross-node routing: senders on one node, listeners on another', () => {
+  const h = new Harness();
+  let nats: NatsServer;
+  let a: RelayServer;
+  let b: RelayServer;
+  let c: RelayServer;
+  const entities = [
+    { path: 'echo', requiresClientAuthorization: false },
+    { path: 'tcp', requiresClientAuthorization: false },
+    { path: 'sessions', requiresClientAuthorization: false },
+    { path: 'spread', requiresClientAuthorization: false },
+    { path: 'leaving', requiresClientAuthorization: false },
+    { path: 'stuck', requiresClientAuthorization: false },
+  ];
+  const node = (nodeId: string) =>
+    h.relay({ nodeId, entities, netTcp: { port: 0, host: '127.0.0.1' }, store: new NatsStore({ servers: [nats.url], bucket: 'routing', timeoutMs: 2000 }) });
+  /** Each node knows the listeners on the others. */
+  const converged = (relays: RelayServer[], path: string, n: number) =>
+    waitFor(() => relays.every((r) => r.router.registry.count(path) === n), 5000, `${n} listeners of ${path} on every node`);
+
+  beforeAll(async () => {
+    nats = await startNats();
+    h.defer(() => nats.destroy());
+    a = await node('node-a');
+    b = await node('node-b');
+    c = await node('node-c');
+    const svc = await h.httpService();
+    const echoPort = await h.tcpEcho();
+    const session = await sessionService(h);
+    const agent = await h.agent(b, [
+      { path: 'echo', target: { type: 'http', url: svc.url } },
+      { path: 'tcp', target: { type: 'tcp', host: '127.0.0.1', port: echoPort } },
+      { path: 'sessions', target: { type: 'nettcp', url: session.url } },
+    ]);
+    await agent.whenReady();
+    await converged([a, b, c], 'echo', 1);
+    await converged([a, b, c], 'sessions', 1);
+  });
+  afterAll(() => h.close());
+
+  it('HTTP: a small request on A and C is answered by the listener on B (response back over NATS); > 64 KiB and chunked go by rendezvous at the sender’s node', async () => {
+    for (const relay of [a, c]) {
+      const small = await request(`${relay.url}/echo/small`, { method: 'POST', body: 'hello' });
+      expect(small.status).toBe(200);
+      expect(JSON.parse(small.body.toString())).toMatchObject({ method: 'POST', url: '/small', bodyLength: 5 });
+    }
+    const big = Buffer.alloc(200 * 1024, 'x');
+    const res = await request(`${a.url}/echo/big`, { method: 'POST', body: big });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).bodyLength).toBe(big.length);
+    const chunked = await request(`${c.url}/echo/chunked`, { method: 'POST', headers: { 'Transfer-Encoding': 'chunked' }, body: 'abc' });
+    expect(JSON.parse(chunked.body.toString()).bodyLength).toBe(3);
+  });
+
+  it('WebSocket: a sender on A talks to the TCP target behind B', async () => {
+    const ws = new WebSocket(`${a.url.replace(/^http/, 'ws')}/$hc/tcp?sb-hc-action=connect&sb-hc-token=${encodeURIComponent(token(a, 'tcp'))}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+    ws.send(Buffer.from('ping through two nodes'));
+    expect(await echoed).toBe('ping through two nodes');
+    ws.close();
+  });
+
+  it('net.tcp: a session on A is carried to the service behind B, its own service session', async () => {
+    const client = await NetTcpClient.connect({ port: a.netTcp!.port });
+    try {
+      await client.open(`${a.netTcp!.url}/sessions`);
+      const inc = () => client.request(sessionAction('Increment'), `<Increment xmlns="${SESSION_NS}"/>`).then((x) => Number(textOf(x, 'IncrementResult')));
+      expect([await inc(), await inc(), await inc()]).toEqual([1, 2, 3]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('spreads calls over every listener of the path on every node', async () => {
+    const seen = new Set<string>();
+    const svc = (name: string) =>
+      h.httpService((_req, res) => {
+        res.end(name);
+      });
+    const [s1, s2] = [await svc('on-a'), await svc('on-b')];
+    const onA = await h.agent(a, [{ path: 'spread', target: { type: 'http', url: s1.url } }]);
+    const onB = await h.agent(b, [{ path: 'spread', target: { type: 'http', url: s2.url } }]);
+    await Promise.all([onA.whenReady(), onB.whenReady()]);
+    await converged([a, b, c], 'spread', 2);
+    for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await request(`${c.url}/spread/x`)).body.toString());
+    expect([...seen].sort()).toEqual(['on-a', 'on-b']);
+  });
+
+  it('a node that leaves takes its listeners out of the others at once: a call gets 502 no listener, never a hang', async () => {
+    const gone = await node('node-d');
+    const svc = await h.httpService();
+    const agent = await h.agent(gone, [{ path: 'leaving', target: { type: 'http', url: svc.url } }], { reconnect: { initialMs: 60_000, maxMs: 60_000, multiplier: 1, jitter: 0 } });
+    await agent.whenReady();
+    await converged([a, gone], 'leaving', 1);
+    expect((await request(`${a.url}/leaving/x`)).status).toBe(200);
+    await gone.close();
+    await converged([a], 'leaving', 0);
+    const started = Date.now();
+    const res = await request(`${a.url}/leaving/x`);
+    expect(res.status).toBe(502);
+    expect(res.headers['x-relaybridge-error'] ?? res.body.toString()).toMatch(/RELAY_ERR_NO_LISTENER/);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('a node cut off (killed, partitioned) mid-call: the call waiting on its listener fails within seconds, never waits out its timeout', async () => {
+    const cut = await node('node-e');
+    // A service that never answers.
+    const svc = await h.httpService(() => undefined);
+    const agent = await h.agent(cut, [{ path: 'stuck', target: { type: 'http', url: svc.url } }], { reconnect: { initialMs: 60_000, maxMs: 60_000, multiplier: 1, jitter: 0 } });
+    await agent.whenReady();
+    await converged([a], 'stuck', 1);
+    const started = Date.now();
+    const call = request(`${a.url}/stuck/x`, { method: 'POST', body: 'x' });
+    await new Promise((r) => setTimeout(r, 300));
+    // The node stops being heard (its NATS connection drops, as a killed process's would).
+    await (cut.store as NatsStore).nc!.close();
+    const res = await call;
+    expect(res.status).toBe(502);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
+});
