@@ -7,6 +7,7 @@
  *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
  *   node dist/bench/roles.js agent-module RELAY  → prints {"ready":true} (path bench-module: the calculator in the agent, `module` target)
  *   node dist/bench/roles.js soap-echo          → prints {"url":…}   (SOAP 1.1 and 1.2 Echo, answers in the caller's version)
+ *   node dist/bench/roles.js cluster-relay NATS NODE → prints {"url":…} (a node of a NATS-backed namespace, path bench)
  *   node dist/bench/roles.js nettcp-relay       → prints {"url":…,"netTcp":…}
  *   node dist/bench/roles.js nettcp-agent RELAY SERVICE → prints {"ready":true} (paths bench11 and bench12)
  *   node dist/bench/roles.js hostile-relay [TARPIT_MS] → prints {"url":…,"netTcp":…} (path bench, default limits)
@@ -110,6 +111,20 @@ async function main(): Promise<void> {
   } else if (role === 'victims') {
     const { runVictims } = await import('./hostile');
     say(await runVictims(a!, b!, Number(process.argv[5])));
+  } else if (role === 'cluster-relay') {
+    // One node of a NATS-backed namespace (bench:cluster): `cluster-relay NATS_URL NODE_ID`.
+    const { NatsStore } = await import('../src/store/nats-store');
+    const relay = createRelayServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: false,
+      nodeId: b!,
+      store: new NatsStore({ servers: [a!], bucket: 'bench' }),
+      namespaceRules: [{ keyName: BENCH_KEY_NAME, primaryKey: BENCH_KEY, rights: ['Manage', 'Listen', 'Send'] }],
+      entities: [{ path: 'bench', requiresClientAuthorization: true }],
+    });
+    const { url } = await relay.listen();
+    say({ url });
   } else if (role === 'nettcp-relay') {
     const relay = createRelayServer({
       port: 0,

@@ -122,6 +122,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
         : randomUUID();
       const channel = new ListenerChannel({
         relayWsBase: wsBase,
+        fallbackRelayWsBases: (config.relayUrls ?? []).map((u) => u.replace(/\/+$/, '').replace(/^http/i, 'ws')).filter((u) => u !== wsBase),
         path,
         listenerId,
         tokenProvider,

@@ -135,6 +135,15 @@ const serviceSchema = z.strictObject({
 export const agentOptionsSchema = z.strictObject({
   /** The relay's base URL: http(s):// or ws(s)://host:port. */
   relayUrl: z.string().regex(/^(https?|wss?):\/\/[^/]+\/?$/i, 'expected scheme://host[:port] (http, https, ws or wss)'),
+  /**
+   * More relay nodes of the same namespace (several nodes on NATS): after a failed or lost
+   * connection each listener tries the next node in turn (relayUrl first), so it re-homes when a
+   * node goes away.
+   */
+  relayUrls: z
+    .array(z.string().regex(/^(https?|wss?):\/\/[^/]+\/?$/i, 'expected scheme://host[:port] (http, https, ws or wss)'))
+    .max(16)
+    .optional(),
   /** SAS rule name and key used to mint tokens (or pass `tokenProvider` programmatically, or `token`). */
   keyName: z.string().min(1).optional(),
   key: z.string().min(1).optional(),

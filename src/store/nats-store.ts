@@ -172,10 +172,19 @@ export class NatsStore implements Store {
     for (const w of this.#watchers) w.stop();
     this.#watchers.clear();
     // Our listener records go at once (other nodes need not wait for them to expire).
-    await Promise.all([...this.#mine.values()].map((r) => this.#listenersKv?.purge(listenerKey(r.path, r.listenerId)).catch(() => undefined)));
+    if (this.#connected) await Promise.all([...this.#mine.values()].map((r) => this.#listenersKv?.purge(listenerKey(r.path, r.listenerId)).catch(() => undefined)));
     this.#mine.clear();
-    await this.#nc?.drain().catch(() => undefined);
+    const nc = this.#nc;
     this.#nc = undefined;
+    if (nc && !nc.isClosed()) {
+      // Drain (pending writes flushed) when NATS is there; a connection that cannot drain (NATS
+      // away) is closed outright, so no reconnect attempt outlives the store.
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
+      await Promise.race([nc.drain().catch(() => undefined), gaveUp]);
+      clearTimeout(timer);
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
   }
 
   get #store(): KV {

@@ -25,6 +25,7 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     { path: 'spread', requiresClientAuthorization: false },
     { path: 'leaving', requiresClientAuthorization: false },
     { path: 'stuck', requiresClientAuthorization: false },
+    { path: 'rehome', requiresClientAuthorization: false },
   ];
   const node = (nodeId: string) =>
     h.relay({ nodeId, entities, netTcp: { port: 0, host: '127.0.0.1' }, store: new NatsStore({ servers: [nats.url], bucket: 'routing', timeoutMs: 2000 }) });
@@ -135,5 +136,22 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     const res = await call;
     expect(res.status).toBe(502);
     expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
+
+  it('a node that goes away: its agents re-home to another node (relayUrls) and calls succeed again', async () => {
+    const doomed = await node('node-f');
+    const svc = await h.httpService((_req, res) => res.end('served'));
+    const agent = await h.agent(doomed, [{ path: 'rehome', target: { type: 'http', url: svc.url } }], {
+      relayUrls: [a.url],
+      reconnect: { initialMs: 50, maxMs: 200, multiplier: 1.5, jitter: 0 },
+    });
+    await agent.whenReady();
+    await converged([c], 'rehome', 1);
+    expect((await request(`${c.url}/rehome/x`)).body.toString()).toBe('served');
+    await doomed.close();
+    // Re-homed to A: the listener is A's own now, and C routes to it there.
+    await waitFor(() => a.router.registry.list('rehome').some((l) => l.remoteAddress !== ''), 10_000, 'the listener on node A');
+    await converged([c], 'rehome', 1);
+    expect((await request(`${c.url}/rehome/x`)).body.toString()).toBe('served');
   }, 20_000);
 });

@@ -56,6 +56,11 @@ export { ChannelState, type ChannelStatus, type StateDetail } from './channel-st
 
 export interface ListenerChannelOptions {
   relayWsBase: string;
+  /**
+   * More relay nodes of the same namespace (ws(s)://host[:port]): after a failed or lost
+   * connection the channel tries the next one, in turn, so listeners re-home when a node goes.
+   */
+  fallbackRelayWsBases?: readonly string[];
   path: string;
   listenerId: string;
   tokenProvider: TokenProvider;
@@ -108,6 +113,8 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   #lastError: (ConnectFailure & { at: number }) | undefined;
   #nextAttemptAt: number | undefined;
   #stopped: Promise<void> | undefined;
+  /** Which relay node (relayWsBase, then the fallbacks) the next connection dials. */
+  #relayIndex = 0;
 
   constructor(options: ListenerChannelOptions) {
     super();
@@ -200,7 +207,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   async #connect(): Promise<void> {
     this.#transition(ChannelState.Connecting);
     const o = this.#o;
-    const audience = `${o.relayWsBase.replace(/^ws/i, 'http')}/${o.path}`;
+    const audience = `${this.#relayWsBase.replace(/^ws/i, 'http')}/${o.path}`;
     let token: string;
     try {
       token = await o.tokenProvider(audience, o.tokenTtlSeconds);
@@ -208,7 +215,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       return this.#retry({ kind: FailureKind.Token, reason: `token provider failed: ${(err as Error).message}` });
     }
     if (this.#machine.state !== ChannelState.Connecting) return;
-    const url = `${o.relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
+    const url = `${this.#relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
     const headers: Record<string, string> = { ServiceBusAuthorization: token };
     if (o.offerControlBodyBytes > 0) headers[CONTROL_BODY_HEADER] = String(o.offerControlBodyBytes);
     // A relaybridge relay then carries each net.tcp client session on a WebSocket of its own.
@@ -297,7 +304,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const ms = (o.tokenTtlSeconds - o.renewBeforeSeconds) * 1000;
     this.#renewal = o.clock.setTimeout(async () => {
       try {
-        const token = await o.tokenProvider(`${o.relayWsBase.replace(/^ws/i, 'http')}/${o.path}`, o.tokenTtlSeconds);
+        const token = await o.tokenProvider(`${this.#relayWsBase.replace(/^ws/i, 'http')}/${o.path}`, o.tokenTtlSeconds);
         if (ws.readyState === ws.OPEN) ws.send(serializeRenewToken(token));
         this.#log.debug('token renewed');
       } catch (err) {
@@ -307,8 +314,16 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     }, ms);
   }
 
+  /** The relay node this channel dials now: relayWsBase, or one of the fallbacks in turn. */
+  get #relayWsBase(): string {
+    const all = [this.#o.relayWsBase, ...(this.#o.fallbackRelayWsBases ?? [])];
+    return all[this.#relayIndex % all.length]!;
+  }
+
   #retry(failure: ConnectFailure): void {
     if (this.#machine.state === ChannelState.Closed || this.#machine.state === ChannelState.Backoff) return;
+    // Several relay nodes: the next attempt goes to the next one.
+    if (this.#o.fallbackRelayWsBases?.length) this.#relayIndex++;
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws && ws.readyState === ws.OPEN) ws.terminate();
