@@ -8,45 +8,11 @@
  *
  *   npm run bench:cluster [-- --quick]
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { createSasToken } from '../src/auth/sas-token';
 import { median, runLoad, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function startNats(): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-bench-nats-'));
-  const child = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    stop: () => {
-      child.kill('SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { startNats } from '../test/helpers/nats-server';
 
 export async function benchCluster(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
   const durationMs = options.durationMs ?? 3000;
@@ -110,7 +76,7 @@ export async function benchCluster(options: { durationMs?: number; rounds?: numb
     return lines.join('\n');
   } finally {
     for (const r of roles.reverse()) r.stop();
-    nats.stop();
+    await nats.destroy();
   }
 }
 

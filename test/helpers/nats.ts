@@ -3,11 +3,9 @@
  * directory; never a shared server). Outside CI a missing `nats-server` skips with a warning;
  * with RELAYBRIDGE_REQUIRE_INTEROP=1 (.ci/run, which installs it from Debian) it fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
 import { onPath } from './exec';
-import { freePort, makeTempDir } from './processes';
+
+export { startNats, type NatsServer } from './nats-server';
 
 /** True when `nats-server` is on PATH; throws under RELAYBRIDGE_REQUIRE_INTEROP=1 when it is not. */
 export function requireNats(): boolean {
@@ -25,68 +23,3 @@ export function natsDescribe(suiteName: string): jest.Describe {
   return describe.skip;
 }
 
-export interface NatsServer {
-  readonly url: string;
-  readonly port: number;
-  /** Stops the server (SIGTERM, then SIGKILL); its storage stays for a restart. */
-  stop(): Promise<void>;
-  /** Starts it again on the same port and storage. */
-  restart(): Promise<void>;
-  /** Stops it and removes its storage. */
-  destroy(): Promise<void>;
-}
-
-function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      if (child.exitCode !== null) return reject(new Error(`nats-server exited with ${child.exitCode}`));
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => {
-        s.destroy();
-        if (Date.now() > deadline) reject(new Error(`nats-server did not listen on ${port} in ${timeoutMs} ms`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
-/** A JetStream-enabled nats-server on a free loopback port with its own temporary storage. */
-export async function startNats(extraArgs: string[] = []): Promise<NatsServer> {
-  const port = await freePort();
-  const dir = makeTempDir('relaybridge-nats-');
-  let child: ChildProcess | undefined;
-  const launch = async (): Promise<void> => {
-    child = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr?.resume();
-    await waitForPort(port, child, 10_000);
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  await launch();
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    stop,
-    restart: async () => {
-      await stop();
-      await launch();
-    },
-    destroy: async () => {
-      await stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
