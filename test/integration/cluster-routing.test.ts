@@ -4,10 +4,14 @@
  * passes through B); a small response comes back over NATS. Random spread over every listener
  * on every node; a node that goes away takes its listeners out of every router at once.
  */
+import http from 'node:http';
 import WebSocket from 'ws';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { NatsStore } from '../../src/store/nats-store';
-import { Harness, request, token, waitFor } from '../helpers/harness';
+import { Harness, request, ROOT_KEY, ROOT_KEY_NAME, token, waitFor } from '../helpers/harness';
+
+const hycoHttps = require('hyco-https');
+const hycoWs = require('hyco-ws');
 import { NetTcpClient } from '../helpers/net-tcp-client';
 import { SESSION_NS, sessionAction, sessionService, textOf } from '../helpers/net-tcp-service';
 import { natsDescribe, startNats, type NatsServer } from '../helpers/nats';
@@ -26,7 +30,12 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     { path: 'leaving', requiresClientAuthorization: false },
     { path: 'stuck', requiresClientAuthorization: false },
     { path: 'rehome', requiresClientAuthorization: false },
+    { path: 'hyco', requiresClientAuthorization: true },
+    { path: 'hycows', requiresClientAuthorization: true },
+    { path: 'soap', requiresClientAuthorization: false },
   ];
+  /** SOAPAction headers the SOAP service behind B saw. */
+  const soapActions: string[] = [];
   const node = (nodeId: string) =>
     h.relay({ nodeId, entities, netTcp: { port: 0, host: '127.0.0.1' }, store: new NatsStore({ servers: [nats.url], bucket: 'routing', timeoutMs: 2000 }) });
   /** Each node knows the listeners on the others. */
@@ -42,7 +51,16 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     const svc = await h.httpService();
     const echoPort = await h.tcpEcho();
     const session = await sessionService(h);
+    const soapSvc = await h.httpService((req, res) => {
+      soapActions.push(String(req.headers.soapaction));
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+        res.end('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><AddResponse xmlns="urn:calc"><AddResult>3</AddResult></AddResponse></s:Body></s:Envelope>');
+      });
+    });
     const agent = await h.agent(b, [
+      { path: 'soap', target: { type: 'http', url: `${soapSvc.url}/Calc.svc` } },
       { path: 'echo', target: { type: 'http', url: svc.url } },
       { path: 'tcp', target: { type: 'tcp', host: '127.0.0.1', port: echoPort } },
       { path: 'sessions', target: { type: 'nettcp', url: session.url } },
@@ -65,6 +83,52 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     expect(JSON.parse(res.body.toString()).bodyLength).toBe(big.length);
     const chunked = await request(`${c.url}/echo/chunked`, { method: 'POST', headers: { 'Transfer-Encoding': 'chunked' }, body: 'abc' });
     expect(JSON.parse(chunked.body.toString()).bodyLength).toBe(3);
+  });
+
+  it("Microsoft's listeners on B (hyco-https, hyco-ws) answer senders on A: HTTP small and over 64 KiB, and a WebSocket echo", async () => {
+    const base = b.url.replace(/^http/, 'ws');
+    const httpsUri = `${base}/$hc/hyco?sb-hc-action=listen`;
+    const https = hycoHttps.createRelayedServer({ server: httpsUri, token: () => hycoHttps.createRelayToken(httpsUri, ROOT_KEY_NAME, ROOT_KEY) }, (req: http.IncomingMessage, res: http.ServerResponse) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => res.end(`hyco-https got ${n} bytes`));
+    });
+    https.on('error', () => undefined);
+    https.listen();
+    h.defer(() => https.close());
+    const wsUri = `${base}/$hc/hycows?sb-hc-action=listen`;
+    const wsServer = hycoWs.createRelayedServer({ server: wsUri, token: () => hycoWs.createRelayToken(wsUri, ROOT_KEY_NAME, ROOT_KEY) }, (ws: { on(e: string, f: (...a: unknown[]) => void): void; send(d: unknown): void }) => {
+      ws.on('message', (d: unknown) => ws.send(d));
+      ws.on('error', () => undefined);
+    });
+    wsServer.on('error', () => undefined);
+    h.defer(() => wsServer.close());
+    await converged([a], 'hyco', 1);
+    await converged([a], 'hycows', 1);
+    const auth = (p: string) => ({ ServiceBusAuthorization: hycoHttps.createRelayToken(`${a.url}/${p}`, ROOT_KEY_NAME, ROOT_KEY) });
+    expect((await request(`${a.url}/hyco/x`, { method: 'POST', headers: auth('hyco'), body: 'hello' })).body.toString()).toBe('hyco-https got 5 bytes');
+    const big = Buffer.alloc(100 * 1024, 'y');
+    expect((await request(`${a.url}/hyco/x`, { method: 'POST', headers: auth('hyco'), body: big })).body.toString()).toBe(`hyco-https got ${big.length} bytes`);
+    const ws = new WebSocket(`${a.url.replace(/^http/, 'ws')}/$hc/hycows?sb-hc-action=connect`, { headers: auth('hycows') });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+    ws.send('to hyco-ws on another node');
+    expect(await echoed).toBe('to hyco-ws on another node');
+    ws.close();
+  });
+
+  it('SOAP 1.1 on C to a SOAP service behind B', async () => {
+    const reply = await request(`${c.url}/soap`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"urn:calc/Add"' },
+      body: '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Add xmlns="urn:calc"><a>1</a><b>2</b></Add></s:Body></s:Envelope>',
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.toString()).toContain('<AddResult>3</AddResult>');
+    expect(soapActions).toContain('"urn:calc/Add"');
   });
 
   it('WebSocket: a sender on A talks to the TCP target behind B', async () => {
