@@ -30,7 +30,7 @@ export class RelayMetrics {
   });
   readonly listeners = new Gauge({
     name: 'relaybridge_listeners',
-    help: 'Connected listener control channels by entity path',
+    help: 'Connected listener control channels by entity path, on every relay node sharing the store',
     labelNames: ['path'] as const,
     registers: [this.registry],
   });

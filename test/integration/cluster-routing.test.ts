@@ -167,6 +167,8 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     await converged([a, b, c], 'spread', 2);
     for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await request(`${c.url}/spread/x`)).body.toString());
     expect([...seen].sort()).toEqual(['on-a', 'on-b']);
+    // The listeners gauge is namespace-wide: node C, with none of its own, counts both.
+    expect(await c.metrics.registry.getSingleMetricAsString('relaybridge_listeners')).toContain('relaybridge_listeners{path="spread"} 2');
   });
 
   it('a node that leaves takes its listeners out of the others at once: a call gets 502 no listener, never a hang', async () => {

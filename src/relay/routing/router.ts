@@ -312,11 +312,14 @@ export class Router {
   /** A listener on another node became routable from here (relay/cluster). */
   addRemoteListener(listener: RouteListener): void {
     this.registry.addRemote(listener);
+    // The listeners gauge counts every node's listeners of the path (namespace-wide).
+    this.#o.metrics.listeners.set({ path: listener.path }, this.registry.count(listener.path));
   }
 
   /** A listener on another node went away (or its node did): requests it took fail now. */
   removeRemoteListener(listener: RouteListener): void {
     this.registry.removeRemote(listener);
+    this.#o.metrics.listeners.set({ path: listener.path }, this.registry.count(listener.path));
     this.#failTaken(listener);
   }
 
