@@ -482,9 +482,9 @@ export async function startSessionService(opts: { counter?: string; tcp?: string
 }
 
 /** Runs `WcfSession.exe client` (Mono's WCF client) against `address`; one result per scenario. */
-export async function runSessionClient(address: string, scenarios: string[], timeoutSeconds = 20): Promise<WcfResult[]> {
+export async function runSessionClient(address: string, scenarios: string[], timeoutSeconds = 20, processTimeoutMs = 300_000): Promise<WcfResult[]> {
   const exe = await buildSessionHarness();
-  const { code, stdout, stderr } = await runToEnd('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], 300_000);
+  const { code, stdout, stderr } = await runToEnd('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], processTimeoutMs);
   if (code !== 0) throw new Error(`WcfSession client exited with ${code}: ${stdout} ${stderr}`);
   return stdout
     .split('\n')
