@@ -356,36 +356,24 @@ export async function runWcfClient(args: WcfClientArgs): Promise<WcfResult[]> {
   if (args.extraArgs) argv.push(...args.extraArgs);
   const timeoutMs = args.processTimeoutMs ?? 80_000;
 
-  return new Promise((resolve, reject) => {
-    const child = spawn('mono', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...args.env } });
-    const results: WcfResult[] = [];
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8192)));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`WcfClient (${scenario}) still running after ${timeoutMs} ms; output so far: ${stdout}; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      for (const line of stdout.split('\n')) {
-        const t = line.trim();
-        if (!t.startsWith('{')) continue;
-        try {
-          results.push(JSON.parse(t) as WcfResult);
-        } catch {
-          /* not a result line */
-        }
-      }
-      if (code !== 0) reject(new Error(`WcfClient exited with code ${code}; stdout: ${stdout}; stderr: ${stderr}`));
-      else resolve(results);
-    });
-  });
+  const { code, stdout, stderr } = await runToEnd('mono', argv, timeoutMs, args.env);
+  if (code !== 0) throw new Error(`WcfClient (${scenario}) exited with code ${code}; stdout: ${stdout}; stderr: ${stderr.slice(-8192)}`);
+  return resultLines(stdout);
+}
+
+/** The JSON result lines (one per scenario) a WCF harness printed; other lines are ignored. */
+function resultLines(stdout: string): WcfResult[] {
+  const results: WcfResult[] = [];
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      results.push(JSON.parse(t) as WcfResult);
+    } catch {
+      /* not a result line */
+    }
+  }
+  return results;
 }
 
 /** The result line of `scenario` (throws when the client printed none). */
@@ -486,8 +474,5 @@ export async function runSessionClient(address: string, scenarios: string[], tim
   const exe = await buildSessionHarness();
   const { code, stdout, stderr } = await runToEnd('mono', [exe, 'client', '--address', address, '--scenario', scenarios.join(','), '--timeout', String(timeoutSeconds)], processTimeoutMs);
   if (code !== 0) throw new Error(`WcfSession client exited with ${code}: ${stdout} ${stderr}`);
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => JSON.parse(l) as WcfResult);
+  return resultLines(stdout);
 }

@@ -46,7 +46,7 @@ type ClusterMessage =
   | { t: 'hb'; node: string; instance?: string; listeners: ListenerInfo[] }
   | { t: 'add'; node: string; l: ListenerInfo }
   | { t: 'remove'; node: string; id: string }
-  | { t: 'cmd'; from: string; listenerId: string; json: string; body: boolean }
+  | { t: 'cmd'; from: string; listenerId: string; path: string; json: string; body: boolean }
   | { t: 'res'; from: string; listenerId: string; response: ResponseCommand; body: boolean }
   | { t: 'bad'; from: string; listenerId: string; requestId: string; message: string }
   | { t: 'gone'; from: string; listenerId: string; requestIds: string[] };
@@ -105,7 +105,7 @@ export class RemoteListener implements RouteListener {
 
   sendRequest(json: string, body: Buffer | undefined): boolean {
     if (this.#gone) return false;
-    this.#send({ t: 'cmd', from: this.#from, listenerId: this.listenerId, json, body: body !== undefined }, body);
+    this.#send({ t: 'cmd', from: this.#from, listenerId: this.listenerId, path: this.path, json, body: body !== undefined }, body);
     return true;
   }
 
@@ -226,7 +226,7 @@ export class Cluster {
         if (m.node !== this.#o.nodeId) this.#remoteRemoved(m.node, m.id);
         return;
       case 'cmd':
-        return this.#command(m.from, m.listenerId, m.json, m.body ? body : undefined);
+        return this.#command(m.from, m.path, m.listenerId, m.json, m.body ? body : undefined);
       case 'res':
         return this.#response(m.from, m.listenerId, m.response, m.body ? body : undefined);
       case 'bad': {
@@ -309,8 +309,9 @@ export class Cluster {
   // --- commands for this node's listeners, and their answers ---------------------------------------
 
   /** Another node picked one of this node's listeners: the command goes on its control channel. */
-  #command(origin: string, listenerId: string, json: string, body: Buffer | undefined): void {
-    const channel = this.#local().find((l) => l.listenerId === listenerId);
+  #command(origin: string, path: string, listenerId: string, json: string, body: Buffer | undefined): void {
+    // The path's listeners only (this runs for every forwarded call), and never a remote one.
+    const channel = this.#o.router.registry.list(path).find((l) => l.listenerId === listenerId && !(l instanceof RemoteListener));
     let requestId: string | undefined;
     try {
       requestId = (JSON.parse(json) as { request?: { id?: unknown } }).request?.id as string | undefined;

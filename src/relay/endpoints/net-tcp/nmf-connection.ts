@@ -590,10 +590,6 @@ export class NmfConnection {
   #write(parts: Buffer[]): void {
     if (this.#state.is(ConnectionState.Closed) || this.#out.destroyed) return;
     const out = this.#out;
-    if (parts.length === 1) {
-      out.write(parts[0]);
-      return;
-    }
     // One buffer, one write: small replies are copied once (cheaper than writev of 3-4 pieces).
     out.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
   }

@@ -3,8 +3,8 @@ import { decodeMessage, encodeMessage } from '../../../../src/relay/cluster/clus
 describe('cluster messages', () => {
   it('round-trips a command with and without a body', () => {
     const body = Buffer.from([0, 1, 2, 255]);
-    const withBody = decodeMessage(encodeMessage({ t: 'cmd', from: 'a', listenerId: 'l1', json: '{"request":{"id":"r1"}}', body: true }, body));
-    expect(withBody.m).toEqual({ t: 'cmd', from: 'a', listenerId: 'l1', json: '{"request":{"id":"r1"}}', body: true });
+    const withBody = decodeMessage(encodeMessage({ t: 'cmd', from: 'a', listenerId: 'l1', path: 'p', json: '{"request":{"id":"r1"}}', body: true }, body));
+    expect(withBody.m).toEqual({ t: 'cmd', from: 'a', listenerId: 'l1', path: 'p', json: '{"request":{"id":"r1"}}', body: true });
     expect(withBody.body).toEqual(body);
     const without = decodeMessage(encodeMessage({ t: 'remove', node: 'b', id: 'l2' }));
     expect(without).toEqual({ m: { t: 'remove', node: 'b', id: 'l2' }, body: undefined });
