@@ -35,15 +35,15 @@ function version(): string {
  * SIGTERM/SIGINT: a clean stop, then exit 0 (so `Restart=on-failure` leaves a stopped service
  * stopped). A second signal, a failed stop or one over SHUTDOWN_DEADLINE_MS exits 1.
  */
-function onShutdown(stop: () => Promise<void>): void {
+function onShutdown(stop: () => Promise<void>, deadlineMs = SHUTDOWN_DEADLINE_MS): void {
   let stopping = false;
   const handler = () => {
     if (stopping) process.exit(1);
     stopping = true;
     setTimeout(() => {
-      process.stderr.write(`relaybridge: shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting\n`);
+      process.stderr.write(`relaybridge: shutdown took longer than ${deadlineMs} ms; exiting\n`);
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
+    }, deadlineMs).unref();
     stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -129,7 +129,8 @@ async function main(argv: string[]): Promise<number> {
         env,
       });
       process.stdout.write(`relay listening on ${relay.url}\n`);
-      onShutdown(() => relay.close());
+      // A graceful stop: calls in flight get drainGraceMs, listeners re-home to other nodes.
+      onShutdown(() => relay.drain(), relay.config.drainGraceMs + SHUTDOWN_DEADLINE_MS);
       return -1;
     }
     case 'agent': {

@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   RELAY_ERR_TIMEOUT: { httpStatus: 504 },
   RELAY_ERR_STORE_IO: { httpStatus: 500 },
   RELAY_ERR_STORE_UNAVAILABLE: { httpStatus: 503 },
+  RELAY_ERR_DRAINING: { httpStatus: 503 },
   RELAY_ERR_TARGET_UNREACHABLE: { httpStatus: 502 },
   RELAY_ERR_TARGET_BAD_RESPONSE: { httpStatus: 502, soapFaultCode: 'Receiver' },
   RELAY_ERR_AGENT_CLOSED: {},

@@ -30,7 +30,19 @@ export interface EndpointDeps {
   readonly guard: PreAuthGuard;
 }
 
+/** One relay node of the namespace, as the status page and /$health show it. */
+export interface NodeView {
+  readonly nodeId: string;
+  /** Listeners connected to that node. */
+  readonly listeners: number;
+  /** This node. */
+  readonly self: boolean;
+  readonly draining: boolean;
+}
+
 /** The management API and the status page also read and write the store (entities, rules). */
 export interface ManagementDeps extends EndpointDeps {
   readonly store: Store;
+  /** Every relay node sharing the namespace, this one first (only this one without a shared store). */
+  readonly nodes: () => readonly NodeView[];
 }

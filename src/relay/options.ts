@@ -221,6 +221,12 @@ export const relayOptionsSchema = z.strictObject({
   audienceHosts: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]).optional(),
   /** Grace after a token's `se` before it is refused, seconds (Azure ≈ 300). */
   tokenGraceSeconds: z.number().int().min(0).max(86_400).default(300),
+  /**
+   * A graceful stop (SIGTERM, `drain()`): how long calls in flight may take to finish, ms, while
+   * the node takes no new listeners, answers /$health with 503 and asks its listeners to re-home
+   * (close 1001) as soon as they have no call in flight. Default 10 s.
+   */
+  drainGraceMs: z.number().int().min(0).max(600_000).default(10_000),
   /** This relay node's id (multi-node stores). */
   nodeId: z.string().min(1).default('node-1'),
   /** Namespace-level authorization rules (upserted into the store at start). */

@@ -19,7 +19,7 @@ import { MemoryStore } from '../store/memory-store';
 import type { Store, StoreChange } from '../store/store';
 import { Cluster } from './cluster/cluster';
 import { AccessControl } from './access/access-control';
-import type { ManagementDeps, PreAuthGuard } from './deps';
+import type { ManagementDeps, NodeView, PreAuthGuard } from './deps';
 import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
 import { HttpSenderEndpoint } from './endpoints/http-sender/http-sender';
 import { writeJsonError } from './http/json-error';
@@ -37,6 +37,7 @@ import { Tarpit } from './guard/tarpit';
 import { RelayMetrics } from './metrics';
 import { buildRelayConfig, type RelayConfig, type RelayOptionsInput } from './options';
 import { Router } from './routing/router';
+import type { RouteListener } from './routing/pending-request';
 
 /**
  * One relay node. Construction builds and wires everything (nothing is assigned afterwards);
@@ -69,6 +70,7 @@ export class RelayServer {
   #url = '';
   #adminUrl = '';
   #closing = false;
+  #drained: Promise<void> | undefined;
   /** Stops following a shared store's changes (Store.watch). */
   #stopWatch: (() => void) | undefined;
   /** The other relay nodes sharing the store (relay/cluster), when the store has messaging. */
@@ -101,7 +103,11 @@ export class RelayServer {
       preAuthSlots: new PreAuthSlots({ perAddress: config.limits.maxUnauthenticatedPerAddress, total: config.limits.maxUnauthenticated }),
       tarpit: new Tarpit({ holdMs: config.limits.tarpitMs, maxHeld: config.limits.maxTarpitted, clock: config.clock }),
     });
-    const deps: ManagementDeps = { config, access, router, metrics, log: config.logger, guard, store };
+    const nodes = (): NodeView[] => [
+      { nodeId: config.nodeId, listeners: router.registry.all().filter((l) => !l.remote).length, self: true, draining: router.draining },
+      ...(this.cluster?.nodes() ?? []).map((n) => ({ ...n, self: false })),
+    ];
+    const deps: ManagementDeps = { config, access, router, metrics, log: config.logger, guard, store, nodes };
 
     this.#upgrades = new UpgradeEndpoint(deps);
     // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
@@ -180,7 +186,7 @@ export class RelayServer {
     return this.#adminUrl;
   }
 
-  readonly #up = (): boolean => !this.#closing;
+  readonly #up = (): boolean => !this.#closing && !this.router.draining;
 
   /** The route table of the public port. */
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -267,6 +273,41 @@ export class RelayServer {
     this.#log.info({ address, port, url: this.#url, tls: !!config.tls }, `relay listening on ${address}`);
     await warnAboutStartConfig(config, this.store, port, this.#log);
     return { port, url: this.#url };
+  }
+
+  /**
+   * A graceful stop (SIGTERM): no new listeners (503 RELAY_ERR_DRAINING), /$health 503 so a load
+   * balancer stops sending here, this node's listeners take no new calls (on any node) and are
+   * closed with 1001, so they re-home to another node, as soon as no call is in flight on them;
+   * calls in flight get up to `graceMs` (default drainGraceMs) to finish; then close().
+   */
+  drain(graceMs: number = this.config.drainGraceMs): Promise<void> {
+    this.#drained ??= this.#drain(graceMs);
+    return this.#drained;
+  }
+
+  async #drain(graceMs: number): Promise<void> {
+    const { clock } = this.config;
+    const deadline = clock.now() + graceMs;
+    this.router.drain();
+    this.cluster?.drain();
+    const local = (): RouteListener[] => this.router.registry.all().filter((l) => !l.remote);
+    this.#log.info(
+      { graceMs, listeners: local().length, calls: this.router.pendingRequests.size },
+      'draining: no new listeners; listeners re-home once their calls finish',
+    );
+    for (;;) {
+      for (const l of local()) if (l.pending.size === 0 && !this.cluster?.busy(l.listenerId)) l.close(1001, 'Relay node draining: connect to another node');
+      const calls = this.router.pendingRequests.size + this.router.pendingAccepts.size;
+      const left = local().length;
+      if (left === 0 && calls === 0) break;
+      if (clock.now() >= deadline) {
+        this.#log.warn({ listeners: left, calls }, 'drain grace over: closing the calls and listeners left');
+        break;
+      }
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, 50));
+    }
+    await this.close();
   }
 
   /** Closes every listener channel, pending call and socket, then the store. */

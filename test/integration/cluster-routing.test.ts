@@ -30,6 +30,7 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     { path: 'leaving', requiresClientAuthorization: false },
     { path: 'stuck', requiresClientAuthorization: false },
     { path: 'rehome', requiresClientAuthorization: false },
+    { path: 'drain', requiresClientAuthorization: false },
     { path: 'hyco', requiresClientAuthorization: true },
     { path: 'hycows', requiresClientAuthorization: true },
     { path: 'soap', requiresClientAuthorization: false },
@@ -169,6 +170,14 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     expect([...seen].sort()).toEqual(['on-a', 'on-b']);
     // The listeners gauge is namespace-wide: node C, with none of its own, counts both.
     expect(await c.metrics.registry.getSingleMetricAsString('relaybridge_listeners')).toContain('relaybridge_listeners{path="spread"} 2');
+    // So are /$status and /$health (with a Manage token): every node, and what each holds.
+    const manage = { Authorization: token(c, '') };
+    const status = (await request(`${c.url}/$status`, { headers: manage })).body.toString();
+    expect(status).toMatch(/<tr><td>spread<\/td><td>2<\/td><td>0<\/td>/);
+    for (const cell of ['<td>node-a</td>', '<td>node-b</td>', '<td>node-c (this node)</td><td>0</td><td>serving</td>']) expect(status).toContain(cell);
+    const health = JSON.parse((await request(`${c.url}/$health`, { headers: manage })).body.toString());
+    expect(health).toMatchObject({ status: 'ok', nodeId: 'node-c', listeners: 0 });
+    expect(health.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(expect.arrayContaining(['node-a', 'node-b', 'node-c']));
   });
 
   it('a node that leaves takes its listeners out of the others at once: a call gets 502 no listener, never a hang', async () => {
@@ -216,8 +225,52 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     expect((await request(`${c.url}/rehome/x`)).body.toString()).toBe('served');
     await doomed.close();
     // Re-homed to A: the listener is A's own now, and C routes to it there.
-    await waitFor(() => a.router.registry.list('rehome').some((l) => l.remoteAddress !== ''), 10_000, 'the listener on node A');
+    await waitFor(() => a.router.registry.list('rehome').some((l) => !l.remote), 10_000, 'the listener on node A');
     await converged([c], 'rehome', 1);
     expect((await request(`${c.url}/rehome/x`)).body.toString()).toBe('served');
   }, 20_000);
+
+  it('drain (SIGTERM): the node finishes the calls in flight on its listener, takes no new listener, and its listener re-homes', async () => {
+    const draining = await node('node-g');
+    const svc = await h.httpService((req, res) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end(`done ${req.url}`), req.url?.includes('slow') ? 1500 : 0));
+    });
+    const agent = await h.agent(draining, [{ path: 'drain', target: { type: 'http', url: svc.url } }], {
+      relayUrls: [a.url],
+      reconnect: { initialMs: 50, maxMs: 200, multiplier: 1.5, jitter: 0 },
+    });
+    await agent.whenReady();
+    await converged([a, c], 'drain', 1);
+    // Two calls in flight on the listener at node G: one sent to G itself, one from A across nodes.
+    const local = request(`${draining.url}/drain/slow-local`, { method: 'POST', body: 'x' });
+    const crossNode = request(`${a.url}/drain/slow-cross`, { method: 'POST', body: 'x' });
+    await waitFor(() => draining.router.registry.list('drain').some((l) => l.pending.size > 0), 3000, 'the calls in flight');
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = draining.drain(10_000);
+
+    // A load balancer sees the node going: /$health answers 503.
+    const health = await request(`${draining.url}/$health`);
+    expect(health.status).toBe(503);
+    expect(JSON.parse(health.body.toString())).toEqual({ status: 'draining' });
+    // No new listener: 503 RELAY_ERR_DRAINING before any 101.
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${draining.url.replace('http', 'ws')}/$hc/drain?sb-hc-action=listen&sb-hc-token=${encodeURIComponent(token(draining, 'drain'))}`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    expect(refused).toBe(503);
+
+    // The calls in flight finish, with the service's answer.
+    const [l, x] = await Promise.all([local, crossNode]);
+    expect([l.status, l.body.toString()]).toEqual([200, 'done /slow-local']);
+    expect([x.status, x.body.toString()]).toEqual([200, 'done /slow-cross']);
+    await stopped;
+    // The listener was closed with 1001 and dialled the next node: calls on C succeed again.
+    await waitFor(() => a.router.registry.list('drain').some((r) => !r.remote), 10_000, 'the listener re-homed to node A');
+    await converged([c], 'drain', 1);
+    const after = await request(`${c.url}/drain/after`, { method: 'POST', body: 'x' });
+    expect([after.status, after.body.toString()]).toEqual([200, 'done /after']);
+  }, 30_000);
 });

@@ -43,13 +43,15 @@ interface ListenerInfo {
 }
 
 type ClusterMessage =
-  | { t: 'hb'; node: string; instance?: string; listeners: ListenerInfo[] }
+  | { t: 'hb'; node: string; instance?: string; listeners: ListenerInfo[]; draining?: boolean }
   | { t: 'add'; node: string; l: ListenerInfo }
   | { t: 'remove'; node: string; id: string }
   | { t: 'cmd'; from: string; listenerId: string; path: string; json: string; body: boolean }
   | { t: 'res'; from: string; listenerId: string; response: ResponseCommand; body: boolean }
   | { t: 'bad'; from: string; listenerId: string; requestId: string; message: string }
-  | { t: 'gone'; from: string; listenerId: string; requestIds: string[] };
+  | { t: 'gone'; from: string; listenerId: string; requestIds: string[] }
+  /** To a draining node: this node has no call in flight on these listeners of it any more. */
+  | { t: 'idle'; from: string; listenerIds: string[] };
 
 export function encodeMessage(m: ClusterMessage, body?: Buffer): Uint8Array {
   const json = Buffer.from(JSON.stringify(m), 'utf8');
@@ -68,14 +70,24 @@ export function decodeMessage(data: Uint8Array): { m: ClusterMessage; body: Buff
   return { m, body: rest.length ? Buffer.from(rest) : undefined };
 }
 
+interface NodeEntry {
+  lastSeen: number;
+  listeners: Map<string, RemoteListener>;
+  /** It said it is stopping (drain): its listeners finish their calls and take no new ones. */
+  draining: boolean;
+}
+
 const nodeSubject = (nodeId: string): string => `node.${Buffer.from(nodeId, 'utf8').toString('base64url')}`;
 
 /** A listener connected to another node, as this node's router sees it. */
 export class RemoteListener implements RouteListener {
+  readonly remote = true;
   readonly remoteAddress = '';
   readonly hostHeader = undefined;
   readonly pending = new Set<string>();
   #gone = false;
+  /** Its node is draining: no new calls, the ones in flight finish. */
+  draining = false;
 
   constructor(
     readonly listenerId: string,
@@ -96,7 +108,7 @@ export class RemoteListener implements RouteListener {
   readonly #from: string;
 
   get healthy(): boolean {
-    return !this.#gone;
+    return !this.#gone && !this.draining;
   }
 
   markGone(): void {
@@ -131,7 +143,7 @@ export class Cluster {
   readonly #o: ClusterOptions;
   readonly #log: Logger;
   /** Other nodes: their listeners here, and when they were last heard. */
-  readonly #nodes = new Map<string, { lastSeen: number; listeners: Map<string, RemoteListener> }>();
+  readonly #nodes = new Map<string, NodeEntry>();
   /** Requests other nodes forwarded to this node's listeners: request id → origin node and listener. */
   readonly #forwarded = new Map<string, { origin: string; listenerId: string; at: number }>();
   readonly #unsubscribe: Array<() => void> = [];
@@ -139,6 +151,9 @@ export class Cluster {
   /** This process, to tell apart another node that was given the same nodeId. */
   readonly #instance = randomUUID();
   #warnedDuplicate = false;
+  #draining = false;
+  /** While this node drains: listener id → the nodes that said they have no call in flight on it. */
+  readonly #idle = new Map<string, Set<string>>();
   readonly #onAdded = (l: RouteListener): void => this.#publish({ t: 'add', node: this.#o.nodeId, l: this.#info(l) });
   readonly #onRemoved = (l: RouteListener): void => this.#localRemoved(l);
   readonly #onForeign = (ch: RouteListener, response: ResponseCommand, body: Buffer | undefined): void => this.#foreignResponse(ch, response, body);
@@ -179,8 +194,24 @@ export class Cluster {
   }
 
   /** Other nodes heard from, with their listener counts (status, tests). */
-  nodes(): Array<{ nodeId: string; listeners: number }> {
-    return [...this.#nodes].map(([nodeId, n]) => ({ nodeId, listeners: n.listeners.size }));
+  nodes(): Array<{ nodeId: string; listeners: number; draining: boolean }> {
+    return [...this.#nodes].map(([nodeId, n]) => ({ nodeId, listeners: n.listeners.size, draining: n.draining }));
+  }
+
+  /**
+   * This node is stopping: the others stop picking its listeners for new calls but keep them
+   * for the calls in flight, and each tells this node when it has none left on a listener (idle).
+   */
+  drain(): void {
+    this.#draining = true;
+    this.#sendHeartbeat();
+  }
+
+  /** While draining: true when some other node may still have a call in flight on this node's listener. */
+  busy(listenerId: string): boolean {
+    const idle = this.#idle.get(listenerId);
+    for (const node of this.#nodes.keys()) if (!idle?.has(node)) return true;
+    return false;
   }
 
   #info(l: RouteListener): ListenerInfo {
@@ -188,7 +219,7 @@ export class Cluster {
   }
 
   #local(): RouteListener[] {
-    return this.#o.router.registry.all().filter((l) => !(l instanceof RemoteListener));
+    return this.#o.router.registry.all().filter((l) => !l.remote);
   }
 
   #publish(m: ClusterMessage, body?: Buffer): void {
@@ -200,7 +231,13 @@ export class Cluster {
   }
 
   #sendHeartbeat(): void {
-    this.#publish({ t: 'hb', node: this.#o.nodeId, instance: this.#instance, listeners: this.#local().map((l) => this.#info(l)) });
+    this.#publish({
+      t: 'hb',
+      node: this.#o.nodeId,
+      instance: this.#instance,
+      listeners: this.#local().map((l) => this.#info(l)),
+      ...(this.#draining ? { draining: true } : {}),
+    });
   }
 
   #onMessage(data: Uint8Array): void {
@@ -218,7 +255,7 @@ export class Cluster {
           this.#warnedDuplicate = true;
           this.#log.error({ nodeId: m.node }, 'another relay node uses this nodeId: give every node its own (nodeId), or calls between them are lost');
         }
-        return this.#heartbeatFrom(m.node, m.listeners);
+        return this.#heartbeatFrom(m.node, m.listeners, m.draining === true);
       case 'add':
         if (m.node !== this.#o.nodeId) this.#remoteAdded(m.node, m.l);
         return;
@@ -234,6 +271,13 @@ export class Cluster {
         if (l) this.#o.router.onInvalidControlResponse(l, m.requestId, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', m.message));
         return;
       }
+      case 'idle':
+        for (const id of m.listenerIds) {
+          let set = this.#idle.get(id);
+          if (!set) this.#idle.set(id, (set = new Set()));
+          set.add(m.from);
+        }
+        return;
       case 'gone': {
         const l = this.#nodes.get(m.from)?.listeners.get(m.listenerId);
         for (const id of m.requestIds) {
@@ -246,23 +290,37 @@ export class Cluster {
 
   // --- the directory of other nodes' listeners -----------------------------------------------
 
-  #node(id: string): { lastSeen: number; listeners: Map<string, RemoteListener> } {
+  #node(id: string): NodeEntry {
     let n = this.#nodes.get(id);
     if (!n) {
-      n = { lastSeen: this.#o.clock.now(), listeners: new Map() };
+      n = { lastSeen: this.#o.clock.now(), listeners: new Map(), draining: false };
       this.#nodes.set(id, n);
       this.#log.info({ node: id }, 'relay node joined');
     }
     return n;
   }
 
-  #heartbeatFrom(node: string, listeners: ListenerInfo[]): void {
+  #heartbeatFrom(node: string, listeners: ListenerInfo[], draining: boolean): void {
     if (node === this.#o.nodeId) return;
     const n = this.#node(node);
     n.lastSeen = this.#o.clock.now();
     const ids = new Set(listeners.map((l) => l.id));
     for (const id of [...n.listeners.keys()]) if (!ids.has(id)) this.#remoteRemoved(node, id);
     for (const l of listeners) if (!n.listeners.has(l.id)) this.#remoteAdded(node, l);
+    if (draining && !n.draining) {
+      n.draining = true;
+      this.#log.info({ node }, 'relay node draining: its listeners take no new calls from here');
+    }
+    if (n.draining) {
+      for (const l of n.listeners.values()) l.draining = true;
+      this.#reportIdle(node, n);
+    }
+  }
+
+  /** To a draining node, every heartbeat of its: its listeners this node has no call in flight on. */
+  #reportIdle(node: string, n: NodeEntry): void {
+    const listenerIds = [...n.listeners.values()].filter((l) => l.pending.size === 0).map((l) => l.listenerId);
+    if (listenerIds.length) this.#sendTo(node, { t: 'idle', from: this.#o.nodeId, listenerIds });
   }
 
   #remoteAdded(node: string, info: ListenerInfo): void {
@@ -279,6 +337,7 @@ export class Cluster {
       (m, body) => this.#sendTo(node, m, body),
       this.#o.nodeId,
     );
+    l.draining = n.draining;
     n.listeners.set(info.id, l);
     this.#o.router.addRemoteListener(l);
   }
@@ -311,7 +370,7 @@ export class Cluster {
   /** Another node picked one of this node's listeners: the command goes on its control channel. */
   #command(origin: string, path: string, listenerId: string, json: string, body: Buffer | undefined): void {
     // The path's listeners only (this runs for every forwarded call), and never a remote one.
-    const channel = this.#o.router.registry.list(path).find((l) => l.listenerId === listenerId && !(l instanceof RemoteListener));
+    const channel = this.#o.router.registry.list(path).find((l) => l.listenerId === listenerId && !l.remote);
     let requestId: string | undefined;
     try {
       requestId = (JSON.parse(json) as { request?: { id?: unknown } }).request?.id as string | undefined;
@@ -350,7 +409,7 @@ export class Cluster {
 
   /** One of this node's listeners left: the others forget it, and its forwarded requests fail at their origin. */
   #localRemoved(l: RouteListener): void {
-    if (l instanceof RemoteListener) return;
+    if (l.remote) return;
     this.#publish({ t: 'remove', node: this.#o.nodeId, id: l.listenerId });
     const byOrigin = new Map<string, string[]>();
     for (const [id, f] of this.#forwarded) {

@@ -31,6 +31,8 @@ export interface RouteListener extends RegisteredListener {
    * Host header: a listener on another node (relay/cluster) dials this node.
    */
   readonly rendezvousBase?: string;
+  /** True for a listener connected to another node (relay/cluster), routable from here. */
+  readonly remote?: boolean;
   /** Largest body this channel takes inline with a request. */
   readonly controlBodyLimit: number;
   /** Session kinds the listener can carry (protocol/hyco/session-carrier.ts); empty for other listeners. */

@@ -129,6 +129,7 @@ export class Router {
   readonly #o: RouterOptions;
   /** Handle of a pending request or accept → the secret part of its rendezvous address. */
   readonly #secrets = new Map<string, Buffer>();
+  #draining = false;
 
   constructor(options: RouterOptions) {
     this.#o = options;
@@ -274,6 +275,8 @@ export class Router {
    * with listeners that cannot take this kind of call (session carriers).
    */
   #dispatch(path: string, pinning: Pinning, kind: 'request' | 'accept', send: (listener: RouteListener) => boolean, exclude = new Set<string>()): void {
+    // A draining node gives its own listeners no new calls (other nodes' listeners still take them).
+    if (this.#draining) for (const l of this.registry.list(path)) if (!l.remote) exclude.add(l.listenerId);
     for (;;) {
       const picked = this.registry.pick(path, { allowed: pinning.allowedListeners, disallowed: pinning.disallowedListeners, exclude });
       if (!picked.listener) throw this.#noListener(path, kind, picked.reason ?? 'none');
@@ -401,9 +404,19 @@ export class Router {
     return timingSafeEqual(given, expected) ? handle : undefined;
   }
 
+  /** True once drain() was called: no new listeners, and this node's listeners take no new calls. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** The start of a graceful stop (RelayServer.drain): this node's listeners take no new calls. */
+  drain(): void {
+    this.#draining = true;
+  }
+
   /** Shutdown: every listener channel closed, every parked sender dropped. */
   close(): void {
-    for (const ch of this.registry.all()) ch.close(1001, 'Relay shutting down');
+    for (const ch of this.registry.all()) if (!ch.remote) ch.close(1001, 'Relay shutting down');
     for (const p of this.pendingAccepts.values()) p.cancel();
   }
 }

@@ -101,6 +101,7 @@ export class UpgradeEndpoint {
     const ctx = this.#ctx;
     const entity = await this.#exactEntity(rest);
     const { result } = await ctx.access.authorize(entity, 'Listen', req.headers, query);
+    if (ctx.router.draining) throw new RelayError('RELAY_ERR_DRAINING', 'This relay node is stopping; connect to another node of the namespace.');
     // Namespace-wide: the listeners of every node sharing the store count.
     if ((await ctx.router.registry.namespaceCount(entity.path)) >= ctx.config.limits.maxListenersPerPath) {
       throw new QuotaExceededError(

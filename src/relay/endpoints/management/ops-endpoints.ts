@@ -62,9 +62,17 @@ export class OpsEndpoints {
     if (route === '/$health') {
       const up = o.up();
       const details = o.trusted || (await this.#manage(req, query, route)) === true;
+      const status = up ? 'ok' : this.#ctx.router.draining ? 'draining' : 'unavailable';
+      const nodes = details ? this.#ctx.nodes() : [];
       const body = details
-        ? { status: up ? 'ok' : 'unavailable', nodeId: this.#ctx.config.nodeId, listeners: this.#ctx.router.registry.all().length }
-        : { status: up ? 'ok' : 'unavailable' };
+        ? {
+            status,
+            nodeId: this.#ctx.config.nodeId,
+            // This node's own listeners; `nodes` lists every node of the namespace (a shared store).
+            listeners: nodes[0]?.listeners ?? 0,
+            ...(nodes.length > 1 ? { nodes: nodes.map(({ nodeId, listeners, draining }) => ({ nodeId, listeners, draining })) } : {}),
+          }
+        : { status };
       return json(res, up ? 200 : 503, body);
     }
     if (route === '/$status' && req.method === 'POST' && !o.trusted) return this.#login(req, res);
