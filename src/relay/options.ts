@@ -227,6 +227,13 @@ export const relayOptionsSchema = z.strictObject({
    * (close 1001) as soon as they have no call in flight. Default 10 s.
    */
   drainGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+  /**
+   * Several nodes on one namespace: the URL (http(s)://host:port) at which the other relay nodes
+   * reach this one directly, not through a load balancer. A rendezvous a load balancer sends to
+   * the wrong node is passed on to its node here. Default: the address the relay is bound to
+   * (this machine's host name when bound to every interface).
+   */
+  internalUrl: z.string().url().optional(),
   /** This relay node's id (multi-node stores). */
   nodeId: z.string().min(1).default('node-1'),
   /** Namespace-level authorization rules (upserted into the store at start). */

@@ -11,6 +11,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -78,7 +79,7 @@ export class RelayServer {
 
   constructor(options: RelayOptionsInput) {
     const config = (this.config = buildRelayConfig(options));
-    const store = (this.store = config.store ?? new MemoryStore({ clock: config.clock }));
+    const store: Store = (this.store = config.store ?? new MemoryStore({ clock: config.clock }));
     const log = (this.#log = config.logger.child({ component: 'relay' }));
     const describe = trackingDescriber(config.clock);
     const metrics = (this.metrics = new RelayMetrics({ defaultMetrics: config.metrics }));
@@ -94,6 +95,8 @@ export class RelayServer {
       log: config.logger,
       newId: () => randomUUID(),
       newSecret: () => randomBytes(16).toString('hex'),
+      // Several nodes: ids name the node that minted them (a misrouted rendezvous finds its node).
+      nodeId: store.messaging ? config.nodeId : undefined,
       // Rendezvous addresses: publicUrl, else the Host the listener connected with.
       rendezvousBase: (host) => publicBase ?? `${scheme}://${host ?? 'localhost'}`,
       describe,
@@ -265,9 +268,18 @@ export class RelayServer {
     if (messaging) {
       // Listeners on other nodes dial this node's rendezvous addresses: its publicUrl, else the URL it is bound to.
       const base = (config.publicUrl ?? this.#url).replace(/^http/i, 'ws').replace(/\/+$/, '');
-      this.cluster = new Cluster({ messaging, nodeId: config.nodeId, router: this.router, rendezvousBase: base, clock: config.clock, log: config.logger });
+      const internal = (config.internalUrl ?? internalUrlOf(config, port)).replace(/\/+$/, '');
+      this.cluster = new Cluster({
+        messaging,
+        nodeId: config.nodeId,
+        router: this.router,
+        rendezvousBase: base,
+        internalUrl: internal,
+        clock: config.clock,
+        log: config.logger,
+      });
       this.cluster.start();
-      this.#log.info({ nodeId: config.nodeId, rendezvous: base }, 'joined the relay nodes sharing the store');
+      this.#log.info({ nodeId: config.nodeId, rendezvous: base, internalUrl: internal }, 'joined the relay nodes sharing the store');
     }
     // Last, once every listener is up: a line matching `relay listening on` means ready.
     this.#log.info({ address, port, url: this.#url, tls: !!config.tls }, `relay listening on ${address}`);
@@ -349,6 +361,13 @@ export function createRelayServer(options: RelayOptionsInput): RelayServer {
  * SYNs, and a caller that opens a connection per call waits out a 1 s SYN retransmit.
  */
 export const LISTEN_BACKLOG = 4096;
+
+/** Where other relay nodes reach this one by default: the bound address, or this machine's name when bound to every interface. */
+function internalUrlOf(config: RelayConfig, port: number): string {
+  const any = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+  const host = any ? os.hostname() : config.host;
+  return `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
 
 function listenOn(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {

@@ -486,6 +486,10 @@ export class NatsStore implements Store {
     const prefix = `relaybridge.${this.#bucket}`;
     return {
       namespace: prefix,
+      // The server's limit (default 1 MB); the cluster splits larger messages.
+      get maxPayload(): number {
+        return nc.info?.max_payload ?? 1024 * 1024;
+      },
       publish: (subject, data) => {
         // A closed connection (shutdown) drops it, as an unreachable peer would.
         if (!nc.isClosed()) nc.publish(`${prefix}.${subject}`, data);

@@ -48,6 +48,8 @@ export type StoreChange =
 export interface Messaging {
   /** Prefix for subjects, unique to this namespace (the bucket). */
   readonly namespace: string;
+  /** Largest message publish() takes, bytes (NATS: the server's max_payload). */
+  readonly maxPayload: number;
   publish(subject: string, data: Uint8Array): void;
   subscribe(subject: string, onMessage: (data: Uint8Array) => void): () => void;
 }

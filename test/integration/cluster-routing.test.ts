@@ -5,6 +5,7 @@
  * on every node; a node that goes away takes its listeners out of every router at once.
  */
 import http from 'node:http';
+import net from 'node:net';
 import WebSocket from 'ws';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { NatsStore } from '../../src/store/nats-store';
@@ -31,14 +32,17 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     { path: 'stuck', requiresClientAuthorization: false },
     { path: 'rehome', requiresClientAuthorization: false },
     { path: 'drain', requiresClientAuthorization: false },
+    { path: 'misrouted', requiresClientAuthorization: false },
+    { path: 'misroutedws', requiresClientAuthorization: false },
+    { path: 'large', requiresClientAuthorization: false },
     { path: 'hyco', requiresClientAuthorization: true },
     { path: 'hycows', requiresClientAuthorization: true },
     { path: 'soap', requiresClientAuthorization: false },
   ];
   /** SOAPAction headers the SOAP service behind B saw. */
   const soapActions: string[] = [];
-  const node = (nodeId: string) =>
-    h.relay({ nodeId, entities, netTcp: { port: 0, host: '127.0.0.1' }, store: new NatsStore({ servers: [nats.url], bucket: 'routing', timeoutMs: 2000 }) });
+  const node = (nodeId: string, extra: { publicUrl?: string } = {}) =>
+    h.relay({ nodeId, entities, netTcp: { port: 0, host: '127.0.0.1' }, store: new NatsStore({ servers: [nats.url], bucket: 'routing', timeoutMs: 2000 }), ...extra });
   /** Each node knows the listeners on the others. */
   const converged = (relays: RelayServer[], path: string, n: number) =>
     waitFor(() => relays.every((r) => r.router.registry.count(path) === n), 5000, `${n} listeners of ${path} on every node`);
@@ -273,4 +277,68 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     const after = await request(`${c.url}/drain/after`, { method: 'POST', body: 'x' });
     expect([after.status, after.body.toString()]).toEqual([200, 'done /after']);
   }, 30_000);
+
+  it('a rendezvous a load balancer sends to the wrong node is passed on to the node that minted it', async () => {
+    // A load balancer in front of the nodes that sends every connection to node C.
+    let connections = 0;
+    const cPort = Number(new URL(c.url).port);
+    const lb = net.createServer((down) => {
+      connections++;
+      const up = net.connect(cPort, '127.0.0.1');
+      down.pipe(up).pipe(down);
+      down.on('error', () => up.destroy());
+      up.on('error', () => down.destroy());
+    });
+    await new Promise<void>((r) => lb.listen(0, '127.0.0.1', () => r()));
+    h.defer(() => new Promise<void>((r) => lb.close(() => r())));
+    const lbUrl = `http://127.0.0.1:${(lb.address() as net.AddressInfo).port}`;
+    // Node M advertises the load balancer's address, so its rendezvous addresses reach node C.
+    const m = await node('node-m', { publicUrl: lbUrl });
+    const svc = await h.httpService((req, res) => req.pipe(res));
+    const echoPort = await h.tcpEcho();
+    const agent = await h.agent(b, [
+      { path: 'misrouted', target: { type: 'http', url: svc.url } },
+      { path: 'misroutedws', target: { type: 'tcp', host: '127.0.0.1', port: echoPort } },
+    ]);
+    await agent.whenReady();
+    await converged([m], 'misrouted', 1);
+
+    // Over 64 KiB: the listener on B dials M's rendezvous address, which the load balancer sends to C.
+    const big = Buffer.alloc(200 * 1024, 'm');
+    const res = await request(`${m.url}/misrouted/x`, { method: 'POST', body: big });
+    expect(res.status).toBe(200);
+    expect(Buffer.compare(res.body, big)).toBe(0);
+    expect(connections).toBe(1);
+
+    // A WebSocket sender on M: the listener's accept rendezvous goes the same way.
+    await converged([m], 'misroutedws', 1);
+    const ws = new WebSocket(`${m.url.replace(/^http/, 'ws')}/$hc/misroutedws?sb-hc-action=connect`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+    ws.send(Buffer.from('through the wrong node'));
+    expect(await echoed).toBe('through the wrong node');
+    ws.close();
+    expect(connections).toBe(2);
+  }, 20_000);
+
+  it('a response larger than a NATS message (1 MiB on the listener’s control channel at B) reaches A in fragments', async () => {
+    const payload = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const svc = await h.httpService((req, res) => {
+      req.resume();
+      res.end(payload);
+    });
+    const agent = await h.agent(b, [{ path: 'large', target: { type: 'http', url: svc.url } }]);
+    await agent.whenReady();
+    await converged([a], 'large', 1);
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${a.url}/large/x`);
+      expect(res.status).toBe(200);
+      expect(res.body.length).toBe(payload.length);
+      expect(Buffer.compare(res.body, payload)).toBe(0);
+    }
+  }, 20_000);
 });

@@ -7,10 +7,17 @@
  * the random spread run over every listener of the path on every node. When node A picks a
  * listener on node B, it sends B the `request`/`accept` command it would have written on the
  * control channel; B writes it on the listener's channel. The command's rendezvous address names
- * node A (minted there), so the listener dials A and payload bytes never pass through B. A small
- * request's response, which the listener writes on its control channel at B, goes back to A over
- * the messaging (bounded by the control-body limit) and completes A's pending request as if it
- * had arrived on a local channel.
+ * node A (minted there), so the listener dials A and payload bytes never pass through B. Only
+ * request bodies up to CROSS_NODE_INLINE_BYTES travel with the command; a response the listener
+ * writes on its control channel at B goes back to A over the messaging (in fragments when over
+ * the messaging's message limit) and completes A's pending request as if it had arrived on a
+ * local channel. A rendezvous a load balancer sends to the wrong node is passed on to the node
+ * that minted it (ids name their node: Router.peerFor; each node's heartbeat carries its
+ * internalUrl).
+ *
+ * Drain: a stopping node's heartbeat says `draining`; the others pick its listeners for no new
+ * call and tell it (`idle`) when none of theirs is in flight on a listener, so it can close that
+ * listener (1001, the listener re-homes) without failing a call.
  *
  * A node that stops sending heartbeats for NODE_DEAD_MS is taken as gone: its listeners leave
  * every other router, and requests they took fail at once (LISTENER_GONE), never a hang.
@@ -34,6 +41,18 @@ const NODE_DEAD_MS = 3500;
 const FORWARD_TTL_MS = 10 * 60_000;
 /** Most entries in the forwarded-request table (bounded memory). */
 const MAX_FORWARDED = 100_000;
+/**
+ * Largest request body sent inline to another node's listener (over NATS, then its control
+ * channel); a larger one goes by rendezvous at this node, so its bytes never pass the other node.
+ */
+export const CROSS_NODE_INLINE_BYTES = 16 * 1024;
+/** A message over the messaging's limit goes in fragments: at most this many per message... */
+const MAX_FRAGMENTS = 256;
+/** ...this many messages being put together at once, each for at most FRAGMENT_TTL_MS. */
+const MAX_REASSEMBLING = 1000;
+const FRAGMENT_TTL_MS = 30_000;
+/** Room left in each fragment for its own header. */
+const FRAGMENT_HEAD_BYTES = 256;
 
 interface ListenerInfo {
   readonly id: string;
@@ -43,7 +62,7 @@ interface ListenerInfo {
 }
 
 type ClusterMessage =
-  | { t: 'hb'; node: string; instance?: string; listeners: ListenerInfo[]; draining?: boolean }
+  | { t: 'hb'; node: string; instance?: string; url?: string; listeners: ListenerInfo[]; draining?: boolean }
   | { t: 'add'; node: string; l: ListenerInfo }
   | { t: 'remove'; node: string; id: string }
   | { t: 'cmd'; from: string; listenerId: string; path: string; json: string; body: boolean }
@@ -51,7 +70,9 @@ type ClusterMessage =
   | { t: 'bad'; from: string; listenerId: string; requestId: string; message: string }
   | { t: 'gone'; from: string; listenerId: string; requestIds: string[] }
   /** To a draining node: this node has no call in flight on these listeners of it any more. */
-  | { t: 'idle'; from: string; listenerIds: string[] };
+  | { t: 'idle'; from: string; listenerIds: string[] }
+  /** Fragment i of n of a message over the messaging's limit (its bytes are the body). */
+  | { t: 'frag'; from: string; id: string; i: number; n: number };
 
 export function encodeMessage(m: ClusterMessage, body?: Buffer): Uint8Array {
   const json = Buffer.from(JSON.stringify(m), 'utf8');
@@ -135,6 +156,8 @@ export interface ClusterOptions {
   readonly router: Router;
   /** ws(s)://host[:port] at which listeners on other nodes reach this node (its publicUrl). */
   readonly rendezvousBase: string;
+  /** http(s)://host:port at which other nodes reach this one directly (a misrouted rendezvous is passed on there). */
+  readonly internalUrl: string;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -154,6 +177,8 @@ export class Cluster {
   #draining = false;
   /** While this node drains: listener id → the nodes that said they have no call in flight on it. */
   readonly #idle = new Map<string, Set<string>>();
+  /** Messages arriving in fragments: `{from} {id}` → the fragments so far. */
+  readonly #reassembling = new Map<string, { parts: Buffer[]; at: number }>();
   readonly #onAdded = (l: RouteListener): void => this.#publish({ t: 'add', node: this.#o.nodeId, l: this.#info(l) });
   readonly #onRemoved = (l: RouteListener): void => this.#localRemoved(l);
   readonly #onForeign = (ch: RouteListener, response: ResponseCommand, body: Buffer | undefined): void => this.#foreignResponse(ch, response, body);
@@ -223,11 +248,48 @@ export class Cluster {
   }
 
   #publish(m: ClusterMessage, body?: Buffer): void {
-    this.#o.messaging.publish('cluster', encodeMessage(m, body));
+    this.#emit('cluster', encodeMessage(m, body));
   }
 
   #sendTo(node: string, m: ClusterMessage, body?: Buffer): void {
-    this.#o.messaging.publish(nodeSubject(node), encodeMessage(m, body));
+    this.#emit(nodeSubject(node), encodeMessage(m, body));
+  }
+
+  /** Publishes `data`, in fragments when it is over the messaging's limit (a large response). */
+  #emit(subject: string, data: Uint8Array): void {
+    const { messaging } = this.#o;
+    const room = Math.max(1024, messaging.maxPayload - FRAGMENT_HEAD_BYTES);
+    try {
+      if (data.length <= room) return messaging.publish(subject, data);
+      const n = Math.ceil(data.length / room);
+      const id = randomUUID();
+      for (let i = 0; i < n; i++) {
+        const part = Buffer.from(data.buffer, data.byteOffset + i * room, Math.min(room, data.length - i * room));
+        messaging.publish(subject, encodeMessage({ t: 'frag', from: this.#o.nodeId, id, i, n }, part));
+      }
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message, subject }, 'could not send a message to the other relay nodes');
+    }
+  }
+
+  /** A fragment: kept until its message is whole (fragments of one message arrive in order). */
+  #fragment(m: { from: string; id: string; i: number; n: number }, body: Buffer | undefined): void {
+    const key = `${m.from} ${m.id}`;
+    let r = this.#reassembling.get(key);
+    if (!r) {
+      if (m.i !== 0 || !(m.n > 1 && m.n <= MAX_FRAGMENTS) || this.#reassembling.size >= MAX_REASSEMBLING) {
+        return this.#log.warn({ from: m.from, i: m.i, n: m.n }, 'dropped a message fragment (out of order, or too many being put together)');
+      }
+      this.#reassembling.set(key, (r = { parts: [], at: this.#o.clock.now() }));
+    }
+    if (!body || m.i !== r.parts.length) {
+      this.#reassembling.delete(key);
+      return this.#log.warn({ from: m.from, i: m.i }, 'a message fragment is missing; the message is dropped');
+    }
+    r.parts.push(body);
+    if (r.parts.length < m.n) return;
+    this.#reassembling.delete(key);
+    this.#onMessage(Buffer.concat(r.parts), true);
   }
 
   #sendHeartbeat(): void {
@@ -235,12 +297,13 @@ export class Cluster {
       t: 'hb',
       node: this.#o.nodeId,
       instance: this.#instance,
+      url: this.#o.internalUrl,
       listeners: this.#local().map((l) => this.#info(l)),
       ...(this.#draining ? { draining: true } : {}),
     });
   }
 
-  #onMessage(data: Uint8Array): void {
+  #onMessage(data: Uint8Array, whole = false): void {
     let decoded: ReturnType<typeof decodeMessage>;
     try {
       decoded = decodeMessage(data);
@@ -255,6 +318,7 @@ export class Cluster {
           this.#warnedDuplicate = true;
           this.#log.error({ nodeId: m.node }, 'another relay node uses this nodeId: give every node its own (nodeId), or calls between them are lost');
         }
+        if (m.node !== this.#o.nodeId && typeof m.url === 'string') this.#o.router.addPeer(m.node, m.url);
         return this.#heartbeatFrom(m.node, m.listeners, m.draining === true);
       case 'add':
         if (m.node !== this.#o.nodeId) this.#remoteAdded(m.node, m.l);
@@ -271,6 +335,9 @@ export class Cluster {
         if (l) this.#o.router.onInvalidControlResponse(l, m.requestId, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', m.message));
         return;
       }
+      case 'frag':
+        if (!whole) this.#fragment(m, body);
+        return;
       case 'idle':
         for (const id of m.listenerIds) {
           let set = this.#idle.get(id);
@@ -330,7 +397,7 @@ export class Cluster {
       info.id,
       info.path,
       node,
-      info.bodyLimit,
+      Math.min(info.bodyLimit, CROSS_NODE_INLINE_BYTES),
       info.kinds,
       this.#o.rendezvousBase,
       this.#log.child({ path: info.path, listenerId: info.id, node }),
@@ -356,6 +423,7 @@ export class Cluster {
     if (!n) return;
     for (const id of [...n.listeners.keys()]) this.#remoteRemoved(node, id);
     this.#nodes.delete(node);
+    this.#o.router.removePeer(node);
     this.#log.info({ node, why }, 'relay node left');
   }
 
@@ -363,6 +431,7 @@ export class Cluster {
     const now = this.#o.clock.now();
     for (const [id, n] of this.#nodes) if (now - n.lastSeen > NODE_DEAD_MS) this.#nodeGone(id, `no heartbeat for ${NODE_DEAD_MS} ms`);
     for (const [id, f] of this.#forwarded) if (now - f.at > FORWARD_TTL_MS) this.#forwarded.delete(id);
+    for (const [key, r] of this.#reassembling) if (now - r.at > FRAGMENT_TTL_MS) this.#reassembling.delete(key);
   }
 
   // --- commands for this node's listeners, and their answers ---------------------------------------

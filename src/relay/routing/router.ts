@@ -55,6 +55,12 @@ export interface RouterOptions {
    * (hex of 16 random bytes from node:crypto in the relay).
    */
   readonly newSecret: () => string;
+  /**
+   * This node's id, with several nodes on one namespace (relay/cluster): the ids this router
+   * mints start with its tag (nodeTag), so a rendezvous a load balancer sends to another node is
+   * passed on to this one.
+   */
+  readonly nodeId?: string;
   /** ws(s)://host of rendezvous addresses, for a listener that connected with this Host. */
   readonly rendezvousBase: (hostHeader: string | undefined) => string;
   /** Azure-style error text with a tracking id. */
@@ -118,6 +124,11 @@ export interface RouterEvents {
   foreignInvalidResponse: [channel: RouteListener, requestId: string, err: RelayError];
 }
 
+/** A node id as it starts the ids that node mints: URL-safe, without `.` or `_`. */
+export function nodeTag(nodeId: string): string {
+  return Buffer.from(nodeId, 'utf8').toString('base64url').replace(/_/g, '~');
+}
+
 export class Router {
   readonly registry: ListenerRegistry<RouteListener>;
   readonly events = new EventEmitter<RouterEvents>();
@@ -130,9 +141,14 @@ export class Router {
   /** Handle of a pending request or accept → the secret part of its rendezvous address. */
   readonly #secrets = new Map<string, Buffer>();
   #draining = false;
+  /** `{nodeTag}.` when ids name this node (options.nodeId), else ''. */
+  readonly #idPrefix: string;
+  /** Other relay nodes (relay/cluster): node tag → the URL they are reached at. */
+  readonly #peers = new Map<string, string>();
 
   constructor(options: RouterOptions) {
     this.#o = options;
+    this.#idPrefix = options.nodeId !== undefined ? `${nodeTag(options.nodeId)}.` : '';
     this.registry = new ListenerRegistry<RouteListener>(options.store, options.random);
   }
 
@@ -143,7 +159,7 @@ export class Router {
    */
   request(request: RelayedRequest, handler: ResponseHandler, observer: RouteObserver = {}): RelayedCall {
     const o = this.#o;
-    const id = o.newId();
+    const id = this.#idPrefix + o.newId();
     const pending = new PendingRequest(id, request, handler, {
       requestTimeoutMs: o.limits.requestTimeoutMs,
       bodyIdleTimeoutMs: o.limits.bodyIdleTimeoutMs,
@@ -185,7 +201,7 @@ export class Router {
    */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, a: AcceptRequest): PendingAccept {
     const o = this.#o;
-    const id = o.newId();
+    const id = this.#idPrefix + o.newId();
     // The sender's sb-hc-id is for tracing only: the listener sees it as the accept's id.
     const trackingId = a.id || id;
     const pending = new PendingAccept(req, socket, head, {
@@ -232,7 +248,7 @@ export class Router {
     const listeners = this.registry.list(c.path);
     const notCarrying = new Set(listeners.filter((l) => !l.sessionKinds.includes(c.kind)).map((l) => l.listenerId));
     if (notCarrying.size === listeners.length) return undefined;
-    const id = o.newId();
+    const id = this.#idPrefix + o.newId();
     const pending = new PendingCarrier({
       id,
       path: c.path,
@@ -412,6 +428,26 @@ export class Router {
   /** The start of a graceful stop (RelayServer.drain): this node's listeners take no new calls. */
   drain(): void {
     this.#draining = true;
+  }
+
+  /** Another relay node, reached at `url` (http(s)://host:port), for rendezvous minted there (relay/cluster). */
+  addPeer(nodeId: string, url: string): void {
+    this.#peers.set(nodeTag(nodeId), url);
+  }
+
+  removePeer(nodeId: string): void {
+    this.#peers.delete(nodeTag(nodeId));
+  }
+
+  /**
+   * The URL of the other node that minted rendezvous id `sbHcId` (a load balancer sent its
+   * listener here), when that node is known; undefined for this node's own ids and any other.
+   */
+  peerFor(sbHcId: string): string | undefined {
+    const dot = sbHcId.indexOf('.');
+    if (dot <= 0) return undefined;
+    const tag = sbHcId.slice(0, dot);
+    return `${tag}.` === this.#idPrefix ? undefined : this.#peers.get(tag);
   }
 
   /** Shutdown: every listener channel closed, every parked sender dropped. */

@@ -17,6 +17,7 @@ import type { EndpointDeps } from '../../deps';
 import { httpFormOf } from '../../http/json-error';
 import { assertForwardableHeaders, splitTarget, stripRelayQuery, targetPathProblem } from '../../http/http-headers';
 import { httpErrorResponse } from '../../http/raw-response';
+import { FORWARDED_HEADER, forwardUpgrade } from '../../http/forward-upgrade';
 import { parseListenerList } from '../../routing/listener-registry';
 import { ControlChannel } from './control-channel';
 
@@ -201,6 +202,7 @@ export class UpgradeEndpoint {
   async #acceptRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, rest: string, search: string, query: URLSearchParams): Promise<void> {
     const id = query.get('sb-hc-id') ?? '';
     const pending = this.#ctx.router.rendezvousAccept(id);
+    if (!pending && this.#passOn(req, socket, head, id)) return;
     if (!pending || pending.settled || !(await this.#samePath(rest, pending.path, id)) || pending.settled) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }
@@ -216,6 +218,7 @@ export class UpgradeEndpoint {
     const ctx = this.#ctx;
     const id = query.get('sb-hc-id') ?? '';
     const pending = ctx.router.rendezvousRequest(id);
+    if (!pending && this.#passOn(req, socket, head, id)) return;
     if (!pending || pending.done || !(await this.#samePath(rest, pending.entityPath, id)) || pending.done) {
       throw new RelayError('RELAY_ERR_RENDEZVOUS_UNKNOWN', 'This rendezvous address is unknown, used or expired.');
     }
@@ -229,6 +232,25 @@ export class UpgradeEndpoint {
     });
     ctx.router.attachRendezvous(pending, ep);
     ep.start();
+  }
+
+  /**
+   * A rendezvous another node minted (a load balancer sent the listener here, not to the node
+   * named in the address): passed on to that node, which checks it. True when passed on. An
+   * upgrade another node already passed on is never passed on again.
+   */
+  #passOn(req: IncomingMessage, socket: Duplex, head: Buffer, id: string): boolean {
+    if (req.headers[FORWARDED_HEADER] !== undefined) return false;
+    const to = this.#ctx.router.peerFor(id);
+    if (!to) return false;
+    const log = this.#ctx.log.child({ endpoint: 'rendezvous', to });
+    log.debug('passed a rendezvous on to the node that minted it');
+    forwardUpgrade(req, socket, head, {
+      to,
+      from: this.#ctx.config.nodeId,
+      onError: (err) => log.warn({ err: err.message }, 'could not pass a rendezvous on to the node that minted it'),
+    });
+    return true;
   }
 
   /**

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { noopLogger } from '../../../../src/core/logger';
 import { RelayMetrics } from '../../../../src/relay/metrics';
 import type { RelayedRequest } from '../../../../src/relay/routing/pending-request';
-import { Router } from '../../../../src/relay/routing/router';
+import { nodeTag, Router } from '../../../../src/relay/routing/router';
 import { MemoryStore } from '../../../../src/store/memory-store';
 import { FakeChannel, ManualClock, RecordingHandler } from './fakes';
 
@@ -20,7 +20,7 @@ const LIMITS = {
   maxFramePayloadBytes: 1024 * 1024,
 };
 
-function setup(random: () => number = () => 0) {
+function setup(random: () => number = () => 0, nodeId?: string) {
   const clock = new ManualClock();
   const metrics = new RelayMetrics();
   let n = 0;
@@ -35,6 +35,7 @@ function setup(random: () => number = () => 0) {
     newSecret: () => `s3cr3t${n}`,
     rendezvousBase: (host) => `ws://${host ?? 'localhost'}`,
     describe: (message) => message,
+    nodeId,
   });
   return { router, clock, metrics };
 }
@@ -118,6 +119,42 @@ describe('Router', () => {
     router.onControlResponse(a, { type: 'response', requestId: call.id, statusCode: 200, responseHeaders: {}, body: false }, undefined);
     expect(h.events).toHaveLength(1);
     expect(a.pending.size).toBe(0);
+  });
+
+  it('draining: its own listeners take no new call, another node’s still do', () => {
+    const { router } = setup();
+    const own = new FakeChannel('A', 'orders');
+    const remote = Object.assign(new FakeChannel('B', 'orders'), { remote: true });
+    router.addListener(own);
+    router.addRemoteListener(remote);
+    router.drain();
+    expect(router.draining).toBe(true);
+    // (at most 2 in flight per listener in this setup)
+    for (let i = 0; i < 2; i++) router.request(request(), new RecordingHandler());
+    expect(own.sent).toHaveLength(0);
+    expect(remote.sent).toHaveLength(2);
+    router.removeRemoteListener(remote);
+    const h = new RecordingHandler();
+    router.request(request(), h);
+    expect(h.errors[0]!.code).toBe('RELAY_ERR_NO_LISTENER');
+  });
+
+  it('ids name the node that minted them; peerFor finds another node’s rendezvous, never its own', () => {
+    const { router } = setup(() => 0, 'node-a');
+    const a = new FakeChannel('A', 'orders');
+    router.addListener(a);
+    const call = router.request(request(), new RecordingHandler());
+    expect(call.id.startsWith(`${nodeTag('node-a')}.`)).toBe(true);
+    router.addPeer('node-b', 'http://10.0.0.2:9443');
+    const theirs = `${nodeTag('node-b')}.8f1e_0123abcd`;
+    expect(router.peerFor(theirs)).toBe('http://10.0.0.2:9443');
+    expect(router.peerFor(`${call.id}_secret`)).toBeUndefined();
+    expect(router.peerFor('no-tag_0123')).toBeUndefined();
+    expect(router.peerFor(`${nodeTag('node-z')}.x_1`)).toBeUndefined();
+    router.removePeer('node-b');
+    expect(router.peerFor(theirs)).toBeUndefined();
+    // Tags are URL-safe and never hold the `_` that separates a rendezvous id's secret, nor a `.`.
+    expect(nodeTag('nœud_ü/?~.')).toMatch(/^[A-Za-z0-9~-]+$/);
   });
 
   it('answers RELAY_ERR_NO_LISTENER when none is connected or none is healthy', () => {
