@@ -40,8 +40,8 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
 }
 
 /** A JetStream-enabled nats-server on a free loopback port with its own temporary storage. */
-export async function startNats(extraArgs: string[] = []): Promise<NatsServer> {
-  const port = await freePort();
+export async function startNats(extraArgs: string[] = [], fixedPort?: number): Promise<NatsServer> {
+  const port = fixedPort ?? (await freePort());
   const dir = makeTempDir('relaybridge-nats-');
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
@@ -72,4 +72,21 @@ export async function startNats(extraArgs: string[] = []): Promise<NatsServer> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A cluster of `n` JetStream nats-servers on loopback (routes between all of them, one cluster
+ * name, each its own storage), for the engine's own high availability: data in replicated
+ * streams survives the loss of one server.
+ */
+export async function startNatsCluster(n = 3): Promise<NatsServer[]> {
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const routePorts = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const name = `relaybridge-test-${process.pid}`;
+  return Promise.all(
+    ports.map((port, i) =>
+      startNats(['--server_name', `n${i + 1}`, '--cluster_name', name, '--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--routes', routes], port),
+    ),
+  );
 }

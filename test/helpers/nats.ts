@@ -5,7 +5,7 @@
  */
 import { onPath } from './exec';
 
-export { startNats, type NatsServer } from './nats-server';
+export { startNats, startNatsCluster, type NatsServer } from './nats-server';
 
 /** True when `nats-server` is on PATH; throws under RELAYBRIDGE_REQUIRE_INTEROP=1 when it is not. */
 export function requireNats(): boolean {

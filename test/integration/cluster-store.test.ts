@@ -14,10 +14,25 @@ import type { RelayServer } from '../../src/relay/relay-server';
 import { MemoryStore } from '../../src/store/memory-store';
 import { NatsStore } from '../../src/store/nats-store';
 import { Harness, request, token, waitFor } from '../helpers/harness';
-import { natsDescribe, startNats, type NatsServer } from '../helpers/nats';
+import { natsDescribe, startNats, startNatsCluster, type NatsServer } from '../helpers/nats';
 import { makeTempDir, writeYaml } from '../helpers/processes';
 
 const SENDER_KEY = 'c2VuZGVyLWtleS1ub3Qtc2VjcmV0LTAxMjM0NTY3ODk=';
+
+/** A management API call with the root rule's Manage token. */
+const api = (relay: RelayServer, p: string, method = 'GET', body?: unknown) =>
+  request(`${relay.url}/$management/${p}`, {
+    method,
+    headers: { Authorization: token(relay, ''), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  }).then((r) => ({ status: r.status, data: r.body.length ? JSON.parse(r.body.toString()) : undefined }));
+/** A POST to `p` signed with the given rule. */
+const send = (relay: RelayServer, p: string, keyName: string, key: string) =>
+  request(`${relay.url}/${p}/x`, {
+    method: 'POST',
+    headers: { ServiceBusAuthorization: createSasToken({ resourceUri: `${relay.url}/${p}`, keyName, key }) },
+    body: 'hi',
+  });
 
 natsDescribe('cluster-store')('several relay nodes on one NATS namespace', () => {
   const h = new Harness();
@@ -29,18 +44,6 @@ natsDescribe('cluster-store')('several relay nodes on one NATS namespace', () =>
   /** A relay node on the shared bucket. */
   const node = (nodeId: string, name: string, extra: Parameters<Harness['relay']>[0] = {}) =>
     h.relay({ nodeId, store: new NatsStore({ servers: [nats.url], bucket: name, timeoutMs: 2000 }), ...extra });
-  const api = (relay: RelayServer, p: string, method = 'GET', body?: unknown) =>
-    request(`${relay.url}/$management/${p}`, {
-      method,
-      headers: { Authorization: token(relay, ''), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then((r) => ({ status: r.status, data: r.body.length ? JSON.parse(r.body.toString()) : undefined }));
-  const send = (relay: RelayServer, p: string, keyName: string, key: string) =>
-    request(`${relay.url}/${p}/x`, {
-      method: 'POST',
-      headers: { ServiceBusAuthorization: createSasToken({ resourceUri: `${relay.url}/${p}`, keyName, key }) },
-      body: 'hi',
-    });
 
   beforeAll(async () => {
     nats = await startNats();
@@ -156,4 +159,57 @@ natsDescribe('store export/import')('relaybridge store export|import: file store
     expect(strip(back)).toEqual(strip(dump));
     fs.rmSync(dir, { recursive: true, force: true });
   });
+});
+
+natsDescribe('cluster-nats-ha')('a three-server NATS cluster under the relay nodes', () => {
+  const h = new Harness();
+  let servers: NatsServer[];
+  afterAll(() => h.close());
+
+  /** A relay node on the cluster (bucket replicated on all three); JetStream may still be electing its leader. */
+  async function node(nodeId: string, urls: string[]): Promise<RelayServer> {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await h.relay({ nodeId, store: new NatsStore({ servers: urls, bucket: 'ha', replicas: 3, timeoutMs: 3000 }) });
+      } catch (err) {
+        if (Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  it('losing one NATS server: the nodes move to the others, writes, revocations and calls go on', async () => {
+    servers = await startNatsCluster(3);
+    h.defer(() => Promise.all(servers.map((s) => s.destroy())).then(() => undefined));
+    const urls = servers.map((s) => s.url);
+    // Node A connects to the first server, node B to the second.
+    const a = await node('node-a', urls);
+    const b = await node('node-b', [urls[1]!, urls[2]!, urls[0]!]);
+    expect((await api(a, 'hybridconnections/ha', 'PUT', { authorizationRules: [{ keyName: 'sender', rights: ['Send'], primaryKey: SENDER_KEY }] })).status).toBe(201);
+    const service = await h.httpService();
+    const agent = await h.agent(b, [{ path: 'ha', target: { type: 'http', url: service.url } }]);
+    await agent.whenReady();
+    await waitFor(() => a.router.registry.count('ha') === 1, 5000, 'node A to know the listener on B');
+    expect((await send(a, 'ha', 'sender', SENDER_KEY)).status).toBe(200);
+
+    // The server node A is connected to goes away; its client moves to another server of the cluster.
+    await servers[0]!.stop();
+    const until = Date.now() + 20_000;
+    let write = { status: 0 };
+    while (write.status !== 201 && Date.now() < until) {
+      write = await api(a, 'hybridconnections/after-loss', 'PUT', {});
+      if (write.status !== 201) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(write.status).toBe(201);
+    expect((await api(b, 'hybridconnections/after-loss')).status).toBe(200);
+    expect((await send(a, 'ha', 'sender', SENDER_KEY)).status).toBe(200);
+    // A rule revoked through B is still refused on A within 1 s.
+    expect((await api(b, 'hybridconnections/ha/authorizationrules/sender', 'DELETE')).status).toBe(204);
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 5000) status = (await send(a, 'ha', 'sender', SENDER_KEY)).status;
+    expect(status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+  }, 90_000);
 });
