@@ -56,6 +56,13 @@ function onShutdown(stop: () => Promise<void>, deadlineMs = SHUTDOWN_DEADLINE_MS
   process.on('SIGTERM', handler);
 }
 
+/** `demo --nodes N`: 1 to 9. */
+function demoNodes(p: Parsed): number {
+  const n = intOption(p, 'nodes') ?? 1;
+  if (n < 1 || n > 9) throw new UsageError(p.command.join(' '), `--nodes: expected 1 to 9, got ${n}`);
+  return n;
+}
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function readCa(file: string | undefined): string | undefined {
@@ -112,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
       const demo = await runDemo({
         port: intOption(p, 'port') ?? Number(env.RELAYBRIDGE_PORT ?? 9443),
         dataDir: path.resolve(str(p.values['data-dir']) ?? './.relaybridge'),
+        nodes: demoNodes(p),
         logger,
       });
       process.stdout.write(demo.banner);

@@ -61,10 +61,11 @@ export const COMMANDS: CommandSpec = {
   sub: [
     {
       name: 'demo',
-      summary: 'relay + agent + a sample service on this machine (embedded store)',
+      summary: 'relay + agent + a sample service on this machine (embedded store; --nodes N: N relay nodes on NATS)',
       options: {
         port: { type: 'string', arg: 'N', desc: 'relay port (default 9443, env RELAYBRIDGE_PORT)' },
         'data-dir': { type: 'string', arg: 'DIR', desc: 'store and demo credentials (default ./.relaybridge)' },
+        nodes: { type: 'string', arg: 'N', desc: 'relay nodes on one namespace, 1-9 (default 1); over 1 starts nats-server (must be on PATH) as their store' },
         'log-level': LOG_LEVEL,
       },
     },

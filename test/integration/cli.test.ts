@@ -12,6 +12,7 @@ import { envOverrides } from '../../src/cli/config-file';
 import { ConfigError } from '../../src/core/errors';
 import { noopLogger } from '../../src/core/logger';
 import { Harness, request } from '../helpers/harness';
+import { natsDescribe } from '../helpers/nats';
 
 function tempDir(h: Harness): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-cli-'));
@@ -132,4 +133,31 @@ describe('the demo (npm start)', () => {
     const bad = await runManage('hc', ['list'], {}, { ...creds, key: 'wrong' });
     expect(bad.status).toBe(401);
   });
+});
+
+natsDescribe('demo --nodes')('the demo with several nodes (demo --nodes 3)', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('starts nats-server and three relay nodes; the printed call on the last node reaches the agent on the first', async () => {
+    const dir = tempDir(h);
+    const demo = await runDemo({ port: 0, dataDir: dir, logger: noopLogger, nodes: 3 });
+    h.defer(() => demo.stop());
+    expect(demo.relays.map((r) => r.config.nodeId)).toEqual(['node-1', 'node-2', 'node-3']);
+    expect(demo.banner).toContain('3 relay nodes on one namespace');
+    const curls = demo.banner.split('\n').filter((l) => l.includes('curl') && l.includes('/hello/greet'));
+    const onLast = curls.find((l) => l.includes(demo.relays[2]!.url))!;
+    expect(onLast).toBeDefined();
+    const tokenText = /ServiceBusAuthorization: ([^']+)'/.exec(onLast)![1]!;
+    const until = Date.now() + 5000;
+    let res = await request(`${demo.relays[2]!.url}/hello/greet?name=node3`, { headers: { ServiceBusAuthorization: tokenText } });
+    // Node 3 learns of node 1's listener within a heartbeat.
+    while (res.status !== 200 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      res = await request(`${demo.relays[2]!.url}/hello/greet?name=node3`, { headers: { ServiceBusAuthorization: tokenText } });
+    }
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ query: { name: 'node3' } });
+    expect(demo.relays[2]!.router.registry.list('hello').every((l) => l.remote)).toBe(true);
+  }, 30_000);
 });
