@@ -28,6 +28,12 @@ export class RelayMetrics {
     labelNames: ['path'] as const,
     registers: [this.registry],
   });
+  readonly rendezvousPassedOn = new Counter({
+    name: 'relaybridge_rendezvous_passed_on_total',
+    help: 'Rendezvous connections a load balancer sent to this node that another node minted, passed on to that node, by result (ok, failed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly listeners = new Gauge({
     name: 'relaybridge_listeners',
     help: 'Connected listener control channels by entity path, on every relay node sharing the store',

@@ -175,6 +175,7 @@ export class Cluster {
   readonly #instance = randomUUID();
   #warnedDuplicate = false;
   #draining = false;
+  #stopped = false;
   /** While this node drains: listener id → the nodes that said they have no call in flight on it. */
   readonly #idle = new Map<string, Set<string>>();
   /** Messages arriving in fragments: `{from} {id}` → the fragments so far. */
@@ -206,6 +207,7 @@ export class Cluster {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#o.clock.clearTimeout(this.#heartbeat);
     // Leaving: the others drop this node's listeners now rather than after NODE_DEAD_MS.
     this.#publish({ t: 'hb', node: this.#o.nodeId, listeners: [] });
@@ -292,15 +294,18 @@ export class Cluster {
     this.#onMessage(Buffer.concat(r.parts), true);
   }
 
-  #sendHeartbeat(): void {
-    this.#publish({
+  /** This node's heartbeat: to every node, or to one that just joined (so it knows this node at once). */
+  #sendHeartbeat(to?: string): void {
+    const hb: ClusterMessage = {
       t: 'hb',
       node: this.#o.nodeId,
       instance: this.#instance,
       url: this.#o.internalUrl,
       listeners: this.#local().map((l) => this.#info(l)),
       ...(this.#draining ? { draining: true } : {}),
-    });
+    };
+    if (to === undefined) this.#publish(hb);
+    else this.#sendTo(to, hb);
   }
 
   #onMessage(data: Uint8Array, whole = false): void {
@@ -363,6 +368,9 @@ export class Cluster {
       n = { lastSeen: this.#o.clock.now(), listeners: new Map(), draining: false };
       this.#nodes.set(id, n);
       this.#log.info({ node: id }, 'relay node joined');
+      // It may have missed this node's last heartbeat: without one it would not know this node's
+      // listeners, nor pass on a rendezvous minted here, for up to a heartbeat interval.
+      if (!this.#stopped) this.#sendHeartbeat(id);
     }
     return n;
   }

@@ -21,7 +21,9 @@ export interface ForwardUpgradeOptions {
   readonly to: string;
   /** This node's id, sent in FORWARDED_HEADER. */
   readonly from: string;
-  /** Called once with the outcome, for the log. */
+  /** Connected to the other node, the request passed on. */
+  readonly onConnected: () => void;
+  /** The other node could not be reached, or the connection to it failed. */
   readonly onError: (err: Error) => void;
 }
 
@@ -51,6 +53,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     clearTimeout(timer);
     upstream.write(forwardedHead(req, o.from));
     if (head.length) upstream.write(head);
+    o.onConnected();
     upstream.pipe(socket);
     socket.pipe(upstream);
   });

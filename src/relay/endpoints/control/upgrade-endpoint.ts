@@ -248,7 +248,11 @@ export class UpgradeEndpoint {
     forwardUpgrade(req, socket, head, {
       to,
       from: this.#ctx.config.nodeId,
-      onError: (err) => log.warn({ err: err.message }, 'could not pass a rendezvous on to the node that minted it'),
+      onConnected: () => this.#ctx.metrics.rendezvousPassedOn.inc({ result: 'ok' }),
+      onError: (err) => {
+        this.#ctx.metrics.rendezvousPassedOn.inc({ result: 'failed' });
+        log.warn({ err: err.message }, 'could not pass a rendezvous on to the node that minted it');
+      },
     });
     return true;
   }
