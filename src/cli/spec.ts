@@ -122,6 +122,7 @@ export const COMMANDS: CommandSpec = {
           options: {
             anonymous: { type: 'boolean', desc: 'senders need no token (requiresClientAuthorization false)' },
             metadata: { type: 'string', arg: 'TEXT', desc: 'user metadata' },
+            broadcast: { type: 'boolean', desc: 'event distribution: each HTTP message goes to every listener on every node (answered 202)' },
             ...MANAGE,
           },
         },
@@ -133,6 +134,8 @@ export const COMMANDS: CommandSpec = {
             anonymous: { type: 'boolean', desc: 'senders need no token' },
             'no-anonymous': { type: 'boolean', desc: 'senders need a Send token' },
             metadata: { type: 'string', arg: 'TEXT', desc: 'user metadata' },
+            broadcast: { type: 'boolean', desc: 'event distribution: every listener gets each message' },
+            'no-broadcast': { type: 'boolean', desc: 'one listener per call (the default)' },
             ...MANAGE,
           },
         },

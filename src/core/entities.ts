@@ -38,6 +38,11 @@ export interface HybridConnection {
   /** When false, senders (HTTP and WebSocket) need no token. Listeners always do. Default true. */
   readonly requiresClientAuthorization: boolean;
   readonly userMetadata?: string;
+  /**
+   * Event distribution: each HTTP message a sender sends goes to every listener of the path on
+   * every relay node (a one-way delivery, answered 202 at once), not to one of them. Default false.
+   */
+  readonly broadcast?: boolean;
   /** ISO-8601 timestamps. */
   readonly createdAt: string;
   readonly updatedAt: string;

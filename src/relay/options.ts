@@ -33,6 +33,8 @@ const entitySchema = z.strictObject({
   path: z.string().min(1).max(260),
   requiresClientAuthorization: z.boolean().default(true),
   userMetadata: z.string().max(1024).optional(),
+  /** Event distribution: each HTTP message goes to every listener of the path on every node (answered 202). */
+  broadcast: z.boolean().optional(),
   authorizationRules: z.array(ruleSchema).max(12).default([]),
 });
 

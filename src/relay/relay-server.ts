@@ -215,6 +215,7 @@ export class RelayServer {
         path: e.path,
         requiresClientAuthorization: e.requiresClientAuthorization,
         userMetadata: e.userMetadata,
+        ...(e.broadcast !== undefined ? { broadcast: e.broadcast } : {}),
         authorizationRules: [...e.authorizationRules],
       });
     }

@@ -12,6 +12,7 @@ export interface EntityState {
   path: string;
   requiresClientAuthorization: boolean;
   userMetadata?: string;
+  broadcast?: boolean;
   createdAt: string;
   updatedAt: string;
   authorizationRules: AuthorizationRule[];
@@ -25,6 +26,7 @@ export function copyEntity(e: EntityState): HybridConnection {
     path: e.path,
     requiresClientAuthorization: e.requiresClientAuthorization,
     ...(e.userMetadata === undefined ? {} : { userMetadata: e.userMetadata }),
+    ...(e.broadcast ? { broadcast: true } : {}),
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     authorizationRules: e.authorizationRules.map(copyRule),
@@ -64,6 +66,7 @@ export function newEntityState(input: EntityInput, now: string): EntityState {
     path: input.path,
     requiresClientAuthorization: input.requiresClientAuthorization ?? true,
     ...(input.userMetadata === undefined ? {} : { userMetadata: input.userMetadata }),
+    ...(input.broadcast ? { broadcast: true } : {}),
     createdAt: now,
     updatedAt: now,
     authorizationRules: (input.authorizationRules ?? []).map(copyRule),
@@ -74,6 +77,10 @@ export function newEntityState(input: EntityInput, now: string): EntityState {
 export function applyPatch(e: EntityState, patch: EntityPatch, now: string): void {
   if (patch.requiresClientAuthorization !== undefined) e.requiresClientAuthorization = patch.requiresClientAuthorization;
   if (patch.userMetadata !== undefined) e.userMetadata = patch.userMetadata;
+  if (patch.broadcast !== undefined) {
+    if (patch.broadcast) e.broadcast = true;
+    else delete e.broadcast;
+  }
   e.updatedAt = now;
 }
 
@@ -105,6 +112,7 @@ export function parseEntityState(raw: unknown, field: string): { entity?: Entity
       path: e.path as string,
       requiresClientAuthorization: e.requiresClientAuthorization as boolean,
       ...(e.userMetadata === undefined ? {} : { userMetadata: e.userMetadata as string }),
+      ...(e.broadcast === true ? { broadcast: true } : {}),
       createdAt: e.createdAt as string,
       updatedAt: e.updatedAt as string,
       authorizationRules: (e.authorizationRules as AuthorizationRule[]).map(copyRule),

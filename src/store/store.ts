@@ -16,6 +16,8 @@ export interface EntityInput {
   /** Default true. */
   requiresClientAuthorization?: boolean;
   userMetadata?: string;
+  /** Event distribution (HybridConnection.broadcast). Default false. */
+  broadcast?: boolean;
   authorizationRules?: AuthorizationRule[];
 }
 
@@ -23,6 +25,7 @@ export interface EntityInput {
 export interface EntityPatch {
   requiresClientAuthorization?: boolean;
   userMetadata?: string;
+  broadcast?: boolean;
 }
 
 /** A metadata document (WSDL/XSD) as an agent returned it, kept for serving while the agent is offline. */

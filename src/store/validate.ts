@@ -105,11 +105,12 @@ export function rulesIssues(rules: unknown, max: number, field = 'authorizationR
 }
 
 /** Problems with the optional entity fields. */
-export function entityFieldIssues(input: { requiresClientAuthorization?: unknown; userMetadata?: unknown }): string[] {
+export function entityFieldIssues(input: { requiresClientAuthorization?: unknown; userMetadata?: unknown; broadcast?: unknown }): string[] {
   const issues: string[] = [];
   if (input.requiresClientAuthorization !== undefined && typeof input.requiresClientAuthorization !== 'boolean') {
     issues.push('requiresClientAuthorization: expected true or false');
   }
+  if (input.broadcast !== undefined && typeof input.broadcast !== 'boolean') issues.push('broadcast: expected true or false');
   const m = input.userMetadata;
   if (m !== undefined && (typeof m !== 'string' || m.length > MAX_USER_METADATA_LENGTH)) {
     issues.push(`userMetadata: expected a string of at most ${MAX_USER_METADATA_LENGTH} characters`);

@@ -35,6 +35,8 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     { path: 'misrouted', requiresClientAuthorization: false },
     { path: 'misroutedws', requiresClientAuthorization: false },
     { path: 'large', requiresClientAuthorization: false },
+    { path: 'events', requiresClientAuthorization: false, broadcast: true },
+    { path: 'quiet', requiresClientAuthorization: false, broadcast: true },
     { path: 'hyco', requiresClientAuthorization: true },
     { path: 'hycows', requiresClientAuthorization: true },
     { path: 'soap', requiresClientAuthorization: false },
@@ -340,5 +342,58 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
       expect(res.body.length).toBe(payload.length);
       expect(Buffer.compare(res.body, payload)).toBe(0);
     }
+  }, 20_000);
+
+  it('a broadcast entity delivers each message to every listener on every node (our agent, hyco-https), answered 202', async () => {
+    const got: Record<string, string[]> = { a: [], b: [], hyco: [] };
+    const collector = (name: string) =>
+      h.httpService((req, res) => {
+        // (our agent asks a SOAP target for its WSDL once: this one has none)
+        if (req.url?.includes('?wsdl')) return void res.writeHead(404).end();
+        let text = '';
+        req.on('data', (c: Buffer) => (text += c.toString()));
+        req.on('end', () => {
+          got[name]!.push(`${req.method} ${req.url} ${text}`);
+          res.end('ignored');
+        });
+      });
+    const onA = await h.agent(a, [{ path: 'events', target: { type: 'http', url: (await collector('a')).url } }]);
+    const onB = await h.agent(b, [{ path: 'events', target: { type: 'http', url: (await collector('b')).url } }]);
+    await Promise.all([onA.whenReady(), onB.whenReady()]);
+    // Microsoft's listener on node B as well.
+    const uri = `${b.url.replace(/^http/, 'ws')}/$hc/events?sb-hc-action=listen`;
+    const hyco = hycoHttps.createRelayedServer({ server: uri, token: () => hycoHttps.createRelayToken(uri, ROOT_KEY_NAME, ROOT_KEY) }, (req: http.IncomingMessage, res: http.ServerResponse) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        got.hyco!.push(`${req.method} ${req.url} ${text}`);
+        res.end();
+      });
+    });
+    hyco.on('error', () => undefined);
+    hyco.listen();
+    h.defer(() => hyco.close());
+    await converged([a, b, c], 'events', 3);
+
+    // Sent on node C, which has no listener of its own.
+    const sent = await request(`${c.url}/events/orders?n=1`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"order":1}' });
+    expect(sent.status).toBe(202);
+    expect(sent.headers['x-relaybridge-listeners']).toBe('3');
+    await waitFor(() => Object.values(got).every((g) => g.length === 1), 5000, 'every listener to get the message');
+    // (hyco-https sees the request target as sent, with the entity path; our agent's target gets the rest)
+    expect(got).toEqual({ a: ['POST /orders?n=1 {"order":1}'], b: ['POST /orders?n=1 {"order":1}'], hyco: ['POST /events/orders?n=1 {"order":1}'] });
+
+    // A one-way SOAP message on node A: every listener gets the envelope.
+    const envelope = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Shipped xmlns="urn:events"><id>7</id></Shipped></s:Body></s:Envelope>';
+    const soap = await request(`${a.url}/events`, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"urn:events/Shipped"' }, body: envelope });
+    expect(soap.status).toBe(202);
+    await waitFor(() => Object.values(got).every((g) => g.length === 2), 5000, 'every listener to get the SOAP message');
+    for (const g of Object.values(got)) expect(g[1]).toContain('<id>7</id>');
+
+    // Over the protocol's inline size: 413; no listener anywhere: 502.
+    expect((await request(`${c.url}/events/x`, { method: 'POST', body: Buffer.alloc(65 * 1024) })).status).toBe(413);
+    const none = await request(`${c.url}/quiet/x`, { method: 'POST', body: 'x' });
+    expect(none.status).toBe(502);
+    expect(none.body.toString()).toMatch(/RELAY_ERR_NO_LISTENER/);
   }, 20_000);
 });

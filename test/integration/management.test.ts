@@ -29,6 +29,13 @@ describe('management API', () => {
     expect(one.data).toMatchObject({ path: 'team/orders', requiresClientAuthorization: false, userMetadata: 'm', listenerCount: 0, listeners: [] });
     expect((await api('hybridconnections/team/orders', 'PUT', { requiresClientAuthorization: true })).status).toBe(200);
     expect((await api('hybridconnections/team/orders')).data.requiresClientAuthorization).toBe(true);
+    // Event distribution is switched on and off like any field.
+    expect((await api('hybridconnections/team/orders')).data.broadcast).toBe(false);
+    expect((await api('hybridconnections/team/orders', 'PUT', { broadcast: true })).status).toBe(200);
+    expect((await api('hybridconnections/team/orders')).data.broadcast).toBe(true);
+    expect((await api('hybridconnections/team/orders', 'PUT', { broadcast: 'yes' })).status).toBe(400);
+    expect((await api('hybridconnections/team/orders', 'PUT', { broadcast: false })).status).toBe(200);
+    expect((await api('hybridconnections/team/orders')).data.broadcast).toBe(false);
     expect((await api('hybridconnections/team/orders', 'DELETE')).status).toBe(204);
     expect((await api('hybridconnections/team/orders')).status).toBe(404);
   });

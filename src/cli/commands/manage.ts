@@ -69,16 +69,20 @@ export async function runManage(kind: 'hc' | 'rule', args: string[], flags: Flag
         return client.call('PUT', `hybridconnections/${enc(need(name, 'PATH'))}`, {
           requiresClientAuthorization: !flags.anonymous,
           ...(typeof flags.metadata === 'string' ? { userMetadata: flags.metadata } : {}),
+          ...(flags.broadcast ? { broadcast: true } : {}),
         });
       case 'update': {
         const path = need(name, 'PATH');
         if (flags.anonymous && flags['no-anonymous']) throw new ConfigError('conflicting options', ['--anonymous and --no-anonymous: give one']);
+        if (flags.broadcast && flags['no-broadcast']) throw new ConfigError('conflicting options', ['--broadcast and --no-broadcast: give one']);
         const patch = {
           ...(flags.anonymous ? { requiresClientAuthorization: false } : {}),
           ...(flags['no-anonymous'] ? { requiresClientAuthorization: true } : {}),
           ...(typeof flags.metadata === 'string' ? { userMetadata: flags.metadata } : {}),
+          ...(flags.broadcast ? { broadcast: true } : {}),
+          ...(flags['no-broadcast'] ? { broadcast: false } : {}),
         };
-        if (!Object.keys(patch).length) throw new ConfigError('nothing to update', ['give --anonymous, --no-anonymous or --metadata']);
+        if (!Object.keys(patch).length) throw new ConfigError('nothing to update', ['give --anonymous, --no-anonymous, --broadcast, --no-broadcast or --metadata']);
         // Update never creates: a typo in PATH is an error, not a new hybrid connection.
         const current = await client.call('GET', `hybridconnections/${enc(path)}`);
         if (current.status !== 200) return current;

@@ -55,6 +55,7 @@ export async function importStore(config: string | undefined, input: string | un
         path: e.path,
         requiresClientAuthorization: e.requiresClientAuthorization,
         userMetadata: e.userMetadata,
+        ...(e.broadcast ? { broadcast: true } : {}),
         authorizationRules: [...e.authorizationRules],
       });
     }

@@ -32,7 +32,7 @@ import { RelayError } from '../../core/errors';
 import type { ResponseCommand } from '../../protocol/hyco';
 import type { Messaging } from '../../store/store';
 import type { RouteListener } from '../routing/pending-request';
-import type { Router } from '../routing/router';
+import type { BroadcastRequest, Router } from '../routing/router';
 
 const HEARTBEAT_MS = 1000;
 /** A node silent this long is gone. */
@@ -71,6 +71,8 @@ type ClusterMessage =
   | { t: 'gone'; from: string; listenerId: string; requestIds: string[] }
   /** To a draining node: this node has no call in flight on these listeners of it any more. */
   | { t: 'idle'; from: string; listenerIds: string[] }
+  /** A broadcast entity's message for every node's listeners of the path (its body is the body). */
+  | { t: 'bcast'; from: string; path: string; request: BroadcastRequest }
   /** Fragment i of n of a message over the messaging's limit (its bytes are the body). */
   | { t: 'frag'; from: string; id: string; i: number; n: number };
 
@@ -184,6 +186,8 @@ export class Cluster {
   readonly #onRemoved = (l: RouteListener): void => this.#localRemoved(l);
   readonly #onForeign = (ch: RouteListener, response: ResponseCommand, body: Buffer | undefined): void => this.#foreignResponse(ch, response, body);
   readonly #onForeignInvalid = (ch: RouteListener, requestId: string, err: RelayError): void => this.#foreignInvalid(ch, requestId, err);
+  readonly #onBroadcast = (path: string, request: BroadcastRequest, body: Buffer): void =>
+    this.#publish({ t: 'bcast', from: this.#o.nodeId, path, request }, body);
 
   constructor(options: ClusterOptions) {
     this.#o = options;
@@ -198,6 +202,7 @@ export class Cluster {
     router.events.on('listenerRemoved', this.#onRemoved);
     router.events.on('foreignResponse', this.#onForeign);
     router.events.on('foreignInvalidResponse', this.#onForeignInvalid);
+    router.events.on('broadcast', this.#onBroadcast);
     const beat = (): void => {
       this.#sendHeartbeat();
       this.#sweep();
@@ -217,6 +222,7 @@ export class Cluster {
     router.events.off('listenerRemoved', this.#onRemoved);
     router.events.off('foreignResponse', this.#onForeign);
     router.events.off('foreignInvalidResponse', this.#onForeignInvalid);
+    router.events.off('broadcast', this.#onBroadcast);
     for (const id of [...this.#nodes.keys()]) this.#nodeGone(id, 'this node is stopping');
   }
 
@@ -340,6 +346,9 @@ export class Cluster {
         if (l) this.#o.router.onInvalidControlResponse(l, m.requestId, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', m.message));
         return;
       }
+      case 'bcast':
+        if (m.from !== this.#o.nodeId) this.#o.router.deliverBroadcast(m.path, m.request, body ?? Buffer.alloc(0));
+        return;
       case 'frag':
         if (!whole) this.#fragment(m, body);
         return;

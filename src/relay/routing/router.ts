@@ -26,7 +26,7 @@ import type { Logger } from '../../core/logger';
 import { lazyChild } from '../../core/logger';
 import type { Clock } from '../../core/clock';
 import type { ResponseCommand } from '../../protocol/hyco';
-import { serializeAccept } from '../../protocol/hyco';
+import { serializeAccept, serializeRequest } from '../../protocol/hyco';
 import type { Store } from '../../store/store';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import { assertForwardableHeaders, encodePath, headerBytes } from '../http/http-headers';
@@ -122,6 +122,17 @@ export interface RouterEvents {
   listenerRemoved: [listener: RouteListener];
   foreignResponse: [channel: RouteListener, response: ResponseCommand, body: Buffer | undefined];
   foreignInvalidResponse: [channel: RouteListener, requestId: string, err: RelayError];
+  /** A broadcast entity's message, sent to this node's listeners: for every other node's too. */
+  broadcast: [path: string, request: BroadcastRequest, body: Buffer];
+}
+
+/** A broadcast message (Router.broadcast) as it travels to the other nodes. */
+export interface BroadcastRequest {
+  readonly id: string;
+  readonly target: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly remoteEndpoint?: { readonly address: string; readonly port: number };
 }
 
 /** A node id as it starts the ids that node mints: URL-safe, without `.` or `_`. */
@@ -418,6 +429,52 @@ export class Router {
     const given = Buffer.from(sbHcId.slice(at + 1), 'latin1');
     if (!expected || given.length !== expected.length) return undefined;
     return timingSafeEqual(given, expected) ? handle : undefined;
+  }
+
+  /**
+   * Event distribution (an entity with `broadcast`): the message, whose whole body the endpoint
+   * read, goes to every healthy listener of the path on this node and, through the cluster link
+   * (the `broadcast` event), on every other node; no answer is awaited (answers that come are
+   * dropped). Returns how many listeners of the namespace it went to; throws
+   * RELAY_ERR_NO_LISTENER when there is none.
+   */
+  broadcast(request: RelayedRequest, body: Buffer): number {
+    const startedAt = this.#o.clock.now();
+    const remote = this.registry.list(request.path).filter((l) => l.remote && l.healthy).length;
+    const message: BroadcastRequest = {
+      id: this.#idPrefix + this.#o.newId(),
+      target: request.target,
+      method: request.method,
+      headers: request.headers,
+      remoteEndpoint: request.remoteEndpoint,
+    };
+    assertForwardableHeaders(request.headers as Record<string, string>, this.#o.limits.maxHeaderBytes);
+    const local = this.deliverBroadcast(request.path, message, body);
+    if (local + remote === 0) throw this.#noListener(request.path, 'request', 'none');
+    if (remote > 0) this.events.emit('broadcast', request.path, message, body);
+    this.recordCall(request.path, request.operation, 202, startedAt);
+    return local + remote;
+  }
+
+  /** A broadcast message to this node's healthy listeners of `path` (one from another node, too); how many took it. */
+  deliverBroadcast(path: string, message: BroadcastRequest, body: Buffer): number {
+    let n = 0;
+    for (const l of this.registry.list(path)) {
+      if (l.remote || !l.healthy) continue;
+      // An address no rendezvous answers: a listener that tries to answer that way gets 404.
+      const address = `${l.rendezvousBase ?? this.#o.rendezvousBase(l.hostHeader)}/$hc/${encodePath(path)}?sb-hc-action=request&sb-hc-id=broadcast`;
+      const json = serializeRequest({
+        id: message.id,
+        address,
+        requestTarget: message.target,
+        method: message.method,
+        remoteEndpoint: message.remoteEndpoint,
+        requestHeaders: message.headers as Record<string, string>,
+        body: body.length > 0,
+      });
+      if (l.sendRequest(json, body.length > 0 ? body : undefined)) n++;
+    }
+    return n;
   }
 
   /** True once drain() was called: no new listeners, and this node's listeners take no new calls. */

@@ -68,6 +68,7 @@ export class HttpSenderEndpoint {
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
     // Before the body is read: 431 for this caller, never a request its listener must refuse.
     assertForwardableHeaders(headers, limits.maxHeaderBytes);
+    if (entity.broadcast) return this.#broadcast(req, res, entity.path, pathname + stripRelayQuery(search), headers, length, viaHost);
     // Read whole when it may go on a control channel (the listener picked decides how large).
     const small = length !== undefined && length <= controlBodyMax(limits) && headerBytes(headers) <= limits.maxHeaderBytes;
     const body = small && length! > 0 ? await readBody(req, length!, { ms: limits.bodyIdleTimeoutMs, clock: ctx.config.clock }) : small ? Buffer.alloc(0) : undefined;
@@ -87,6 +88,36 @@ export class HttpSenderEndpoint {
       new ServerResponseHandler(res, writeError, () => discardRequestBody(req, res, this.#ctx.config.clock)),
     );
     res.on('close', () => call.cancel());
+  }
+
+  /**
+   * A message to a broadcast entity (event distribution): read whole (at most the protocol's
+   * control-channel body size, so every listener, Microsoft's too, takes it inline), handed to
+   * every listener of the path on every node, and answered 202 at once with the number of
+   * listeners it went to in `x-relaybridge-listeners`.
+   */
+  async #broadcast(req: IncomingMessage, res: ServerResponse, path: string, target: string, headers: Record<string, string>, length: number | undefined, viaHost: string): Promise<void> {
+    const { limits, clock } = this.#ctx.config;
+    const max = limits.controlBodyThresholdBytes;
+    if (length !== undefined && length > max) {
+      throw new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `A message to a broadcast hybrid connection is at most ${max} bytes.`);
+    }
+    // A chunked body is read up to the same bound.
+    const body = length === 0 ? Buffer.alloc(0) : await readBody(req, length ?? max, { ms: limits.bodyIdleTimeoutMs, clock });
+    const listeners = this.#ctx.router.broadcast(
+      {
+        path,
+        method: req.method ?? 'POST',
+        target,
+        headers,
+        body,
+        remoteEndpoint: req.socket.remoteAddress ? { address: req.socket.remoteAddress, port: req.socket.remotePort ?? 0 } : undefined,
+        viaHost,
+        operation: req.method ?? 'POST',
+      },
+      body,
+    );
+    res.writeHead(202, { 'Content-Length': '0', 'x-relaybridge-listeners': String(listeners) }).end();
   }
 }
 

@@ -23,7 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extractToken, type AuthorizeResult } from '../../../auth';
 import type { Clock } from '../../../core/clock';
-import { AuthError, RelayError, toRelayError } from '../../../core/errors';
+import { AuthError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { Logger } from '../../../core/logger';
 import { RELAY_CONNECT_NS } from '../../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../../protocol/soap/content-type';
@@ -179,6 +179,16 @@ export class SoapHttpEndpoint {
     const headers = listenerRequestHeaders(req.rawHeaders, { stripAuthorization: source === 'Authorization', viaHost });
     if (body !== undefined) dropHeader(headers, 'content-encoding'); // the body was decoded
     const requestTarget = pathname + stripRelayQuery(search);
+    if (entity.broadcast && body !== undefined) {
+      // Event distribution: a one-way message for every listener on every node, answered 202 at once.
+      const max = ctx.config.limits.controlBodyThresholdBytes;
+      if (body.length > max) throw new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `A message to a broadcast hybrid connection is at most ${max} bytes.`);
+      const operation = ctx.router.labels.label(entity.path, call.action);
+      const listeners = ctx.router.broadcast({ path: entity.path, method: req.method ?? 'POST', target: requestTarget, headers, body, viaHost, operation }, body);
+      res.writeHead(202, { 'Content-Length': '0', 'x-relaybridge-listeners': String(listeners) }).end();
+      finish(202);
+      return;
+    }
     const relayed = ctx.router.request(
       {
         path: entity.path,

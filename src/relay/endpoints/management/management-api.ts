@@ -2,7 +2,7 @@
  * Management REST API under `/$management` (Manage right required):
  *   GET    /hybridconnections                                   list (with listener counts)
  *   GET    /hybridconnections/{path}                            one, with its listeners
- *   PUT    /hybridconnections/{path}                            create or update {requiresClientAuthorization?, userMetadata?}
+ *   PUT    /hybridconnections/{path}                            create or update {requiresClientAuthorization?, userMetadata?, broadcast?}
  *   DELETE /hybridconnections/{path}                            delete (its listeners are closed with 1001)
  *   PUT    /hybridconnections/{path}/authorizationrules/{name}  create/replace {rights, primaryKey?, secondaryKey?, operations?}
  *   DELETE /hybridconnections/{path}/authorizationrules/{name}
@@ -70,6 +70,7 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
     path: e.path,
     requiresClientAuthorization: e.requiresClientAuthorization,
     userMetadata: e.userMetadata,
+    broadcast: e.broadcast === true,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     listenerCount: await ctx.router.registry.namespaceCount(e.path),
@@ -123,8 +124,12 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
       }
       case 'PUT': {
         const body = (req.body ?? {}) as Record<string, unknown>;
-        checkKeys(body, ['requiresClientAuthorization', 'userMetadata', 'authorizationRules']);
-        const patch: { requiresClientAuthorization?: boolean; userMetadata?: string } = {};
+        checkKeys(body, ['requiresClientAuthorization', 'userMetadata', 'broadcast', 'authorizationRules']);
+        const patch: { requiresClientAuthorization?: boolean; userMetadata?: string; broadcast?: boolean } = {};
+        if (body.broadcast !== undefined) {
+          if (typeof body.broadcast !== 'boolean') throw new ConfigError('invalid body', ['broadcast: expected a boolean']);
+          patch.broadcast = body.broadcast;
+        }
         if (body.requiresClientAuthorization !== undefined) {
           if (typeof body.requiresClientAuthorization !== 'boolean') throw new ConfigError('invalid body', ['requiresClientAuthorization: expected a boolean']);
           patch.requiresClientAuthorization = body.requiresClientAuthorization;
