@@ -31,7 +31,8 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { type Clock, systemClock } from '../core/clock';
 import type { AuthorizationRule, HybridConnection, ListenerRecord } from '../core/entities';
-import { RelayError } from '../core/errors';
+import { ConfigError, RelayError } from '../core/errors';
+import type { Logger } from '../core/logger';
 import { applyPatch, copyEntity, exists, key, newEntityState, notFound, parseEntityState, putRule, upsertInto, type EntityState } from './entity-state';
 import type { EntityInput, EntityPatch, Messaging, Store, StoreChange, StoredDocument } from './store';
 import { MAX_RULES_PER_ENTITY, MAX_RULES_PER_NAMESPACE, assertValid, copyRule, entityFieldIssues, ruleIssues, rulesIssues } from './validate';
@@ -55,7 +56,12 @@ export interface NatsStoreOptions {
   /** Time per NATS request, ms. Default 5000. */
   readonly timeoutMs?: number;
   readonly clock?: Clock;
+  /** Says when NATS is not reachable at start and open() keeps trying. */
+  readonly log?: Logger;
 }
+
+/** NATS refused this node (credentials, certificate): a configuration to fix, not an outage to wait out. */
+const REFUSED = /authoriz|authenticat|permissions violation|certificate|self[- ]signed|unable to verify|CERT_|ERR_TLS|wrong version number/i;
 
 const NAMESPACE_RULES = 'namespace-rules';
 /** Compare-and-set attempts before a mutation gives up (only under heavy contention on one key). */
@@ -114,19 +120,8 @@ export class NatsStore implements Store {
 
   async open(): Promise<void> {
     const o = this.#o;
+    this.#nc = await this.#connect();
     try {
-      this.#nc = await connect({
-        servers: [...o.servers],
-        name: o.name ?? 'relaybridge',
-        user: o.user,
-        pass: o.pass,
-        token: o.token,
-        tls: o.tls ? { ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key } : undefined,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 1000,
-        waitOnFirstConnect: true,
-        timeout: o.timeoutMs ?? 5000,
-      });
       const kvm = new Kvm(this.#nc);
       const replicas = o.replicas ?? 1;
       this.#kv = await kvm.create(this.#bucket, { history: 5, replicas, timeout: o.timeoutMs ?? 5000 });
@@ -140,6 +135,41 @@ export class NatsStore implements Store {
     this.#refresh.unref();
     this.#connected = true;
     void this.#followStatus(this.#nc);
+  }
+
+  /**
+   * The first connection: tried again with backoff (up to 10 s apart), for as long as it takes,
+   * while NATS is unreachable, saying so in the log; a refusal (credentials, certificate) is a
+   * configuration error, thrown at once. Once connected, the client reconnects on its own.
+   */
+  async #connect(): Promise<NonNullable<NatsStore['nc']>> {
+    const o = this.#o;
+    let delay = 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connect({
+          servers: [...o.servers],
+          name: o.name ?? 'relaybridge',
+          user: o.user,
+          pass: o.pass,
+          token: o.token,
+          tls: o.tls ? { ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key } : undefined,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 1000,
+          timeout: o.timeoutMs ?? 5000,
+        });
+      } catch (err) {
+        const text = `${(err as Error).name ?? ''} ${(err as Error).message} ${((err as Error).cause as Error | undefined)?.message ?? ''}`;
+        if (REFUSED.test(text)) {
+          throw new ConfigError('invalid store', [
+            `store: NATS at ${o.servers.join(', ')} refused this node (${(err as Error).message}): check store.user/pass/token and store.tls`,
+          ]);
+        }
+        o.log?.warn({ servers: o.servers, err: (err as Error).message, attempt, retryInMs: delay }, 'NATS is not reachable yet; trying again');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
   }
 
   /**

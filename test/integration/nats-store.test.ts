@@ -4,12 +4,18 @@
  * riding out a NATS restart.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { storeFromConfig } from '../../src/cli/commands/relay';
+import { generateSelfSigned } from '../../src/cli/tls';
 import { NatsStore } from '../../src/store/nats-store';
 import type { StoreChange } from '../../src/store/store';
 import { storeContract } from '../contract/store.contract';
 import { natsDescribe, requireNats, startNats, type NatsServer } from '../helpers/nats';
+import { freePort, makeTempDir } from '../helpers/processes';
+import { noopLogger } from '../../src/core/logger';
 
 let server: Promise<NatsServer> | undefined;
 /** One nats-server for this file, started on first use. */
@@ -149,6 +155,75 @@ natsDescribe('NatsStore')('NatsStore: several nodes on one bucket', () => {
       stop();
     } finally {
       await s.destroy();
+    }
+  }, 30_000);
+});
+
+natsDescribe('NatsStore secured')('a secured NATS: TLS and a user/password, from the relay config file', () => {
+  let secured: NatsServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = makeTempDir('nats-tls-');
+    const { cert, key } = await generateSelfSigned(['localhost', '127.0.0.1']);
+    fs.writeFileSync(path.join(dir, 'nats-cert.pem'), cert);
+    fs.writeFileSync(path.join(dir, 'nats-key.pem'), key);
+    secured = await startNats(['--tls', '--tlscert', path.join(dir, 'nats-cert.pem'), '--tlskey', path.join(dir, 'nats-key.pem'), '--user', 'relay', '--pass', 's3cret-pass']);
+  });
+  afterAll(async () => {
+    await secured.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const config = (extra: Record<string, unknown>) => ({
+    type: 'nats' as const,
+    servers: [`tls://localhost:${secured.port}`],
+    bucket: 'secured',
+    replicas: 1,
+    listenerTtlMs: 30_000,
+    tls: { caFile: './nats-cert.pem' },
+    user: 'relay',
+    pass: 's3cret-pass',
+    ...extra,
+  });
+
+  it('opens with the CA file (relative to the config file) and the credentials, and stores and reads', async () => {
+    const store = await storeFromConfig(path.join(dir, 'relay.yaml'), config({}));
+    await store.open();
+    try {
+      await store.createEntity({ path: 'over-tls' });
+      expect((await store.getEntity('over-tls'))?.path).toBe('over-tls');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a wrong password or an untrusted certificate fails open() with a clear error', async () => {
+    const wrongPass = await storeFromConfig(path.join(dir, 'relay.yaml'), config({ pass: 'wrong' }));
+    await expect(wrongPass.open()).rejects.toThrow(/NATS|authoriz/i);
+    const noCa = await storeFromConfig(path.join(dir, 'relay.yaml'), config({ tls: undefined }));
+    await expect(noCa.open()).rejects.toThrow(/NATS|certificate|TLS/i);
+  });
+});
+
+natsDescribe('NatsStore start')('NATS not there yet when a node starts', () => {
+  it('open() keeps trying, says so in the log, and opens once NATS is up', async () => {
+    const port = await freePort();
+    const warnings: string[] = [];
+    const log = { ...noopLogger, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)), child: () => log } as typeof noopLogger;
+    const store = new NatsStore({ servers: [`nats://127.0.0.1:${port}`], bucket: 'late', log, timeoutMs: 1000 });
+    let opened = false;
+    const opening = store.open().then(() => (opened = true));
+    await waitFor(() => warnings.length > 0, 5000);
+    expect(warnings[0]).toMatch(/NATS is not reachable yet; trying again/);
+    expect(opened).toBe(false);
+    const late = await startNats([], port);
+    try {
+      await opening;
+      await store.createEntity({ path: 'late' });
+      expect((await store.getEntity('late'))?.path).toBe('late');
+    } finally {
+      await store.close();
+      await late.destroy();
     }
   }, 30_000);
 });

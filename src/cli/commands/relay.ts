@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { MemoryStore } from '../../store/memory-store';
 import type { Store } from '../../store/store';
 import { ConfigError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
 import { createCliLogger } from '../logger';
 import { envOverrides, parseSection, readConfigFile, relayFileSchema, resolveFrom } from '../config-file';
 import { ensureSelfSignedCertificate } from '../tls';
@@ -21,7 +22,7 @@ export interface RelayCommandInput {
 type StoreConfig = NonNullable<z.output<typeof relayFileSchema>['store']>;
 
 /** The store a config names: the file store (default), memory only, or NATS (several nodes). */
-export async function storeFromConfig(configFile: string | undefined, cfg: StoreConfig | undefined, nodeId?: string): Promise<Store> {
+export async function storeFromConfig(configFile: string | undefined, cfg: StoreConfig | undefined, nodeId?: string, log?: Logger): Promise<Store> {
   if (cfg?.type === 'nats') {
     const read = (field: string, file: string | undefined): string | undefined => {
       if (file === undefined) return undefined;
@@ -43,6 +44,7 @@ export async function storeFromConfig(configFile: string | undefined, cfg: Store
       tls: cfg.tls ? { ca: read('caFile', cfg.tls.caFile), cert: read('certFile', cfg.tls.certFile), key: read('keyFile', cfg.tls.keyFile) } : undefined,
       listenerTtlMs: cfg.listenerTtlMs,
       name: nodeId ? `relaybridge ${nodeId}` : 'relaybridge',
+      log,
     });
   }
   if (cfg?.type === 'memory') return new MemoryStore();
@@ -77,7 +79,7 @@ export async function startRelayFromConfig(input: RelayCommandInput): Promise<Re
       throw new ConfigError('invalid relay config', [`tls: ${(err as Error).message}`]);
     }
   }
-  const store = await storeFromConfig(input.config, storeCfg, (relayOptions as { nodeId?: string }).nodeId);
+  const store = await storeFromConfig(input.config, storeCfg, (relayOptions as { nodeId?: string }).nodeId, logger.child({ component: 'store' }));
   const relay = createRelayServer({ ...(relayOptions as object), tls: tlsPem, store, logger });
   await relay.listen();
   return relay;
