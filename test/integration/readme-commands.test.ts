@@ -73,6 +73,8 @@ const SYNOPSES: Record<string, string[]> = {
 
 /** Long-running commands: started, awaited until ready, then stopped with SIGTERM (exit 0). */
 const SERVING = /^(npx )?relaybridge (relay|agent)\b/;
+/** The demo (`demo --nodes 3`): serving too, with its own ports and data. */
+const DEMO = /^(npx )?relaybridge demo\b/;
 
 /**
  * README problems known and reported, each checked to be still there (remove an entry when the
@@ -206,7 +208,10 @@ describe('the README', () => {
     for (const c of toRun) {
       const command = substitute(c);
       let r: Run;
-      if (SERVING.test(c)) {
+      if (DEMO.test(c)) {
+        // Its own relays and nats-server on free ports, its data in a temporary directory; ready once its banner is out.
+        r = await serveThenStop(`${command} --port 0 --data-dir ${path.join(dir, 'demo-data')}`, dir, /Press Ctrl-C to stop/);
+      } else if (SERVING.test(c)) {
         r = await serveThenStop(command, dir, /listening on the relay/, async () => {
           // The agent from flags serves its path: a call through the relay reaches the local service.
           const res = await request(`${relay.url}/credit-check/x`, { headers: { ServiceBusAuthorization: token(relay, 'credit-check') } });

@@ -65,7 +65,8 @@ type ClusterMessage =
   | { t: 'hb'; node: string; instance?: string; url?: string; listeners: ListenerInfo[]; draining?: boolean }
   | { t: 'add'; node: string; l: ListenerInfo }
   | { t: 'remove'; node: string; id: string }
-  | { t: 'cmd'; from: string; listenerId: string; path: string; json: string; body: boolean }
+  /** A command for a listener of the receiving node: its JSON travels raw after the header (`jl` bytes). */
+  | { t: 'cmd'; from: string; listenerId: string; path: string; requestId?: string; body: boolean }
   | { t: 'res'; from: string; listenerId: string; response: ResponseCommand; body: boolean }
   | { t: 'bad'; from: string; listenerId: string; requestId: string; message: string }
   | { t: 'gone'; from: string; listenerId: string; requestIds: string[] }
@@ -76,21 +77,37 @@ type ClusterMessage =
   /** Fragment i of n of a message over the messaging's limit (its bytes are the body). */
   | { t: 'frag'; from: string; id: string; i: number; n: number };
 
-export function encodeMessage(m: ClusterMessage, body?: Buffer): Uint8Array {
-  const json = Buffer.from(JSON.stringify(m), 'utf8');
+/**
+ * A 4-byte big-endian length, the message's JSON header, then (when `raw` is given: the header
+ * says how long it is in `jl`) a JSON text carried as is, not escaped into the header, then the body.
+ */
+export function encodeMessage(m: ClusterMessage, body?: Buffer, raw?: string): Uint8Array {
+  const rawBytes = raw === undefined ? undefined : Buffer.from(raw, 'utf8');
+  const json = Buffer.from(JSON.stringify(rawBytes ? { ...m, jl: rawBytes.length } : m), 'utf8');
   const head = Buffer.alloc(4);
   head.writeUInt32BE(json.length, 0);
-  return body ? Buffer.concat([head, json, body]) : Buffer.concat([head, json]);
+  const parts: Buffer[] = [head, json];
+  if (rawBytes) parts.push(rawBytes);
+  if (body) parts.push(body);
+  return Buffer.concat(parts);
 }
 
-export function decodeMessage(data: Uint8Array): { m: ClusterMessage; body: Buffer | undefined } {
+export function decodeMessage(data: Uint8Array): { m: ClusterMessage; raw: string | undefined; body: Buffer | undefined } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.length < 4) throw new Error('cluster message too short');
   const n = buf.readUInt32BE(0);
   if (4 + n > buf.length) throw new Error('cluster message truncated');
-  const m = JSON.parse(buf.subarray(4, 4 + n).toString('utf8')) as ClusterMessage;
-  const rest = buf.subarray(4 + n);
-  return { m, body: rest.length ? Buffer.from(rest) : undefined };
+  const m = JSON.parse(buf.subarray(4, 4 + n).toString('utf8')) as ClusterMessage & { jl?: unknown };
+  let at = 4 + n;
+  let raw: string | undefined;
+  if (m.jl !== undefined) {
+    if (typeof m.jl !== 'number' || !Number.isSafeInteger(m.jl) || m.jl < 0 || at + m.jl > buf.length) throw new Error('cluster message truncated');
+    raw = buf.subarray(at, at + m.jl).toString('utf8');
+    at += m.jl;
+    delete m.jl;
+  }
+  const rest = buf.subarray(at);
+  return { m, raw, body: rest.length ? Buffer.from(rest) : undefined };
 }
 
 interface NodeEntry {
@@ -120,14 +137,14 @@ export class RemoteListener implements RouteListener {
     readonly sessionKinds: readonly string[],
     readonly rendezvousBase: string,
     readonly log: Logger,
-    send: (m: ClusterMessage, body?: Buffer) => void,
+    send: (m: ClusterMessage, body?: Buffer, raw?: string) => void,
     from: string,
   ) {
     this.#send = send;
     this.#from = from;
   }
 
-  readonly #send: (m: ClusterMessage, body?: Buffer) => void;
+  readonly #send: (m: ClusterMessage, body?: Buffer, raw?: string) => void;
   readonly #from: string;
 
   get healthy(): boolean {
@@ -138,14 +155,14 @@ export class RemoteListener implements RouteListener {
     this.#gone = true;
   }
 
-  sendRequest(json: string, body: Buffer | undefined): boolean {
+  sendRequest(json: string, body: Buffer | undefined, requestId?: string): boolean {
     if (this.#gone) return false;
-    this.#send({ t: 'cmd', from: this.#from, listenerId: this.listenerId, path: this.path, json, body: body !== undefined }, body);
+    this.#send({ t: 'cmd', from: this.#from, listenerId: this.listenerId, path: this.path, ...(requestId ? { requestId } : {}), body: body !== undefined }, body, json);
     return true;
   }
 
-  sendJson(json: string): boolean {
-    return this.sendRequest(json, undefined);
+  sendJson(json: string, requestId?: string): boolean {
+    return this.sendRequest(json, undefined, requestId);
   }
 
   /** Its own node closes it (entity deleted, shutdown): nothing to do from here. */
@@ -259,8 +276,8 @@ export class Cluster {
     this.#emit('cluster', encodeMessage(m, body));
   }
 
-  #sendTo(node: string, m: ClusterMessage, body?: Buffer): void {
-    this.#emit(nodeSubject(node), encodeMessage(m, body));
+  #sendTo(node: string, m: ClusterMessage, body?: Buffer, raw?: string): void {
+    this.#emit(nodeSubject(node), encodeMessage(m, body, raw));
   }
 
   /** Publishes `data`, in fragments when it is over the messaging's limit (a large response). */
@@ -322,7 +339,7 @@ export class Cluster {
       this.#log.warn({ err: (err as Error).message }, 'undecodable cluster message; ignored');
       return;
     }
-    const { m, body } = decoded;
+    const { m, raw, body } = decoded;
     switch (m.t) {
       case 'hb':
         if (m.node === this.#o.nodeId && m.instance !== undefined && m.instance !== this.#instance && !this.#warnedDuplicate) {
@@ -338,7 +355,8 @@ export class Cluster {
         if (m.node !== this.#o.nodeId) this.#remoteRemoved(m.node, m.id);
         return;
       case 'cmd':
-        return this.#command(m.from, m.path, m.listenerId, m.json, m.body ? body : undefined);
+        if (raw === undefined) return this.#log.warn({ from: m.from }, 'a forwarded command without its JSON; ignored');
+        return this.#command(m.from, m.path, m.listenerId, raw, m.requestId, m.body ? body : undefined);
       case 'res':
         return this.#response(m.from, m.listenerId, m.response, m.body ? body : undefined);
       case 'bad': {
@@ -418,7 +436,7 @@ export class Cluster {
       info.kinds,
       this.#o.rendezvousBase,
       this.#log.child({ path: info.path, listenerId: info.id, node }),
-      (m, body) => this.#sendTo(node, m, body),
+      (m, body, raw) => this.#sendTo(node, m, body, raw),
       this.#o.nodeId,
     );
     l.draining = n.draining;
@@ -454,15 +472,9 @@ export class Cluster {
   // --- commands for this node's listeners, and their answers ---------------------------------------
 
   /** Another node picked one of this node's listeners: the command goes on its control channel. */
-  #command(origin: string, path: string, listenerId: string, json: string, body: Buffer | undefined): void {
+  #command(origin: string, path: string, listenerId: string, json: string, requestId: string | undefined, body: Buffer | undefined): void {
     // The path's listeners only (this runs for every forwarded call), and never a remote one.
     const channel = this.#o.router.registry.list(path).find((l) => l.listenerId === listenerId && !l.remote);
-    let requestId: string | undefined;
-    try {
-      requestId = (JSON.parse(json) as { request?: { id?: unknown } }).request?.id as string | undefined;
-    } catch {
-      return this.#log.warn({ origin }, 'undecodable forwarded command; ignored');
-    }
     if (typeof requestId === 'string' && this.#forwarded.size < MAX_FORWARDED) this.#forwarded.set(requestId, { origin, listenerId, at: this.#o.clock.now() });
     const taken = channel !== undefined && channel.sendRequest(json, body);
     if (!taken && typeof requestId === 'string') {

@@ -40,10 +40,14 @@ export interface RouteListener extends RegisteredListener {
   /** Ids of requests routed to this channel and not answered yet. */
   readonly pending: Set<string>;
   readonly log: Logger;
-  /** Sends a `request` and, when given, its body right after it; false when the channel cannot take it. */
-  sendRequest(json: string, body: Buffer | undefined): boolean;
-  /** Sends a bodyless command (`accept`, address-only `request`); false when the channel cannot take it. */
-  sendJson(json: string): boolean;
+  /**
+   * Sends a `request` and, when given, its body right after it; false when the channel cannot
+   * take it. `requestId` is the request's id (a listener on another node needs it to route the
+   * answer back without parsing the command).
+   */
+  sendRequest(json: string, body: Buffer | undefined, requestId?: string): boolean;
+  /** Sends a bodyless command (`accept`, address-only `request` with its `requestId`); false when the channel cannot take it. */
+  sendJson(json: string, requestId?: string): boolean;
   close(code: number, reason: string): void;
 }
 
@@ -190,10 +194,10 @@ export class PendingRequest {
         requestHeaders: r.headers as Record<string, string>,
         body: body.length > 0,
       });
-      ok = channel.sendRequest(json, body.length > 0 ? body : undefined);
+      ok = channel.sendRequest(json, body.length > 0 ? body : undefined, this.id);
       if (ok) this.#requestDelivered = true;
     } else {
-      ok = channel.sendJson(serializeRequest({ address, id: this.id }));
+      ok = channel.sendJson(serializeRequest({ address, id: this.id }), this.id);
       if (ok) this.#mode = 'rendezvous';
     }
     if (ok) {
