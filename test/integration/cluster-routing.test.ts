@@ -62,8 +62,12 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
       soapActions.push(String(req.headers.soapaction));
       req.resume();
       req.on('end', () => {
-        res.setHeader('Content-Type', 'text/xml; charset=utf-8');
-        res.end('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><AddResponse xmlns="urn:calc"><AddResult>3</AddResult></AddResponse></s:Body></s:Envelope>');
+        // Answers in the SOAP version it was called with.
+        const soap12 = /application\/soap\+xml/.test(String(req.headers['content-type']));
+        if (soap12) soapActions.push(String(/action="([^"]*)"/.exec(String(req.headers['content-type']))?.[1]));
+        res.setHeader('Content-Type', soap12 ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8');
+        const ns = soap12 ? 'http://www.w3.org/2003/05/soap-envelope' : 'http://schemas.xmlsoap.org/soap/envelope/';
+        res.end(`<s:Envelope xmlns:s="${ns}"><s:Body><AddResponse xmlns="urn:calc"><AddResult>3</AddResult></AddResponse></s:Body></s:Envelope>`);
       });
     });
     const agent = await h.agent(b, [
@@ -136,6 +140,18 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toContain('<AddResult>3</AddResult>');
     expect(soapActions).toContain('"urn:calc/Add"');
+  });
+
+  it('SOAP 1.2 on A to a SOAP service behind B', async () => {
+    const reply = await request(`${a.url}/soap`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/soap+xml; charset=utf-8; action="urn:calc/Add12"' },
+      body: '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><Add xmlns="urn:calc"><a>1</a><b>2</b></Add></s:Body></s:Envelope>',
+    });
+    expect(reply.status).toBe(200);
+    expect(String(reply.headers['content-type'])).toMatch(/application\/soap\+xml/);
+    expect(reply.body.toString()).toContain('<AddResult>3</AddResult>');
+    expect(soapActions).toContain('urn:calc/Add12');
   });
 
   it('WebSocket: a sender on A talks to the TCP target behind B', async () => {

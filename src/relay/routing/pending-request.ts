@@ -104,6 +104,24 @@ export class ListenerAnswerError extends RelayError {
   }
 }
 
+/** The `request` command that carries a request whole on a control channel (its body, if any, follows it). */
+export function inlineRequestJson(
+  id: string,
+  address: string,
+  r: Pick<RelayedRequest, 'target' | 'method' | 'remoteEndpoint' | 'headers'>,
+  hasBody: boolean,
+): string {
+  return serializeRequest({
+    id,
+    address,
+    requestTarget: r.target,
+    method: r.method,
+    remoteEndpoint: r.remoteEndpoint,
+    requestHeaders: r.headers as Record<string, string>,
+    body: hasBody,
+  });
+}
+
 /** Largest binary fragment written when a buffered body goes over rendezvous, bytes. */
 const BODY_FRAGMENT_BYTES = 64 * 1024;
 
@@ -185,15 +203,7 @@ export class PendingRequest {
     let ok: boolean;
     if (inline && Buffer.isBuffer(r.body)) {
       const body = r.body;
-      const json = serializeRequest({
-        id: this.id,
-        address,
-        requestTarget: r.target,
-        method: r.method,
-        remoteEndpoint: r.remoteEndpoint,
-        requestHeaders: r.headers as Record<string, string>,
-        body: body.length > 0,
-      });
+      const json = inlineRequestJson(this.id, address, r, body.length > 0);
       ok = channel.sendRequest(json, body.length > 0 ? body : undefined, this.id);
       if (ok) this.#requestDelivered = true;
     } else {

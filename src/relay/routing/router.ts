@@ -26,7 +26,7 @@ import type { Logger } from '../../core/logger';
 import { lazyChild } from '../../core/logger';
 import type { Clock } from '../../core/clock';
 import type { ResponseCommand } from '../../protocol/hyco';
-import { serializeAccept, serializeRequest } from '../../protocol/hyco';
+import { serializeAccept } from '../../protocol/hyco';
 import type { Store } from '../../store/store';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import { assertForwardableHeaders, encodePath, headerBytes } from '../http/http-headers';
@@ -36,7 +36,7 @@ import { ListenerRegistry } from './listener-registry';
 import { OperationLabels } from './operation-labels';
 import { PendingAccept } from './pending-accept';
 import { PendingCarrier } from './pending-carrier';
-import { PendingRequest, type RelayedRequest, type RouteListener } from './pending-request';
+import { inlineRequestJson, PendingRequest, type RelayedRequest, type RouteListener } from './pending-request';
 import type { ResponseHandler } from './response-handler';
 
 export interface RouterOptions {
@@ -463,15 +463,7 @@ export class Router {
       if (l.remote || !l.healthy) continue;
       // An address no rendezvous answers: a listener that tries to answer that way gets 404.
       const address = `${l.rendezvousBase ?? this.#o.rendezvousBase(l.hostHeader)}/$hc/${encodePath(path)}?sb-hc-action=request&sb-hc-id=broadcast`;
-      const json = serializeRequest({
-        id: message.id,
-        address,
-        requestTarget: message.target,
-        method: message.method,
-        remoteEndpoint: message.remoteEndpoint,
-        requestHeaders: message.headers as Record<string, string>,
-        body: body.length > 0,
-      });
+      const json = inlineRequestJson(message.id, address, message, body.length > 0);
       if (l.sendRequest(json, body.length > 0 ? body : undefined)) n++;
     }
     return n;
