@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { onPath, runToEnd } from './exec';
+import { resultLines, wcfClientArgv, type WcfClientArgs, type WcfResult } from './mono';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +43,9 @@ export function buildDotnetProject(project: string): Promise<string> {
       const dir = path.join(DOTNET_SOURCE_DIR, project);
       const hash = createHash('sha256');
       for (const f of fs.readdirSync(dir).filter((f) => /\.(cs|csproj)$/.test(f)).sort()) hash.update(f).update('\0').update(fs.readFileSync(path.join(dir, f))).update('\0');
+      // Sources the project links from elsewhere (<Compile Include="../../wcf/Client.cs" …/>).
+      const csproj = fs.readFileSync(path.join(dir, `${project}.csproj`), 'utf8');
+      for (const m of csproj.matchAll(/<Compile Include="([^"]+)"/g)) hash.update(m[1]!).update('\0').update(fs.readFileSync(path.resolve(dir, m[1]!))).update('\0');
       const out = path.join(BUILD_ROOT, `dotnet-${project}-${hash.digest('hex').slice(0, 16)}`);
       const dll = path.join(out, `${project}.dll`);
       if (fs.existsSync(dll)) return dll;
@@ -97,4 +101,16 @@ export async function holdDotnetSession(address: string, timeoutSeconds = 20): P
       return JSON.parse(line) as Record<string, unknown>;
     },
   };
+}
+
+/**
+ * Runs Microsoft's WCF client on the calculator scenarios (test/interop/dotnet/CalcClient: the
+ * sources of Mono's WcfClient.exe built against dotnet/wcf 10.1.0): the same arguments and the
+ * same JSON result lines.
+ */
+export async function runDotnetCalcClient(args: WcfClientArgs): Promise<WcfResult[]> {
+  const dll = await buildDotnetProject('CalcClient');
+  const { code, stdout, stderr } = await runToEnd('dotnet', [dll, ...wcfClientArgv(args)], args.processTimeoutMs ?? 120_000, { ...DOTNET_ENV, ...args.env });
+  if (code !== 0) throw new Error(`CalcClient exited with ${code}: ${stdout} ${stderr.slice(-4000)}`);
+  return resultLines(stdout);
 }

@@ -330,6 +330,11 @@ export interface WcfClientArgs {
   wsdl?: string;
   /** HTTP bindings: adds the `ServiceBusAuthorization: TOKEN` HTTP header to every call. */
   headerToken?: string;
+  /**
+   * An endpoint behavior puts TOKEN on every message (no per-call code): the ServiceBusAuthorization
+   * HTTP header on HTTP bindings, a RelayAccessToken SOAP header (BinarySecurityToken) on net.tcp.
+   */
+  tokenBehavior?: string;
   /** Kill the client after this long (default 60 s). */
   processTimeoutMs?: number;
   extraArgs?: string[];
@@ -342,7 +347,21 @@ export type WcfResult = Record<string, unknown>;
 export async function runWcfClient(args: WcfClientArgs): Promise<WcfResult[]> {
   const { clientExe } = await buildWcfHarness();
   const scenario = Array.isArray(args.scenario) ? args.scenario.join(',') : args.scenario;
-  const argv = [clientExe, '--binding', args.binding, '--address', args.address, '--scenario', scenario];
+  const argv = [clientExe, ...wcfClientArgv(args)];
+  const timeoutMs = args.processTimeoutMs ?? 80_000;
+
+  const { code, stdout, stderr } = await runToEnd('mono', argv, timeoutMs, args.env);
+  if (code !== 0) throw new Error(`WcfClient (${scenario}) exited with code ${code}; stdout: ${stdout}; stderr: ${stderr.slice(-8192)}`);
+  return resultLines(stdout);
+}
+
+/**
+ * The command line of the calculator client (WcfClient.exe on Mono; the same sources built for
+ * Microsoft's client, test/interop/dotnet/CalcClient), after the program.
+ */
+export function wcfClientArgv(args: WcfClientArgs): string[] {
+  const scenario = Array.isArray(args.scenario) ? args.scenario.join(',') : args.scenario;
+  const argv = ['--binding', args.binding, '--address', args.address, '--scenario', scenario];
   if (args.via) argv.push('--via', args.via);
   if (args.count !== undefined) argv.push('--count', String(args.count));
   if (args.size !== undefined) argv.push('--size', String(args.size));
@@ -353,16 +372,13 @@ export async function runWcfClient(args: WcfClientArgs): Promise<WcfResult[]> {
   if (args.timeoutSeconds !== undefined) argv.push('--timeout', String(args.timeoutSeconds));
   if (args.headerToken !== undefined) argv.push('--header-token', args.headerToken);
   if (args.wsdl !== undefined) argv.push('--wsdl', args.wsdl);
+  if (args.tokenBehavior !== undefined) argv.push('--token-behavior', args.tokenBehavior);
   if (args.extraArgs) argv.push(...args.extraArgs);
-  const timeoutMs = args.processTimeoutMs ?? 80_000;
-
-  const { code, stdout, stderr } = await runToEnd('mono', argv, timeoutMs, args.env);
-  if (code !== 0) throw new Error(`WcfClient (${scenario}) exited with code ${code}; stdout: ${stdout}; stderr: ${stderr.slice(-8192)}`);
-  return resultLines(stdout);
+  return argv;
 }
 
 /** The JSON result lines (one per scenario) a WCF harness printed; other lines are ignored. */
-function resultLines(stdout: string): WcfResult[] {
+export function resultLines(stdout: string): WcfResult[] {
   const results: WcfResult[] = [];
   for (const line of stdout.split('\n')) {
     const t = line.trim();

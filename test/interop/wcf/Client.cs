@@ -40,16 +40,19 @@ namespace RelayBridge.Interop
                 string viaText = Args.Get(opts, "via", null);
                 via = viaText == null ? null : new Uri(viaText);
                 headerToken = Args.Get(opts, "header-token", null);
+                string behaviorToken = Args.Get(opts, "token-behavior", null);
                 count = Args.GetInt(opts, "count", 1);
                 size = Args.GetInt(opts, "size", -1);
                 var timeout = TimeSpan.FromSeconds(Args.GetDouble(opts, "timeout", 30));
                 factory = new ChannelFactory<ICalculator>(Bindings.Create(bindingKind, timeout), address);
+                // The token on every message without per-call code, as a *RelayBinding client carries it.
+                if (behaviorToken != null) factory.Endpoint.EndpointBehaviors.Add(new RelayTokenBehavior(behaviorToken, bindingKind));
             }
             catch (Exception e)
             {
                 Console.Error.WriteLine("usage error: " + e.Message);
                 Console.Error.WriteLine("usage: WcfClient.exe --binding basic|ws|tcp --address URL [--via URL] --scenario NAME[,NAME...]|all");
-                Console.Error.WriteLine("         [--count N] [--size N] [--text S] [--timeout SECONDS] [--header-token TOKEN]");
+                Console.Error.WriteLine("         [--count N] [--size N] [--text S] [--timeout SECONDS] [--header-token TOKEN] [--token-behavior TOKEN]");
                 return 2;
             }
 
@@ -107,6 +110,10 @@ namespace RelayBridge.Interop
         // (Mono's MetadataExchangeClient always falls back to WS-Transfer Get, so it is not used.)
         static JsonObject ImportWsdl(JsonObject r)
         {
+#if NETCOREAPP
+            // Microsoft's client libraries (dotnet/wcf) have no WsdlImporter: svcutil's job there.
+            return r.Set("ok", false).Set("error", "NotSupportedException").Set("message", "WsdlImporter is not in dotnet/wcf");
+#else
             string wsdlUrl = Args.Get(opts, "wsdl", address.Uri.ToString() + "?wsdl");
             var sections = new List<MetadataSection>();
             var seen = new HashSet<string>();
@@ -176,8 +183,10 @@ namespace RelayBridge.Interop
                 Close(ch);
                 try { f.Close(); } catch (Exception) { f.Abort(); }
             }
+#endif
         }
 
+#if !NETCOREAPP
         static void EnqueueSchemaRefs(System.Xml.Schema.XmlSchema schema, string baseUrl, Queue<string> queue)
         {
             foreach (System.Xml.Schema.XmlSchemaObject o in schema.Includes)
@@ -186,6 +195,7 @@ namespace RelayBridge.Interop
                 if (ext != null && !string.IsNullOrEmpty(ext.SchemaLocation)) queue.Enqueue(new Uri(new Uri(baseUrl), ext.SchemaLocation).ToString());
             }
         }
+#endif
 
         // ---- channels and calls ------------------------------------------------------------------
 
@@ -493,6 +503,78 @@ namespace RelayBridge.Interop
                 if (resp != null) r.Set("httpStatus", (int)resp.StatusCode);
             }
             return r;
+        }
+    }
+
+    // An endpoint behavior that puts a SAS token on every message, as Azure's *RelayBinding clients
+    // do: the ServiceBusAuthorization HTTP header on HTTP bindings, a RelayAccessToken SOAP header
+    // (a BinarySecurityToken, as NetTcpRelayBinding's RelayedConnect carries it) on net.tcp.
+    public class RelayTokenBehavior : IEndpointBehavior, System.ServiceModel.Dispatcher.IClientMessageInspector
+    {
+        readonly string token;
+        readonly string bindingKind;
+        public RelayTokenBehavior(string token, string bindingKind) { this.token = token; this.bindingKind = bindingKind; }
+
+        public void AddBindingParameters(ServiceEndpoint endpoint, BindingParameterCollection parameters) { }
+        public void ApplyDispatchBehavior(ServiceEndpoint endpoint, System.ServiceModel.Dispatcher.EndpointDispatcher dispatcher) { }
+        public void Validate(ServiceEndpoint endpoint) { }
+        public void ApplyClientBehavior(ServiceEndpoint endpoint, System.ServiceModel.Dispatcher.ClientRuntime runtime)
+        {
+#if NETCOREAPP
+            runtime.ClientMessageInspectors.Add(this);
+#else
+            runtime.MessageInspectors.Add(this);
+#endif
+        }
+
+        public object BeforeSendRequest(ref Message request, IClientChannel channel)
+        {
+            if (bindingKind.StartsWith("tcp"))
+            {
+                request.Headers.Add(new RelayAccessTokenHeader(token));
+                return null;
+            }
+            object existing;
+            HttpRequestMessageProperty prop;
+            if (request.Properties.TryGetValue(HttpRequestMessageProperty.Name, out existing)) prop = (HttpRequestMessageProperty)existing;
+            else
+            {
+                prop = new HttpRequestMessageProperty();
+                request.Properties[HttpRequestMessageProperty.Name] = prop;
+#if !NETCOREAPP
+                // Mono 6.8: a request property replaces every header the channel would set.
+                if (bindingKind == "basic")
+                {
+                    prop.Headers["Content-Type"] = "text/xml; charset=utf-8";
+                    prop.Headers["SOAPAction"] = "\"" + request.Headers.Action + "\"";
+                }
+                else prop.Headers["Content-Type"] = "application/soap+xml; charset=utf-8";
+#endif
+            }
+            prop.Headers["ServiceBusAuthorization"] = token;
+            return null;
+        }
+
+        public void AfterReceiveReply(ref Message reply, object correlationState) { }
+    }
+
+    public class RelayAccessTokenHeader : MessageHeader
+    {
+        const string ConnectNs = "http://schemas.microsoft.com/netservices/2009/05/servicebus/connect";
+        const string Wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+        const string Wsu = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+        readonly string token;
+        public RelayAccessTokenHeader(string token) { this.token = token; }
+        public override string Name { get { return "RelayAccessToken"; } }
+        public override string Namespace { get { return ConnectNs; } }
+        protected override void OnWriteHeaderContents(System.Xml.XmlDictionaryWriter writer, MessageVersion version)
+        {
+            writer.WriteStartElement("wsse", "BinarySecurityToken", Wsse);
+            writer.WriteAttributeString("wsu", "Id", Wsu, "uuid:" + Guid.NewGuid().ToString());
+            writer.WriteAttributeString("ValueType", "http://schemas.microsoft.com/servicebus/2010/08/protocol/relaytoken");
+            writer.WriteAttributeString("EncodingType", "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary");
+            writer.WriteString(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(token)));
+            writer.WriteEndElement();
         }
     }
 }
