@@ -114,3 +114,45 @@ export async function runDotnetCalcClient(args: WcfClientArgs): Promise<WcfResul
   if (code !== 0) throw new Error(`CalcClient exited with ${code}: ${stdout} ${stderr.slice(-4000)}`);
   return resultLines(stdout);
 }
+
+export interface SoapCoreService {
+  /** basicHttp (SOAP 1.1) endpoint. */
+  readonly basic: string;
+  /** SOAP 1.2 + WS-Addressing endpoint. */
+  readonly soap12: string;
+  stop(): Promise<void>;
+}
+
+/** The ASP.NET Core SoapCore calculator (test/interop/dotnet/SoapCoreService) on a free port; resolves once it listens. */
+export async function startSoapCoreService(): Promise<SoapCoreService> {
+  const dll = await buildDotnetProject('SoapCoreService');
+  const child = spawn('dotnet', [dll, '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...DOTNET_ENV } });
+  let out = '';
+  child.stderr.resume();
+  const ready = await new Promise<{ basic: string; soap12: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`SoapCoreService did not start in 60 s: ${out}`)), 60_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /READY (\{.*\})/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(JSON.parse(m[1]!) as { basic: string; soap12: string });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`SoapCoreService exited with ${code}: ${out}`));
+    });
+  });
+  return {
+    ...ready,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin.end();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}

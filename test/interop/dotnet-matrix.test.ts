@@ -9,9 +9,9 @@
  * ServiceBusAuthorization HTTP header, or a RelayAccessToken SOAP header on net.tcp).
  */
 import path from 'node:path';
-import { Harness, token } from '../helpers/harness';
-import { buildDotnetProject, dotnetDescribe, runDotnetCalcClient } from '../helpers/dotnet';
-import { buildWcfHarness, loopbackWcfUrls, requireMono, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfService } from '../helpers/mono';
+import { Harness, request, token } from '../helpers/harness';
+import { buildDotnetProject, dotnetDescribe, runDotnetCalcClient, startSoapCoreService, type SoapCoreService } from '../helpers/dotnet';
+import { buildWcfHarness, loopbackWcfUrls, requireMono, runWcfClient, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfService } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
 const suite = requireMono() ? dotnetDescribe('dotnet-matrix') : describe.skip;
@@ -29,11 +29,11 @@ function comparable(results: WcfResult[]): WcfResult[] {
  * README's matrix), `better` (the relayed call works) or `fault` (a fault where the direct call
  * timed out).
  */
-function compare(direct: WcfResult[], relayed: WcfResult[]): Record<string, 'same' | 'better' | 'fault' | 'differs'> {
+function compare(direct: WcfResult[], relayed: WcfResult[]): Record<string, Outcome> {
   const d = comparable(direct);
   const r = comparable(relayed);
   expect(r.map((x) => x.scenario)).toEqual(d.map((x) => x.scenario));
-  const out: Record<string, 'same' | 'better' | 'fault' | 'differs'> = {};
+  const out: Record<string, Outcome> = {};
   d.forEach((dx, i) => {
     const rx = r[i]!;
     const name = String(dx.scenario);
@@ -41,6 +41,8 @@ function compare(direct: WcfResult[], relayed: WcfResult[]): Record<string, 'sam
     // A timeout both ways (its message names the address called, which differs).
     else if (dx.error === 'TimeoutException' && rx.error === 'TimeoutException') out[name] = 'same';
     else if (dx.ok !== true && rx.ok === true) out[name] = 'better';
+    // A fault the service wrote without an Action: through the relay it carries the contract's (as WCF writes it).
+    else if (dx.action === null && typeof rx.action === 'string' && JSON.stringify({ ...rx, action: null }) === JSON.stringify(dx)) out[name] = 'action';
     else if (dx.error === 'TimeoutException' && rx.faultType !== undefined) out[name] = 'fault';
     else {
       out[name] = 'differs';
@@ -50,8 +52,10 @@ function compare(direct: WcfResult[], relayed: WcfResult[]): Record<string, 'sam
   return out;
 }
 
+type Outcome = 'same' | 'better' | 'fault' | 'action' | 'differs';
+
 /** Every scenario the same as directly, but those named. */
-const sameBut = (scenarios: readonly string[], but: Record<string, 'better' | 'fault'> = {}) =>
+const sameBut = (scenarios: readonly string[], but: Record<string, Exclude<Outcome, 'same' | 'differs'>> = {}) =>
   Object.fromEntries(scenarios.map((s) => [s, but[s] ?? 'same']));
 
 /** A direct call that fails for Mono's own quirk: asserted, so that the matrix notices a change. */
@@ -64,15 +68,18 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
   let relay: RelayServer;
   let service: WcfService;
   let urls: { basic: string; ws: string; tcp: string };
+  let soapCore: SoapCoreService;
 
   beforeAll(async () => {
-    await Promise.all([buildWcfHarness(), buildDotnetProject('CalcClient')]);
+    await Promise.all([buildWcfHarness(), buildDotnetProject('CalcClient'), buildDotnetProject('SoapCoreService')]);
+    soapCore = await startSoapCoreService();
+    h.defer(() => soapCore.stop());
     urls = await loopbackWcfUrls();
     service = await startWcfService({ basic: urls.basic, ws: urls.ws, tcp: urls.tcp, quiet: true });
     h.defer(() => service.stop());
     relay = await h.relay({
       netTcp: { port: 0, host: '127.0.0.1' },
-      entities: ['calc-basic', 'calc-ws', 'calc-tcp', 'calc-node', 'calc-bridge'].map((p) => ({ path: p, requiresClientAuthorization: true })),
+      entities: ['calc-basic', 'calc-ws', 'calc-tcp', 'calc-node', 'calc-bridge', 'core-basic', 'core-12'].map((p) => ({ path: p, requiresClientAuthorization: true })),
     });
     const agent = await h.agent(relay, [
       { path: 'calc-basic', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } },
@@ -80,6 +87,9 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       { path: 'calc-tcp', target: { type: 'nettcp', url: urls.tcp } },
       { path: 'calc-node', target: { type: 'module', module: path.join(REPO, 'samples', 'calculator', 'service.ts') } },
       { path: 'calc-bridge', target: { type: 'http', url: urls.basic } },
+      // ASP.NET Core with SoapCore: basicHttp and SOAP 1.2 + WS-Addressing endpoints.
+      { path: 'core-basic', target: { type: 'http', url: soapCore.basic, soapVersion: '1.1' } },
+      { path: 'core-12', target: { type: 'http', url: soapCore.soap12, soapVersion: '1.2' } },
     ]);
     await agent.whenReady();
   }, 300_000);
@@ -167,4 +177,51 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     expect(r.direct[0]).toMatchObject({ ok: true });
     expect(comparable(r.relayed)).toEqual(comparable(r.direct));
   }, 120_000);
+
+  describe('an ASP.NET Core service with SoapCore behind the agent', () => {
+    it.each([
+      // SoapCore writes a prefixed faultcode element into SOAP 1.1 typed faults, which Microsoft's client refuses.
+      ['basic', 'core-basic', () => soapCore.basic, () => `${relay.url}/core-basic`, ['divide'], {}],
+      // SoapCore's SOAP 1.2 faults carry no Action; through the relay they get the contract's (as WCF writes them).
+      ['ws', 'core-12', () => soapCore.soap12, () => `${relay.url}/core-12`, [], { divide: 'action', fail: 'action', crash: 'action' }],
+    ] as const)(
+      "%s: Microsoft's client, every scenario the same through the relay as directly",
+      async (binding, entity, direct, relayed, failingDirectly, but) => {
+        const text = `notify-core-${binding}`;
+        const r = await bothWays({ binding, address: direct(), scenario: SCENARIOS, text }, { binding, address: relayed(), scenario: SCENARIOS, text }, entity);
+        expectDirectFailures(r.direct, failingDirectly);
+        expect(compare(r.direct, r.relayed)).toEqual(sameBut(SCENARIOS as string[], but));
+      },
+      120_000,
+    );
+
+    it("net.tcp to the SoapCore SOAP 1.2 service (bridging): the same results as wsHttp directly, typed faults too", async () => {
+      const text = 'notify-core-tcp';
+      const direct = await runDotnetCalcClient({ binding: 'ws', address: soapCore.soap12, scenario: SCENARIOS, text });
+      const relayed = await runDotnetCalcClient({ binding: 'tcp', address: `${relay.netTcp!.url}/core-12`, scenario: SCENARIOS, text, tokenBehavior: token(relay, 'core-12') });
+      showFailures(relayed);
+      expectDirectFailures(direct, []);
+      // The typed fault arrives: its Action is the contract's (from the WSDL), which SoapCore leaves out.
+      const drop = (rs: WcfResult[]) => rs.map(({ binding: _b, ...x }) => ({ ...x, binding: 'any' }));
+      expect(compare(drop(direct), drop(relayed))).toEqual(sameBut(SCENARIOS as string[], { divide: 'action', fail: 'action', crash: 'action' }));
+    }, 120_000);
+
+    it("Mono's client (basicHttp), the same through the relay as directly", async () => {
+      const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'fail', 'crash', 'notify'];
+      const direct = await runWcfClient({ binding: 'basic', address: soapCore.basic, scenario, text: 'notify-mono-core' });
+      const relayed = await runWcfClient({ binding: 'basic', address: `${relay.url}/core-basic`, scenario, text: 'notify-mono-core', headerToken: token(relay, 'core-basic') });
+      showFailures(relayed);
+      expectDirectFailures(direct, []);
+      expect(compare(direct, relayed)).toEqual(sameBut(scenario as string[]));
+    }, 120_000);
+
+    it('?wsdl through the relay: the service description, its addresses rewritten to the relay', async () => {
+      const res = await request(`${relay.url}/core-basic?wsdl`, { headers: { ServiceBusAuthorization: token(relay, 'core-basic') } });
+      expect(res.status).toBe(200);
+      const wsdl = res.body.toString();
+      expect(wsdl).toContain('wsdl:definitions');
+      expect(wsdl).toContain(`${relay.url}/core-basic`);
+      expect(wsdl).not.toContain(new URL(soapCore.basic).host);
+    }, 60_000);
+  });
 });

@@ -23,7 +23,7 @@ import type { SoapVersion } from '../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../protocol/soap/content-type';
 import { inspectEnvelope, mayHaveAddressing, rewriteAddressingTo, type AddressingInfo, type EnvelopeInfo } from '../../protocol/soap/envelope';
 import { parseFault } from '../../protocol/soap/fault';
-import { soap11RequestToSoap12, soap11ResponseToSoap12, soap12RequestToSoap11, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
+import { addressSoap12Fault, soap11RequestToSoap12, soap11ResponseToSoap12, soap12RequestToSoap11, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import {
   acceptedResponse,
@@ -220,7 +220,37 @@ export class SoapHttpProxy implements ServiceProxy {
     const info = call.info;
     const out = info && this.#o.rewriteTo && info.addressing?.to !== undefined ? rewriteAddressingTo(call.body, this.#to(call.req), this.#limits).body : call.body;
     const res = await this.#http.call({ ...call.req, body: out });
-    return this.#checked(res, target);
+    const checked = await this.#checked(res, target);
+    return target === 'soap12' && checked.kind === 'reply' && checked.res.statusCode === 500 ? this.#addressedFault(call, checked) : checked;
+  }
+
+  /**
+   * A SOAP 1.2 fault the service wrote without a WS-Addressing Action (SoapCore does), for a caller
+   * that uses WS-Addressing: given the contract's fault action (from the WSDL), and RelatesTo,
+   * so that a WCF client gets its typed FaultException<T> as from a WCF service.
+   */
+  async #addressedFault(call: Call, outcome: Outcome & { kind: 'reply' }): Promise<Outcome> {
+    call.info ??= inspectEnvelope(call.body, headerValue(call.req.headers, 'content-type'), headerValue(call.req.headers, 'soapaction'), this.#limits);
+    const info = call.info;
+    if (!info.addressing) return outcome;
+    const reply = await readBody(outcome.res.body, this.#o.maxMessageBytes);
+    const buffered = (body: Buffer): Outcome => ({ kind: 'reply', res: bufferedResponse(outcome.res.statusCode, outcome.res.headers, body, outcome.res.statusMessage) });
+    const contract = await this.#wsdl.info();
+    const request = requestIds(info.addressing, info.action);
+    let fixed;
+    try {
+      fixed = addressSoap12Fault(reply, {
+        request,
+        addressingVersion: info.addressing.version,
+        faultAction: contract && ((detail) => replyActionFor(contract, request.action, { fault: true, detail })),
+        limits: this.#limits,
+      });
+    } catch {
+      return buffered(reply); // not a SOAP 1.2 message after all: as it came
+    }
+    if (!fixed) return buffered(reply);
+    const headers = withoutHeaders(outcome.res.headers, ['content-length', 'content-encoding']);
+    return { kind: 'reply', res: bufferedResponse(outcome.res.statusCode, headers, fixed.body, outcome.res.statusMessage) };
   }
 
   #to(req: LocalRequest): string {

@@ -417,6 +417,36 @@ export function soap11ResponseToSoap12(message: Buffer | string, options: Soap11
   return { body: serialize(env.root), soapVersion: 'soap12', contentType: SOAP_VERSIONS.soap12.contentType, isFault, action };
 }
 
+/**
+ * A SOAP 1.2 fault without a WS-Addressing Action (SoapCore writes none) for a caller that uses
+ * WS-Addressing: the Action is added (the contract's for the fault's detail, when `faultAction`
+ * knows it, else WCF's dispatcher fault action), and RelatesTo when the fault has none, as WCF
+ * writes them; WCF clients match typed faults by that Action. Undefined for anything else (not a
+ * fault, or one that has its Action): the message stays as it is.
+ */
+export function addressSoap12Fault(
+  message: Buffer | string,
+  options: Pick<Soap11To12ResponseOptions, 'request' | 'addressingVersion' | 'faultAction' | 'limits'>,
+): TranslatedResponse | undefined {
+  const env = open(message, 'soap12', options.limits);
+  const ns = env.root.namespaceUri;
+  const fault = findChild(env.body, ns, 'Fault');
+  if (!fault) return undefined;
+  const headers = env.header ? childElements(env.header).filter((c) => addressingVersionOfNamespace(c.namespaceUri) !== undefined) : [];
+  if (headers.some((c) => c.localName === 'Action')) return undefined;
+  const hasRelatesTo = headers.some((c) => c.localName === 'RelatesTo');
+  const detail = childElements(fault).find((c) => c.localName === 'Detail' && c.namespaceUri === ns);
+  const entry = detail && childElements(detail)[0];
+  const action = options.faultAction?.(entry ? { namespaceUri: entry.namespaceUri, localName: entry.localName } : undefined) ?? WCF_DISPATCHER_FAULT_ACTION;
+  const version = options.addressingVersion ?? 'wsa10';
+  const wsa = ADDRESSING_VERSIONS[version];
+  addAddressingHeaders(env, version, (a, mu) => [
+    simple(a, 'Action', wsa.namespace, action, [mu()]),
+    ...(!hasRelatesTo && options.request.messageId !== undefined ? [simple(a, 'RelatesTo', wsa.namespace, options.request.messageId)] : []),
+  ]);
+  return { body: serialize(env.root), soapVersion: 'soap12', contentType: SOAP_VERSIONS.soap12.contentType, isFault: true, action };
+}
+
 /** SOAP 1.2 (+ WS-Addressing) response -> SOAP 1.1 response: addressing dropped, faults converted. */
 export function soap12ResponseToSoap11(message: Buffer | string, options: { readonly limits?: Partial<XmlLimits> } = {}): TranslatedResponse {
   let env = open(message, 'soap12', options.limits);

@@ -3,6 +3,7 @@ import { WCF_DISPATCHER_FAULT_ACTION } from '../../../../src/protocol/soap/addre
 import { inspectEnvelope, scanEnvelope } from '../../../../src/protocol/soap/envelope';
 import { parseFault } from '../../../../src/protocol/soap/fault';
 import {
+  addressSoap12Fault,
   soap11RequestToSoap12,
   soap11ResponseToSoap12,
   soap12RequestToSoap11,
@@ -195,5 +196,33 @@ describe('SOAP 1.2 response -> SOAP 1.1 response', () => {
     expect(b.code).toEqual(a.code);
     expect(b.reason).toBe(a.reason);
     expect(elementText(b.detail!)).toBe(elementText(a.detail!));
+  });
+});
+
+describe('a SOAP 1.2 fault without an Action (SoapCore) for a WS-Addressing caller', () => {
+  const S = 'http://www.w3.org/2003/05/soap-envelope';
+  const fault = (header = '') =>
+    `<s:Envelope xmlns:s="${S}">${header}<s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en">Cannot divide by zero</s:Text></s:Reason>` +
+    `<s:Detail><CalcFault xmlns="http://example.org/calc/data"><Operation>Divide</Operation></CalcFault></s:Detail></s:Fault></s:Body></s:Envelope>`;
+  const request = { action: 'http://example.org/calc/ICalculator/Divide', messageId: 'urn:uuid:7' };
+
+  it("gets the contract's fault action for its detail, and RelatesTo", () => {
+    const seen: unknown[] = [];
+    const out = addressSoap12Fault(fault(), {
+      request,
+      faultAction: (detail) => (seen.push(detail), 'http://example.org/calc/ICalculator/DivideCalcFaultFault'),
+    })!;
+    expect(seen).toEqual([{ namespaceUri: 'http://example.org/calc/data', localName: 'CalcFault' }]);
+    expect(out.action).toBe('http://example.org/calc/ICalculator/DivideCalcFaultFault');
+    const info = inspectEnvelope(out.body, out.contentType, undefined);
+    expect(info.addressing).toMatchObject({ action: 'http://example.org/calc/ICalculator/DivideCalcFaultFault', relatesTo: 'urn:uuid:7' });
+    expect(parseFault(out.body).reason).toBe('Cannot divide by zero');
+  });
+
+  it("WCF's dispatcher fault action when the contract names none; a fault with its own Action, or no fault, is left alone", () => {
+    expect(addressSoap12Fault(fault(), { request })!.action).toBe(WCF_DISPATCHER_FAULT_ACTION);
+    const withAction = fault('<s:Header><a:Action xmlns:a="http://www.w3.org/2005/08/addressing">urn:own</a:Action></s:Header>');
+    expect(addressSoap12Fault(withAction, { request })).toBeUndefined();
+    expect(addressSoap12Fault(`<s:Envelope xmlns:s="${S}"><s:Body><X/></s:Body></s:Envelope>`, { request })).toBeUndefined();
   });
 });
