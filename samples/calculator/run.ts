@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     path: 'calculator',
     target: { type: 'module', module: require.resolve('./service') },
     port,
+    // NetTcpBinding clients (samples/dotnet-client --binding nettcp) on the next port.
+    netTcpPort: port === 0 ? 0 : port + 1,
     dataDir: path.join(root, '.relaybridge'),
   });
   const add = await callCalculator(stack.serviceUrl, stack.token, 'Add', '<a>2</a><b>3</b>');
@@ -58,8 +60,9 @@ async function main(): Promise<void> {
     'Replay the calls recorded from the WCF calculator against it (migration test):',
     `  node dist/src/cli/main.js replay --dir samples/replay/calculator --relay ${stack.relayUrl} --path calculator --key-name ${stack.keyName} --key '${stack.key}'`,
     '',
-    'A .NET client (Mono): see samples/dotnet-client/README.md',
-    `  mono samples/dotnet-client/bin/CalculatorClient.exe ${stack.serviceUrl} '${stack.token}'`,
+    'A .NET client (WCF on .NET, BasicHttpBinding and NetTcpBinding): see samples/dotnet-client/README.md',
+    `  dotnet run --project samples/dotnet-client -- --address ${stack.serviceUrl} --token '${stack.token}'`,
+    ...(stack.netTcpServiceUrl ? [`  dotnet run --project samples/dotnet-client -- --address ${stack.netTcpServiceUrl} --binding nettcp --token '${stack.token}'`] : []),
     '',
     once ? '' : 'Press Ctrl-C to stop.',
   ];

@@ -21,6 +21,8 @@ export interface SampleStack {
   key: string;
   /** A Send token for the service path, valid 24 h. */
   token: string;
+  /** net.tcp://host:port/path of the service, when the stack has a net.tcp endpoint. */
+  netTcpServiceUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export interface SampleStackOptions {
   target: AgentOptionsInput['services'][number]['target'];
   port: number;
   dataDir: string;
+  /** A net.tcp endpoint on this port (0: any) for NetTcpBinding clients; none when unset. */
+  netTcpPort?: number;
 }
 
 export async function startSampleStack(o: SampleStackOptions): Promise<SampleStack> {
@@ -47,6 +51,7 @@ export async function startSampleStack(o: SampleStackOptions): Promise<SampleSta
     metrics: false,
     namespaceRules: [{ keyName: creds.keyName, primaryKey: creds.key, rights: ['Manage', 'Listen', 'Send'] }],
     entities: [{ path: o.path, requiresClientAuthorization: true }],
+    ...(o.netTcpPort !== undefined ? { netTcp: { port: o.netTcpPort, host: '127.0.0.1' } } : {}),
   });
   const { url } = await relay.listen();
   const agent = createAgent({ relayUrl: url, keyName: creds.keyName, key: creds.key, services: [{ path: o.path, target: o.target }] });
@@ -67,6 +72,7 @@ export async function startSampleStack(o: SampleStackOptions): Promise<SampleSta
     keyName: creds.keyName,
     key: creds.key,
     token: createSasToken({ resourceUri: serviceUrl, keyName: creds.keyName, key: creds.key, expiresInSeconds: 24 * 3600 }),
+    ...(relay.netTcp ? { netTcpServiceUrl: `${relay.netTcp.url}/${o.path}` } : {}),
     async stop() {
       await agent.stop();
       await relay.close();

@@ -1,15 +1,21 @@
-// A .NET (WCF) client for the calculator sample, calling it through the relay: an unmodified
-// ChannelFactory<ICalculator> over BasicHttpBinding (SOAP 1.1) or WSHttpBinding with security
-// None (SOAP 1.2 + WS-Addressing; the agent translates it for the SOAP 1.1 service).
-// The endpoint comes from CalculatorClient.exe.config, or from the command line:
-//   mono CalculatorClient.exe [RELAY_SERVICE_URL] [TOKEN] [--binding basic|ws]
-// TOKEN is a SAS token for the path, sent in the ServiceBusAuthorization HTTP header (as
-// Microsoft.ServiceBus's BasicHttpRelayBinding does).
+// A .NET client for the calculator sample, calling it through the relay with Microsoft's WCF
+// client libraries (System.ServiceModel.* 10.1.0): an unmodified ChannelFactory<ICalculator>
+// over BasicHttpBinding (SOAP 1.1) or NetTcpBinding (binary, net.tcp).
+//
+//   dotnet run --project samples/dotnet-client -- [--address URL] [--binding basic|nettcp] [--token TOKEN] [--config FILE]
+//
+// The relay address, binding and SAS token come from client.json (next to the program, or
+// --config), the command line overriding it. The token goes on every message from an endpoint
+// behavior, as Azure's *RelayBinding clients carry it: the ServiceBusAuthorization HTTP header on
+// basicHttp, a RelayAccessToken SOAP header on net.tcp. No call site deals with it.
 using System;
-using System.Configuration;
+using System.IO;
 using System.Runtime.Serialization;
 using System.ServiceModel;
 using System.ServiceModel.Channels;
+using System.ServiceModel.Description;
+using System.ServiceModel.Dispatcher;
+using System.Text.Json;
 
 namespace RelayBridge.Samples
 {
@@ -29,43 +35,51 @@ namespace RelayBridge.Samples
         [OperationContract] bool WasNotified(string msg);
     }
 
+    public class ClientSettings
+    {
+        public string relayAddress { get; set; }
+        public string binding { get; set; }
+        public string token { get; set; }
+    }
+
     public static class Program
     {
-        static string token;
-        static bool soap11;
-
         public static int Main(string[] args)
         {
-            string address = null;
-            string bindingName = ConfigurationManager.AppSettings["binding"] ?? "basic";
-            token = ConfigurationManager.AppSettings["relayToken"];
-            int positional = 0;
-            for (int i = 0; i < args.Length; i++)
+            string configFile = Path.Combine(AppContext.BaseDirectory, "client.json");
+            for (int i = 0; i + 1 < args.Length; i++) if (args[i] == "--config") configFile = args[i + 1];
+            var settings = File.Exists(configFile) ? JsonSerializer.Deserialize<ClientSettings>(File.ReadAllText(configFile)) : new ClientSettings();
+            for (int i = 0; i + 1 < args.Length; i += 2)
             {
-                if (args[i] == "--binding" && i + 1 < args.Length) bindingName = args[++i];
-                else if (positional++ == 0) address = args[i];
-                else token = args[i];
+                switch (args[i])
+                {
+                    case "--address": settings.relayAddress = args[i + 1]; break;
+                    case "--binding": settings.binding = args[i + 1]; break;
+                    case "--token": settings.token = args[i + 1]; break;
+                    case "--config": break;
+                    default:
+                        Console.Error.WriteLine("usage: dotnet run --project samples/dotnet-client -- [--address URL] [--binding basic|nettcp] [--token TOKEN] [--config FILE]");
+                        return 2;
+                }
             }
-            address = address ?? ConfigurationManager.AppSettings["relayAddress"];
-            if (string.IsNullOrEmpty(address))
+            string bindingName = string.IsNullOrEmpty(settings.binding) ? "basic" : settings.binding;
+            if (string.IsNullOrEmpty(settings.relayAddress) || (bindingName != "basic" && bindingName != "nettcp"))
             {
-                Console.Error.WriteLine("usage: mono CalculatorClient.exe RELAY_SERVICE_URL [TOKEN] [--binding basic|ws]");
+                Console.Error.WriteLine("a relay address (--address or relayAddress in client.json) and a binding (basic or nettcp) are needed");
                 return 2;
             }
-            soap11 = bindingName != "ws";
-            Binding binding;
-            if (soap11) binding = new BasicHttpBinding(BasicHttpSecurityMode.None);
-            else binding = new WSHttpBinding(SecurityMode.None) { };
-            var factory = new ChannelFactory<ICalculator>(binding, new EndpointAddress(address));
+            Binding binding = bindingName == "nettcp" ? (Binding)new NetTcpBinding(SecurityMode.None) : new BasicHttpBinding(BasicHttpSecurityMode.None);
+            var factory = new ChannelFactory<ICalculator>(binding, new EndpointAddress(settings.relayAddress));
+            if (!string.IsNullOrEmpty(settings.token)) factory.Endpoint.EndpointBehaviors.Add(new RelayTokenBehavior(settings.token));
             var calc = factory.CreateChannel();
             try
             {
-                Console.WriteLine("calling " + address + " over " + (soap11 ? "BasicHttpBinding (SOAP 1.1)" : "WSHttpBinding (SOAP 1.2 + WS-Addressing)"));
-                Console.WriteLine("Add(2, 3) = " + Call(calc, "Add", () => calc.Add(2, 3)));
-                Console.WriteLine("Divide(7, 2) = " + Call(calc, "Divide", () => calc.Divide(7, 2)));
+                Console.WriteLine("calling " + settings.relayAddress + " over " + (bindingName == "nettcp" ? "NetTcpBinding" : "BasicHttpBinding (SOAP 1.1)"));
+                Console.WriteLine("Add(2, 3) = " + calc.Add(2, 3));
+                Console.WriteLine("Divide(7, 2) = " + calc.Divide(7, 2));
                 try
                 {
-                    Call(calc, "Divide", () => calc.Divide(1, 0));
+                    calc.Divide(1, 0);
                     Console.WriteLine("Divide(1, 0): no fault?");
                     return 1;
                 }
@@ -74,11 +88,11 @@ namespace RelayBridge.Samples
                     Console.WriteLine("Divide(1, 0) → FaultException<CalcFault>: " + e.Reason + " (operation " + e.Detail.Operation + ", " + e.Detail.Problem + ")");
                 }
                 string msg = "hello from .NET " + Guid.NewGuid().ToString("N").Substring(0, 6);
-                Call(calc, "Notify", () => { calc.Notify(msg); return 0; });
+                calc.Notify(msg);
                 bool seen = false;
                 for (int i = 0; i < 50 && !seen; i++)
                 {
-                    seen = Call(calc, "WasNotified", () => calc.WasNotified(msg));
+                    seen = calc.WasNotified(msg);
                     if (!seen) System.Threading.Thread.Sleep(50);
                 }
                 Console.WriteLine("Notify(\"" + msg + "\") one-way, seen by the service: " + seen);
@@ -93,26 +107,36 @@ namespace RelayBridge.Samples
                 return 1;
             }
         }
+    }
 
-        // Adds the relay token as the ServiceBusAuthorization HTTP header. Mono 6.8 quirk: an
-        // HttpRequestMessageProperty replaces all request headers, so Content-Type and SOAPAction
-        // are set again here.
-        static T Call<T>(ICalculator ch, string op, Func<T> call)
+    /// <summary>The relay token on every message, as a *RelayBinding client carries it.</summary>
+    public class RelayTokenBehavior : IEndpointBehavior, IClientMessageInspector
+    {
+        const string ConnectNs = "http://schemas.microsoft.com/netservices/2009/05/servicebus/connect";
+        readonly string token;
+        public RelayTokenBehavior(string token) { this.token = token; }
+
+        public void AddBindingParameters(ServiceEndpoint endpoint, BindingParameterCollection parameters) { }
+        public void ApplyDispatchBehavior(ServiceEndpoint endpoint, EndpointDispatcher dispatcher) { }
+        public void Validate(ServiceEndpoint endpoint) { }
+        public void ApplyClientBehavior(ServiceEndpoint endpoint, ClientRuntime runtime) { runtime.ClientMessageInspectors.Add(this); }
+
+        public object BeforeSendRequest(ref Message request, IClientChannel channel)
         {
-            if (string.IsNullOrEmpty(token)) return call();
-            using (new OperationContextScope((IContextChannel)ch))
+            if (channel.RemoteAddress.Uri.Scheme == "net.tcp")
             {
-                var prop = new HttpRequestMessageProperty();
-                prop.Headers["ServiceBusAuthorization"] = token;
-                if (soap11)
-                {
-                    prop.Headers["Content-Type"] = "text/xml; charset=utf-8";
-                    prop.Headers["SOAPAction"] = "\"http://example.org/calc/ICalculator/" + op + "\"";
-                }
-                else prop.Headers["Content-Type"] = "application/soap+xml; charset=utf-8";
-                OperationContext.Current.OutgoingMessageProperties[HttpRequestMessageProperty.Name] = prop;
-                return call();
+                // net.tcp: a RelayAccessToken SOAP header (the relay reads it and takes it out).
+                request.Headers.Add(MessageHeader.CreateHeader("RelayAccessToken", ConnectNs, token));
+                return null;
             }
+            object existing;
+            HttpRequestMessageProperty http;
+            if (request.Properties.TryGetValue(HttpRequestMessageProperty.Name, out existing)) http = (HttpRequestMessageProperty)existing;
+            else request.Properties[HttpRequestMessageProperty.Name] = http = new HttpRequestMessageProperty();
+            http.Headers["ServiceBusAuthorization"] = token;
+            return null;
         }
+
+        public void AfterReceiveReply(ref Message reply, object correlationState) { }
     }
 }

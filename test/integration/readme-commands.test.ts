@@ -42,7 +42,7 @@ const ALL = blocks('bash').flatMap(commands);
 const isCli = (c: string): boolean => /^(npx )?relaybridge(\s|$)/.test(c);
 const isSynopsis = (c: string): boolean => /\|| \[/.test(c.replace(/"[^"]*"|'[^']*'/g, ''));
 
-/** Not relaybridge commands: npm scripts of the checkout and a curl against the demo. */
+/** Not relaybridge commands: npm scripts of the checkout, a curl against the demo, the .NET sample. */
 const NOT_CLI = [
   'npm install && npm start',
   'npm install && npm test',
@@ -50,6 +50,9 @@ const NOT_CLI = [
   'npm install && npm run build',
   'npm run sample:credit-check',
   'npm run sample:calculator',
+  // Run as the sample prints them by test/interop/dotnet-sample.test.ts (the .NET SDK, the sample's token).
+  "dotnet run --project samples/dotnet-client -- --address http://127.0.0.1:9444/calculator --token '<token>'",
+  "dotnet run --project samples/dotnet-client -- --address net.tcp://127.0.0.1:9445/calculator --binding nettcp --token '<token>'",
 ];
 
 /** Commands that need a host outside this machine even after the substitutions below: none today. */
