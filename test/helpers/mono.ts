@@ -19,7 +19,7 @@ const CLIENT_SOURCES = [...COMMON_SOURCES, 'Client.cs'];
 const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll', 'System.Web.Services.dll'];
 
 /** `tcp-streamed`: NetTcpBinding with TransferMode.Streamed (client only). */
-export type WcfBinding = 'basic' | 'ws' | 'tcp' | 'tcp-streamed';
+export type WcfBinding = 'basic' | 'basic-https' | 'ws' | 'tcp' | 'tcp-streamed';
 
 /** True when `mono` and `mcs` are executables on PATH. */
 export function monoAvailable(): boolean {
@@ -335,6 +335,8 @@ export interface WcfClientArgs {
    * HTTP header on HTTP bindings, a RelayAccessToken SOAP header (BinarySecurityToken) on net.tcp.
    */
   tokenBehavior?: string;
+  /** basic-https (Microsoft's client): a PEM file; the server's certificate must chain to it. */
+  ca?: string;
   /** Kill the client after this long (default 60 s). */
   processTimeoutMs?: number;
   extraArgs?: string[];
@@ -373,6 +375,7 @@ export function wcfClientArgv(args: WcfClientArgs): string[] {
   if (args.headerToken !== undefined) argv.push('--header-token', args.headerToken);
   if (args.wsdl !== undefined) argv.push('--wsdl', args.wsdl);
   if (args.tokenBehavior !== undefined) argv.push('--token-behavior', args.tokenBehavior);
+  if (args.ca !== undefined) argv.push('--ca', args.ca);
   if (args.extraArgs) argv.push(...args.extraArgs);
   return argv;
 }

@@ -8,7 +8,10 @@
  * *RelayBinding client carries it: an endpoint behavior puts it on every message (the
  * ServiceBusAuthorization HTTP header, or a RelayAccessToken SOAP header on net.tcp).
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { generateSelfSigned } from '../../src/cli/tls';
 import { Harness, request, token } from '../helpers/harness';
 import { buildDotnetProject, dotnetDescribe, runDotnetCalcClient, startSoapCoreService, type SoapCoreService } from '../helpers/dotnet';
 import { buildWcfHarness, loopbackWcfUrls, requireMono, runWcfClient, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfService } from '../helpers/mono';
@@ -224,4 +227,30 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       expect(wsdl).not.toContain(new URL(soapCore.basic).host);
     }, 60_000);
   });
+
+  it("basicHttp over https: the relay's certificate validated against its CA, the same results as basicHttp directly", async () => {
+    const { cert, key } = await generateSelfSigned(['localhost', '127.0.0.1']);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-ca-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const caFile = path.join(dir, 'relay-ca.pem');
+    fs.writeFileSync(caFile, cert);
+    const tlsRelay = await h.relay({ tls: { cert, key }, entities: [{ path: 'calc-https', requiresClientAuthorization: true }] });
+    const agent = await h.agent(tlsRelay, [{ path: 'calc-https', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } }], { tls: { ca: cert, rejectUnauthorized: true } });
+    await agent.whenReady();
+    const address = `https://localhost:${new URL(tlsRelay.url).port}/calc-https`;
+    const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'notify', 'two-channels'];
+    const direct = await runDotnetCalcClient({ binding: 'basic', address: urls.basic, scenario, text: 'notify-https' });
+    const relayed = await runDotnetCalcClient({ binding: 'basic-https', address, scenario, text: 'notify-https', ca: caFile, tokenBehavior: token(tlsRelay, 'calc-https') });
+    showFailures(relayed);
+    const drop = (rs: WcfResult[]) => rs.map(({ binding: _b, ...x }) => ({ ...x, binding: 'any' }));
+    expect(compare(drop(direct), drop(relayed))).toEqual(sameBut(scenario as string[]));
+    // A CA the relay's certificate does not chain to: refused by the client, nothing sent.
+    const other = await generateSelfSigned(['localhost']);
+    const otherFile = path.join(dir, 'other-ca.pem');
+    fs.writeFileSync(otherFile, other.cert);
+    const refused = await runDotnetCalcClient({ binding: 'basic-https', address, scenario: 'add', ca: otherFile, tokenBehavior: token(tlsRelay, 'calc-https') });
+    expect(refused[0]).toMatchObject({ ok: false });
+    expect(refused[0]).toMatchObject({ error: 'SecurityNegotiationException' });
+    expect(String(refused[0]!.message)).toMatch(/trust relationship for the SSL\/TLS secure channel/);
+  }, 120_000);
 });

@@ -47,6 +47,8 @@ namespace RelayBridge.Interop
                 factory = new ChannelFactory<ICalculator>(Bindings.Create(bindingKind, timeout), address);
                 // The token on every message without per-call code, as a *RelayBinding client carries it.
                 if (behaviorToken != null) factory.Endpoint.EndpointBehaviors.Add(new RelayTokenBehavior(behaviorToken, bindingKind));
+                string caFile = Args.Get(opts, "ca", null);
+                if (caFile != null) TrustOnly(factory, caFile);
             }
             catch (Exception e)
             {
@@ -196,6 +198,22 @@ namespace RelayBridge.Interop
             }
         }
 #endif
+
+        // The server's certificate must chain to this CA (PEM), and only to it: the relay's own
+        // certificate validated, not switched off.
+        static void TrustOnly(ChannelFactory<ICalculator> f, string caFile)
+        {
+#if NETCOREAPP
+            var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(System.IO.File.ReadAllText(caFile));
+            f.Credentials.ServiceCertificate.SslCertificateAuthentication = new System.ServiceModel.Security.X509ServiceCertificateAuthentication
+            {
+                CertificateValidationMode = System.ServiceModel.Security.X509CertificateValidationMode.Custom,
+                CustomCertificateValidator = new CaValidator(ca),
+            };
+#else
+            throw new NotSupportedException("--ca is for Microsoft's client");
+#endif
+        }
 
         // ---- channels and calls ------------------------------------------------------------------
 
@@ -577,4 +595,20 @@ namespace RelayBridge.Interop
             writer.WriteEndElement();
         }
     }
+
+#if NETCOREAPP
+    public class CaValidator : System.IdentityModel.Selectors.X509CertificateValidator
+    {
+        readonly System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
+        public CaValidator(System.Security.Cryptography.X509Certificates.X509Certificate2 ca) { this.ca = ca; }
+        public override void Validate(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+        {
+            var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+            chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+            if (!chain.Build(certificate)) throw new System.IdentityModel.Tokens.SecurityTokenValidationException("the server certificate does not chain to the given CA");
+        }
+    }
+#endif
 }

@@ -174,6 +174,17 @@ namespace RelayBridge.Interop
                     b = basic;
                     break;
                 }
+                case "basic-https":
+                {
+                    // BasicHttpBinding over TLS (Transport security): the relay's https endpoint.
+                    var basic = new System.ServiceModel.BasicHttpBinding(System.ServiceModel.BasicHttpSecurityMode.Transport);
+                    basic.MaxReceivedMessageSize = MaxMessage;
+                    basic.MaxBufferSize = MaxMessage;
+                    basic.MaxBufferPoolSize = MaxMessage;
+                    basic.ReaderQuotas = BigQuotas();
+                    b = basic;
+                    break;
+                }
                 case "ws":
                 {
                     var ws = new System.ServiceModel.WSHttpBinding(System.ServiceModel.SecurityMode.None, false);
@@ -206,7 +217,7 @@ namespace RelayBridge.Interop
                     break;
                 }
                 default:
-                    throw new ArgumentException("unknown binding: " + kind + " (basic|ws|tcp|tcp-streamed)");
+                    throw new ArgumentException("unknown binding: " + kind + " (basic|basic-https|ws|tcp|tcp-streamed)");
             }
             b.OpenTimeout = timeout;
             b.SendTimeout = timeout;
