@@ -20,6 +20,13 @@ import type { RelayServer } from '../../src/relay/relay-server';
 const suite = requireMono() ? dotnetDescribe('dotnet-matrix') : describe.skip;
 const REPO = path.resolve(__dirname, '../..');
 const SCENARIOS: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'divide', 'fail', 'crash', 'notify', 'two-channels'];
+/**
+ * net.tcp to Mono without its faults: Mono's net.tcp faults never reach Microsoft's client (no
+ * RelatesTo), and after a client gave up on them Mono's listener can take seconds to accept the
+ * next connection, so they run once, last (the test at the end of this file).
+ */
+const TCP_SCENARIOS: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'notify', 'two-channels'];
+const FAULTS = ['divide', 'fail', 'crash'] as const;
 
 /** A result line without what differs from run to run (timings). */
 function comparable(results: WcfResult[]): WcfResult[] {
@@ -112,8 +119,6 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     ['basic', 'calc-basic', () => urls.basic, () => `${relay.url}/calc-basic`, ['divide', 'fail', 'crash']],
     // Mono's fault action (…/calcICalculator/DivideCalcFaultFault) is not the contract's: the typed fault arrives untyped.
     ['ws', 'calc-ws', () => urls.ws, () => `${relay.url}/calc-ws`, ['divide']],
-    // Mono's net.tcp faults carry no RelatesTo: Microsoft's client waits out its timeout (the carried session passes them on as they are).
-    ['tcp', 'calc-tcp', () => urls.tcp, () => `${relay.netTcp!.url}/calc-tcp`, ['divide', 'fail', 'crash']],
   ] as const)(
     '%s: every scenario gives the same result through the relay as directly',
     async (binding, entity, direct, relayed, failingDirectly) => {
@@ -137,17 +142,25 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     expect(comparable(relayed).map(({ binding: _b, ...x }) => x)).toEqual(comparable(direct).map(({ binding: _b, ...x }) => x));
   }, 120_000);
 
+  it('tcp: every scenario but the faults gives the same result through the relay as directly', async () => {
+    const text = 'notify-tcp';
+    const r = await bothWays({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text }, { binding: 'tcp', address: `${relay.netTcp!.url}/calc-tcp`, scenario: TCP_SCENARIOS, text }, 'calc-tcp');
+    expectDirectFailures(r.direct, []);
+    expect(compare(r.direct, r.relayed)).toEqual(sameBut(TCP_SCENARIOS as string[]));
+  }, 120_000);
+
   it('net.tcp to a basicHttp service behind the agent (bridging): as net.tcp directly, and its faults arrive', async () => {
     const text = 'notify-bridge';
-    const r = await bothWays(
-      { binding: 'tcp', address: urls.tcp, scenario: SCENARIOS, text, timeoutSeconds: 5 },
-      { binding: 'tcp', address: `${relay.netTcp!.url}/calc-bridge`, scenario: SCENARIOS, text, timeoutSeconds: 5 },
-      'calc-bridge',
-    );
-    expectDirectFailures(r.direct, ['divide', 'fail', 'crash']);
-    // The agent's SOAP 1.1 → 1.2 translation carries RelatesTo, so the faults arrive; Divide's
-    // arrives untyped (its action is Mono's, not the contract's: the issue's item 2).
-    expect(compare(r.direct, r.relayed)).toEqual(sameBut(SCENARIOS as string[], { divide: 'fault', fail: 'better', crash: 'better' }));
+    const direct = await runDotnetCalcClient({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text });
+    const relayed = await runDotnetCalcClient({ binding: 'tcp', address: `${relay.netTcp!.url}/calc-bridge`, scenario: SCENARIOS, text, tokenBehavior: token(relay, 'calc-bridge') });
+    showFailures(relayed);
+    const calls = relayed.filter((x) => !(FAULTS as readonly unknown[]).includes(x.scenario));
+    expect(compare(direct, calls)).toEqual(sameBut(TCP_SCENARIOS as string[]));
+    // Directly Mono's net.tcp faults time out (the last test); here the agent's SOAP 1.1 → 1.2
+    // translation carries RelatesTo, so they arrive. Divide's arrives untyped: its action is
+    // Mono's, not the contract's (the issue's item 2).
+    const faults = Object.fromEntries(relayed.filter((x) => (FAULTS as readonly unknown[]).includes(x.scenario)).map((x) => [x.scenario, [x.ok, x.faultType]]));
+    expect(faults).toEqual({ divide: [false, 'FaultException'], fail: [true, 'FaultException'], crash: [true, 'FaultException'] });
   }, 120_000);
 
   it('basic to the Node calculator (module target): as the Mono service directly, and its faults arrive', async () => {
@@ -252,5 +265,16 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     expect(refused[0]).toMatchObject({ ok: false });
     expect(refused[0]).toMatchObject({ error: 'SecurityNegotiationException' });
     expect(String(refused[0]!.message)).toMatch(/trust relationship for the SSL\/TLS secure channel/);
+  }, 120_000);
+
+  // Last: Mono's net.tcp listener can be slow to accept after clients gave up on its faults.
+  it("tcp faults: Mono's carry no RelatesTo, so Microsoft's client times out, directly and through the relay alike", async () => {
+    const r = await bothWays(
+      { binding: 'tcp', address: urls.tcp, scenario: [...FAULTS], timeoutSeconds: 5 },
+      { binding: 'tcp', address: `${relay.netTcp!.url}/calc-tcp`, scenario: [...FAULTS], timeoutSeconds: 5 },
+      'calc-tcp',
+    );
+    expectDirectFailures(r.direct, [...FAULTS]);
+    expect(compare(r.direct, r.relayed)).toEqual(sameBut([...FAULTS]));
   }, 120_000);
 });
