@@ -22,7 +22,8 @@
  * A node that stops sending heartbeats for NODE_DEAD_MS is taken as gone: its listeners leave
  * every other router, and requests they took fail at once (LISTENER_GONE), never a hang.
  *
- * Wire format of a message: a 4-byte big-endian JSON length, the JSON, then the body bytes (if any).
+ * Wire format of a message: a 4-byte big-endian JSON length, the JSON, then a forwarded command's
+ * own JSON as is (its length in the header's `jl`), then the body bytes (if any): encodeMessage.
  * Subjects: `cluster` (broadcast: heartbeats, listener changes), `node.<base64url nodeId>` (to one node).
  */
 import { randomUUID } from 'node:crypto';

@@ -66,4 +66,44 @@ namespace RelayBridge.Interop
 
         [OperationContract] int Delay(int ms);
     }
+
+    /** The contract's behaviour both calculator services share (Mono's WcfService, the SoapCore one). */
+    public static class CalcOps
+    {
+        public static Record Process(Record input)
+        {
+            if (input == null) return null;
+            byte[] blob = null;
+            if (input.Blob != null)
+            {
+                blob = (byte[])input.Blob.Clone();
+                Array.Reverse(blob);
+            }
+            var tags = input.Tags == null ? new List<string>() : new List<string>(input.Tags);
+            tags.Add("processed");
+            return new Record
+            {
+                Id = input.Id + 1,
+                Name = input.Name + "!",
+                Value = input.Value * 2,
+                When = input.When.AddDays(1),
+                Blob = blob,
+                Tags = tags,
+                Amount = input.Amount * 2,
+                Local = input.Local == DateTime.MinValue ? DateTime.MinValue : input.Local.AddDays(1),
+            };
+        }
+
+        public static int Divide(int a, int b)
+        {
+            if (b == 0)
+            {
+                throw new FaultException<CalcFault>(
+                    new CalcFault { Operation = "Divide", Problem = "division by zero" },
+                    new FaultReason("Cannot divide by zero"),
+                    new FaultCode("DivideByZero", Names.Faults));
+            }
+            return a / b;
+        }
+    }
 }

@@ -165,19 +165,12 @@ namespace RelayBridge.Interop
             switch (kind)
             {
                 case "basic":
-                {
-                    var basic = new System.ServiceModel.BasicHttpBinding(System.ServiceModel.BasicHttpSecurityMode.None);
-                    basic.MaxReceivedMessageSize = MaxMessage;
-                    basic.MaxBufferSize = MaxMessage;
-                    basic.MaxBufferPoolSize = MaxMessage;
-                    basic.ReaderQuotas = BigQuotas();
-                    b = basic;
-                    break;
-                }
                 case "basic-https":
                 {
-                    // BasicHttpBinding over TLS (Transport security): the relay's https endpoint.
-                    var basic = new System.ServiceModel.BasicHttpBinding(System.ServiceModel.BasicHttpSecurityMode.Transport);
+                    // basic-https: BasicHttpBinding over TLS (Transport security), the relay's https endpoint.
+                    var basic = new System.ServiceModel.BasicHttpBinding(kind == "basic-https"
+                        ? System.ServiceModel.BasicHttpSecurityMode.Transport
+                        : System.ServiceModel.BasicHttpSecurityMode.None);
                     basic.MaxReceivedMessageSize = MaxMessage;
                     basic.MaxBufferSize = MaxMessage;
                     basic.MaxBufferPoolSize = MaxMessage;

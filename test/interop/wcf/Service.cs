@@ -36,39 +36,13 @@ namespace RelayBridge.Interop
         public Record Process(Record input)
         {
             Log("Process");
-            if (input == null) return null;
-            byte[] blob = null;
-            if (input.Blob != null)
-            {
-                blob = (byte[])input.Blob.Clone();
-                Array.Reverse(blob);
-            }
-            var tags = input.Tags == null ? new List<string>() : new List<string>(input.Tags);
-            tags.Add("processed");
-            return new Record
-            {
-                Id = input.Id + 1,
-                Name = input.Name + "!",
-                Value = input.Value * 2,
-                When = input.When.AddDays(1),
-                Blob = blob,
-                Tags = tags,
-                Amount = input.Amount * 2,
-                Local = input.Local == DateTime.MinValue ? DateTime.MinValue : input.Local.AddDays(1),
-            };
+            return CalcOps.Process(input);
         }
 
         public int Divide(int a, int b)
         {
             Log("Divide");
-            if (b == 0)
-            {
-                throw new FaultException<CalcFault>(
-                    new CalcFault { Operation = "Divide", Problem = "division by zero" },
-                    new FaultReason("Cannot divide by zero"),
-                    new FaultCode("DivideByZero", Names.Faults));
-            }
-            return a / b;
+            return CalcOps.Divide(a, b);
         }
 
         public void Fail(string msg) { Log("Fail"); throw new FaultException("Fail: " + msg); }
