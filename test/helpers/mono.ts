@@ -19,7 +19,7 @@ const CLIENT_SOURCES = [...COMMON_SOURCES, 'Client.cs'];
 const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll', 'System.Web.Services.dll'];
 
 /** `tcp-streamed`: NetTcpBinding with TransferMode.Streamed (client only). */
-export type WcfBinding = 'basic' | 'basic-https' | 'ws' | 'tcp' | 'tcp-streamed';
+export type WcfBinding = 'basic' | 'basic-https' | 'ws' | 'tcp' | 'tcp-tls' | 'tcp-streamed';
 
 /** True when `mono` and `mcs` are executables on PATH. */
 export function monoAvailable(): boolean {

@@ -105,9 +105,22 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
   }, 300_000);
   afterAll(() => h.close());
 
+  /**
+   * Microsoft's client directly to Mono's net.tcp endpoint, the reference for the net.tcp cells.
+   * Every scenario passed here passes directly; Mono's listener is at times slow to accept after
+   * an earlier client (a known quirk), so a run with a failure is shown and run once more.
+   */
+  async function directTcp(args: WcfClientArgs): Promise<WcfResult[]> {
+    const first = await runDotnetCalcClient(args);
+    if (first.every((x) => x.ok === true)) return first;
+    console.log('Mono net.tcp directly: a failure, running once more');
+    showFailures(first);
+    return runDotnetCalcClient(args);
+  }
+
   /** Runs the same client arguments directly and through the relay; both result lists. */
-  async function bothWays(direct: WcfClientArgs, relayed: WcfClientArgs, entity: string): Promise<{ direct: WcfResult[]; relayed: WcfResult[] }> {
-    const d = await runDotnetCalcClient(direct);
+  async function bothWays(direct: WcfClientArgs, relayed: WcfClientArgs, entity: string, directRun = runDotnetCalcClient): Promise<{ direct: WcfResult[]; relayed: WcfResult[] }> {
+    const d = await directRun(direct);
     const r = await runDotnetCalcClient({ ...relayed, tokenBehavior: token(relay, entity) });
     showFailures(d);
     showFailures(r);
@@ -136,7 +149,7 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     // Mono's buffered net.tcp endpoint does not take a streamed client directly (and stops
     // accepting connections after one tries), so the direct reference is the buffered binding.
     const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'two-channels'];
-    const direct = await runDotnetCalcClient({ binding: 'tcp', address: urls.tcp, scenario });
+    const direct = await directTcp({ binding: 'tcp', address: urls.tcp, scenario });
     const relayed = await runDotnetCalcClient({ binding: 'tcp-streamed', address: `${relay.netTcp!.url}/calc-tcp`, scenario, tokenBehavior: token(relay, 'calc-tcp') });
     showFailures(relayed);
     expect(comparable(relayed).map(({ binding: _b, ...x }) => x)).toEqual(comparable(direct).map(({ binding: _b, ...x }) => x));
@@ -144,14 +157,14 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
 
   it('tcp: every scenario but the faults gives the same result through the relay as directly', async () => {
     const text = 'notify-tcp';
-    const r = await bothWays({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text }, { binding: 'tcp', address: `${relay.netTcp!.url}/calc-tcp`, scenario: TCP_SCENARIOS, text }, 'calc-tcp');
+    const r = await bothWays({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text }, { binding: 'tcp', address: `${relay.netTcp!.url}/calc-tcp`, scenario: TCP_SCENARIOS, text }, 'calc-tcp', directTcp);
     expectDirectFailures(r.direct, []);
     expect(compare(r.direct, r.relayed)).toEqual(sameBut(TCP_SCENARIOS as string[]));
   }, 120_000);
 
   it('net.tcp to a basicHttp service behind the agent (bridging): as net.tcp directly, and its faults arrive', async () => {
     const text = 'notify-bridge';
-    const direct = await runDotnetCalcClient({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text });
+    const direct = await directTcp({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text });
     const relayed = await runDotnetCalcClient({ binding: 'tcp', address: `${relay.netTcp!.url}/calc-bridge`, scenario: SCENARIOS, text, tokenBehavior: token(relay, 'calc-bridge') });
     showFailures(relayed);
     const calls = relayed.filter((x) => !(FAULTS as readonly unknown[]).includes(x.scenario));

@@ -53,7 +53,7 @@ namespace RelayBridge.Interop
             catch (Exception e)
             {
                 Console.Error.WriteLine("usage error: " + e.Message);
-                Console.Error.WriteLine("usage: WcfClient.exe --binding basic|ws|tcp --address URL [--via URL] --scenario NAME[,NAME...]|all");
+                Console.Error.WriteLine("usage: WcfClient.exe --binding basic|basic-https|ws|tcp|tcp-tls|tcp-streamed --address URL [--via URL] --scenario NAME[,NAME...]|all");
                 Console.Error.WriteLine("         [--count N] [--size N] [--text S] [--timeout SECONDS] [--header-token TOKEN] [--token-behavior TOKEN]");
                 return 2;
             }

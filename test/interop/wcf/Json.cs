@@ -188,8 +188,13 @@ namespace RelayBridge.Interop
                     break;
                 }
                 case "tcp":
+                case "tcp-tls":
                 {
-                    var tcp = new System.ServiceModel.NetTcpBinding(System.ServiceModel.SecurityMode.None, false);
+                    // tcp-tls: Transport security, no client credential (the application/ssl-tls upgrade).
+                    var tcp = new System.ServiceModel.NetTcpBinding(kind == "tcp-tls"
+                        ? System.ServiceModel.SecurityMode.Transport
+                        : System.ServiceModel.SecurityMode.None, false);
+                    if (kind == "tcp-tls") tcp.Security.Transport.ClientCredentialType = System.ServiceModel.TcpClientCredentialType.None;
                     tcp.MaxReceivedMessageSize = MaxMessage;
                     tcp.MaxBufferSize = MaxMessage;
                     tcp.MaxBufferPoolSize = MaxMessage;
@@ -210,7 +215,7 @@ namespace RelayBridge.Interop
                     break;
                 }
                 default:
-                    throw new ArgumentException("unknown binding: " + kind + " (basic|basic-https|ws|tcp|tcp-streamed)");
+                    throw new ArgumentException("unknown binding: " + kind + " (basic|basic-https|ws|tcp|tcp-tls|tcp-streamed)");
             }
             b.OpenTimeout = timeout;
             b.SendTimeout = timeout;
