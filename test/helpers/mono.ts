@@ -19,7 +19,7 @@ const CLIENT_SOURCES = [...COMMON_SOURCES, 'Client.cs'];
 const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll', 'System.Web.Services.dll'];
 
 /** `tcp-streamed`: NetTcpBinding with TransferMode.Streamed (client only). */
-export type WcfBinding = 'basic' | 'basic-https' | 'ws' | 'tcp' | 'tcp-tls' | 'tcp-streamed';
+export type WcfBinding = 'basic' | 'basic-https' | 'basic-streamed' | 'ws' | 'ws-https' | 'tcp' | 'tcp-tls' | 'tcp-streamed';
 
 /** True when `mono` and `mcs` are executables on PATH. */
 export function monoAvailable(): boolean {
@@ -303,6 +303,7 @@ export type WcfScenario =
   | 'parallel'
   | 'delay'
   | 'import-wsdl'
+  | 'restart'
   | 'all';
 
 export interface WcfClientArgs {
@@ -335,8 +336,10 @@ export interface WcfClientArgs {
    * HTTP header on HTTP bindings, a RelayAccessToken SOAP header (BinarySecurityToken) on net.tcp.
    */
   tokenBehavior?: string;
-  /** basic-https (Microsoft's client): a PEM file; the server's certificate must chain to it. */
+  /** basic-https, tcp-tls (Microsoft's client): a PEM file; the server's certificate must chain to it. */
   ca?: string;
+  /** restart: after its first call the client writes PATH.ready and waits for PATH.go. */
+  pauseFile?: string;
   /** Kill the client after this long (default 60 s). */
   processTimeoutMs?: number;
   extraArgs?: string[];
@@ -376,6 +379,7 @@ export function wcfClientArgv(args: WcfClientArgs): string[] {
   if (args.wsdl !== undefined) argv.push('--wsdl', args.wsdl);
   if (args.tokenBehavior !== undefined) argv.push('--token-behavior', args.tokenBehavior);
   if (args.ca !== undefined) argv.push('--ca', args.ca);
+  if (args.pauseFile !== undefined) argv.push('--pause-file', args.pauseFile);
   if (args.extraArgs) argv.push(...args.extraArgs);
   return argv;
 }

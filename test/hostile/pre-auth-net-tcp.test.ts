@@ -1,7 +1,8 @@
 /**
  * net.tcp connections to a path that requires a token cost little until their first message is
  * authorized: a parked partial envelope is closed at netTcp.channelInitializationTimeoutMs, at
- * most netTcp.preAuthMaxMessageBytes may arrive before authorization, and connections that have
+ * most netTcp.preAuthMaxMessageBytes may arrive before authorization (unless the envelope's head,
+ * within that allowance, carries a token that authorizes it), and connections that have
  * not authenticated are capped per address (ServerTooBusy), while a caller that authenticates in
  * its Via still gets through. Real relay + agent; the hostile side writes raw NMF records.
  */
@@ -9,7 +10,7 @@ import http from 'node:http';
 import { FaultString } from '../../src/protocol/nmf';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { Harness, token, waitFor } from '../helpers/harness';
-import { NetTcpClient, NmfFaultError } from '../helpers/net-tcp-client';
+import { NetTcpClient, NmfFaultError, requestEnvelope } from '../helpers/net-tcp-client';
 
 const NS = 'http://example.org/calc';
 const ACTION = `${NS}/ICalculator/Echo`;
@@ -41,6 +42,12 @@ function sizedEnvelopeHeader(size: number): Buffer {
     bytes.push(b);
   } while (n);
   return Buffer.from(bytes);
+}
+
+/** A request whose RelayAccessToken header follows a padding header of `padding` bytes. */
+function requestEnvelopeWithPadding(relay: RelayServer, to: string, messageId: string, padding: number): string {
+  const xml = requestEnvelope({ action: ACTION, to, messageId, body: `<Echo xmlns="${NS}"><text>${'c'.repeat(100 * 1024)}</text></Echo>`, token: token(relay, 'secure') });
+  return xml.replace('<s:Header>', `<s:Header><Padding xmlns="urn:test">${'p'.repeat(padding)}</Padding>`);
 }
 
 describe('net.tcp before the first authorized message', () => {
@@ -100,6 +107,33 @@ describe('net.tcp before the first authorized message', () => {
     c.write(Buffer.concat([sizedEnvelopeHeader(500_000), Buffer.alloc(20 * 1024, 0x41)]));
     expect(await fault).toBe(FaultString.MaxMessageSizeExceededFault);
     await c.waitClosed(10_000);
+  }, 30_000);
+
+  it('serves a first message larger than the allowance when a token in its head authorizes it (as directly)', async () => {
+    const c = await client();
+    await c.open(`${base}/secure`);
+    const big = await c.request(ACTION, `<Echo xmlns="${NS}"><text>${'b'.repeat(100 * 1024)}</text></Echo>`, { token: token(relay, 'secure') });
+    expect(big).toMatch(/EchoResult>\d+</);
+    expect(relay.guard.preAuthSlots.inUse).toBe(0);
+  }, 30_000);
+
+  it('refuses a large first message whose token does not authorize, or comes after the allowance', async () => {
+    const bad = await client();
+    await bad.open(`${base}/secure`);
+    const fault = bad.nextFault(10_000);
+    void bad.request(ACTION, `<Echo xmlns="${NS}"><text>${'b'.repeat(100 * 1024)}</text></Echo>`, { token: token(relay, 'other') }).catch(() => undefined);
+    expect(await fault).toBe(FaultString.MaxMessageSizeExceededFault);
+    await bad.waitClosed(10_000);
+
+    // A 20 KiB header before the token: the head is not read within the 16 KiB allowance.
+    const late = await client();
+    await late.open(`${base}/secure`);
+    const lateFault = late.nextFault(10_000);
+    const id = 'urn:uuid:late-token';
+    const xml = requestEnvelopeWithPadding(relay, `${base}/secure`, id, 20 * 1024);
+    void late.call(xml, id).catch(() => undefined);
+    expect(await lateFault).toBe(FaultString.MaxMessageSizeExceededFault);
+    await late.waitClosed(10_000);
   }, 30_000);
 
   it('caps unauthenticated connections per address, while a Via-token caller gets through', async () => {

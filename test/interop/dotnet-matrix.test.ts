@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateSelfSigned } from '../../src/cli/tls';
-import { Harness, request, token } from '../helpers/harness';
+import { Harness, request, token, waitFor } from '../helpers/harness';
 import { buildDotnetProject, dotnetDescribe, runDotnetCalcClient, startSoapCoreService, type SoapCoreService } from '../helpers/dotnet';
-import { buildWcfHarness, loopbackWcfUrls, requireMono, runWcfClient, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfService } from '../helpers/mono';
+import { buildWcfHarness, freePort, loopbackWcfUrls, requireMono, runWcfClient, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfService } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
 const suite = requireMono() ? dotnetDescribe('dotnet-matrix') : describe.skip;
@@ -88,7 +88,8 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     service = await startWcfService({ basic: urls.basic, ws: urls.ws, tcp: urls.tcp, quiet: true });
     h.defer(() => service.stop());
     relay = await h.relay({
-      netTcp: { port: 0, host: '127.0.0.1' },
+      // 10 MB messages on net.tcp too (the default allows 4 MiB, as a binding's quota would).
+      netTcp: { port: 0, host: '127.0.0.1', maxMessageBytes: 16 * 1024 * 1024 },
       entities: ['calc-basic', 'calc-ws', 'calc-tcp', 'calc-node', 'calc-bridge', 'core-basic', 'core-12'].map((p) => ({ path: p, requiresClientAuthorization: true })),
     });
     const agent = await h.agent(relay, [
@@ -96,7 +97,8 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       { path: 'calc-ws', target: { type: 'http', url: urls.ws, soapVersion: '1.2' } },
       { path: 'calc-tcp', target: { type: 'nettcp', url: urls.tcp } },
       { path: 'calc-node', target: { type: 'module', module: path.join(REPO, 'samples', 'calculator', 'service.ts') } },
-      { path: 'calc-bridge', target: { type: 'http', url: urls.basic } },
+      // 16 MiB: the 10 MB cell over net.tcp is translated to SOAP 1.1 and back (default 4 MiB).
+      { path: 'calc-bridge', target: { type: 'http', url: urls.basic, maxMessageBytes: 16 * 1024 * 1024 } },
       // ASP.NET Core with SoapCore: basicHttp and SOAP 1.2 + WS-Addressing endpoints.
       { path: 'core-basic', target: { type: 'http', url: soapCore.basic, soapVersion: '1.1' } },
       { path: 'core-12', target: { type: 'http', url: soapCore.soap12, soapVersion: '1.2' } },
@@ -110,7 +112,9 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
    * Every scenario passed here passes directly; Mono's listener is at times slow to accept after
    * an earlier client (a known quirk), so a run with a failure is shown and run once more.
    */
-  async function directTcp(args: WcfClientArgs): Promise<WcfResult[]> {
+  async function directTcp(input: WcfClientArgs): Promise<WcfResult[]> {
+    // A failed accept shows as an open timeout: 10 s, not 30, before the second run.
+    const args = { timeoutSeconds: 10, ...input };
     const first = await runDotnetCalcClient(args);
     if (first.every((x) => x.ok === true)) return first;
     console.log('Mono net.tcp directly: a failure, running once more');
@@ -155,6 +159,18 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     expect(comparable(relayed).map(({ binding: _b, ...x }) => x)).toEqual(comparable(direct).map(({ binding: _b, ...x }) => x));
   }, 120_000);
 
+  it('basic streamed (TransferMode.Streamed, chunked requests): the same results through the relay as directly', async () => {
+    const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'notify', 'two-channels'];
+    const text = 'notify-basic-streamed';
+    const r = await bothWays(
+      { binding: 'basic-streamed', address: urls.basic, scenario, text },
+      { binding: 'basic-streamed', address: `${relay.url}/calc-basic`, scenario, text },
+      'calc-basic',
+    );
+    expectDirectFailures(r.direct, []);
+    expect(compare(r.direct, r.relayed)).toEqual(sameBut(scenario as string[]));
+  }, 120_000);
+
   it('tcp: every scenario but the faults gives the same result through the relay as directly', async () => {
     const text = 'notify-tcp';
     const r = await bothWays({ binding: 'tcp', address: urls.tcp, scenario: TCP_SCENARIOS, text }, { binding: 'tcp', address: `${relay.netTcp!.url}/calc-tcp`, scenario: TCP_SCENARIOS, text }, 'calc-tcp', directTcp);
@@ -185,7 +201,7 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     expect(compare(r.direct, r.relayed)).toEqual(sameBut(scenario as string[], { divide: 'better', fail: 'better', crash: 'better' }));
   }, 120_000);
 
-  it('basic: a 10 MB message each way, the same as directly', async () => {
+  it('a 10 MB message each way, basicHttp and net.tcp: the same as directly', async () => {
     // About 10 MB of UTF-8 each way (the sample text averages 2.3 bytes per character in XML).
     const size = 4_500_000;
     const r = await bothWays(
@@ -195,7 +211,23 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     );
     expect(r.direct[0]).toMatchObject({ ok: true, sentLength: size });
     expect(comparable(r.relayed)).toEqual(comparable(r.direct));
-  }, 300_000);
+    // net.tcp: Mono's own net.tcp listener gives no answer to a 10 MB message, so the cell is
+    // net.tcp to the basicHttp service (bridging), against basicHttp directly. On loopback it
+    // takes about 80 s: Microsoft's client advertises a 16 KiB receive window, under two of
+    // loopback's 32-64 KiB segments, so every window waits for a delayed ACK (~200 ms).
+    const tcp = await runDotnetCalcClient({
+      binding: 'tcp',
+      address: `${relay.netTcp!.url}/calc-bridge`,
+      scenario: 'echo',
+      size,
+      timeoutSeconds: 400,
+      processTimeoutMs: 450_000,
+      tokenBehavior: token(relay, 'calc-bridge'),
+    });
+    showFailures(tcp);
+    const drop = (rs: WcfResult[]) => comparable(rs).map(({ binding: _b, ...x }) => x);
+    expect(drop(tcp)).toEqual(drop(r.direct));
+  }, 600_000);
 
   it('32 calls at once on one channel factory (one channel per thread): the same as directly', async () => {
     const r = await bothWays(
@@ -235,6 +267,27 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       expect(compare(drop(direct), drop(relayed))).toEqual(sameBut(SCENARIOS as string[], { divide: 'action', fail: 'action', crash: 'action' }));
     }, 120_000);
 
+    it('net.tcp to the SoapCore SOAP 1.1 service (bridging, 1.2 ↔ 1.1 translation): typed faults get their action from the WSDL', async () => {
+      const text = 'notify-core-tcp11';
+      // The reference is the same service's SOAP 1.2 endpoint over wsHttp: directly over basicHttp,
+      // Microsoft's client refuses SoapCore's SOAP 1.1 typed faults (a prefixed faultcode).
+      const direct = await runDotnetCalcClient({ binding: 'ws', address: soapCore.soap12, scenario: SCENARIOS, text });
+      const relayed = await runDotnetCalcClient({ binding: 'tcp', address: `${relay.netTcp!.url}/core-basic`, scenario: SCENARIOS, text, tokenBehavior: token(relay, 'core-basic') });
+      showFailures(relayed);
+      expectDirectFailures(direct, []);
+      // SoapCore's SOAP 1.1 typed fault carries its FaultCode (DivideByZero), which its SOAP 1.2
+      // endpoint leaves out: it arrives as the Subcode, compared apart.
+      const drop = (rs: WcfResult[]) => rs.map(({ binding: _b, subcode: _s, subcodeNs: _n, ...x }) => ({ ...x, binding: 'any' }));
+      expect(compare(drop(direct), drop(relayed))).toEqual(sameBut(SCENARIOS as string[], { divide: 'action', fail: 'action', crash: 'action' }));
+      expect(relayed.find((x) => x.scenario === 'divide')).toMatchObject({
+        ok: true,
+        faultType: 'FaultException`1',
+        action: 'http://example.org/calc/ICalculator/DivideCalcFaultFault',
+        subcode: 'DivideByZero',
+        subcodeNs: 'http://example.org/calc/faults',
+      });
+    }, 120_000);
+
     it("Mono's client (basicHttp), the same through the relay as directly", async () => {
       const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'fail', 'crash', 'notify'];
       const direct = await runWcfClient({ binding: 'basic', address: soapCore.basic, scenario, text: 'notify-mono-core' });
@@ -254,22 +307,50 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     }, 60_000);
   });
 
-  it("basicHttp over https: the relay's certificate validated against its CA, the same results as basicHttp directly", async () => {
+  it("basicHttp, wsHttp and net.tcp with Transport security (TLS): the relay's certificate validated against its CA, the same results as directly", async () => {
     const { cert, key } = await generateSelfSigned(['localhost', '127.0.0.1']);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-ca-'));
     h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
     const caFile = path.join(dir, 'relay-ca.pem');
     fs.writeFileSync(caFile, cert);
-    const tlsRelay = await h.relay({ tls: { cert, key }, entities: [{ path: 'calc-https', requiresClientAuthorization: true }] });
-    const agent = await h.agent(tlsRelay, [{ path: 'calc-https', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } }], { tls: { ca: cert, rejectUnauthorized: true } });
+    // requireTls: a net.tcp session without the ssl-tls upgrade is refused, so the cell proves it happened.
+    const tlsRelay = await h.relay({
+      tls: { cert, key },
+      netTcp: { port: 0, host: '127.0.0.1', requireTls: true },
+      entities: ['calc-https', 'calc-wss', 'calc-tcps'].map((p) => ({ path: p, requiresClientAuthorization: true })),
+    });
+    const agent = await h.agent(
+      tlsRelay,
+      [
+        { path: 'calc-https', target: { type: 'http', url: urls.basic, soapVersion: '1.1' } },
+        { path: 'calc-wss', target: { type: 'http', url: urls.ws, soapVersion: '1.2' } },
+        { path: 'calc-tcps', target: { type: 'nettcp', url: urls.tcp } },
+      ],
+      { tls: { ca: cert, rejectUnauthorized: true } },
+    );
     await agent.whenReady();
     const address = `https://localhost:${new URL(tlsRelay.url).port}/calc-https`;
+    const tcpAddress = `net.tcp://localhost:${new URL(tlsRelay.netTcp!.url).port}/calc-tcps`;
     const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'notify', 'two-channels'];
+    const drop = (rs: WcfResult[]) => rs.map(({ binding: _b, ...x }) => ({ ...x, binding: 'any' }));
+
     const direct = await runDotnetCalcClient({ binding: 'basic', address: urls.basic, scenario, text: 'notify-https' });
     const relayed = await runDotnetCalcClient({ binding: 'basic-https', address, scenario, text: 'notify-https', ca: caFile, tokenBehavior: token(tlsRelay, 'calc-https') });
     showFailures(relayed);
-    const drop = (rs: WcfResult[]) => rs.map(({ binding: _b, ...x }) => ({ ...x, binding: 'any' }));
     expect(compare(drop(direct), drop(relayed))).toEqual(sameBut(scenario as string[]));
+
+    // wsHttp with Transport security: TLS to the relay, the agent calls Mono's wsHttp endpoint.
+    const directWs = await runDotnetCalcClient({ binding: 'ws', address: urls.ws, scenario, text: 'notify-wss' });
+    const relayedWs = await runDotnetCalcClient({ binding: 'ws-https', address: address.replace('calc-https', 'calc-wss'), scenario, text: 'notify-wss', ca: caFile, tokenBehavior: token(tlsRelay, 'calc-wss') });
+    showFailures(relayedWs);
+    expect(compare(drop(directWs), drop(relayedWs))).toEqual(sameBut(scenario as string[]));
+
+    // Mono's service has no net.tcp Transport endpoint: the reference is its security None one.
+    const directTcpRun = await directTcp({ binding: 'tcp', address: urls.tcp, scenario, text: 'notify-tcps' });
+    const relayedTcp = await runDotnetCalcClient({ binding: 'tcp-tls', address: tcpAddress, scenario, text: 'notify-tcps', ca: caFile, tokenBehavior: token(tlsRelay, 'calc-tcps') });
+    showFailures(relayedTcp);
+    expect(compare(drop(directTcpRun), drop(relayedTcp))).toEqual(sameBut(scenario as string[]));
+
     // A CA the relay's certificate does not chain to: refused by the client, nothing sent.
     const other = await generateSelfSigned(['localhost']);
     const otherFile = path.join(dir, 'other-ca.pem');
@@ -278,7 +359,57 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
     expect(refused[0]).toMatchObject({ ok: false });
     expect(refused[0]).toMatchObject({ error: 'SecurityNegotiationException' });
     expect(String(refused[0]!.message)).toMatch(/trust relationship for the SSL\/TLS secure channel/);
-  }, 120_000);
+    const refusedTcp = await runDotnetCalcClient({ binding: 'tcp-tls', address: tcpAddress, scenario: 'add', ca: otherFile, tokenBehavior: token(tlsRelay, 'calc-tcps') });
+    expect(refusedTcp[0]).toMatchObject({ ok: false });
+    console.log('net.tcp Transport, untrusted CA:', JSON.stringify(refusedTcp[0]));
+  }, 180_000);
+
+  it("a relay restart mid-run: after recreating its channel, the client's next call succeeds (basicHttp and net.tcp)", async () => {
+    // A Mono service of its own: one whose net.tcp listener no earlier cell has worn.
+    const own = await loopbackWcfUrls();
+    const svc = await startWcfService({ basic: own.basic, tcp: own.tcp, quiet: true });
+    h.defer(() => svc.stop());
+    const [port, tcpPort] = [await freePort(), await freePort()];
+    const options = {
+      port,
+      netTcp: { port: tcpPort, host: '127.0.0.1' },
+      entities: ['calc-rs-basic', 'calc-rs-tcp'].map((p) => ({ path: p, requiresClientAuthorization: true })),
+    };
+    const first = await h.relay(options);
+    const agent = await h.agent(first, [
+      { path: 'calc-rs-basic', target: { type: 'http', url: own.basic, soapVersion: '1.1' } },
+      { path: 'calc-rs-tcp', target: { type: 'nettcp', url: own.tcp } },
+    ]);
+    await agent.whenReady();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-restart-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const pause = (name: string) => path.join(dir, name);
+    // Directly nothing restarts: the pause ends at once.
+    for (const name of ['direct-basic', 'direct-tcp']) fs.writeFileSync(`${pause(name)}.go`, '');
+    const direct = [
+      ...(await runDotnetCalcClient({ binding: 'basic', address: own.basic, scenario: 'restart', pauseFile: pause('direct-basic') })),
+      ...(await directTcp({ binding: 'tcp', address: own.tcp, scenario: 'restart', pauseFile: pause('direct-tcp') })),
+    ];
+
+    const runs = [
+      runDotnetCalcClient({ binding: 'basic', address: `${first.url}/calc-rs-basic`, scenario: 'restart', pauseFile: pause('basic'), tokenBehavior: token(first, 'calc-rs-basic') }),
+      runDotnetCalcClient({ binding: 'tcp', address: `${first.netTcp!.url}/calc-rs-tcp`, scenario: 'restart', pauseFile: pause('tcp'), tokenBehavior: token(first, 'calc-rs-tcp') }),
+    ];
+    await waitFor(() => ['basic', 'tcp'].every((n) => fs.existsSync(`${pause(n)}.ready`)), 60_000, 'both clients to make their first call');
+    await first.close();
+    await waitFor(() => agent.channels.every((c) => c.state !== 'READY'), 10_000, 'the agent to notice');
+    const second = await h.relay(options);
+    await agent.whenReady(30_000);
+    expect(second.url).toBe(first.url);
+    for (const name of ['basic', 'tcp']) fs.writeFileSync(`${pause(name)}.go`, '');
+    const relayed = (await Promise.all(runs)).flat();
+    showFailures(relayed);
+    expect(compare(direct, relayed)).toEqual({ restart: 'same' });
+    expect(relayed.map((x) => [x.binding, x.ok, x.results])).toEqual([
+      ['basic', true, [3, 5]],
+      ['tcp', true, [3, 5]],
+    ]);
+  }, 180_000);
 
   // Last: Mono's net.tcp listener can be slow to accept after clients gave up on its faults.
   it("tcp faults: Mono's carry no RelatesTo, so Microsoft's client times out, directly and through the relay alike", async () => {

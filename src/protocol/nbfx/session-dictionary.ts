@@ -60,6 +60,15 @@ export class SessionReader {
     return this.#strings[id];
   }
 
+  /** A copy with the same strings and quota, to read ahead without changing this one. */
+  fork(): SessionReader {
+    const copy = new SessionReader({ maxSessionBytes: this.#maxBytes });
+    copy.#strings.push(...this.#strings);
+    copy.#bytesUsed = this.#bytesUsed;
+    copy.#failure = this.#failure;
+    return copy;
+  }
+
   /**
    * Reads the StringTable at the start of an envelope payload, adds its strings, and returns the
    * offset where the NBFX document starts. Throws ProtocolError (and poisons the session) on a

@@ -128,6 +128,16 @@ export class ServerDecoder {
     return this.#queue.consumeChunks(this.#queue.length);
   }
 
+  /**
+   * While a Sized Envelope is being received: its first bytes so far (at most `max`), without
+   * consuming them; else undefined. Lets a server read an envelope's head (a token in it) before
+   * the whole envelope has arrived.
+   */
+  partialEnvelope(max: number): Buffer | undefined {
+    if (this.#state !== ServerState.ReadingEnvelopePayload) return undefined;
+    return this.#queue.peek(Math.min(max, this.#queue.length, this.#remaining));
+  }
+
   /** The upgrade handshake is done: decode the (now decrypted) bytes that follow. */
   upgradeComplete(): void {
     if (this.#state !== ServerState.AwaitingUpgrade) {

@@ -248,8 +248,11 @@ export function readFaultElement(fault: XmlElement, soapVersion: SoapVersion): O
       detail: findChild(fault, ns, 'Detail'),
     };
   }
-  // SOAP 1.1 fault children are unqualified.
-  const child = (name: string): XmlElement | undefined => childElements(fault).find((c) => c.localName === name && c.namespaceUri === '');
+  // SOAP 1.1 fault children are unqualified; some stacks (SoapCore) qualify faultcode, which is
+  // read too (an unqualified child wins).
+  const children = childElements(fault);
+  const child = (name: string): XmlElement | undefined =>
+    children.find((c) => c.localName === name && c.namespaceUri === '') ?? children.find((c) => c.localName === name && c.namespaceUri !== ns);
   const codeEl = child('faultcode');
   const code = codeEl ? resolveQNameText(codeEl, elementText(codeEl)) : { prefix: '', localName: '', namespaceUri: '' };
   const stringEl = child('faultstring');

@@ -256,6 +256,8 @@ function convertFault(env: Envelope, to: SoapVersion): boolean {
     let subcode: ResolvedQName | undefined;
     if (parsed.kind !== undefined) {
       value = envQName(parsed.kind);
+    } else if (parsed.code.localName === '') {
+      value = envQName('Receiver'); // no faultcode: nothing to carry as a subcode
     } else {
       value = envQName(RECEIVER_SUBCODES.has(parsed.code.localName) ? 'Receiver' : 'Sender');
       subcode = parsed.code;

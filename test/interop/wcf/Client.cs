@@ -53,8 +53,8 @@ namespace RelayBridge.Interop
             catch (Exception e)
             {
                 Console.Error.WriteLine("usage error: " + e.Message);
-                Console.Error.WriteLine("usage: WcfClient.exe --binding basic|basic-https|ws|tcp|tcp-tls|tcp-streamed --address URL [--via URL] --scenario NAME[,NAME...]|all");
-                Console.Error.WriteLine("         [--count N] [--size N] [--text S] [--timeout SECONDS] [--header-token TOKEN] [--token-behavior TOKEN]");
+                Console.Error.WriteLine("usage: WcfClient.exe --binding basic|basic-https|basic-streamed|ws|ws-https|tcp|tcp-tls|tcp-streamed --address URL [--via URL] --scenario NAME[,NAME...]|all");
+                Console.Error.WriteLine("         [--count N] [--size N] [--text S] [--timeout SECONDS] [--header-token TOKEN] [--token-behavior TOKEN] [--pause-file PATH]");
                 return 2;
             }
 
@@ -102,6 +102,7 @@ namespace RelayBridge.Interop
                 case "parallel": return Parallel(r);
                 case "delay": return DelayScenario(r);
                 case "import-wsdl": return ImportWsdl(r);
+                case "restart": return Restart(r);
                 default: throw new ArgumentException("unknown scenario: " + name);
             }
         }
@@ -240,7 +241,7 @@ namespace RelayBridge.Interop
         // SOAPAction and Content-Type the channel had set), so they are set here again.
         static T Call<T>(ICalculator ch, string op, Func<T> call)
         {
-            if (headerToken == null || bindingKind == "tcp") return call();
+            if (headerToken == null || bindingKind.StartsWith("tcp")) return call();
             using (new OperationContextScope((IContextChannel)ch))
             {
                 var prop = new HttpRequestMessageProperty();
@@ -455,6 +456,31 @@ namespace RelayBridge.Interop
             }
             bool ok = results.SequenceEqual(new[] { 2, 4, 6, 8, 10 });
             return r.Set("ok", ok).Set("results", results);
+        }
+
+        // A call, then a pause while the test restarts the relay (or nothing, directly): writes
+        // PAUSE.ready, waits for PAUSE.go (--pause-file PAUSE). The old channel is closed (aborted
+        // when faulted), as a client does after a CommunicationException; the next call on a new
+        // channel must succeed.
+        static JsonObject Restart(JsonObject r)
+        {
+            string pause = Args.Get(opts, "pause-file", null);
+            if (pause == null) throw new ArgumentException("restart needs --pause-file PATH");
+            var results = new List<int>();
+            var before = Open();
+            results.Add(Call(before, "Add", () => before.Add(1, 2)));
+            System.IO.File.WriteAllText(pause + ".ready", "");
+            var sw = Stopwatch.StartNew();
+            while (!System.IO.File.Exists(pause + ".go"))
+            {
+                if (sw.Elapsed.TotalSeconds > 120) throw new TimeoutException("no " + pause + ".go in 120 s");
+                Thread.Sleep(50);
+            }
+            Close(before); // aborted when the restart faulted it (closing a channel Mono's listener still serves keeps it healthy)
+            var after = Open();
+            try { results.Add(Call(after, "Add", () => after.Add(2, 3))); }
+            finally { Close(after); }
+            return r.Set("ok", results.SequenceEqual(new[] { 3, 5 })).Set("results", results);
         }
 
         // --count channels, each calling Add once, all at the same time.

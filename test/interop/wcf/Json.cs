@@ -166,6 +166,7 @@ namespace RelayBridge.Interop
             {
                 case "basic":
                 case "basic-https":
+                case "basic-streamed":
                 {
                     // basic-https: BasicHttpBinding over TLS (Transport security), the relay's https endpoint.
                     var basic = new System.ServiceModel.BasicHttpBinding(kind == "basic-https"
@@ -175,12 +176,19 @@ namespace RelayBridge.Interop
                     basic.MaxBufferSize = MaxMessage;
                     basic.MaxBufferPoolSize = MaxMessage;
                     basic.ReaderQuotas = BigQuotas();
+                    // basic-streamed: TransferMode.Streamed (the request goes chunked, the reply is read as a stream).
+                    if (kind == "basic-streamed") basic.TransferMode = System.ServiceModel.TransferMode.Streamed;
                     b = basic;
                     break;
                 }
                 case "ws":
+                case "ws-https":
                 {
-                    var ws = new System.ServiceModel.WSHttpBinding(System.ServiceModel.SecurityMode.None, false);
+                    // ws-https: Transport security (https), no client credential.
+                    var ws = new System.ServiceModel.WSHttpBinding(kind == "ws-https"
+                        ? System.ServiceModel.SecurityMode.Transport
+                        : System.ServiceModel.SecurityMode.None, false);
+                    if (kind == "ws-https") ws.Security.Transport.ClientCredentialType = System.ServiceModel.HttpClientCredentialType.None;
                     ws.MaxReceivedMessageSize = MaxMessage;
                     ws.MaxBufferPoolSize = MaxMessage;
                     ws.ReaderQuotas = BigQuotas();
@@ -215,7 +223,7 @@ namespace RelayBridge.Interop
                     break;
                 }
                 default:
-                    throw new ArgumentException("unknown binding: " + kind + " (basic|basic-https|ws|tcp|tcp-tls|tcp-streamed)");
+                    throw new ArgumentException("unknown binding: " + kind + " (basic|basic-https|basic-streamed|ws|ws-https|tcp|tcp-tls|tcp-streamed)");
             }
             b.OpenTimeout = timeout;
             b.SendTimeout = timeout;

@@ -36,7 +36,8 @@
  * address (limits.maxUnauthenticated*); a connection that found none must authenticate by its
  * preamble (Via token, anonymous path) within OVER_CAP_GRACE_MS, else it gets ServerTooBusy at
  * the preamble's end. It may send at most
- * netTcp.preAuthMaxMessageBytes in all (preamble and envelopes; MaxMessageSizeExceededFault), and
+ * netTcp.preAuthMaxMessageBytes in all (preamble and envelopes; MaxMessageSizeExceededFault) unless
+ * the envelope it is sending carries a token that authorizes it before its Body, and
  * is closed when netTcp.channelInitializationTimeoutMs after its start it has not authenticated.
  */
 import type net from 'node:net';
@@ -75,6 +76,7 @@ import {
   SESSION_TARGET_HEADER,
   SessionCloseCode,
 } from '../../../protocol/hyco';
+import { DEFAULT_XML_LIMITS, type XmlLimits } from '../../../protocol/xml/limits';
 import { parseXml } from '../../../protocol/xml/text-reader';
 import type { WsEndpoint } from '../../../transport/ws-endpoint';
 import type { CarrierLink, PendingCarrier } from '../../routing/pending-carrier';
@@ -88,6 +90,7 @@ import {
   encodeReply,
   encodeSelfContainedReply,
   errorFault,
+  peekRequestToken,
   replyFromResponse,
   requestXml,
   type DecodedRequest,
@@ -194,6 +197,11 @@ export class NmfConnection {
   #idleTimer: TimerHandle | undefined;
   /** Authorized once (Via token, anonymous path, or a message): the pre-auth bounds are off. */
   #authenticated = false;
+  /**
+   * XML limits for the service's replies as text: as large as netTcp.maxMessageBytes allows the
+   * client's messages, and never below the XML defaults.
+   */
+  readonly #xmlLimits: Partial<XmlLimits>;
   /** Bytes received while not authenticated. */
   #preAuthBytes = 0;
   #initTimer: TimerHandle | undefined;
@@ -204,6 +212,8 @@ export class NmfConnection {
     this.#o = options;
     this.#log = options.log;
     this.#decoder = new ServerDecoder({ limits: { maxMessageBytes: options.config.maxMessageBytes } });
+    const replyBytes = Math.max(options.config.maxMessageBytes, DEFAULT_XML_LIMITS.maxInputBytes);
+    this.#xmlLimits = { maxInputBytes: replyBytes, maxTextChars: Math.max(replyBytes, DEFAULT_XML_LIMITS.maxTextChars) };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.#log.debug({ err: err.message }, 'net.tcp socket error'));
@@ -251,11 +261,10 @@ export class NmfConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#state.is(ConnectionState.Closing, ConnectionState.Closed)) return;
+    let overAllowance = false;
     if (!this.#authenticated) {
       this.#preAuthBytes += chunk.length;
-      if (this.#preAuthBytes > this.#o.config.preAuthMaxMessageBytes) {
-        return this.#fault(FaultString.MaxMessageSizeExceededFault, `more than ${this.#o.config.preAuthMaxMessageBytes} bytes before the first authorized message`);
-      }
+      overAllowance = this.#preAuthBytes > this.#o.config.preAuthMaxMessageBytes;
     }
     this.#armIdleTimer();
     if (!this.#session && !this.#preambleTimer) this.#armPreambleTimer();
@@ -266,6 +275,9 @@ export class NmfConnection {
       this.#protocolFailure(err);
       return;
     }
+    if (overAllowance && !this.#headAuthenticates(frames)) {
+      return this.#fault(FaultString.MaxMessageSizeExceededFault, `more than ${this.#o.config.preAuthMaxMessageBytes} bytes before the first authorized message`);
+    }
     try {
       this.#onFrames(frames);
     } catch (err) {
@@ -273,6 +285,30 @@ export class NmfConnection {
       this.#log.error({ err: (err as Error).message, state: this.#state.state }, 'net.tcp connection failed on an internal error');
       this.#destroy();
     }
+  }
+
+  /**
+   * Past netTcp.preAuthMaxMessageBytes an unauthenticated connection goes on only when the
+   * envelope it is sending carries, before its Body and within that allowance, a token that
+   * authorizes its path: a client whose first call on a connection is large (the token rides in
+   * each message) is served as directly. Read from the envelope's first bytes, whole or not yet.
+   */
+  #headAuthenticates(frames: readonly ServerFrame[]): boolean {
+    const session = this.#session;
+    if (!session || session.streamed || !this.#state.is(ConnectionState.Open)) return false;
+    const allowance = this.#o.config.preAuthMaxMessageBytes;
+    const whole = frames.find((f) => f.type === 'envelope');
+    const prefix = whole ? whole.payload.subarray(0, allowance) : this.#decoder.partialEnvelope(allowance);
+    if (!prefix) return false;
+    const { complete, token } = peekRequestToken(prefix, session.reader);
+    if (!complete || token === undefined) return false;
+    try {
+      this.#o.ctx.access.authorizeToken(session.entity, 'Send', token);
+    } catch {
+      return false;
+    }
+    this.#authenticate();
+    return true;
   }
 
   #onFrames(frames: ServerFrame[]): void {
@@ -492,7 +528,7 @@ export class NmfConnection {
       (res) => {
         session.calls.delete(call);
         if (messageId === undefined) return;
-        const reply = replyFromResponse(res, { action, messageId });
+        const reply = replyFromResponse(res, { action, messageId }, this.#xmlLimits);
         // An empty answer (202, or Mono's empty 200) means a one-way operation: WCF clients may
         // still send MessageID on those (Mono does), so nothing goes back.
         if (reply) this.#sendReply(session, reply);
@@ -794,7 +830,7 @@ export class NmfConnection {
     }
     let tokens: XmlToken[];
     try {
-      tokens = parseXml(text);
+      tokens = parseXml(text, this.#xmlLimits);
     } catch (err) {
       this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a session carrier');
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not XML.'), 'failed');

@@ -10,7 +10,7 @@
  * Action) when the reply has none.
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
-import { createSoapStringPolicy, encodeEnvelope, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
+import { createSoapStringPolicy, encodeEnvelope, NbfxStreamReader, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
 import { ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS, WSA10_NS, WCF_DISPATCHER_FAULT_ACTION } from '../../../protocol/soap/addressing';
@@ -19,6 +19,7 @@ import { buildFault, faultFromError, RELAYBRIDGE_FAULT_NS } from '../../../proto
 import { soap11ResponseToSoap12 } from '../../../protocol/soap/translate';
 import { parseXml } from '../../../protocol/xml/text-reader';
 import { writeXml } from '../../../protocol/xml/text-writer';
+import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { XmlToken } from '../../../protocol/xml/tokens';
 import { readEnvelopeHead } from './envelope-head';
 import type { RpcResponse } from './rpc-call';
@@ -61,6 +62,26 @@ export function decodeRequest(payload: Buffer, session: SessionReader | undefine
     if (to && to.start > t.end) to = { start: to.start - removed, end: to.end - removed };
   }
   return { tokens, addressing: { action: head.action, messageId: head.messageId }, token, to };
+}
+
+/**
+ * The RelayAccessToken of an envelope of which only the first bytes have arrived, read from a copy
+ * of the session's dictionary (the session's own is left as it is): `complete` once everything
+ * before the Body was read. Any decode problem reads as incomplete; the whole envelope, when it
+ * arrives, is decoded and checked as every other.
+ */
+export function peekRequestToken(prefix: Buffer, session: SessionReader | undefined): { readonly complete: boolean; readonly token?: string } {
+  try {
+    const reader = session?.fork();
+    const offset = reader ? reader.readStringTable(prefix) : 0;
+    const tokens = new NbfxStreamReader({ session: reader, hints: false }).push(prefix.subarray(offset));
+    const head = readEnvelopeHead(tokens);
+    if (head.bodyIndex === undefined || head.envelopeNamespace !== SOAP12_ENVELOPE_NS) return { complete: false };
+    const t = head.relayToken;
+    return { complete: true, token: t && (t.base64 ? Buffer.from(t.text, 'base64').toString('utf8') : t.text) };
+  } catch {
+    return { complete: false };
+  }
 }
 
 /** A decoded request as SOAP 1.2 XML text (for a listener, or a text carrier). */
@@ -118,8 +139,9 @@ export function errorFault(err: RelayError, messageId: string | undefined): Buff
  * an empty 2xx the agent marked as the service's one-way acknowledgement (HTTP 202, or an empty
  * 200 as Mono sends; protocol/hyco/one-way.ts).
  * Non-SOAP responses, and an unmarked empty 2xx to a message that expects a reply, become faults.
+ * `limits`: the XML limits for the reply (the relay's net.tcp message size).
  */
-export function replyFromResponse(res: RpcResponse, request: { action?: string; messageId?: string }): XmlToken[] | undefined {
+export function replyFromResponse(res: RpcResponse, request: { action?: string; messageId?: string }, limits?: Partial<XmlLimits>): XmlToken[] | undefined {
   const contentType = res.headers['content-type'];
   const empty = res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204;
   // Only a success may go back as nothing, and only when it is known to be a one-way
@@ -133,12 +155,12 @@ export function replyFromResponse(res: RpcResponse, request: { action?: string; 
     // The content type decides; without one (or a generic XML type) the envelope namespace does.
     const version = soapVersionOf(contentType);
     if (version === undefined && relayCode !== undefined) return parseXml(agentErrorFault(res, relayCode, request.messageId));
-    if (version === 'soap11') return parseXml(soap11ResponseToSoap12(res.body, { request }).body);
+    if (version === 'soap11') return parseXml(soap11ResponseToSoap12(res.body, { request, limits }).body, limits);
     if (version === 'soap12' || /xml/i.test(contentType ?? 'xml')) {
-      const tokens = parseXml(res.body);
+      const tokens = parseXml(res.body, limits);
       const head = readEnvelopeHead(tokens);
       if (head.envelopeNamespace === SOAP12_ENVELOPE_NS) return ensureAddressing(tokens, head, request);
-      if (head.envelopeNamespace !== undefined) return parseXml(soap11ResponseToSoap12(res.body, { request }).body);
+      if (head.envelopeNamespace !== undefined) return parseXml(soap11ResponseToSoap12(res.body, { request, limits }).body, limits);
     }
   } catch (err) {
     return parseXml(

@@ -54,6 +54,18 @@ describe('[MC-NBFSE] session dictionaries', () => {
     expect(r.bytesUsed).toBe(9);
   });
 
+  it('SessionReader.fork: reads ahead on a copy; the original is unchanged', () => {
+    const r = new SessionReader({ maxSessionBytes: 8 });
+    r.readStringTable(hex('02 01 61'));
+    const f = r.fork();
+    expect(f.readStringTable(hex('02 01 62'))).toBe(3);
+    expect([f.lookup(0), f.lookup(1), f.bytesUsed]).toEqual(['a', 'b', 4]);
+    expect([r.lookup(0), r.lookup(1), r.size, r.bytesUsed]).toEqual(['a', undefined, 1, 2]);
+    // The quota goes with the copy.
+    expect(() => f.readStringTable(hex('05 04 74657874'))).toThrow(ProtocolError);
+    expect(r.readStringTable(hex('05 04 74657874'))).toBe(6);
+  });
+
   it('SessionReader: a table past the quota fails the session for good (as WCF does)', () => {
     const r = new SessionReader({ maxSessionBytes: 6 });
     r.readStringTable(hex('04 01 61 01 62'));

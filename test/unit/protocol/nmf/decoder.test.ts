@@ -216,6 +216,20 @@ describe('ServerDecoder', () => {
     expect(env?.type === 'envelope' && env.payload.equals(payload)).toBe(true);
   });
 
+  it('partialEnvelope: the first bytes of a Sized Envelope still arriving, without consuming them', () => {
+    const payload = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    const bytes = Buffer.concat([preamble(Mode.Duplex), ...encodeSizedEnvelope(payload)]);
+    const d = new ServerDecoder();
+    expect(d.partialEnvelope(100)).toBeUndefined();
+    const at = bytes.length - payload.length + 3000;
+    expect(d.push(bytes.subarray(0, at)).map((f) => f.type)).toEqual(['preamble', 'preambleEnd']);
+    expect(d.partialEnvelope(100)).toEqual(payload.subarray(0, 100));
+    expect(d.partialEnvelope(10_000)).toEqual(payload.subarray(0, 3000));
+    const env = d.push(bytes.subarray(at)).find((f) => f.type === 'envelope');
+    expect(env?.type === 'envelope' && env.payload.equals(payload)).toBe(true);
+    expect(d.partialEnvelope(100)).toBeUndefined();
+  });
+
   it('Extensible Encoding is reported with its content type', () => {
     const bytes = encodePreamble({ mode: Mode.Duplex, via: VIA, encoding: 'application/soap+msbinsession1+gzip' });
     const first = new ServerDecoder().push(bytes)[0];

@@ -123,6 +123,26 @@ describe('SOAP 1.1 response -> SOAP 1.2 + WS-Addressing response', () => {
   });
 });
 
+describe('SOAP 1.1 faults as SoapCore writes them', () => {
+  it('a qualified faultcode (SoapCore 1.2.1) is read: its QName becomes the SOAP 1.2 Subcode', () => {
+    const soapCore =
+      '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>' +
+      '<a:faultcode xmlns:a="http://example.org/calc/faults">a:DivideByZero</a:faultcode><faultstring>Cannot divide by zero</faultstring>' +
+      '<detail><CalcFault xmlns="http://example.org/calc/data"><Operation>Divide</Operation></CalcFault></detail></s:Fault></s:Body></s:Envelope>';
+    expect(parseFault(soapCore)).toMatchObject({ code: { localName: 'DivideByZero', namespaceUri: 'http://example.org/calc/faults' }, reason: 'Cannot divide by zero' });
+    const out = soap11ResponseToSoap12(soapCore, { request: { action: 'urn:op', messageId: 'urn:uuid:1' }, faultAction: () => 'urn:op/DivideCalcFaultFault' });
+    expect(out.action).toBe('urn:op/DivideCalcFaultFault');
+    expect(parseFault(out.body)).toMatchObject({ kind: 'Sender', subcodes: [{ localName: 'DivideByZero', namespaceUri: 'http://example.org/calc/faults' }], reason: 'Cannot divide by zero' });
+  });
+
+  it('a fault without a faultcode becomes Receiver with no empty Subcode', () => {
+    const bare = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultstring>x</faultstring></s:Fault></s:Body></s:Envelope>';
+    const out = soap11ResponseToSoap12(bare, { request: { action: 'urn:op' } });
+    expect(parseFault(out.body)).toMatchObject({ kind: 'Receiver', subcodes: [], reason: 'x' });
+    expect(out.body.toString()).not.toContain('Subcode');
+  });
+});
+
 describe('SOAP 1.1 fault -> SOAP 1.2: the Action a WCF client matches a typed fault by', () => {
   const detail = '<detail><CalcFault xmlns="http://example.org/calc/data"><Operation>Divide</Operation></CalcFault></detail>';
   const fault = (header = '') =>
