@@ -28,7 +28,11 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
-export const logSchema = z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') });
+export const logSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** json, or pretty (one readable line per entry); default pretty on a terminal, JSON otherwise. */
+  format: z.enum(['json', 'pretty']).optional(),
+});
 
 export const relayFileSchema = z.looseObject({
   tls: z

@@ -113,9 +113,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'demo': {
       serving = true;
-      const { createCliLogger } = await import('./logger');
+      const { createCliLogger, resolveLogFormat } = await import('./logger');
       const { runDemo } = await import('./commands/demo');
-      const logger = createCliLogger(str(p.values['log-level']) ?? env.RELAYBRIDGE_LOG_LEVEL ?? 'warn');
+      const logger = createCliLogger(str(p.values['log-level']) ?? env.RELAYBRIDGE_LOG_LEVEL ?? 'warn', resolveLogFormat(str(p.values['log-format']) ?? env.RELAYBRIDGE_LOG_FORMAT));
       const demo = await runDemo({
         port: intOption(p, 'port') ?? Number(env.RELAYBRIDGE_PORT ?? 9443),
         dataDir: path.resolve(str(p.values['data-dir']) ?? './.relaybridge'),
@@ -134,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
         port: intOption(p, 'port'),
         host: str(p.values.host),
         logLevel: str(p.values['log-level']),
+        logFormat: str(p.values['log-format']),
         env,
       });
       process.stdout.write(`relay listening on ${relay.url}\n`);
@@ -149,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
       const agent = startAgentFromConfig({
         config: str(p.values.config),
         logLevel: str(p.values['log-level']),
+        logFormat: str(p.values['log-format']),
         healthPort: intOption(p, 'health-port'),
         relay: str(p.values.relay),
         connectionString: str(p.values['connection-string']),

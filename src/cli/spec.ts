@@ -39,6 +39,7 @@ export class UsageError extends ConfigError {
 }
 
 const LOG_LEVEL: OptionSpec = { type: 'string', arg: 'LEVEL', desc: 'trace|debug|info|warn|error|silent (env RELAYBRIDGE_LOG_LEVEL)' };
+const LOG_FORMAT: OptionSpec = { type: 'string', arg: 'FORMAT', desc: 'json|pretty (env RELAYBRIDGE_LOG_FORMAT; default: pretty on a terminal, JSON otherwise)' };
 const CREDS: Record<string, OptionSpec> = {
   relay: { type: 'string', arg: 'URL', desc: "the relay's base URL, e.g. https://relay.example.com:9443 (env RELAYBRIDGE_RELAY_URL); wins over a connection string's Endpoint" },
   'connection-string': { type: 'string', arg: 'CS', desc: 'Endpoint=sb://host[:port]/;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=…] (env RELAYBRIDGE_CONNECTION_STRING)' },
@@ -67,6 +68,7 @@ export const COMMANDS: CommandSpec = {
         'data-dir': { type: 'string', arg: 'DIR', desc: 'store and demo credentials (default ./.relaybridge)' },
         nodes: { type: 'string', arg: 'N', desc: 'relay nodes on one namespace, 1-9 (default 1); over 1 starts nats-server (must be on PATH) as their store' },
         'log-level': LOG_LEVEL,
+        'log-format': LOG_FORMAT,
       },
     },
     {
@@ -77,6 +79,7 @@ export const COMMANDS: CommandSpec = {
         port: { type: 'string', arg: 'N', desc: 'port to listen on (0: any free port; env RELAYBRIDGE_PORT)' },
         host: { type: 'string', arg: 'HOST', desc: 'address to bind (env RELAYBRIDGE_HOST)' },
         'log-level': LOG_LEVEL,
+        'log-format': LOG_FORMAT,
       },
     },
     {
@@ -94,6 +97,7 @@ export const COMMANDS: CommandSpec = {
         },
         'health-port': { type: 'string', arg: 'N', desc: 'serve /$health on this local port (0: any)' },
         'log-level': LOG_LEVEL,
+        'log-format': LOG_FORMAT,
       },
       notes: 'example:\n  relaybridge agent --relay https://relay.example.com --connection-string "Endpoint=sb://…" \\\n    --expose credit-check=http://10.0.0.12:8080/Credit.svc',
     },

@@ -6,6 +6,7 @@
 import type { Logger } from '../core/logger';
 import type { Store } from '../store/store';
 import type { AccessControl } from './access/access-control';
+import type { AccessLog } from './http/access-log';
 import type { ClientAddressResolver } from './guard/client-address';
 import type { PreAuthSlots } from './guard/pre-auth-slots';
 import type { Tarpit } from './guard/tarpit';
@@ -28,6 +29,8 @@ export interface EndpointDeps {
   readonly metrics: RelayMetrics;
   readonly log: Logger;
   readonly guard: PreAuthGuard;
+  /** One access line per call and refusal (http/access-log.ts); recent calls for the status page. */
+  readonly accessLog: AccessLog;
 }
 
 /** One relay node of the namespace, as the status page and /$health show it. */

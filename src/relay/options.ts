@@ -261,6 +261,11 @@ export const relayOptionsSchema = z.strictObject({
     .optional(),
   /** Serve /$metrics (Prometheus). Default true. */
   metrics: z.boolean().default(true),
+  /**
+   * One `access` line (level info) per call and per refusal on every endpoint, with the
+   * correlation id the caller gets in `Relaybridge-Correlation-Id`. Default true.
+   */
+  accessLog: z.boolean().default(true),
 });
 
 export type RelayOptionsInput = z.input<typeof relayOptionsSchema> & {

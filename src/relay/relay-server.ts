@@ -25,6 +25,7 @@ import { UpgradeEndpoint } from './endpoints/control/upgrade-endpoint';
 import { HttpSenderEndpoint } from './endpoints/http-sender/http-sender';
 import { writeJsonError } from './http/json-error';
 import { trackingDescriber } from './http/tracking';
+import { AccessLog } from './http/access-log';
 import { MetadataCache } from './endpoints/http-soap/metadata/metadata-cache';
 import { MetadataEndpoint } from './endpoints/http-soap/metadata/metadata-endpoint';
 import { SoapFaultContext, soapVersionOfRequest } from './endpoints/http-soap/soap-faults';
@@ -64,6 +65,7 @@ export class RelayServer {
   readonly #soap: SoapHttpEndpoint;
   readonly #management: ReturnType<typeof createManagementApp>;
   readonly #ops: OpsEndpoints;
+  readonly #accessLog: AccessLog;
   readonly #server: http.Server;
   readonly #adminServer: http.Server | undefined;
   readonly #sockets = new Set<Duplex>();
@@ -110,7 +112,14 @@ export class RelayServer {
       { nodeId: config.nodeId, listeners: router.registry.all().filter((l) => !l.remote).length, self: true, draining: router.draining },
       ...(this.cluster?.nodes() ?? []).map((n) => ({ ...n, self: false })),
     ];
-    const deps: ManagementDeps = { config, access, router, metrics, log: config.logger, guard, store, nodes };
+    const accessLog = (this.#accessLog = new AccessLog({
+      log: config.logger.child({ component: 'access' }),
+      clock: config.clock,
+      newId: () => router.mintId(),
+      remoteOf: (req) => guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers),
+      enabled: config.accessLog,
+    }));
+    const deps: ManagementDeps = { config, access, router, metrics, log: config.logger, guard, store, nodes, accessLog };
 
     this.#upgrades = new UpgradeEndpoint(deps);
     // Requests that look like SOAP but are relayed as plain HTTP still get their errors as faults.
@@ -191,17 +200,22 @@ export class RelayServer {
 
   readonly #up = (): boolean => !this.#closing && !this.router.draining;
 
-  /** The route table of the public port. */
+  /** The route table of the public port; every request gets a correlation id and an access line. */
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const target = req.url ?? '/';
     if (target.startsWith('/$management/') || target === '/$management') {
+      this.#accessLog.begin(req, res, 'management');
       req.url = target.slice('/$management'.length) || '/';
       this.#management(req, res);
       return;
     }
     const route = opsRouteOf(target.split('?')[0]!);
-    if (route) return this.#ops.handle(route, req, res, { trusted: false, up: this.#up });
+    if (route) {
+      this.#accessLog.begin(req, res, route.slice(2));
+      return this.#ops.handle(route, req, res, { trusted: false, up: this.#up });
+    }
     const soapKind = this.#soap.claims(req);
+    this.#accessLog.begin(req, res, soapKind ? (soapKind.kind === 'metadata' ? 'metadata' : 'soap') : 'http');
     if (soapKind) void this.#soap.handle(req, res, soapKind);
     else void this.httpSender.handle(req, res);
   }

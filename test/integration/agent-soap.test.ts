@@ -255,7 +255,7 @@ describe('agent SOAP proxies through relay + agent', () => {
     it('local service silent: a timeout fault after target.timeoutMs', async () => {
       const res = await post11(`${relay.url}/silent`, `${CALC}/Add`, calc('Add', ''));
       expect(res.status).toBe(500);
-      expect(faultOf(res).reason).toMatch(/did not answer in time \(id [0-9a-f]{12}\)/);
+      expect(faultOf(res).reason).toMatch(/did not answer in time \(id [\w.-]+\)/);
     });
 
     it('REST requests pass through untouched (GET JSON, POST of non-envelope XML)', async () => {

@@ -43,7 +43,7 @@ describe('empty answers against the WSDL', () => {
     expect(res.status).toBe(500);
     const fault = faultOf(res);
     expect(fault.code).toMatchObject({ localName: 'RELAY_ERR_TARGET_BAD_RESPONSE' });
-    expect(fault.reason).toMatch(/\(id [0-9a-f]{12}\)/);
+    expect(fault.reason).toMatch(/\(id [\w.-]+\)/);
   });
 
   it('a one-way operation answered empty: acknowledged, as before', async () => {

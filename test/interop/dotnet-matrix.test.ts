@@ -288,6 +288,16 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       });
     }, 120_000);
 
+    it("basicHttp to the SoapCore SOAP 1.2 service (1.1 ↔ 1.2 translation): as basicHttp directly, and the typed fault arrives", async () => {
+      const text = 'notify-core-basic12';
+      const r = await bothWays({ binding: 'basic', address: soapCore.basic, scenario: SCENARIOS, text }, { binding: 'basic', address: `${relay.url}/core-12`, scenario: SCENARIOS, text }, 'core-12');
+      // Directly Microsoft's client refuses SoapCore's SOAP 1.1 typed fault (a prefixed faultcode);
+      // translated from the SOAP 1.2 endpoint's fault it arrives typed.
+      expectDirectFailures(r.direct, ['divide']);
+      expect(compare(r.direct, r.relayed)).toEqual(sameBut(SCENARIOS as string[], { divide: 'better' }));
+      expect(r.relayed.find((x) => x.scenario === 'divide')).toMatchObject({ ok: true, faultType: 'FaultException`1', detail: { operation: 'Divide', problem: 'division by zero' } });
+    }, 120_000);
+
     it("Mono's client (basicHttp), the same through the relay as directly", async () => {
       const scenario: WcfClientArgs['scenario'] = ['add', 'echo', 'process', 'fail', 'crash', 'notify'];
       const direct = await runWcfClient({ binding: 'basic', address: soapCore.basic, scenario, text: 'notify-mono-core' });

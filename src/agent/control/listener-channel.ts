@@ -449,16 +449,27 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     );
   }
 
+  /**
+   * The call to the local service, and its `call` line: under the relay's id for the call (the
+   * relay's access line and the caller's Relaybridge-Correlation-Id name the same id), with the
+   * status the service answered and the time to its answer.
+   */
   async #callLocal(req: RequestCommand, body: Readable | Buffer | undefined): Promise<LocalResponse> {
     const proxy = this.#o.http;
-    if (!proxy) throw new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `path '${this.path}' has no HTTP target`);
-    return proxy.call({
-      method: req.method ?? 'GET',
-      requestTarget: req.requestTarget ?? `/${this.path}`,
-      headers: req.requestHeaders ?? {},
-      body,
-      remoteAddress: req.remoteEndpoint?.address,
-    });
+    const started = this.#o.clock.now();
+    const method = req.method ?? 'GET';
+    const target = (req.requestTarget ?? `/${this.path}`).split('?')[0]!;
+    try {
+      if (!proxy) throw new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `path '${this.path}' has no HTTP target`);
+      const res = await proxy.call({ id: req.id, method, requestTarget: req.requestTarget ?? `/${this.path}`, headers: req.requestHeaders ?? {}, body, remoteAddress: req.remoteEndpoint?.address });
+      const code = res.headers['x-relaybridge-error'];
+      this.#log.info({ id: req.id, method, target, status: res.statusCode, code, ms: Math.round(this.#o.clock.now() - started) }, 'call');
+      return res;
+    } catch (err) {
+      const e = toRelayError(err);
+      this.#log.info({ id: req.id, method, target, status: e.httpStatus ?? 502, code: e.code, ms: Math.round(this.#o.clock.now() - started) }, 'call');
+      throw err;
+    }
   }
 
   /**

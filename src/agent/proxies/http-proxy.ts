@@ -18,6 +18,8 @@ export interface HttpTarget {
 }
 
 export interface LocalRequest {
+  /** The relay's id for the call (its correlation id): failures are logged and answered under it. */
+  id?: string;
   method: string;
   /** requestTarget from the relay: /{entity path}[/suffix][?query]. */
   requestTarget: string;

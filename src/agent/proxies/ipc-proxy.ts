@@ -59,7 +59,7 @@ export class IpcProxy implements ServiceProxy {
       info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
       return await this.#dispatch(body, info);
     } catch (err) {
-      return faultResponse(err, info?.soapVersion ?? kind.soapVersion, info?.addressing, this.#o.logger, true);
+      return faultResponse(err, info?.soapVersion ?? kind.soapVersion, info?.addressing, this.#o.logger, { expose: true, id: req.id });
     }
   }
 

@@ -155,7 +155,7 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
     } catch (err) {
       this.#o.logger.debug({ err: (err as Error).message }, 'net.tcp call failed');
       // The caller's own messageId: a 1.1 caller has none (its translated addressing is ours).
-      return faultResponse(err, version, version === 'soap12' ? addressing : undefined, this.#o.logger);
+      return faultResponse(err, version, version === 'soap12' ? addressing : undefined, this.#o.logger, { id: request.id });
     }
   }
 

@@ -139,13 +139,13 @@ export class SoapHttpProxy implements ServiceProxy {
     try {
       body = await readBody(req.body, this.#o.maxMessageBytes);
     } catch (err) {
-      return faultResponse(err, kind.soapVersion, undefined, this.#log);
+      return faultResponse(err, kind.soapVersion, undefined, this.#log, { id: req.id });
     }
     let localPath: string;
     try {
       localPath = this.#http.localUrl(req.requestTarget).pathname;
     } catch (err) {
-      return faultResponse(err, kind.soapVersion, undefined, this.#log);
+      return faultResponse(err, kind.soapVersion, undefined, this.#log, { id: req.id });
     }
     // XML that is not an envelope (REST with a text/xml body): not a SOAP call, passed on as it is.
     if (!looksLikeEnvelope(body)) return this.#passThrough({ ...req, body });
@@ -172,7 +172,7 @@ export class SoapHttpProxy implements ServiceProxy {
     try {
       return await this.#http.call(req);
     } catch (err) {
-      return errorJsonResponse(err, this.#log);
+      return errorJsonResponse(err, this.#log, req.id);
     }
   }
 
@@ -193,7 +193,7 @@ export class SoapHttpProxy implements ServiceProxy {
       if (second.kind === 'reply') return await this.#emptyAllowed(call, second);
       throw badResponse(second.status, second.detail);
     } catch (err) {
-      return faultResponse(err, soapVersion, call.info?.addressing, this.#log);
+      return faultResponse(err, soapVersion, call.info?.addressing, this.#log, { id: call.req.id });
     }
   }
 

@@ -140,9 +140,10 @@ export type FailureLog = Pick<Logger, 'warn'>;
  * The public form of `err` (same code and wire forms, a message that names no private detail,
  * ending in `(id …)`), with the id; the private message is logged at warn under that id.
  */
-export function publicError(err: unknown, log: FailureLog | undefined, context: Record<string, unknown> = {}, expose = false): { error: RelayError; id: string } {
+export function publicError(err: unknown, log: FailureLog | undefined, context: Record<string, unknown> = {}, expose = false, callId?: string): { error: RelayError; id: string } {
   const e = err instanceof RelayError ? err : toRelayError(err);
-  const id = newCorrelationId();
+  // The relay's id for the call when it gave one (its access line names it too).
+  const id = callId ?? newCorrelationId();
   log?.warn({ correlationId: id, code: e.code, err: e.message, ...context }, 'relayed call failed on the private side');
   const text = e instanceof TargetAnswerError ? e.publicText : ((expose && e.code !== 'RELAY_ERR_INTERNAL' ? undefined : PUBLIC_TEXT[e.code]) ?? e.message);
   const error = new RelayError(e.code, `${text.replace(/\.?$/, '')} (id ${id}).`, {
@@ -163,17 +164,21 @@ export function faultResponse(
   soapVersion: SoapVersion,
   addressing: AddressingInfo | undefined,
   log: FailureLog | undefined,
-  /** Keep the message of a target error (one that names no address: an IPC target's state). */
-  expose = false,
+  options: {
+    /** Keep the message of a target error (one that names no address: an IPC target's state). */
+    readonly expose?: boolean;
+    /** The relay's id for the call (LocalRequest.id). */
+    readonly id?: string;
+  } = {},
 ): LocalResponse {
-  const { error: e, id } = publicError(err, log, { soapVersion }, expose);
+  const { error: e, id } = publicError(err, log, { soapVersion }, options.expose, options.id);
   const fault = faultFromError(e, soapVersion, addressing ? { addressing: { version: addressing.version, messageId: addressing.messageId } } : undefined);
   return bufferedResponse(fault.httpStatus, { 'content-type': fault.contentType, 'x-relaybridge-error': e.code, [CORRELATION_HEADER.toLowerCase()]: id }, fault.body, 'Internal Server Error');
 }
 
 /** The JSON error (`{error:{code,message}}`) for a failure on a non-SOAP call, with a correlation id. */
-export function errorJsonResponse(err: unknown, log: FailureLog | undefined): LocalResponse {
-  const { error: e, id } = publicError(err, log);
+export function errorJsonResponse(err: unknown, log: FailureLog | undefined, callId?: string): LocalResponse {
+  const { error: e, id } = publicError(err, log, {}, false, callId);
   const status = e.httpStatus ?? 502;
   return bufferedResponse(
     status,

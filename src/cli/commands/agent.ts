@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { createAgent, type Agent } from '../../agent/agent';
 import { ConfigError } from '../../core/errors';
-import { createCliLogger } from '../logger';
+import { createCliLogger, resolveLogFormat } from '../logger';
 import { agentFileSchema, parseSection, readConfigFile, resolveFrom } from '../config-file';
 import { envCredentials, resolveCredentials } from '../credentials';
 import { UsageError } from '../spec';
@@ -15,6 +15,8 @@ import { UsageError } from '../spec';
 export interface AgentCommandInput {
   config?: string;
   logLevel?: string;
+  /** json or pretty (--log-format). */
+  logFormat?: string;
   /** `--health-port`: serve /$health on this local port (host from the config, else 127.0.0.1). */
   healthPort?: number;
   /** `--relay`, `--connection-string`, `--key-name`/`--key`, `--token`: win over file and env. */
@@ -64,7 +66,7 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
   const file = input.config ? readConfigFile(input.config) : {};
   const { tls, log, relayUrl: fileRelay, connectionString: fileCs, keyName: fileKeyName, key: fileKey, token: fileToken, ...agentOptions } = parseSection(agentFileSchema, file, 'agent config') as Record<string, unknown> & {
     tls?: { caFile?: string; rejectUnauthorized?: boolean };
-    log?: { level?: string };
+    log?: { level?: string; format?: string };
   };
   const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? undefined : String(v));
   const creds = resolveCredentials([
@@ -78,7 +80,7 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
   }
   if (input.expose?.length) agentOptions.services = input.expose.map((e) => exposeToService(e, creds.connection?.entityPath));
   if (!agentOptions.services) throw new UsageError('relaybridge agent', 'nothing to serve: give --expose PATH=URL or a --config file with services');
-  const logger = createCliLogger(input.logLevel ?? input.env.RELAYBRIDGE_LOG_LEVEL ?? log?.level ?? 'info');
+  const logger = createCliLogger(input.logLevel ?? input.env.RELAYBRIDGE_LOG_LEVEL ?? log?.level ?? 'info', resolveLogFormat(input.logFormat ?? input.env.RELAYBRIDGE_LOG_FORMAT ?? log?.format));
   let ca: string | undefined;
   const caFile = input.caFile ?? (tls?.caFile ? resolveFrom(input.config, tls.caFile) : undefined);
   if (caFile) {

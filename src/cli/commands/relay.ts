@@ -7,7 +7,7 @@ import { MemoryStore } from '../../store/memory-store';
 import type { Store } from '../../store/store';
 import { ConfigError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { createCliLogger } from '../logger';
+import { createCliLogger, resolveLogFormat } from '../logger';
 import { envOverrides, parseSection, readConfigFile, relayFileSchema, resolveFrom } from '../config-file';
 import { ensureSelfSignedCertificate } from '../tls';
 
@@ -16,6 +16,8 @@ export interface RelayCommandInput {
   port?: number;
   host?: string;
   logLevel?: string;
+  /** json or pretty (--log-format). */
+  logFormat?: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -61,7 +63,7 @@ export async function startRelayFromConfig(input: RelayCommandInput): Promise<Re
   if (input.host !== undefined) merged.host = input.host;
   const { tls, store: storeCfg, log, ...relayOptions } = parseSection(relayFileSchema, merged, 'relay config');
   const level = input.logLevel ?? input.env.RELAYBRIDGE_LOG_LEVEL ?? log?.level ?? 'info';
-  const logger = createCliLogger(level);
+  const logger = createCliLogger(level, resolveLogFormat(input.logFormat ?? input.env.RELAYBRIDGE_LOG_FORMAT ?? log?.format));
 
   const stateDir = path.dirname(resolveFrom(input.config, storeCfg?.type !== 'nats' ? (storeCfg?.path ?? './.relaybridge/relay-store.json') : './.relaybridge/relay-store.json'));
   let tlsPem: { cert: string; key: string } | undefined;

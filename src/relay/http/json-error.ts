@@ -1,6 +1,7 @@
 /** The relay's own errors for plain HTTP callers: Azure's JSON error body. */
 import type { ServerResponse } from 'node:http';
 import { AuthError, RelayError } from '../../core/errors';
+import { correlationIdOf, noteCall } from './access-log';
 
 /** How a relay-side error is written to a node:http response (JSON, or a SOAP fault). */
 export type ErrorWriter = (res: ServerResponse, err: RelayError) => void;
@@ -19,10 +20,15 @@ const ERROR_NAMES: Record<number, string> = {
   504: 'GatewayTimeout',
 };
 
-/** Azure's JSON error body: {"error":{"code":"GatewayTimeout","message":"…"}}. */
+/**
+ * Azure's JSON error body: {"error":{"code":"GatewayTimeout","message":"…"}}, plus the relay's
+ * stable code and the call's correlation id.
+ */
 export const writeJsonError: ErrorWriter = (res, err) => {
   const { status, message, code } = httpFormOf(err);
-  const body = JSON.stringify({ error: { code: ERROR_NAMES[status] ?? 'Error', message, relayCode: code } });
+  noteCall(res, { code });
+  const correlationId = correlationIdOf(res);
+  const body = JSON.stringify({ error: { code: ERROR_NAMES[status] ?? 'Error', message, relayCode: code, ...(correlationId ? { correlationId } : {}) } });
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));

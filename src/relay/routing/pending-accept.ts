@@ -22,7 +22,8 @@ export interface PendingAcceptOptions {
   maxFramePayloadBytes: number;
   clock: Clock;
   logger: Logger;
-  onSettled: (p: PendingAccept, result: 'accepted' | 'rejected' | 'timeout' | 'gone') => void;
+  /** `status`: the listener's, for a rejection. */
+  onSettled: (p: PendingAccept, result: 'accepted' | 'rejected' | 'timeout' | 'gone', status?: number) => void;
 }
 
 export class PendingAccept {
@@ -60,7 +61,7 @@ export class PendingAccept {
   /** The listener rejected: 410 to the listener, its status and reason verbatim to the sender. */
   reject(listenerSocket: Duplex, status: number, description: string): void {
     if (this.#settled) return writeHttpError(listenerSocket, 404, 'Not Found', 'This rendezvous is no longer valid.');
-    this.#settle('rejected');
+    this.#settle('rejected', status);
     writeHttpError(listenerSocket, 410, 'Gone', '');
     const phrase = description.replace(/[\r\n]/g, ' ').slice(0, 512) || reasonPhrase(status);
     writeHttpError(this.#sender, status, phrase, phrase);
@@ -88,11 +89,11 @@ export class PendingAccept {
     this.#settle('gone');
   }
 
-  #settle(result: 'accepted' | 'rejected' | 'timeout' | 'gone'): void {
+  #settle(result: 'accepted' | 'rejected' | 'timeout' | 'gone', status?: number): void {
     if (this.#settled) return;
     this.#settled = true;
     this.#o.clock.clearTimeout(this.#timer);
-    this.#o.onSettled(this, result);
+    this.#o.onSettled(this, result, status);
   }
 }
 

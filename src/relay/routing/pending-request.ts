@@ -9,7 +9,6 @@
  * 64 KiB even for control-channel requests). Streamed bodies never sit whole in memory:
  * back-pressure pauses the producing socket.
  */
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ERROR_CODES, RelayError, TimeoutError, toRelayError, type ErrorCode } from '../../core/errors';
 import type { Clock, TimerHandle } from '../../core/clock';
@@ -60,6 +59,11 @@ export type RequestBodySource = Readable & { readonly complete?: boolean };
  * stream, which goes over the rendezvous socket the listener opens.
  */
 export interface RelayedRequest {
+  /**
+   * The caller's correlation id (http/access-log.ts): the call's id towards the listener, so the
+   * relay's and the agent's lines and the caller's fault name one id. Default: a new id.
+   */
+  readonly id?: string;
   /** The hybrid connection (entity) path the call is for. */
   readonly path: string;
   readonly method: string;
@@ -372,7 +376,7 @@ export class PendingRequest {
     } else if (contentType !== undefined && SOAP_RESPONSE_TYPE.test(contentType)) return undefined;
     const agentError = body && agentJsonError(headerOf(response.responseHeaders ?? {}, 'x-relaybridge-error'), body);
     if (agentError) return agentError;
-    const correlationId = randomBytes(6).toString('hex');
+    const correlationId = this.id;
     const what = bodyLength === 0 ? 'with no body' : `with ${contentType ?? 'no content type'}`;
     this.#log.warn({ correlationId, status, contentType, relayCode: headerOf(response.responseHeaders ?? {}, 'x-relaybridge-error'), answer: body?.subarray(0, 512).toString('utf8') }, 'the listener answered a SOAP call with something that is not a SOAP message');
     return new ListenerAnswerError(`The service answered HTTP ${status} ${what} instead of a SOAP message (id ${correlationId}).`, correlationId);

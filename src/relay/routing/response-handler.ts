@@ -113,6 +113,11 @@ export class BufferingHandler implements ResponseHandler {
     });
   }
 
+  /** Body bytes received so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   onStart(status: number, _reason: string, headers: Readonly<Record<string, string>>): void {
     this.#status = status;
     for (const [k, v] of Object.entries(headers)) this.#headers[k.toLowerCase()] = v;

@@ -76,6 +76,8 @@ export interface RelayedCall {
 export interface RouteObserver {
   /** Called once when the call is over, with the status the caller saw and its duration. */
   onDone?(status: number, ms: number): void;
+  /** Called when a listener took the call (again after a failover). */
+  onListener?(listenerId: string): void;
 }
 
 /** A WebSocket sender to hand to a listener (an `accept` command). */
@@ -91,6 +93,8 @@ export interface AcceptRequest {
   readonly senderProtocols: string[];
   readonly allowedListeners?: readonly string[];
   readonly disallowedListeners?: readonly string[];
+  /** Called once the sender is accepted, refused, timed out or gone (the access line). */
+  readonly onSettled?: (id: string, result: 'accepted' | 'rejected' | 'timeout' | 'gone', status?: number) => void;
   /** The sender's sb-hc-id: a tracing id the listener sees as the accept's `id`, never its address. */
   readonly id?: string;
 }
@@ -170,7 +174,8 @@ export class Router {
    */
   request(request: RelayedRequest, handler: ResponseHandler, observer: RouteObserver = {}): RelayedCall {
     const o = this.#o;
-    const id = this.#idPrefix + o.newId();
+    // The caller's correlation id names the call to the listener too (one id in every log).
+    const id = request.id !== undefined && !this.pendingRequests.has(request.id) ? request.id : this.mintId();
     const pending = new PendingRequest(id, request, handler, {
       requestTimeoutMs: o.limits.requestTimeoutMs,
       bodyIdleTimeoutMs: o.limits.bodyIdleTimeoutMs,
@@ -197,12 +202,19 @@ export class Router {
         }
         const address = `${(listener.rendezvousBase ?? o.rendezvousBase(listener.hostHeader))}/$hc/${path}?sb-hc-action=request&sb-hc-id=${capability}`;
         const inline = headersFit && Buffer.isBuffer(body) && body.length <= listener.controlBodyLimit;
-        return pending.send(listener, address, inline);
+        const sent = pending.send(listener, address, inline);
+        if (sent) observer.onListener?.(listener.listenerId);
+        return sent;
       });
     } catch (err) {
       pending.fail(toRelayError(err));
     }
     return { id, cancel: () => pending.cancel() };
+  }
+
+  /** A new call id: unique, and naming this node when ids are tagged (several nodes). */
+  mintId(): string {
+    return this.#idPrefix + this.#o.newId();
   }
 
   /**
@@ -224,10 +236,11 @@ export class Router {
       maxFramePayloadBytes: o.limits.maxFramePayloadBytes,
       clock: o.clock,
       logger: o.log.child({ endpoint: 'ws-sender', path: a.path, connId: id, trackingId }),
-      onSettled: (p, r) => {
+      onSettled: (p, r, status) => {
         this.pendingAccepts.delete(p.id);
         this.#secrets.delete(p.id);
         o.metrics.wsConnections.inc({ path: a.path, result: r });
+        a.onSettled?.(p.id, r, status);
       },
     });
     this.pendingAccepts.set(id, pending);

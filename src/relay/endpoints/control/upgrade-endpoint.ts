@@ -60,6 +60,7 @@ export class UpgradeEndpoint {
     const action = query.get('sb-hc-action') ?? '';
     // The caller's address (trustedProxies: the rightmost untrusted X-Forwarded-For hop).
     const remote = this.#ctx.guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const startedAt = this.#ctx.config.clock.now();
     try {
       if (!pathname.startsWith('/$hc/')) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'WebSocket upgrades are served under /$hc/ only.', { httpStatus: 404 });
       const rest = pathname.slice('/$hc'.length);
@@ -81,6 +82,17 @@ export class UpgradeEndpoint {
       if (status >= 500) this.#ctx.log.warn({ err: e.message, action }, 'upgrade failed');
       else this.#ctx.log.debug({ err: e.message, action, status }, 'upgrade refused');
       this.#ctx.metrics.handshakeFailures.inc({ action: action || 'none', status: String(status) });
+      this.#ctx.accessLog.call({
+        startedAt,
+        endpoint: 'websocket',
+        method: 'GET',
+        path: decodedPath(pathname),
+        operation: action || undefined,
+        status,
+        code: e.code,
+        ms: Math.round(this.#ctx.config.clock.now() - startedAt),
+        remote,
+      });
       // Refused before it authorized: the answer now, the close after limits.tarpitMs (unless the
       // caller hangs up first), so a reconnect loop cannot make the relay accept and refuse at will.
       const tarpit = this.#ctx.guard.tarpit;
@@ -147,6 +159,7 @@ export class UpgradeEndpoint {
       );
       ctx.router.addListener(channel);
       channel.log.info({ remoteAddress }, 'listener connected');
+      ctx.accessLog.call({ startedAt: ctx.config.clock.now(), endpoint: 'websocket', method: 'GET', path: entity.path, operation: 'listen', status: 101, ms: 0, listener: listenerId, remote: remoteAddress });
     });
   }
 
@@ -173,7 +186,22 @@ export class UpgradeEndpoint {
     }
     // The accept command must carry them all: 431 to this sender, before any listener sees it.
     assertForwardableHeaders(connectHeaders, ctx.config.limits.maxHeaderBytes);
+    const startedAt = ctx.config.clock.now();
+    const remote = ctx.guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
     ctx.router.accept(req, socket, head, {
+      onSettled: (id, result, status) =>
+        ctx.accessLog.call({
+          id,
+          startedAt,
+          endpoint: 'websocket',
+          method: 'GET',
+          path: entity.path,
+          operation: 'connect',
+          status: result === 'accepted' ? 101 : (status ?? (result === 'timeout' ? 504 : 499)),
+          code: result === 'timeout' ? 'RELAY_ERR_RENDEZVOUS_TIMEOUT' : undefined,
+          ms: Math.round(ctx.config.clock.now() - startedAt),
+          remote,
+        }),
       path: entity.path,
       rest,
       appQuery: stripRelayQuery(search).replace(/^\?/, ''),
@@ -318,4 +346,16 @@ export function rejectParams(search: string, query: URLSearchParams): { status: 
   const status = Number(code);
   if (!Number.isInteger(status) || status < 100 || status > 999) return { status: 400, description: description ?? 'Rejected' };
   return { status, description: description ?? '' };
+}
+
+/** The hybrid connection path of an upgrade's target (after /$hc/), for the access line. */
+function decodedPath(pathname: string): string {
+  const rest = pathname.startsWith('/$hc/') ? pathname.slice('/$hc/'.length) : pathname;
+  let path: string;
+  try {
+    path = decodeURIComponent(rest);
+  } catch {
+    path = rest;
+  }
+  return path.length > 256 ? `${path.slice(0, 256)}…` : path;
 }

@@ -11,6 +11,7 @@ import { QuotaExceededError, toRelayError } from '../../../core/errors';
 import { idleWatch, type Clock } from '../../../core/clock';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
 import type { EndpointDeps } from '../../deps';
+import { correlationIdOf, noteCall } from '../../http/access-log';
 import { bodyTimeout } from '../../http/body';
 import { discardRequestBody } from '../../http/discard-body';
 import { assertForwardableHeaders, headerBytes, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
@@ -54,6 +55,7 @@ export class HttpSenderEndpoint {
     const resolved = await ctx.access.resolveEntity(pathname);
     if (!resolved) throw ctx.access.endpointNotFound(pathname);
     const { entity } = resolved;
+    noteCall(res, { path: entity.path, operation: req.method ?? 'GET' });
     const query = new URLSearchParams(search);
     const { result, source } = await ctx.access.authorize(entity, 'Send', req.headers, query);
     // A rule limited to listed SOAP operations does not let plain HTTP through.
@@ -74,6 +76,7 @@ export class HttpSenderEndpoint {
     const body = small && length! > 0 ? await readBody(req, length!, { ms: limits.bodyIdleTimeoutMs, clock: ctx.config.clock }) : small ? Buffer.alloc(0) : undefined;
     const call = this.#ctx.router.request(
       {
+        id: correlationIdOf(res),
         path: entity.path,
         method: req.method ?? 'GET',
         target: pathname + stripRelayQuery(search),
@@ -86,6 +89,7 @@ export class HttpSenderEndpoint {
         operation: req.method ?? 'GET',
       },
       new ServerResponseHandler(res, writeError, () => discardRequestBody(req, res, this.#ctx.config.clock)),
+      { onListener: (listener) => noteCall(res, { listener }) },
     );
     res.on('close', () => call.cancel());
   }

@@ -33,6 +33,7 @@ import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { EndpointDeps } from '../../deps';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
+import { correlationIdOf, noteCall } from '../../http/access-log';
 import { discardRequestBody } from '../../http/discard-body';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
 import { parseListenerList } from '../../routing/listener-registry';
@@ -75,11 +76,11 @@ export class SoapHttpEndpoint {
     const ctx = this.#ctx;
     const started = ctx.config.clock.now();
     const fault = new SoapFaultContext(kind.version);
-    const call: CallState = { path: UNKNOWN_PATH, action: undefined, requestBytes: 0, bodyRead: false, stalled: false, slot: undefined };
+    const call: CallState = { path: UNKNOWN_PATH, action: undefined, bodyRead: false, stalled: false, slot: undefined };
+    // What the access line reports (http/access-log.ts); `status` where the answer bypassed `res` (tarpit).
     const finish = (status: number): void => {
-      const ms = ctx.config.clock.now() - started;
-      const sent = res.headersSent ? res.statusCode : status;
-      this.#log.info({ path: call.path, action: call.action ?? '', status: sent, ms, bytes: call.requestBytes }, 'soap call');
+      const path = call.path === UNKNOWN_PATH ? undefined : call.path;
+      noteCall(res, { path, operation: path ? ctx.router.labels.label(path, call.action) : undefined, status: res.headersSent ? undefined : status });
     };
     try {
       await this.#call(req, res, kind, fault, call, finish);
@@ -160,7 +161,6 @@ export class SoapHttpEndpoint {
       } finally {
         call.slot?.release();
       }
-      call.requestBytes = read.wireBytes;
       body = read.body;
       info = inspectEnvelope(body, contentType, headerValue(req.headers, 'soapaction'), this.#xmlLimits);
       fault.version = info.soapVersion;
@@ -191,6 +191,7 @@ export class SoapHttpEndpoint {
     }
     const relayed = ctx.router.request(
       {
+        id: correlationIdOf(res),
         path: entity.path,
         method: req.method ?? 'POST',
         target: requestTarget,
@@ -203,7 +204,7 @@ export class SoapHttpEndpoint {
         operation: ctx.router.labels.label(entity.path, call.action),
       },
       new ServerResponseHandler(res, fault.write, () => discardRequestBody(req, res, ctx.config.clock)),
-      { onDone: (status) => finish(status) },
+      { onDone: (status) => finish(status), onListener: (listener) => noteCall(res, { listener }) },
     );
     res.on('close', () => relayed.cancel());
   }
@@ -286,7 +287,6 @@ export class SoapHttpEndpoint {
 interface CallState {
   path: string;
   action: string | undefined;
-  requestBytes: number;
   bodyRead: boolean;
   /** The caller stopped sending its body (the connection is closed after the answer). */
   stalled: boolean;

@@ -17,6 +17,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { RelayError } from '../../../core/errors';
 import type { AddressingVersion, SoapVersion } from '../../../protocol/soap/addressing';
 import { faultFromError } from '../../../protocol/soap/fault';
+import { CORRELATION_HEADER, noteCall } from '../../http/access-log';
 import { httpFormOf } from '../../http/json-error';
 import { soapVersionOfContentType } from './soap-request';
 
@@ -44,8 +45,10 @@ export class SoapFaultContext {
     res.setHeader('Content-Length', fault.body.length);
     res.setHeader('Relaybridge-Error', err.code);
     res.setHeader('Relaybridge-Status', String(status));
+    noteCall(res, { code: err.code });
+    // The id the agent named in its own fault, else the call's (set by the access log).
     const id = (err as { correlationId?: unknown }).correlationId;
-    if (typeof id === 'string') res.setHeader('Relaybridge-Correlation-Id', id);
+    if (typeof id === 'string') res.setHeader(CORRELATION_HEADER, id);
     res.end(fault.body);
   };
 }

@@ -145,9 +145,27 @@ interface Carrier {
   binary: { readonly to: string; readonly serviceStrings: SessionReader } | undefined;
   /** Messages that came while the carrier was opening. */
   readonly queue: Array<{ request: DecodedRequest; messageId: string | undefined }>;
-  /** MessageIDs of client requests not answered yet: faulted if the carrier fails. */
-  readonly awaiting: Set<string>;
+  /** Client requests not answered yet, by MessageID: faulted if the carrier fails; an access line each. */
+  readonly awaiting: Map<string, CarriedCall>;
   readonly startedAt: number;
+}
+
+/** A call on a carried session waiting for its reply. */
+interface CarriedCall {
+  readonly operation: string;
+  readonly startedAt: number;
+}
+
+/** True when the envelope's Body holds a SOAP Fault. */
+function isFaultReply(tokens: readonly XmlToken[]): boolean {
+  const body = readEnvelopeHead(tokens).bodyIndex;
+  if (body === undefined) return false;
+  for (let i = body + 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'startElement') return t.localName === 'Fault';
+    if (t.kind === 'endElement') return false;
+  }
+  return false;
 }
 
 export interface NmfConnectionOptions {
@@ -731,7 +749,7 @@ export class NmfConnection {
       this.#o.sessionSlots.release(session.entity.path);
       return null;
     }
-    const carrier: Carrier = { state: new StateMachine('net.tcp session carrier', CarrierState.Opening, CARRIER_TRANSITIONS), pending, binary: undefined, ep: undefined, queue: [], awaiting: new Set(), startedAt: ctx.config.clock.now() };
+    const carrier: Carrier = { state: new StateMachine('net.tcp session carrier', CarrierState.Opening, CARRIER_TRANSITIONS), pending, binary: undefined, ep: undefined, queue: [], awaiting: new Map(), startedAt: ctx.config.clock.now() };
     pending.carrier.then(
       (link) => this.#carrierOpen(session, carrier, link),
       (err: unknown) => this.#carrierFailed(session, carrier, toRelayError(err), 'refused'),
@@ -746,9 +764,10 @@ export class NmfConnection {
       return;
     }
     if (messageId !== undefined) {
-      carrier.awaiting.add(messageId);
+      const operation = this.#o.ctx.router.labels.label(session.entity.path, request.addressing.action);
+      carrier.awaiting.set(messageId, { operation, startedAt: this.#o.ctx.config.clock.now() });
       // One-way calls with a MessageID (Mono) are never answered: keep the newest ids only.
-      if (carrier.awaiting.size > this.#o.config.maxPendingCallsPerSession) carrier.awaiting.delete(carrier.awaiting.values().next().value!);
+      if (carrier.awaiting.size > this.#o.config.maxPendingCallsPerSession) carrier.awaiting.delete(carrier.awaiting.keys().next().value!);
     }
     if (carrier.state.is(CarrierState.Opening)) return void carrier.queue.push({ request, messageId });
     const ep = carrier.ep!;
@@ -812,13 +831,15 @@ export class NmfConnection {
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The agent sent a binary message on a text carrier.'), 'failed');
     }
     let relatesTo: string | undefined;
+    let tokens: XmlToken[];
     try {
-      relatesTo = readEnvelopeHead(decodeEnvelope(payload, { session: carrier.binary.serviceStrings })).relatesTo;
+      tokens = decodeEnvelope(payload, { session: carrier.binary.serviceStrings });
+      relatesTo = readEnvelopeHead(tokens).relatesTo;
     } catch (err) {
       this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a binary session carrier');
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not a binary SOAP envelope.'), 'failed');
     }
-    if (relatesTo !== undefined) carrier.awaiting.delete(relatesTo);
+    if (relatesTo !== undefined) this.#carriedDone(session, carrier, relatesTo, isFaultReply(tokens) ? 500 : 200);
     this.#write(encodeSizedEnvelope(payload));
   }
 
@@ -836,7 +857,7 @@ export class NmfConnection {
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not XML.'), 'failed');
     }
     const relatesTo = readEnvelopeHead(tokens).relatesTo;
-    if (relatesTo !== undefined) carrier.awaiting.delete(relatesTo);
+    if (relatesTo !== undefined) this.#carriedDone(session, carrier, relatesTo, isFaultReply(tokens) ? 500 : 200);
     this.#sendReply(session, tokens);
   }
 
@@ -851,7 +872,12 @@ export class NmfConnection {
     this.#log.info({ path: session.entity.path, session: session.id, err: err.message }, 'net.tcp session failed');
     if (session.closed || this.#session !== session) return;
     if (err.code === 'RELAY_ERR_TOO_BUSY') return this.#fault(FaultString.ServerTooBusy, err.message);
-    for (const m of carrier.queue.splice(0)) if (m.messageId !== undefined) carrier.awaiting.add(m.messageId);
+    for (const m of carrier.queue.splice(0)) {
+      if (m.messageId !== undefined && !carrier.awaiting.has(m.messageId)) {
+        const operation = this.#o.ctx.router.labels.label(session.entity.path, m.request.addressing.action);
+        carrier.awaiting.set(m.messageId, { operation, startedAt: this.#o.ctx.config.clock.now() });
+      }
+    }
     this.#faultAwaiting(session, carrier, err);
     // Then an NMF Fault record kills the session ([MC-NMF] §2.2.3.9): a WCF client faults its
     // channel on it at once, even with no call waiting (a bare FIN may go unnoticed until its
@@ -872,8 +898,29 @@ export class NmfConnection {
   }
 
   #faultAwaiting(session: Session, carrier: Carrier, err: RelayError): void {
-    for (const id of carrier.awaiting) this.#sendReply(session, errorFault(err, id));
-    carrier.awaiting.clear();
+    for (const id of [...carrier.awaiting.keys()]) {
+      this.#sendReply(session, errorFault(err, id));
+      this.#carriedDone(session, carrier, id, 500, err.code);
+    }
+  }
+
+  /** A call on a carried session was answered (or faulted here): its access line. */
+  #carriedDone(session: Session, carrier: Carrier, messageId: string, status: number, code?: string): void {
+    const call = carrier.awaiting.get(messageId);
+    if (!call) return;
+    carrier.awaiting.delete(messageId);
+    const ctx = this.#o.ctx;
+    ctx.accessLog.call({
+      startedAt: call.startedAt,
+      endpoint: 'net.tcp',
+      method: 'POST',
+      path: session.entity.path,
+      operation: call.operation,
+      status,
+      code,
+      ms: Math.round(ctx.config.clock.now() - call.startedAt),
+      remote: this.#socket.remoteAddress,
+    });
   }
 
   /** Ends the carrier from this side: Ended (the client's End) or GoingAway (the client is gone). */

@@ -3,7 +3,6 @@
  * the router (control channel for small bodies, rendezvous otherwise), with the listener's
  * response collected in memory (BufferingHandler) instead of written to an HTTP socket.
  */
-import { randomBytes } from 'node:crypto';
 import type { HybridConnection } from '../../../core/entities';
 import { lazyChild } from '../../../core/logger';
 import type { EndpointDeps } from '../../deps';
@@ -42,8 +41,13 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
   const { entity } = request;
   // The caller gets a SOAP fault, which goes with HTTP 500 on the HTTP endpoint: counted so.
   const handler = new BufferingHandler({ errorStatus: 500 });
+  const id = ctx.accessLog.newId();
+  const startedAt = ctx.config.clock.now();
+  const operation = ctx.router.labels.label(entity.path, request.action);
+  let listener: string | undefined;
   const call = ctx.router.request(
     {
+      id,
       path: entity.path,
       method: 'POST',
       target: request.requestTarget,
@@ -52,13 +56,27 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
       remoteEndpoint: request.remoteEndpoint,
       viaHost: 'relaybridge',
       // A net.tcp call counts under its SOAP action, like the same call over HTTP.
-      operation: ctx.router.labels.label(entity.path, request.action),
+      operation,
     },
     handler,
     {
+      onListener: (l) => (listener = l),
       onDone: (status, ms) => {
-        // The SOAP endpoint's per-call line, for the same call over net.tcp.
-        ctx.log.info({ endpoint: 'net.tcp', path: entity.path, action: request.action ?? '', status, ms: Math.round(ms), bytes: request.body.length }, 'soap call');
+        // The access line of the same call over HTTP.
+        ctx.accessLog.call({
+          id,
+          startedAt,
+          endpoint: 'net.tcp',
+          method: 'POST',
+          path: entity.path,
+          operation,
+          status,
+          ms: Math.round(ms),
+          bytesIn: request.body.length,
+          bytesOut: handler.bytes,
+          listener,
+          remote: request.remoteEndpoint?.address,
+        });
       },
     },
   );
@@ -68,7 +86,7 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
     // the log under the id the fault names.
     const detail = describeNonSoapAnswer(res);
     if (detail === undefined) return res;
-    const correlationId = randomBytes(6).toString('hex');
+    const correlationId = call.id;
     log.warn({ correlationId, answer: detail }, 'the listener answered a net.tcp call with something that is not a SOAP message');
     return { ...res, headers: { ...res.headers, [CORRELATION_HEADER]: correlationId } };
   });

@@ -8,12 +8,12 @@
  * carried into the document's `?wsdl=`/`?xsd=` links, so tools that follow imports keep it.
  * Errors here are for metadata tools and browsers, so they are the plain JSON errors.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QuotaExceededError, RelayError, toRelayError } from '../../../../core/errors';
 import type { Logger } from '../../../../core/logger';
 import type { EndpointDeps } from '../../../deps';
 import { encodePath, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../../http/http-headers';
+import { correlationIdOf, noteCall } from '../../../http/access-log';
 import { writeJsonError } from '../../../http/json-error';
 import { parseListenerList } from '../../../routing/listener-registry';
 import { BufferingHandler } from '../../../routing/response-handler';
@@ -79,8 +79,7 @@ export class MetadataEndpoint {
   }
 
   /** 404 (the service has no such document) or 502, with our own text and a correlation id the answer is logged under. */
-  #notADocument(path: string, query: string, got: Captured, why?: string): RelayError {
-    const correlationId = randomBytes(6).toString('hex');
+  #notADocument(correlationId: string, path: string, query: string, got: Captured, why?: string): RelayError {
     this.#log.warn(
       { correlationId, path, query, status: got.status, contentType: got.headers['content-type'], answer: got.body.subarray(0, 512).toString('utf8'), err: why },
       'the service answered a metadata request with something that is not a metadata document',
@@ -98,6 +97,7 @@ export class MetadataEndpoint {
     const resolved = await ctx.access.resolveEntity(pathname);
     if (!resolved) throw ctx.access.endpointNotFound(pathname);
     const { entity, suffix } = resolved;
+    noteCall(res, { path: entity.path, operation: `GET ?${query.name}` });
     const params = new URLSearchParams(search);
     await ctx.access.authorize(entity, 'Send', req.headers, params);
 
@@ -114,6 +114,7 @@ export class MetadataEndpoint {
     const started = ctx.config.clock.now();
     const call = ctx.router.request(
       {
+        id: correlationIdOf(res),
         path: entity.path,
         method: req.method ?? 'GET',
         target: pathname + stripRelayQuery(search),
@@ -126,6 +127,7 @@ export class MetadataEndpoint {
         operation: `GET ?${query.name}`,
       },
       handler,
+      { onListener: (listener) => noteCall(res, { listener }) },
     );
     res.on('close', () => {
       if (!res.writableFinished) call.cancel();
@@ -146,7 +148,7 @@ export class MetadataEndpoint {
       if (!doc) {
         // Not a document: the service's own page (Mono's HTML help page, an error page) would
         // show its internal addresses, so the caller gets our text; the answer is logged.
-        throw this.#notADocument(entity.path, query.key, got);
+        throw this.#notADocument(call.id, entity.path, query.key, got);
       }
     } catch (err) {
       const e = toRelayError(err);
@@ -169,7 +171,7 @@ export class MetadataEndpoint {
       if (this.#transformDocument) body = this.#transformDocument(body, { entityPath: entity.path, suffix, query });
     } catch (err) {
       // Not XML we can read: never handed over with its internal addresses.
-      throw this.#notADocument(entity.path, query.key, { status: 200, headers: { 'content-type': doc.contentType }, body: doc.body }, (err as Error).message);
+      throw this.#notADocument(call.id, entity.path, query.key, { status: 200, headers: { 'content-type': doc.contentType }, body: doc.body }, (err as Error).message);
     }
     res.statusCode = 200;
     res.setHeader('Content-Type', doc.contentType);
