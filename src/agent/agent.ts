@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { sasTokenProvider, staticTokenProvider, type TokenProvider } from '../auth/token-provider';
 import type { AddressInfo } from 'node:net';
 import { Backoff } from '../core/backoff';
@@ -134,6 +135,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
         maxControlMessageBytes: config.maxControlMessageBytes,
         controlBodyThresholdBytes: config.controlBodyThresholdBytes,
         offerControlBodyBytes: config.offerControlBodyBytes,
+        userAgent: `relaybridge-agent/${config.version} (${(config.name ?? os.hostname()).replace(/[^\x20-\x7e]/g, '?')})`,
         maxFramePayloadBytes: config.maxFramePayloadBytes,
         ca: config.tls?.ca,
         rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,

@@ -179,6 +179,13 @@ export const agentOptionsSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
     })
     .optional(),
+  /**
+   * This agent's name on the relay's status page (its listeners' User-Agent:
+   * relaybridge-agent/VERSION (NAME)). Default: the machine's host name.
+   */
+  name: z.string().min(1).max(100).optional(),
+  /** The version in that User-Agent (the CLI gives the package's). */
+  version: z.string().min(1).max(40).default('lib'),
   /** On stop(), calls in flight get this long to finish before the channels close, ms. Default 5000. */
   stopDrainMs: z.number().int().min(0).max(600_000).default(5000),
   heartbeat: z

@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { version } from './version';
 import { ConfigError, RelayError } from '../core/errors';
 import { envCredentials, resolveCredentials, type CredentialLayer } from './credentials';
 import { describeNetworkError } from './net-errors';
@@ -18,18 +19,6 @@ import { helpText, intOption, parseCommandLine, UsageError, type Parsed } from '
 /** Longest a clean shutdown may take before the process exits anyway (status 1), ms. */
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
-/** The version in the package.json above this file (src/cli or dist/src/cli). */
-function version(): string {
-  for (let dir = __dirname, i = 0; i < 5; i += 1, dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'relaybridge' && pkg.version) return pkg.version;
-    } catch {
-      /* not here */
-    }
-  }
-  return 'unknown';
-}
 
 /**
  * SIGTERM/SIGINT: a clean stop, then exit 0 (so `Restart=on-failure` leaves a stopped service

@@ -195,7 +195,11 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     // So are /$status and /$health (with a Manage token): every node, and what each holds.
     const manage = { Authorization: token(c, '') };
     const status = (await request(`${c.url}/$status`, { headers: manage })).body.toString();
-    expect(status).toMatch(/<tr><td>spread<\/td><td>2<\/td><td>0<\/td>/);
+    // Both listeners of the path, each with the node holding it.
+    expect(status).toMatch(/data-path="spread"><td>spread<\/td><td class="listeners">(<div class="listener">[^<]*<\/div>){2}<\/td>/);
+    const model = JSON.parse((await request(`${c.url}/$status?format=json`, { headers: manage })).body.toString());
+    const spread = model.paths.find((p: { path: string }) => p.path === 'spread');
+    expect(spread.listeners.map((l: { node: string }) => l.node).sort()).toEqual(['node-a', 'node-b']);
     for (const cell of ['<td>node-a</td>', '<td>node-b</td>', '<td>node-c (this node)</td><td>0</td><td>serving</td>']) expect(status).toContain(cell);
     const health = JSON.parse((await request(`${c.url}/$health`, { headers: manage })).body.toString());
     expect(health).toMatchObject({ status: 'ok', nodeId: 'node-c', listeners: 0 });

@@ -294,7 +294,11 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       // Directly Microsoft's client refuses SoapCore's SOAP 1.1 typed fault (a prefixed faultcode);
       // translated from the SOAP 1.2 endpoint's fault it arrives typed.
       expectDirectFailures(r.direct, ['divide']);
-      expect(compare(r.direct, r.relayed)).toEqual(sameBut(SCENARIOS as string[], { divide: 'better' }));
+      // SoapCore's SOAP 1.1 endpoint names Fail's fault code `Sender` (SOAP 1.2's name); the
+      // translated fault has SOAP 1.1's `Client` for it. Compared apart.
+      expect([r.direct, r.relayed].map((rs) => rs.find((x) => x.scenario === 'fail')?.code)).toEqual(['Sender', 'Client']);
+      const code = (rs: WcfResult[]) => rs.map((x) => (x.scenario === 'fail' ? { ...x, code: 'any' } : x));
+      expect(compare(code(r.direct), code(r.relayed))).toEqual(sameBut(SCENARIOS as string[], { divide: 'better' }));
       expect(r.relayed.find((x) => x.scenario === 'divide')).toMatchObject({ ok: true, faultType: 'FaultException`1', detail: { operation: 'Divide', problem: 'division by zero' } });
     }, 120_000);
 

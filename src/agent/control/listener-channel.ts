@@ -74,6 +74,8 @@ export interface ListenerChannelOptions {
   controlBodyThresholdBytes: number;
   /** Larger control-channel bodies offered to a relaybridge relay (0: no offer). */
   offerControlBodyBytes: number;
+  /** User-Agent of the control channel (the relay's status page shows it). */
+  userAgent?: string;
   maxFramePayloadBytes: number;
   ca?: string;
   rejectUnauthorized: boolean;
@@ -217,6 +219,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     if (this.#machine.state !== ChannelState.Connecting) return;
     const url = `${this.#relayWsBase}/$hc/${o.path.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=listen&sb-hc-id=${encodeURIComponent(this.listenerId)}`;
     const headers: Record<string, string> = { ServiceBusAuthorization: token };
+    if (o.userAgent) headers['User-Agent'] = o.userAgent;
     if (o.offerControlBodyBytes > 0) headers[CONTROL_BODY_HEADER] = String(o.offerControlBodyBytes);
     // A relaybridge relay then carries each net.tcp client session on a WebSocket of its own.
     if (o.sessions) headers[SESSION_OFFER_HEADER] = NET_TCP_SESSION;

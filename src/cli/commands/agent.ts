@@ -5,6 +5,7 @@
  * layer that names one (credentials.ts), and `--expose` replaces the file's services.
  */
 import fs from 'node:fs';
+import { version } from '../version';
 import { createAgent, type Agent } from '../../agent/agent';
 import { ConfigError } from '../../core/errors';
 import { createCliLogger, resolveLogFormat } from '../logger';
@@ -107,6 +108,7 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
   const { connection: _cs, ...credOptions } = creds;
   void _cs;
   const agent = createAgent({
+    version: version(),
     ...(agentOptions as Parameters<typeof createAgent>[0]),
     ...credOptions,
     services: services as Parameters<typeof createAgent>[0]['services'],

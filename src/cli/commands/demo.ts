@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../../core/errors';
+import { version } from '../version';
 import { createAgent, type Agent } from '../../agent/agent';
 import { createSasToken } from '../../auth/sas-token';
 import { generateKey } from '../../auth/rules';
@@ -84,6 +85,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
   const relay = relays[0]!;
   const url = relay.url;
   const agent = createAgent({
+    version: version(),
     relayUrl: url,
     ...(relays.length > 1 ? { relayUrls: relays.slice(1).map((r) => r.url) } : {}),
     keyName: creds.keyName,

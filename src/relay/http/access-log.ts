@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/logger';
+import { CallStats } from './call-stats';
 
 /** Response header naming the call's correlation id. */
 export const CORRELATION_HEADER = 'Relaybridge-Correlation-Id';
@@ -81,13 +82,19 @@ export interface AccessEntry {
 /** Calls kept for the status page's "recent calls". */
 const RECENT_CALLS = 200;
 
+/** The relay's own pages and probes: logged, but neither recent calls nor per-path statistics. */
+const OPS_ENDPOINTS = new Set(['status', 'health', 'metrics']);
+
 export class AccessLog {
+  /** Per-path calls per second, errors and percentiles (the status page). */
+  readonly stats: CallStats;
   readonly #o: AccessLogOptions;
   readonly #recent: AccessEntry[] = [];
   #next = 0;
 
   constructor(options: AccessLogOptions) {
     this.#o = options;
+    this.stats = new CallStats(() => options.clock.now());
   }
 
   /** The last calls, newest first. */
@@ -105,9 +112,14 @@ export class AccessLog {
   }
 
   #emit(entry: AccessEntry): void {
-    if (this.#recent.length < RECENT_CALLS) this.#recent.push(entry);
-    else this.#recent[this.#next] = entry;
-    this.#next = (this.#next + 1) % RECENT_CALLS;
+    // Calls to the relayed paths feed the status page; its own requests, probes and listener
+    // connections do not.
+    if (!OPS_ENDPOINTS.has(entry.endpoint) && entry.operation !== 'listen') {
+      if (this.#recent.length < RECENT_CALLS) this.#recent.push(entry);
+      else this.#recent[this.#next] = entry;
+      this.#next = (this.#next + 1) % RECENT_CALLS;
+      this.stats.record(entry.path, entry.status, entry.ms);
+    }
     if (!this.#o.enabled) return;
     const { at: _at, ...line } = entry;
     // Health probes (load balancers, every few seconds) only at debug.

@@ -23,6 +23,11 @@ import type { ResponseHandler } from './response-handler';
 /** What the router needs from a listener's control channel (ControlChannel; a fake in unit tests). */
 export interface RouteListener extends RegisteredListener {
   readonly remoteAddress: string;
+  /** When it connected (ISO 8601) and its User-Agent, when known (the status page). */
+  readonly connectedAt?: string;
+  readonly userAgent?: string;
+  /** The relay node holding its control channel (another node's listener: relay/cluster). */
+  readonly nodeId?: string;
   /** Host header the listener connected with: rendezvous addresses reuse it. */
   readonly hostHeader: string | undefined;
   /**

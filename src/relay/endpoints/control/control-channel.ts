@@ -33,6 +33,9 @@ export interface ControlChannelOptions {
   listenerId: string;
   path: string;
   remoteAddress: string;
+  /** When it connected (ISO 8601), and its User-Agent (our agent: relaybridge-agent/VERSION (NAME)). */
+  connectedAt?: string;
+  userAgent?: string;
   /** Host header the listener connected with: rendezvous addresses reuse it. */
   hostHeader?: string;
   /** Largest body sent on this channel: the protocol's threshold, or what a relaybridge agent negotiated. */
@@ -51,6 +54,8 @@ export class ControlChannel implements RouteListener {
   readonly listenerId: string;
   readonly path: string;
   readonly remoteAddress: string;
+  readonly connectedAt: string | undefined;
+  readonly userAgent: string | undefined;
   readonly hostHeader: string | undefined;
   readonly controlBodyLimit: number;
   readonly sessionKinds: readonly string[];
@@ -81,6 +86,8 @@ export class ControlChannel implements RouteListener {
     this.listenerId = options.listenerId;
     this.path = options.path;
     this.remoteAddress = options.remoteAddress;
+    this.connectedAt = options.connectedAt;
+    this.userAgent = options.userAgent;
     this.hostHeader = options.hostHeader;
     this.controlBodyLimit = options.controlBodyLimit;
     this.sessionKinds = options.sessionKinds ?? [];

@@ -124,12 +124,14 @@ export class UpgradeEndpoint {
     }
     const listenerId = query.get('sb-hc-id') || randomUUID();
     const remoteAddress = req.socket.remoteAddress ?? '';
+    const connectedAt = new Date(ctx.config.clock.now()).toISOString();
+    const userAgent = (req.headers['user-agent'] ?? '').slice(0, 200) || undefined;
     // Routable before the 101: the store learns of the listener first.
     await ctx.router.registry.announce({
       path: entity.path,
       listenerId,
       nodeId: ctx.config.nodeId,
-      connectedAt: new Date(ctx.config.clock.now()).toISOString(),
+      connectedAt,
       remoteAddress,
     });
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -145,6 +147,8 @@ export class UpgradeEndpoint {
           listenerId,
           path: entity.path,
           remoteAddress,
+          connectedAt,
+          userAgent,
           hostHeader: req.headers.host,
           controlBodyLimit: this.#controlBodyLimit(req) ?? ctx.config.limits.controlBodyThresholdBytes,
           sessionKinds: sessionKindsOffered(req),

@@ -13,13 +13,14 @@
  * On the admin listener (`admin: { port, host }`, loopback by default): all three, with details,
  * and no token.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
 import type { ManagementDeps } from '../../deps';
 import { httpFormOf } from '../../http/json-error';
 import type { RelayMetrics } from '../../metrics';
-import { renderLoginPage, renderStatusPage } from './status-page';
+import { renderLoginPage, renderStatusContent, renderStatusPage, statusModel } from './status-page';
 
 /** Cookie that carries a status-page login (the SAS token itself, checked on every request). */
 const STATUS_COOKIE = 'relaybridge_status_token';
@@ -91,9 +92,18 @@ export class OpsEndpoints {
       res.end(text);
       return;
     }
+    const model = await statusModel(this.#ctx);
+    if (query.get('format') === 'json' || /^application\/json\b/i.test(req.headers.accept ?? '')) return json(res, 200, model);
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
-    res.end(await renderStatusPage(this.#ctx, { showLogout: !o.trusted && !!cookieToken(req) }));
+    if (query.get('fragment') === '1') {
+      res.setHeader('Content-Security-Policy', "default-src 'none'");
+      res.end(renderStatusContent(model));
+      return;
+    }
+    // The page's one script (its refresh) runs by nonce; it may fetch this page and nothing else.
+    const nonce = randomBytes(16).toString('base64');
+    res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; form-action 'self'`);
+    res.end(renderStatusPage(model, { showLogout: !o.trusted && !!cookieToken(req), nonce }));
   }
 
   /** True when the request carries a Manage token for the namespace, else the refusal. */
