@@ -12,6 +12,7 @@ import { Backoff } from '../core/backoff';
 import { holdProcess } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { ListenerChannel, type ChannelState, type StateDetail } from './control/listener-channel';
+import { AgentMetrics } from './health/agent-metrics';
 import { HealthServer, healthReport, type HealthReport } from './health/health-server';
 import { buildAgentConfig, type AgentConfig, type AgentOptionsInput } from './options';
 import { IpcHub } from './ipc/ipc-hub';
@@ -38,6 +39,8 @@ export interface AgentEvents {
 export interface Agent extends EventEmitter<AgentEvents> {
   readonly config: AgentConfig;
   readonly channels: readonly ListenerChannel[];
+  /** Prometheus metrics (also served as /$metrics on the health port). */
+  readonly metrics: AgentMetrics;
   /**
    * Starts every channel. From start() to stop() the agent keeps the Node process alive (one
    * ref'd handle), whatever the relay does: it reconnects forever.
@@ -75,6 +78,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
     (config.token ? staticTokenProvider(config.token) : sasTokenProvider(config.keyName!, config.key!, config.clock));
   const events = new EventEmitter<AgentEvents>();
   const channels: ListenerChannel[] = [];
+  const metrics = new AgentMetrics(() => channels.map((c) => c.status()));
   const proxies: ServiceProxy[] = [];
   const hubs = new Map<string, IpcHub>();
 
@@ -144,8 +148,12 @@ export function createAgent(options: AgentOptionsInput): Agent {
         stream,
         clock: config.clock,
         logger: log.child({ path, listenerId }),
+        onCall: (status, ms) => metrics.call(path, status, ms),
       });
-      channel.on('state', (from, to, detail) => events.emit('state', { path, listenerId, from, to, ...detail }));
+      channel.on('state', (from, to, detail) => {
+        if (to === 'READY') metrics.connects.inc({ path });
+        events.emit('state', { path, listenerId, from, to, ...detail });
+      });
       channels.push(channel);
     }
   }
@@ -153,10 +161,11 @@ export function createAgent(options: AgentOptionsInput): Agent {
   let hubsStarted: Promise<void> = Promise.resolve();
   let release: (() => void) | undefined;
   let stopped = false;
-  const healthServer = config.health ? new HealthServer(() => healthReport(config.relayUrl, channels.map((c) => c.status()))) : undefined;
+  const healthServer = config.health ? new HealthServer(() => healthReport(config.relayUrl, channels.map((c) => c.status())), metrics) : undefined;
   const agent = Object.assign(events, {
     config,
     channels,
+    metrics,
     start() {
       if (release || stopped) return;
       // Every timer of systemClock is unref'd; while started, this handle holds the process,

@@ -1,7 +1,8 @@
 /**
  * The agent's opt-in /$health endpoint, with a real relay and agent on loopback: 200 with every
  * path connected while the channels are READY, 503 with the state and last error per listener
- * while the relay is away, 200 again once it is back; nothing else is served.
+ * while the relay is away, 200 again once it is back; /$metrics (Prometheus) beside it; nothing
+ * else is served.
  */
 import { Harness, request, waitFor } from '../helpers/harness';
 
@@ -68,5 +69,27 @@ describe('agent /$health', () => {
     const taken = first.healthAddress()!.port;
     const second = await h.agent(relay, [{ path: 'c', target: { type: 'tcp', port: 9 } }], { health: { port: taken } });
     await expect(second.whenStarted()).rejects.toThrow(/EADDRINUSE/);
+  }, 30_000);
+
+  it('serves Prometheus metrics beside it: calls by path and status, their duration, connects, channel state', async () => {
+    const relay = await h.relay({ entities: [{ path: 'm', requiresClientAuthorization: false }] });
+    const svc = await h.httpService((req, res) => {
+      res.statusCode = req.url?.includes('missing') ? 404 : 200;
+      res.end('x');
+    });
+    const agent = await h.agent(relay, [{ path: 'm', target: { type: 'http', url: svc.url } }], { health: { port: 0 } });
+    await agent.whenStarted();
+    await agent.whenReady(20_000);
+    expect((await request(`${relay.url}/m/a`)).status).toBe(200);
+    expect((await request(`${relay.url}/m/missing`)).status).toBe(404);
+    const res = await request(`http://127.0.0.1:${agent.healthAddress()!.port}/$metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    const text = res.body.toString();
+    expect(text).toContain('relaybridge_agent_calls_total{path="m",status="200"} 1');
+    expect(text).toContain('relaybridge_agent_calls_total{path="m",status="404"} 1');
+    expect(text).toMatch(/relaybridge_agent_call_duration_seconds_count\{path="m"\} 2/);
+    expect(text).toContain('relaybridge_agent_connects_total{path="m"} 1');
+    expect(text).toMatch(/relaybridge_agent_channel_ready\{path="m",listener="[^"]+"\} 1/);
   }, 30_000);
 });

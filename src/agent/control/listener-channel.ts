@@ -76,6 +76,8 @@ export interface ListenerChannelOptions {
   offerControlBodyBytes: number;
   /** User-Agent of the control channel (the relay's status page shows it). */
   userAgent?: string;
+  /** A relayed call is over on this side (the agent's metrics). */
+  onCall?: (status: number, ms: number) => void;
   maxFramePayloadBytes: number;
   ca?: string;
   rejectUnauthorized: boolean;
@@ -466,11 +468,15 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       if (!proxy) throw new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `path '${this.path}' has no HTTP target`);
       const res = await proxy.call({ id: req.id, method, requestTarget: req.requestTarget ?? `/${this.path}`, headers: req.requestHeaders ?? {}, body, remoteAddress: req.remoteEndpoint?.address });
       const code = res.headers['x-relaybridge-error'];
-      this.#log.info({ id: req.id, method, target, status: res.statusCode, code, ms: Math.round(this.#o.clock.now() - started) }, 'call');
+      const ms = this.#o.clock.now() - started;
+      this.#log.info({ id: req.id, method, target, status: res.statusCode, code, ms: Math.round(ms) }, 'call');
+      this.#o.onCall?.(res.statusCode, ms);
       return res;
     } catch (err) {
       const e = toRelayError(err);
-      this.#log.info({ id: req.id, method, target, status: e.httpStatus ?? 502, code: e.code, ms: Math.round(this.#o.clock.now() - started) }, 'call');
+      const ms = this.#o.clock.now() - started;
+      this.#log.info({ id: req.id, method, target, status: e.httpStatus ?? 502, code: e.code, ms: Math.round(ms) }, 'call');
+      this.#o.onCall?.(e.httpStatus ?? 502, ms);
       throw err;
     }
   }

@@ -1,5 +1,5 @@
 /**
- * The agent's opt-in health endpoint: `GET /$health` on a local port (127.0.0.1 by default)
+ * The agent's opt-in health endpoint: `GET /$health` (and `GET /$metrics`, Prometheus) on a local port (127.0.0.1 by default)
  * answers JSON with every path and listener channel (state, since when, reconnect attempts, the
  * last failure) and status 200 when every channel is READY, 503 otherwise, so a load balancer,
  * systemd watchdog script or Kubernetes probe can tell a connected agent from one that retries.
@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChannelStatus } from '../control/listener-channel';
+import type { AgentMetrics } from './agent-metrics';
 
 export interface HealthReport {
   /** `ok` when every channel is READY. */
@@ -31,9 +32,12 @@ export function healthReport(relay: string, channels: readonly ChannelStatus[]):
 export class HealthServer {
   readonly #server: http.Server;
   readonly #report: () => HealthReport;
+  readonly #metrics: AgentMetrics | undefined;
 
-  constructor(report: () => HealthReport) {
+  /** `metrics`: served as /$metrics (Prometheus text) beside /$health. */
+  constructor(report: () => HealthReport, metrics?: AgentMetrics) {
     this.#report = report;
+    this.#metrics = metrics;
     this.#server = http.createServer((req, res) => this.#handle(req, res));
     // Probes are short; never let one hold a socket (or stop()) for long.
     this.#server.keepAliveTimeout = 1000;
@@ -67,12 +71,21 @@ export class HealthServer {
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/$health' && path !== '/%24health') {
-      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end('{"error":"not found; try /$health"}');
+    const metrics = this.#metrics && (path === '/$metrics' || path === '/%24metrics');
+    if (path !== '/$health' && path !== '/%24health' && !metrics) {
+      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(`{"error":"not found; try /$health${this.#metrics ? ' or /$metrics' : ''}"}`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json; charset=utf-8' }).end('{"error":"method not allowed"}');
+      return;
+    }
+    if (metrics) {
+      const registry = this.#metrics!.registry;
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text),
+        () => res.writeHead(500).end(),
+      );
       return;
     }
     const report = this.#report();
