@@ -130,8 +130,20 @@ describe('access log and correlation ids', () => {
     } finally {
       c.destroy();
     }
-    await waitFor(() => relayLog.some((l) => l.msg === 'access' && l.endpoint === 'net.tcp'), 5000, 'the net.tcp line');
-    const tcp = relayLog.find((l) => l.msg === 'access' && l.endpoint === 'net.tcp')!;
+    // Refused before it is relayed (no token): the fault names the id its access line has.
+    const bare = await NetTcpClient.connect({ port: relay.netTcp!.port });
+    try {
+      await bare.open(`${relay.netTcp!.url}/calc`);
+      const fault = await bare.request(`${NS}/ICalculator/Add`, `<Add xmlns="${NS}"><a>1</a><b>1</b></Add>`);
+      const refusedId = /\(id ([\w.-]+)\)/.exec(fault)?.[1];
+      expect(refusedId).toBeDefined();
+      await waitFor(() => access(refusedId!) !== undefined, 5000, 'the refusal line');
+      expect(access(refusedId!)).toMatchObject({ endpoint: 'net.tcp', path: 'calc', status: 401, code: 'RELAY_ERR_SAS_MISSING' });
+    } finally {
+      bare.destroy();
+    }
+    await waitFor(() => relayLog.some((l) => l.msg === 'access' && l.endpoint === 'net.tcp' && l.status === 200), 5000, 'the net.tcp line');
+    const tcp = relayLog.find((l) => l.msg === 'access' && l.endpoint === 'net.tcp' && l.status === 200)!;
     expect(tcp).toMatchObject({ path: 'calc', operation: `${NS}/ICalculator/Add`, status: 200, remote: '127.0.0.1' });
     expect(agentCall(String(tcp.id))).toMatchObject({ status: 200 });
 

@@ -64,6 +64,7 @@ import {
 } from '../../../protocol/nmf';
 import { soap12ContentType } from '../../../protocol/soap/content-type';
 import type { XmlToken } from '../../../protocol/xml/tokens';
+import { httpFormOf } from '../../http/json-error';
 import type { EndpointDeps } from '../../deps';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
 import type { RelayConfig } from '../../options';
@@ -510,12 +511,11 @@ export class NmfConnection {
       this.#authorize(session, request.token, action);
     } catch (err) {
       this.#log.debug({ err: (err as Error).message }, 'net.tcp message not authorized');
-      if (messageId !== undefined) this.#sendReply(session, errorFault(toRelayError(err), messageId));
+      this.#refuseCall(session, toRelayError(err), action, messageId);
       return;
     }
     if (session.calls.size >= this.#o.config.maxPendingCallsPerSession) {
-      const busy = new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.');
-      if (messageId !== undefined) this.#sendReply(session, errorFault(busy, messageId));
+      this.#refuseCall(session, new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.'), action, messageId);
       return;
     }
     if (!session.streamed && session.carrier !== null) {
@@ -554,11 +554,30 @@ export class NmfConnection {
       },
       (err: unknown) => {
         session.calls.delete(call);
-        const e = toRelayError(err);
+        const e = withCallId(toRelayError(err), call.id);
         this.#log.debug({ err: e.message, code: e.code }, 'net.tcp call failed at the relay');
         if (messageId !== undefined) this.#sendReply(session, errorFault(e, messageId));
       },
     );
+  }
+
+  /** A call refused before it was relayed: its access line, and a fault naming its id. */
+  #refuseCall(session: Session, err: RelayError, action: string | undefined, messageId: string | undefined): void {
+    const ctx = this.#o.ctx;
+    const id = ctx.accessLog.newId();
+    ctx.accessLog.call({
+      id,
+      startedAt: ctx.config.clock.now(),
+      endpoint: 'net.tcp',
+      method: 'POST',
+      path: session.entity.path,
+      operation: ctx.router.labels.label(session.entity.path, action),
+      status: httpFormOf(err).status,
+      code: err.code,
+      ms: 0,
+      remote: this.#socket.remoteAddress,
+    });
+    if (messageId !== undefined) this.#sendReply(session, errorFault(withCallId(err, id), messageId));
   }
 
   #authorize(session: Session, token: string | undefined, action: string | undefined): void {
@@ -652,7 +671,20 @@ export class NmfConnection {
   #fault(fault: string, reason: string): void {
     // One fault record at most: a connection closing already sent its last record.
     if (this.#state.is(ConnectionState.Closing, ConnectionState.Closed)) return;
-    this.#log.debug({ fault: fault.slice(fault.lastIndexOf('/') + 1), reason }, 'net.tcp framing fault');
+    const name = fault.slice(fault.lastIndexOf('/') + 1);
+    this.#log.debug({ fault: name, reason }, 'net.tcp framing fault');
+    // The connection (or its session) refused: an access line with the framing fault's name.
+    const ctx = this.#o.ctx;
+    ctx.accessLog.call({
+      startedAt: ctx.config.clock.now(),
+      endpoint: 'net.tcp',
+      path: this.#session?.entity.path ?? viaPath(this.#preamble?.via),
+      operation: 'session',
+      status: FAULT_STATUS[name] ?? 400,
+      code: name,
+      ms: 0,
+      remote: this.#socket.remoteAddress,
+    });
     this.#write([encodeFault(fault)]);
     this.#state.to(ConnectionState.Closing); // nothing more is read
     this.#out.end();
@@ -933,4 +965,29 @@ export class NmfConnection {
     this.#log.info({ path, session: session.id, by, ms: this.#o.ctx.config.clock.now() - carrier.startedAt }, 'net.tcp session ended');
     if (by === 'client') carrier.ep!.close(code, code === SessionCloseCode.Ended ? 'client ended the session' : 'client went away');
   }
+}
+
+/** The HTTP status an access line gives a framing fault ([MC-NMF] fault names). */
+const FAULT_STATUS: Record<string, number> = {
+  EndpointNotFound: 404,
+  EndpointAccessDenied: 401,
+  ServerTooBusy: 503,
+  MaxMessageSizeExceededFault: 413,
+  EndpointUnavailable: 502,
+};
+
+/** The path of a preamble's Via, for the access line of a refused session. */
+function viaPath(via: string | undefined): string {
+  if (via === undefined) return '';
+  try {
+    return new URL(via).pathname.replace(/^\/+/, '').slice(0, 256);
+  } catch {
+    return '';
+  }
+}
+
+/** `err` with the call's correlation id at the end of its message (the fault's Reason names it). */
+function withCallId(err: RelayError, id: string): RelayError {
+  if (err.message.includes('(id ')) return err;
+  return new RelayError(err.code, `${err.message.replace(/\.?$/, '')} (id ${id}).`, { httpStatus: err.httpStatus, soapFaultCode: err.soapFaultCode, nmfFault: err.nmfFault });
 }

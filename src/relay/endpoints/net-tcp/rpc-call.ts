@@ -28,6 +28,8 @@ export interface RpcResponse {
 }
 
 export interface RpcCall {
+  /** The call's correlation id (its access line, the agent's log). */
+  readonly id: string;
   readonly promise: Promise<RpcResponse>;
   /** Abandons the call (its response, if any, is dropped). */
   cancel(): void;
@@ -90,5 +92,5 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
     log.warn({ correlationId, answer: detail }, 'the listener answered a net.tcp call with something that is not a SOAP message');
     return { ...res, headers: { ...res.headers, [CORRELATION_HEADER]: correlationId } };
   });
-  return { promise, cancel: () => call.cancel() };
+  return { id: call.id, promise, cancel: () => call.cancel() };
 }
