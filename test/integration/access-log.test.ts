@@ -5,6 +5,9 @@
  * its side of the call under. Real relay, real agent, real local services; loggers that keep lines.
  */
 import http from 'node:http';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { Logger } from '../../src/core/logger';
 import WebSocket from 'ws';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { Harness, request, token, waitFor } from '../helpers/harness';
@@ -175,5 +178,61 @@ describe('access log and correlation ids', () => {
     expect(res.headers['relaybridge-correlation-id']).toEqual(expect.any(String));
     await new Promise((r) => setTimeout(r, 100));
     expect(quietLog.filter((l) => l.msg === 'access')).toEqual([]);
+  });
+});
+
+/** Top-level keys of one JSON object text, in order, duplicates kept (JSON.parse would drop them). */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1 && json[j + 1] === ':') keys.push(json.slice(i + 1, j));
+      i = j;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return keys;
+}
+
+describe('log lines as pino writes them', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('name each field once, with ISO timestamps (relay and agent, calls and failures)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = pino({ level: 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, sink) as unknown as Logger;
+    const relay = await h.relay({ logger, entities: [{ path: 'calc', requiresClientAuthorization: false }, { path: 'down', requiresClientAuthorization: false }] });
+    const calc = await h.httpService(soap11);
+    const agent = await h.agent(
+      relay,
+      [
+        { path: 'calc', target: { type: 'http', url: `${calc.url}/calc`, soapVersion: '1.1' } },
+        { path: 'down', target: { type: 'http', url: 'http://127.0.0.1:9/svc', soapVersion: '1.1', timeoutMs: 2000 } },
+      ],
+      { logger },
+    );
+    await agent.whenReady();
+    const soap = (path: string) =>
+      request(`${relay.url}/${path}`, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}/ICalculator/Add"` }, body: SOAP11_ADD });
+    expect((await soap('calc')).status).toBe(200);
+    expect((await soap('down')).status).toBe(500);
+    expect((await request(`${relay.url}/calc/plain`)).status).toBe(404); // the service's own 404 for a GET
+    await waitFor(() => lines.filter((l) => l.includes('"msg":"access"')).length >= 3, 5000, 'the access lines');
+    expect(lines.some((l) => l.includes('"msg":"call"'))).toBe(true);
+    for (const line of lines) {
+      const keys = topLevelKeys(line);
+      expect({ line, dup: keys.filter((k, i) => keys.indexOf(k) !== i) }).toEqual({ line, dup: [] });
+      expect(JSON.parse(line).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    }
   });
 });
