@@ -55,6 +55,8 @@ export default tseslint.config(
   { files: ['src/relay/deps.ts', 'src/relay/metrics.ts', 'src/relay/options.ts'], rules: restrict([
     ...relayGroups,
     { regex: '(^|/)(endpoints|relay-server)(/|$)', message: 'the shared relay modules never import an endpoint or the composition root' } ]) },
+  { files: ['src/forwarder/**/*.ts'], rules: restrict([
+    { group: ['**/relay/**', '**/agent/**', '**/store/**', '**/cli/**'], message: 'forwarder/ never imports relay/, agent/, store/ or cli/' } ]) },
   { files: ['src/agent/**/*.ts'], rules: restrict([
     { group: ['**/relay/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports relay/, store/ or cli/' } ]) },
   { files: ['src/**/*.ts'], ignores: ['src/cli/**'], rules: {

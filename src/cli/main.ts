@@ -131,6 +131,28 @@ async function main(argv: string[]): Promise<number> {
       onShutdown(() => relay.drain(), relay.config.drainGraceMs + SHUTDOWN_DEADLINE_MS);
       return -1;
     }
+    case 'forward': {
+      serving = true;
+      const { startForwarder } = await import('./commands/forward');
+      const { forwarder, bound } = await startForwarder({
+        config: str(p.values.config),
+        listen: str(p.values.listen),
+        path: str(p.values.path),
+        http: p.values.http === true,
+        relay: str(p.values.relay),
+        connectionString: str(p.values['connection-string']),
+        keyName: str(p.values['key-name']),
+        key: str(p.values.key),
+        token: str(p.values.token),
+        caFile: str(p.values.ca),
+        logLevel: str(p.values['log-level']),
+        logFormat: str(p.values['log-format']),
+        env,
+      });
+      for (const f of bound) process.stdout.write(`forwarding ${f.host}:${f.boundPort} -> ${f.path} (${f.type})\n`);
+      onShutdown(() => forwarder.stop());
+      return -1;
+    }
     case 'agent': {
       serving = true;
       const { startAgentFromConfig } = await import('./commands/agent');

@@ -102,6 +102,21 @@ export const COMMANDS: CommandSpec = {
       notes: 'example:\n  relaybridge agent --relay https://relay.example.com --connection-string "Endpoint=sb://…" \\\n    --expose credit-check=http://10.0.0.12:8080/Credit.svc',
     },
     {
+      name: 'forward',
+      summary: 'local ports to services behind an agent: each local TCP connection (or HTTP request, --http) goes through the relay, until SIGTERM/SIGINT',
+      options: {
+        config: { type: 'string', short: 'c', arg: 'FILE', desc: 'forward config (YAML or JSON) with several `forwards: [{ listen, path, type: tcp|http }]`; flags win over env, env over the file' },
+        listen: { type: 'string', arg: '[HOST:]PORT', desc: 'local address to listen on (host default 127.0.0.1; port 0: any free port)' },
+        path: { type: 'string', arg: 'PATH', desc: 'the hybrid connection whose agent serves a tcp (or, with --http, an http) target' },
+        http: { type: 'boolean', desc: 'carry HTTP requests to an http target instead of bytes to a tcp target' },
+        ...CREDS,
+        token: { type: 'string', arg: 'TOKEN', desc: 'a fixed SAS token instead of a key (env RELAYBRIDGE_TOKEN)' },
+        'log-level': LOG_LEVEL,
+        'log-format': LOG_FORMAT,
+      },
+      notes: 'example:\n  relaybridge forward --listen 127.0.0.1:15432 --path reports-db --relay https://relay.example.com:9443 --connection-string "Endpoint=sb://…"\n  psql -h 127.0.0.1 -p 15432 …',
+    },
+    {
       name: 'token',
       summary: 'mint a SAS token',
       options: {

@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Harness, request, ROOT_KEY, ROOT_KEY_NAME, token } from '../helpers/harness';
@@ -76,6 +77,8 @@ const SYNOPSES: Record<string, string[]> = {
 
 /** Long-running commands: started, awaited until ready, then stopped with SIGTERM (exit 0). */
 const SERVING = /^(npx )?relaybridge (relay|agent)\b/;
+/** The forwarder: serving too; ready once it names its port, then a call goes through it. */
+const FORWARD = /^(npx )?relaybridge forward\b/;
 /** The demo (`demo --nodes 3`): serving too, with its own ports and data. */
 const DEMO = /^(npx )?relaybridge demo\b/;
 
@@ -163,8 +166,17 @@ describe('the README', () => {
       entities: [
         { path: 'credit-check', requiresClientAuthorization: true, authorizationRules: [rule('agent', ['Listen']), rule('cloud-app', ['Send'])] },
         { path: 'calculator', requiresClientAuthorization: true },
+        { path: 'reports-db', requiresClientAuthorization: true, authorizationRules: [rule('agent', ['Listen']), rule('cloud-app', ['Send'])] },
+        { path: 'orders-api', requiresClientAuthorization: true, authorizationRules: [rule('agent', ['Listen']), rule('cloud-app', ['Send'])] },
       ],
     });
+    // What the README's forward commands reach: a TCP echo as reports-db, the credit service as orders-api.
+    const echoPort = await h.tcpEcho();
+    const forwarded = await h.agent(relay, [
+      { path: 'reports-db', target: { type: 'tcp', host: '127.0.0.1', port: echoPort } },
+      { path: 'orders-api', target: { type: 'http', url: creditUrl } },
+    ]);
+    await forwarded.whenReady();
     const agent = await h.agent(relay, [{ path: 'calculator', target: { type: 'module', module: path.join(REPO_ROOT, 'samples', 'calculator', 'service.ts') } }]);
     await agent.whenReady();
     const hostPort = new URL(relay.url).host;
@@ -214,6 +226,18 @@ describe('the README', () => {
       if (DEMO.test(c)) {
         // Its own relays and nats-server on free ports, its data in a temporary directory; ready once its banner is out.
         r = await serveThenStop(`${command} --port 0 --data-dir ${path.join(dir, 'demo-data')}`, dir, /Press Ctrl-C to stop/);
+      } else if (FORWARD.test(c)) {
+        const port = Number(/--listen (?:127\.0\.0\.1:)?(\d+)/.exec(c)![1]);
+        r = await serveThenStop(command, dir, /forwarding /, async () => {
+          // Through the forwarder's port to a service behind an agent on the path.
+          if (/ --http\b/.test(c)) {
+            const res = await request(`http://127.0.0.1:${port}/x`);
+            if (res.status !== 200 || res.body.toString() !== 'credit ok') failures.push(`${c}\n  call through it: ${res.status} ${res.body.toString().slice(0, 200)}`);
+          } else {
+            const echoed = await echoThrough(port, 'through the forwarder');
+            if (echoed !== 'through the forwarder') failures.push(`${c}\n  echo through it: ${echoed}`);
+          }
+        });
       } else if (SERVING.test(c)) {
         r = await serveThenStop(command, dir, /listening on the relay/, async () => {
           // The agent from flags serves its path: a call through the relay reaches the local service.
@@ -232,7 +256,7 @@ describe('the README', () => {
   it('runs its relay.yaml and agent.yaml as a pair (relay --config, agent --config)', async () => {
     const yaml = blocks('yaml');
     const relayYaml = yaml.find((b) => /^namespaceRules:/m.test(b));
-    const agentYaml = yaml.find((b) => /^relayUrl:/m.test(b));
+    const agentYaml = yaml.find((b) => /^relayUrl:/m.test(b) && /^services:/m.test(b));
     expect(relayYaml).toBeDefined();
     expect(agentYaml).toBeDefined();
     const relayCmd = ALL.find((c) => /relaybridge relay --config relay\.yaml/.test(c));
@@ -323,3 +347,28 @@ describe('the README', () => {
     expect(relayWarnings.map((m) => (/publicUrl .* names port/.test(m) ? 'publicUrl port' : m))).toEqual(KNOWN_README_ISSUES.filter((i) => i === 'publicUrl port'));
   });
 });
+
+/** Writes `text` on a new connection to `port` and reads as many bytes back. */
+function echoThrough(port: number, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = (v: string) => {
+      s.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(`timeout after '${got}'`), 10_000);
+    s.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.length >= text.length) {
+        clearTimeout(timer);
+        done(got);
+      }
+    });
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      done(`error ${err.message}`);
+    });
+    s.write(text);
+  });
+}
