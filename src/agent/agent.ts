@@ -12,6 +12,7 @@ import { Backoff } from '../core/backoff';
 import { holdProcess } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { ListenerChannel, type ChannelState, type StateDetail } from './control/listener-channel';
+import { ProxyAgent } from '../transport/proxy-agent';
 import { AgentMetrics } from './health/agent-metrics';
 import { HealthServer, healthReport, type HealthReport } from './health/health-server';
 import { buildAgentConfig, type AgentConfig, type AgentOptionsInput } from './options';
@@ -78,6 +79,9 @@ export function createAgent(options: AgentOptionsInput): Agent {
     (config.token ? staticTokenProvider(config.token) : sasTokenProvider(config.keyName!, config.key!, config.clock));
   const events = new EventEmitter<AgentEvents>();
   const channels: ListenerChannel[] = [];
+  // One proxy agent for every channel and rendezvous (config.proxy; the CLI fills it from HTTPS_PROXY).
+  const proxyAgent = config.proxy ? new ProxyAgent(config.proxy) : undefined;
+  if (proxyAgent) log.info({ proxy: proxyAgent.display }, 'reaching the relay through an HTTP proxy');
   const metrics = new AgentMetrics(() => channels.map((c) => c.status()));
   const proxies: ServiceProxy[] = [];
   const hubs = new Map<string, IpcHub>();
@@ -139,6 +143,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
         maxControlMessageBytes: config.maxControlMessageBytes,
         controlBodyThresholdBytes: config.controlBodyThresholdBytes,
         offerControlBodyBytes: config.offerControlBodyBytes,
+        proxyAgent,
         userAgent: `relaybridge-agent/${config.version} (${(config.name ?? os.hostname()).replace(/[^\x20-\x7e]/g, '?')})`,
         maxFramePayloadBytes: config.maxFramePayloadBytes,
         ca: config.tls?.ca,

@@ -191,6 +191,16 @@ export const agentOptionsSchema = z.strictObject({
   heartbeat: z
     .strictObject({ intervalMs: z.number().int().min(50).default(30_000) })
     .default({ intervalMs: 30_000 }),
+  /**
+   * An HTTP proxy to reach the relay through (http://[user:password@]host:port): CONNECT for the
+   * control channels and every rendezvous, TLS to the relay through the tunnel. The CLI takes
+   * HTTPS_PROXY/HTTP_PROXY/NO_PROXY when this is not set.
+   */
+  proxy: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'expected an http:// or https:// proxy URL')
+    .optional(),
   /** TLS to the relay: a PEM CA for a self-signed relay certificate. */
   tls: z.strictObject({ ca: z.string().optional(), rejectUnauthorized: z.boolean().default(true) }).optional(),
   /** Largest control-channel message accepted from the relay, bytes. */

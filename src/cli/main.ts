@@ -145,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
         key: str(p.values.key),
         token: str(p.values.token),
         caFile: str(p.values.ca),
+        proxy: str(p.values.proxy),
         logLevel: str(p.values['log-level']),
         logFormat: str(p.values['log-format']),
         env,
@@ -170,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
         token: str(p.values.token),
         expose: p.values.expose as string[] | undefined,
         caFile: str(p.values.ca),
+        proxy: str(p.values.proxy),
         env,
       });
       onShutdown(() => agent.stop());

@@ -47,6 +47,7 @@ const CREDS: Record<string, OptionSpec> = {
   key: { type: 'string', arg: 'KEY', desc: 'SAS rule key (env RELAYBRIDGE_KEY)' },
   ca: { type: 'string', arg: 'FILE', desc: "PEM CA or certificate to trust for an https relay (e.g. a self-signed relay's relay-cert.pem)" },
 };
+const PROXY: OptionSpec = { type: 'string', arg: 'URL', desc: 'an HTTP proxy to the relay, http://[user:password@]host:port (default: HTTPS_PROXY/HTTP_PROXY, NO_PROXY honoured)' };
 const OUTPUT: Record<string, OptionSpec> = { output: { type: 'string', short: 'o', arg: 'FORMAT', desc: 'json (default) or table' } };
 const MANAGE = { ...CREDS, ...OUTPUT };
 const RULE_PATH: Record<string, OptionSpec> = { path: { type: 'string', arg: 'PATH', desc: "the hybrid connection whose rule it is; without it: a namespace rule" } };
@@ -95,7 +96,8 @@ export const COMMANDS: CommandSpec = {
           arg: 'PATH=URL',
           desc: 'serve PATH from URL: http(s)://… (HTTP/SOAP), net.tcp://… (WCF), tcp://host:port or ws(s)://… (byte streams); repeatable; replaces the config file\'s services',
         },
-        'health-port': { type: 'string', arg: 'N', desc: 'serve /$health on this local port (0: any)' },
+        'health-port': { type: 'string', arg: 'N', desc: 'serve /$health and /$metrics on this local port (0: any)' },
+        proxy: PROXY,
         'log-level': LOG_LEVEL,
         'log-format': LOG_FORMAT,
       },
@@ -111,6 +113,7 @@ export const COMMANDS: CommandSpec = {
         http: { type: 'boolean', desc: 'carry HTTP requests to an http target instead of bytes to a tcp target' },
         ...CREDS,
         token: { type: 'string', arg: 'TOKEN', desc: 'a fixed SAS token instead of a key (env RELAYBRIDGE_TOKEN)' },
+        proxy: PROXY,
         'log-level': LOG_LEVEL,
         'log-format': LOG_FORMAT,
       },

@@ -21,6 +21,7 @@ import WebSocket, { createWebSocketStream } from 'ws';
 import type { TokenProvider } from '../auth/token-provider';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
+import { ProxyAgent } from '../transport/proxy-agent';
 
 export interface ForwardSpec {
   /** Local address to listen on. */
@@ -40,6 +41,8 @@ export interface ForwarderOptions {
   readonly forwards: readonly ForwardSpec[];
   /** A PEM CA for the relay's certificate (self-signed relays). */
   readonly ca?: string;
+  /** An HTTP proxy to reach the relay through (http://[user:password@]host:port): CONNECT, TLS through it. */
+  readonly proxy?: string;
   readonly rejectUnauthorized?: boolean;
   /** Time to reach the relay (WebSocket upgrade, or the HTTP answer's head), ms. */
   readonly connectTimeoutMs?: number;
@@ -63,10 +66,12 @@ export class Forwarder {
   readonly #o: ForwarderOptions;
   readonly #base: string;
   readonly #listening: Listening[] = [];
+  readonly #proxy: ProxyAgent | undefined;
 
   constructor(options: ForwarderOptions) {
     this.#o = options;
     this.#base = options.relayUrl.replace(/\/+$/, '');
+    this.#proxy = options.proxy ? new ProxyAgent(options.proxy) : undefined;
   }
 
   /** Opens every local port; rejects (closing what opened) when one cannot be opened. */
@@ -140,10 +145,13 @@ export class Forwarder {
           handshakeTimeout: o.connectTimeoutMs ?? 20_000,
           ca: o.ca,
           rejectUnauthorized: o.rejectUnauthorized ?? true,
+          ...(this.#proxy ? { agent: this.#proxy.agent } : {}),
         });
-        ws.on('unexpected-response', (_req, res) => {
+        ws.on('unexpected-response', (req, res) => {
           res.resume();
-          log.warn({ status: res.statusCode, reason: res.statusMessage }, 'the relay refused the connection');
+          const proxyRefusal = this.#proxy?.refusal(req);
+          if (proxyRefusal) log.warn({ status: res.statusCode, reason: proxyRefusal }, 'the proxy refused the connection; the next connection tries again');
+          else log.warn({ status: res.statusCode, reason: res.statusMessage }, 'the relay refused the connection');
           ws.terminate();
           socket.destroy();
           ended(`refused: ${res.statusCode}`);
@@ -197,6 +205,7 @@ export class Forwarder {
           headers,
           timeout: o.connectTimeoutMs ?? 60_000,
           ...(url.protocol === 'https:' ? { ca: o.ca, rejectUnauthorized: o.rejectUnauthorized ?? true } : {}),
+          ...(this.#proxy ? { agent: this.#proxy.agent } : {}),
         });
         out.on('response', (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);

@@ -51,6 +51,7 @@ import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from '.
 import { errorResponse, headerOf, markOneWayAck, streamResponse } from './responses';
 import { StateMachine } from '../../core/state-machine';
 import { ChannelState, TRANSITIONS, type ChannelStatus, type StateDetail } from './channel-state';
+import type { ProxyAgent } from '../../transport/proxy-agent';
 
 export { ChannelState, type ChannelStatus, type StateDetail } from './channel-state';
 
@@ -76,6 +77,8 @@ export interface ListenerChannelOptions {
   offerControlBodyBytes: number;
   /** User-Agent of the control channel (the relay's status page shows it). */
   userAgent?: string;
+  /** An HTTP proxy's agent (CONNECT) for the control channel and every rendezvous. */
+  proxyAgent?: ProxyAgent;
   /** A relayed call is over on this side (the agent's metrics). */
   onCall?: (status: number, ms: number) => void;
   maxFramePayloadBytes: number;
@@ -232,6 +235,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       handshakeTimeout: 30_000,
       ca: o.ca,
       rejectUnauthorized: o.rejectUnauthorized,
+      ...(o.proxyAgent ? { agent: o.proxyAgent.agent } : {}),
     });
     this.#ws = ws;
     ws.once('upgrade', (res) => {
@@ -243,7 +247,15 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       });
     });
     ws.on('open', () => this.#onOpen(ws));
-    ws.on('unexpected-response', (_req, res) => {
+    ws.on('unexpected-response', (req, res) => {
+      // The proxy's own refusal of the tunnel (403, 407): a network failure, retried as one.
+      const refused = o.proxyAgent?.refusal(req);
+      if (refused) {
+        res.resume();
+        ws.terminate();
+        if (ws === this.#ws) this.#retry({ kind: FailureKind.Network, reason: refused, cause: 'EPROXY' });
+        return;
+      }
       // Read the relay's reason (bounded), then give up on this handshake and retry.
       void readRefusal(res).then((failure) => {
         if (ws !== this.#ws) return;
@@ -430,7 +442,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     if (err.command === 'accept') {
       const address = err.address;
       if (!address) return;
-      const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000 };
+      const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
       this.#track(rejectRendezvous(address, err.httpStatus ?? 400, e.message, common), 'reject of an invalid accept');
       return;
     }
@@ -608,7 +620,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const target = this.#o.stream;
     const offered = headerOf(cmd.connectHeaders, 'sec-websocket-protocol');
     const protocol = offered?.split(',')[0]?.trim() || undefined;
-    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000 };
+    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
     if (!target) {
       await rejectRendezvous(cmd.address, 404, `No WebSocket target is configured for '${this.path}'`, common).catch(() => undefined);
       return;
@@ -641,7 +653,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
    * ends the other (End for an orderly end, a dropped connection for a failure).
    */
   async #handleSession(cmd: AcceptCommand): Promise<void> {
-    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000 };
+    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
     const log = this.#log.child({ connId: cmd.id, client: cmd.remoteEndpoint?.address });
     const target = this.#o.sessions;
     if (!target) {
@@ -734,6 +746,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       rejectUnauthorized: this.#o.rejectUnauthorized,
       timeoutMs: 20_000,
       maxFramePayloadBytes: this.#o.maxFramePayloadBytes,
+      agent: this.#o.proxyAgent?.agent,
     });
   }
 }

@@ -19,15 +19,17 @@ export interface RendezvousOptions {
   headers?: Record<string, string>;
   /** Messages mode: emit binary messages whole, within maxFramePayloadBytes (WsEndpointOptions.assembleBinary). */
   assembleBinary?: boolean;
+  /** The agent for the connection (an HTTP proxy's CONNECT tunnel); none: a direct one. */
+  agent?: http.Agent;
 }
 
-function requestFor(address: string, headers: Record<string, string>, o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs'>) {
+function requestFor(address: string, headers: Record<string, string>, o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs' | 'agent'>) {
   const url = new URL(address.replace(/^ws/i, 'http'));
   const mod = url.protocol === 'https:' ? https : http;
   return mod.request(url, {
     method: 'GET',
     headers,
-    agent: false,
+    agent: o.agent ?? false,
     timeout: o.timeoutMs,
     ...(url.protocol === 'https:' ? { ca: o.ca, rejectUnauthorized: o.rejectUnauthorized ?? true } : {}),
   });
@@ -76,7 +78,7 @@ export function rejectRendezvous(
   address: string,
   status: number,
   description: string,
-  o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs'>,
+  o: Pick<RendezvousOptions, 'ca' | 'rejectUnauthorized' | 'timeoutMs' | 'agent'>,
 ): Promise<number> {
   const url = `${address}&sb-hc-statusCode=${status}&sb-hc-statusDescription=${encodeURIComponent(description)}`;
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ import { ConfigError } from '../../core/errors';
 import { createCliLogger, resolveLogFormat } from '../logger';
 import { agentFileSchema, parseSection, readConfigFile, resolveFrom } from '../config-file';
 import { envCredentials, resolveCredentials } from '../credentials';
+import { relayProxy } from '../proxy';
 import { UsageError } from '../spec';
 
 export interface AgentCommandInput {
@@ -30,6 +31,8 @@ export interface AgentCommandInput {
   expose?: string[];
   /** `--ca FILE`: a PEM CA for the relay's certificate. */
   caFile?: string;
+  /** `--proxy URL`: an HTTP proxy to the relay (else the file's `proxy:`, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY). */
+  proxy?: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -107,9 +110,11 @@ export function startAgentFromConfig(input: AgentCommandInput): Agent {
     : agentOptions.services;
   const { connection: _cs, ...credOptions } = creds;
   void _cs;
+  const proxy = creds.relayUrl ? relayProxy(creds.relayUrl, input.proxy, agentOptions.proxy) : undefined;
   const agent = createAgent({
     version: version(),
     ...(agentOptions as Parameters<typeof createAgent>[0]),
+    ...(proxy ? { proxy } : {}),
     ...credOptions,
     services: services as Parameters<typeof createAgent>[0]['services'],
     tls: tls || ca ? { ca, rejectUnauthorized: tls?.rejectUnauthorized ?? true } : undefined,

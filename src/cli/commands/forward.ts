@@ -20,6 +20,7 @@ import { Forwarder, type BoundForward, type ForwardSpec } from '../../forwarder/
 import { logSchema, parseSection, readConfigFile, resolveFrom } from '../config-file';
 import { envCredentials, resolveCredentials } from '../credentials';
 import { createCliLogger, resolveLogFormat } from '../logger';
+import { relayProxy } from '../proxy';
 import { UsageError } from '../spec';
 
 export interface ForwardCommandInput {
@@ -35,6 +36,8 @@ export interface ForwardCommandInput {
   key?: string;
   token?: string;
   caFile?: string;
+  /** `--proxy URL`: an HTTP proxy to the relay (else the file's `proxy:`, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY). */
+  proxy?: string;
   logLevel?: string;
   logFormat?: string;
   env: NodeJS.ProcessEnv;
@@ -54,6 +57,8 @@ const forwardFileSchema = z.strictObject({
   key: z.string().optional(),
   token: z.string().optional(),
   tls: z.strictObject({ caFile: z.string().optional(), rejectUnauthorized: z.boolean().optional() }).optional(),
+  /** An HTTP proxy to the relay: http://[user:password@]host:port. */
+  proxy: z.string().url().optional(),
   forwards: z.array(forwardSchema).min(1).max(256).optional(),
   log: logSchema.optional(),
 });
@@ -101,6 +106,7 @@ export async function startForwarder(input: ForwardCommandInput): Promise<{ forw
     forwards,
     ca,
     rejectUnauthorized: file.tls?.rejectUnauthorized ?? true,
+    proxy: relayProxy(creds.relayUrl, input.proxy, file.proxy),
     clock: systemClock,
     logger: logger.child({ component: 'forward' }),
   });
