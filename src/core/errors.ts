@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   RELAY_ERR_TARGET_BAD_RESPONSE: { httpStatus: 502, soapFaultCode: 'Receiver' },
   RELAY_ERR_AGENT_CLOSED: {},
   RELAY_ERR_NOT_ACCEPTED: { httpStatus: 410 },
+  RELAY_ERR_BROADCAST_ONE_WAY: { httpStatus: 405, soapFaultCode: 'Sender' },
 } as const satisfies Record<string, WireForms>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

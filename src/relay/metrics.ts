@@ -22,6 +22,12 @@ export class RelayMetrics {
     labelNames: ['path', 'result'] as const,
     registers: [this.registry],
   });
+  readonly broadcastDeliveries = new Counter({
+    name: 'relaybridge_broadcast_deliveries_total',
+    help: 'Messages to broadcast hybrid connections, per listener of this node: delivered, or dropped (listener unhealthy, gone, or too far behind)',
+    labelNames: ['path', 'listener', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly rendezvous = new Counter({
     name: 'relaybridge_rendezvous_total',
     help: 'Rendezvous sockets listeners opened for relayed HTTP requests (large bodies), by entity path',

@@ -410,6 +410,15 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     await waitFor(() => Object.values(got).every((g) => g.length === 2), 5000, 'every listener to get the SOAP message');
     for (const g of Object.values(got)) expect(g[1]).toContain('<id>7</id>');
 
+    // Deliveries are counted per listener, on the node that holds it.
+    expect(await a.metrics.registry.getSingleMetricAsString('relaybridge_broadcast_deliveries_total')).toMatch(/path="events",listener="[^"]+",result="delivered"\} 2/);
+    expect(await b.metrics.registry.getSingleMetricAsString('relaybridge_broadcast_deliveries_total')).toMatch(/(path="events",listener="[^"]+",result="delivered"\} 2[\s\S]*){2}/);
+
+    // A call that waits for an answer: a clear refusal, nothing delivered.
+    const get = await request(`${c.url}/events/orders`);
+    expect(get.status).toBe(405);
+    expect(JSON.parse(get.body.toString()).error).toMatchObject({ relayCode: 'RELAY_ERR_BROADCAST_ONE_WAY', message: expect.stringMatching(/broadcast hybrid connection: it takes one-way messages/) });
+
     // Over the protocol's inline size: 413; no listener anywhere: 502.
     expect((await request(`${c.url}/events/x`, { method: 'POST', body: Buffer.alloc(65 * 1024) })).status).toBe(413);
     const none = await request(`${c.url}/quiet/x`, { method: 'POST', body: 'x' });

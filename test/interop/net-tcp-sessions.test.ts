@@ -19,17 +19,22 @@ import type { RelayServer } from '../../src/relay/relay-server';
 const suite = monoDescribe('net-tcp-sessions');
 
 /**
- * The direct run, the baseline the relay is compared with: run again once when Mono's service
- * left a session open unanswered (a TimeoutException; Mono 6.8 at times never acknowledges the
- * preamble of a connection opened while others open or close, and never answers End). That is
- * the service's quirk, met here without the relay; through the relay the agent retries such a
- * preamble itself.
+ * The direct run, the baseline the relay is compared with. A scenario that timed out
+ * (TimeoutException: Mono 6.8 at times never acknowledges the preamble of a connection opened
+ * while others open or close, and never answers End) is run again on its own, up to twice: that
+ * is the service's quirk, met here without the relay (through the relay the agent retries such a
+ * preamble itself). The other scenarios keep their first results.
  */
-async function directBaseline<R extends { ok?: unknown; error?: unknown }>(run: () => Promise<R[]>): Promise<R[]> {
-  const first = await run();
-  if (!first.some((r) => r.ok !== true && /TimeoutException/.test(String(r.error)))) return first;
-  console.warn('direct run: Mono left a session unanswered (TimeoutException); running the baseline again', JSON.stringify(first.filter((r) => r.ok !== true)));
-  return run();
+async function directBaseline<R extends { scenario?: unknown; ok?: unknown; error?: unknown }>(scenarios: readonly string[], run: (scenarios: string[]) => Promise<R[]>): Promise<R[]> {
+  let results = await run([...scenarios]);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const timedOut = results.filter((r) => r.ok !== true && /TimeoutException/.test(String(r.error))).map((r) => String(r.scenario));
+    if (timedOut.length === 0) break;
+    console.warn(`direct run: Mono left ${timedOut.join(', ')} unanswered (TimeoutException); running ${timedOut.length === 1 ? 'it' : 'them'} again`);
+    const again = await run(timedOut);
+    results = results.map((r) => again.find((x) => x.scenario === r.scenario) ?? r);
+  }
+  return results;
 }
 const SCENARIOS = ['counter-interleaved', 'counter-close-reopen', 'counter-terminating', 'counter-concurrent'];
 
@@ -38,12 +43,12 @@ const SCENARIOS = ['counter-interleaved', 'counter-close-reopen', 'counter-termi
  * per operation): a client that ignores its own timeouts is Mono's fault whatever the peer does.
  * Which run hung is said, so a pattern would show.
  */
-async function monoClientRun(which: string, address: string): Promise<Awaited<ReturnType<typeof runSessionClient>>> {
+async function monoClientRun(which: string, address: string, scenarios: string[] = SCENARIOS): Promise<Awaited<ReturnType<typeof runSessionClient>>> {
   try {
-    return await runSessionClient(address, SCENARIOS, 45, 200_000);
+    return await runSessionClient(address, scenarios, 45, 200_000);
   } catch (err) {
     console.warn(`${which}: Mono's client process hung past its own timeouts (${(err as Error).message.slice(0, 300)}); running it again`);
-    return runSessionClient(address, SCENARIOS, 45, 200_000);
+    return runSessionClient(address, scenarios, 45, 200_000);
   }
 }
 
@@ -66,7 +71,7 @@ suite('net.tcp sessions, Mono WCF client and service, through the relay and dire
   it('each client session is its own service session: the same results as calling the service directly', async () => {
     // 45 s per call: room for the agent to retry a preamble Mono leaves unanswered (5 s each).
     const viaRelay = await monoClientRun('through the relay', `${relay.netTcp!.url}/counter`);
-    const straight = await directBaseline(() => monoClientRun('direct', direct));
+    const straight = await directBaseline(SCENARIOS, (scenarios) => monoClientRun('direct', direct, scenarios));
     showFailures(viaRelay);
     showFailures(straight);
     for (const results of [straight, viaRelay]) {
@@ -127,7 +132,8 @@ dotnetSuite('net.tcp duplex sessions, Microsoft WCF client and Mono service, thr
 
   it('callbacks during and after operations, two-way callbacks, isolation: the same results as direct', async () => {
     // 45 s per call: room for the agent to retry a preamble Mono leaves unanswered (5 s each).
-    const straight = await directBaseline(() => runDotnetSessionClient(direct, DUPLEX, 45));
+    // Directly no agent retries: 20 s is plenty for a call Mono answers at all.
+    const straight = await directBaseline(DUPLEX, (scenarios) => runDotnetSessionClient(direct, scenarios, 20));
     const viaRelay = await runDotnetSessionClient(`${relay.netTcp!.url}/session`, DUPLEX, 45);
     showFailures(straight);
     showFailures(viaRelay);

@@ -41,6 +41,8 @@ export interface RouteListener extends RegisteredListener {
   readonly controlBodyLimit: number;
   /** Session kinds the listener can carry (protocol/hyco/session-carrier.ts); empty for other listeners. */
   readonly sessionKinds: readonly string[];
+  /** Bytes written to the channel that its socket has not sent yet (a slow listener's backlog). */
+  readonly bufferedBytes?: number;
   /** Ids of requests routed to this channel and not answered yet. */
   readonly pending: Set<string>;
   readonly log: Logger;

@@ -80,6 +80,9 @@ export interface RouteObserver {
   onListener?(listenerId: string): void;
 }
 
+/** A listener with more than this still to be written to it misses broadcast messages, bytes. */
+const BROADCAST_BACKLOG_BYTES = 4 * 1024 * 1024;
+
 /** A WebSocket sender to hand to a listener (an `accept` command). */
 export interface AcceptRequest {
   readonly path: string;
@@ -473,11 +476,15 @@ export class Router {
   deliverBroadcast(path: string, message: BroadcastRequest, body: Buffer): number {
     let n = 0;
     for (const l of this.registry.list(path)) {
-      if (l.remote || !l.healthy) continue;
+      if (l.remote) continue;
+      // A listener that has not read what it was sent (a slow or stuck one) misses this message
+      // rather than holding memory for it; the others are never held up by it.
+      const behind = (l.bufferedBytes ?? 0) > BROADCAST_BACKLOG_BYTES;
       // An address no rendezvous answers: a listener that tries to answer that way gets 404.
       const address = `${l.rendezvousBase ?? this.#o.rendezvousBase(l.hostHeader)}/$hc/${encodePath(path)}?sb-hc-action=request&sb-hc-id=broadcast`;
-      const json = inlineRequestJson(message.id, address, message, body.length > 0);
-      if (l.sendRequest(json, body.length > 0 ? body : undefined)) n++;
+      const delivered = l.healthy && !behind && l.sendRequest(inlineRequestJson(message.id, address, message, body.length > 0), body.length > 0 ? body : undefined);
+      this.#o.metrics.broadcastDeliveries.inc({ path, listener: l.listenerId, result: delivered ? 'delivered' : 'dropped' });
+      if (delivered) n++;
     }
     return n;
   }

@@ -118,6 +118,10 @@ export class ControlChannel implements RouteListener {
   }
 
   /** Sends a `request` and, when given, its body as one binary message directly after it. */
+  get bufferedBytes(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   sendRequest(json: string, body: Buffer | undefined): boolean {
     if (!this.healthy) return false;
     // One write for both frames: the listener wakes once per request, not once per frame.

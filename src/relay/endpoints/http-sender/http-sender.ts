@@ -7,7 +7,7 @@
  * router's (routing/router.ts): this endpoint only turns an IncomingMessage into a relayed request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QuotaExceededError, toRelayError } from '../../../core/errors';
+import { QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import { idleWatch, type Clock } from '../../../core/clock';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
 import type { EndpointDeps } from '../../deps';
@@ -102,6 +102,11 @@ export class HttpSenderEndpoint {
    */
   async #broadcast(req: IncomingMessage, res: ServerResponse, path: string, target: string, headers: Record<string, string>, length: number | undefined, viaHost: string): Promise<void> {
     const { limits, clock } = this.#ctx.config;
+    // Every listener gets it and nobody's answer comes back: a call that waits for one is refused.
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'GET' || method === 'HEAD') {
+      throw new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${path}' is a broadcast hybrid connection: it takes one-way messages (POST, PUT), answered 202, not ${method}.`);
+    }
     const max = limits.controlBodyThresholdBytes;
     if (length !== undefined && length > max) {
       throw new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `A message to a broadcast hybrid connection is at most ${max} bytes.`);
