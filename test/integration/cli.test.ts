@@ -118,6 +118,10 @@ describe('the demo (npm start)', () => {
     expect((await request(`${demo.relay.url}/$status`)).status).toBe(401);
     const manage = createSasToken({ resourceUri: demo.relay.url, keyName: demo.keyName, key: demo.key });
     expect((await request(`${demo.relay.url}/$status`, { headers: { Authorization: manage } })).body.toString()).toContain('hello');
+    // The banner's console token signs in.
+    const lines = demo.banner.split('\n');
+    const consoleToken = lines[lines.findIndex((l) => l.trim() === `${demo.relay.url}/$status`) + 1]!.trim();
+    expect((await request(`${demo.relay.url}/$status?format=json`, { headers: { Authorization: consoleToken } })).status).toBe(200);
 
     // Management commands against the running demo.
     const creds = { relay: demo.relay.url, keyName: demo.keyName, key: demo.key };
