@@ -132,8 +132,12 @@ export class Forwarder {
     socket.pause();
     log.info({ client: `${socket.remoteAddress}:${socket.remotePort}` }, 'connection opened');
     let opened = false;
-    const ended = (why: string, err?: Error): void =>
+    let over = false;
+    const ended = (why: string, err?: Error): void => {
+      if (over) return;
+      over = true;
       log.info({ why, err: err?.message, bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten, ms: Math.round(o.clock.now() - started) }, 'connection closed');
+    };
     socket.on('error', () => undefined);
     this.#token(spec.path).then(
       (token) => {
@@ -152,12 +156,13 @@ export class Forwarder {
           const proxyRefusal = this.#proxy?.refusal(req);
           if (proxyRefusal) log.warn({ status: res.statusCode, reason: proxyRefusal }, 'the proxy refused the connection; the next connection tries again');
           else log.warn({ status: res.statusCode, reason: res.statusMessage }, 'the relay refused the connection');
+          ended(`refused: ${res.statusCode}`);
           ws.terminate();
           socket.destroy();
-          ended(`refused: ${res.statusCode}`);
         });
         ws.on('error', (err) => {
-          if (opened) return;
+          // After a refusal (its own line) or once open (the pipes end it), nothing more to say.
+          if (opened || over) return;
           log.warn({ err: err.message }, 'could not reach the relay; the next connection tries again');
           socket.destroy();
           ended('relay unreachable', err);
