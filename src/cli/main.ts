@@ -256,6 +256,8 @@ async function main(argv: string[]): Promise<number> {
           ignoreValues: p.values['ignore-value'] as string[] | undefined,
           noDefaultIgnores: p.values['no-default-ignores'] === true,
           timeoutMs: intOption(p, 'timeout-ms'),
+          reportJunit: str(p.values['report-junit']),
+          reportJson: str(p.values['report-json']),
         },
         (line) => process.stdout.write(`${line}\n`),
       );

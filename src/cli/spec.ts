@@ -234,7 +234,7 @@ export const COMMANDS: CommandSpec = {
     },
     {
       name: 'replay',
-      summary: 'replay recorded SOAP requests through the relay and compare the answers (exit 1 on any mismatch)',
+      summary: 'replay recorded SOAP requests through the relay and compare the answers (exit 1 on any mismatch; JUnit and JSON reports)',
       options: {
         dir: { type: 'string', arg: 'DIR', desc: 'the folder of recorded requests (required)' },
         path: { type: 'string', arg: 'PATH', desc: 'the hybrid connection path (required)' },
@@ -247,7 +247,10 @@ export const COMMANDS: CommandSpec = {
         'ignore-value': { type: 'string', multiple: true, arg: 'REGEX', desc: 'values matching this are equal (repeatable)' },
         'no-default-ignores': { type: 'boolean', desc: 'compare MessageID, timestamps and the like too' },
         'timeout-ms': { type: 'string', arg: 'N', desc: 'per request (default 30000)' },
+        'report-junit': { type: 'string', arg: 'FILE', desc: 'write a JUnit XML report (one testsuite per operation) for CI' },
+        'report-json': { type: 'string', arg: 'FILE', desc: 'write a JSON report (totals, per operation, every case with its diff)' },
       },
+      notes: 'exit codes: 0 every case matches, 1 a case does not (or the folder cannot be read), 2 a bad command line',
     },
   ],
 };

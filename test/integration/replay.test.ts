@@ -10,6 +10,7 @@ import { Harness, ROOT_KEY, ROOT_KEY_NAME } from '../helpers/harness';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { runReplay } from '../../src/cli/replay/replay';
 import { replayCommand } from '../../src/cli/commands/replay';
+import { elementText, parseXmlTree, type XmlElement } from '../../src/protocol/xml/tree';
 
 const SAMPLE_DIR = path.resolve(__dirname, '../../samples/replay/calculator');
 
@@ -50,6 +51,33 @@ describe('replay through relay + agent', () => {
     expect(out).toMatch(/- +<\{http:\/\/example.org\/calc\}AddResult>5\n +\+ +<\{http:\/\/example.org\/calc\}AddResult>6/);
     expect(out).toMatch(/HTTP status: recorded 500 \(fault\), replayed 200/);
     expect(out).toMatch(/0 passed, 6 failed, 6 total/);
+  });
+
+  it('reports for CI: JUnit XML (a testsuite per operation, the diff in each failure) and JSON', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-reports-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const junit = path.join(dir, 'replay.xml');
+    const json = path.join(dir, 'replay.json');
+    const lines: string[] = [];
+    const code = await replayCommand({ dir: SAMPLE_DIR, relay: relay.url, path: 'changed', keyName: ROOT_KEY_NAME, key: ROOT_KEY, reportJunit: junit, reportJson: json }, (l) => lines.push(l));
+    expect(code).toBe(1);
+    // A per-operation line for each action, then the totals.
+    expect(lines.join('\n')).toMatch(/ {2}http:\/\/example\.org\/calc\/ICalculator\/Add: 0\/\d passed/);
+    const tree = parseXmlTree(fs.readFileSync(junit));
+    expect(tree.localName).toBe('testsuites');
+    const attr = (el: XmlElement, name: string) => el.attributes.find((a) => a.localName === name)?.value;
+    expect(attr(tree, 'tests')).toBe('6');
+    const suites = tree.children.filter((c): c is XmlElement => c.kind === 'element');
+    expect(suites.map((s) => attr(s, 'name'))).toContain('http://example.org/calc/ICalculator/Add');
+    const cases = suites.flatMap((s) => s.children.filter((c): c is XmlElement => c.kind === 'element'));
+    expect(cases).toHaveLength(6);
+    const add = cases.find((c) => attr(c, 'name') === 'add')!;
+    const failure = add.children.find((c): c is XmlElement => c.kind === 'element' && c.localName === 'failure')!;
+    expect(elementText(failure)).toMatch(/AddResult>5\n\+ +<\{http:\/\/example.org\/calc\}AddResult>6/);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(report).toMatchObject({ passed: 0, failed: 6, total: 6 });
+    expect(report.operations).toEqual(expect.arrayContaining([expect.objectContaining({ operation: 'http://example.org/calc/ICalculator/Add', failed: expect.any(Number) })]));
+    expect(report.cases.find((c: { name: string }) => c.name === 'add')).toMatchObject({ outcome: 'mismatch', status: 200 });
   });
 
   it('per-call values are ignored by default and can be ignored by name', async () => {

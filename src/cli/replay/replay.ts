@@ -19,6 +19,7 @@ import { ConfigError } from '../../core/errors';
 import { formatIssues, type SchemaIssue } from '../../core/options-util';
 import { formatSoapActionHeader, soap12ContentType } from '../../protocol/soap/content-type';
 import { scanEnvelope } from '../../protocol/soap/envelope';
+import { byOperation } from './reports';
 import { canonicalLines, DEFAULT_IGNORE, DEFAULT_IGNORE_VALUES, diffLines, type CompareOptions } from './xml-compare';
 
 const caseMetaSchema = z.strictObject({
@@ -134,6 +135,8 @@ export type CaseOutcome = 'pass' | 'mismatch' | 'error';
 
 export interface CaseResult {
   readonly name: string;
+  /** The SOAP action of the case (the per-operation summary and reports group by it). */
+  readonly operation: string;
   readonly outcome: CaseOutcome;
   readonly status?: number;
   readonly expectedStatus: string;
@@ -146,6 +149,19 @@ export interface ReplaySummary {
   readonly results: readonly CaseResult[];
   readonly passed: number;
   readonly failed: number;
+}
+
+/** The case's operation: its SOAP action (meta, WS-Addressing or SOAPAction header), else '(no action)'. */
+function operationOf(c: ReplayCase): string {
+  if (c.meta.soapAction) return c.meta.soapAction;
+  try {
+    const action = scanEnvelope(c.request).addressing?.action;
+    if (action) return action;
+  } catch {
+    /* not an envelope we read */
+  }
+  const header = Object.entries(c.meta.headers ?? {}).find(([k]) => k.toLowerCase() === 'soapaction')?.[1];
+  return header?.replace(/^"|"$/g, '') || '(no action)';
 }
 
 function requestHeaders(c: ReplayCase): Record<string, string> {
@@ -181,6 +197,7 @@ function expectedStatus(c: ReplayCase): { text: string; ok: (s: number) => boole
 
 async function runCase(c: ReplayCase, o: ReplayOptions, folder: ReplayFolder, send: Sender): Promise<CaseResult> {
   const started = Date.now();
+  const operation = operationOf(c);
   const base = `${o.relayUrl.replace(/\/+$/, '')}/${o.path.replace(/^\/+|\/+$/g, '')}`;
   const url = c.meta.path ? `${base}/${c.meta.path.replace(/^\/+/, '')}` : base;
   const headers = requestHeaders(c);
@@ -190,7 +207,7 @@ async function runCase(c: ReplayCase, o: ReplayOptions, folder: ReplayFolder, se
   try {
     res = await send(url, headers, c.request, o.timeoutMs ?? 30_000);
   } catch (err) {
-    return { name: c.name, outcome: 'error', expectedStatus: want.text, details: [`request failed: ${(err as Error).message}`], ms: Date.now() - started };
+    return { name: c.name, operation, outcome: 'error', expectedStatus: want.text, details: [`request failed: ${(err as Error).message}`], ms: Date.now() - started };
   }
   const details: string[] = [];
   if (!want.ok(res.status)) details.push(`HTTP status: recorded ${want.text}, replayed ${res.status}`);
@@ -217,12 +234,12 @@ async function runCase(c: ReplayCase, o: ReplayOptions, folder: ReplayFolder, se
       actual = canonicalLines(res.body, compare);
     } catch (err) {
       details.push(`the replayed response is not XML (${(err as Error).message}):`, ...res.body.toString('utf8').slice(0, 2000).split('\n').map((l) => `+ ${l}`));
-      return { name: c.name, outcome: 'mismatch', status: res.status, expectedStatus: want.text, details, ms: Date.now() - started };
+      return { name: c.name, operation, outcome: 'mismatch', status: res.status, expectedStatus: want.text, details, ms: Date.now() - started };
     }
     const diff = diffLines(expected, actual);
     if (!diff.equal) details.push('body differs (- recorded, + replayed):', ...diff.lines);
   }
-  return { name: c.name, outcome: details.length ? 'mismatch' : 'pass', status: res.status, expectedStatus: want.text, details, ms: Date.now() - started };
+  return { name: c.name, operation, outcome: details.length ? 'mismatch' : 'pass', status: res.status, expectedStatus: want.text, details, ms: Date.now() - started };
 }
 
 /** Replays every case in order, printing one line per case, a diff per mismatch and a summary. */
@@ -240,6 +257,8 @@ export async function runReplay(o: ReplayOptions, print: (line: string) => void)
   }
   const passed = results.filter((r) => r.outcome === 'pass').length;
   const failed = results.length - passed;
+  const ops = byOperation(results);
+  if (ops.length > 1) for (const op of ops) print(`  ${op.operation}: ${op.passed}/${op.cases} passed`);
   print(`${passed} passed, ${failed} failed, ${results.length} total`);
   return { results, passed, failed };
 }
