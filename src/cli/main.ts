@@ -241,6 +241,24 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`wrote ${path.join(out, 'relay-cert.pem')} and relay-key.pem\n`);
       return 0;
     }
+    case 'record': {
+      serving = true;
+      const { startRecorder } = await import('./commands/record');
+      const rec = await startRecorder(
+        {
+          target: str(p.values.target),
+          dir: str(p.values.dir),
+          listen: str(p.values.listen),
+          maxCases: intOption(p, 'max-cases'),
+          maxBytes: intOption(p, 'max-bytes'),
+          redact: p.values.redact as string[] | undefined,
+          redactHeaders: p.values['redact-header'] as string[] | undefined,
+        },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+      onShutdown(() => rec.stop());
+      return -1;
+    }
     case 'replay': {
       const { replayCommand } = await import('./commands/replay');
       const creds = flagCredentials(p, env);

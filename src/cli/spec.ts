@@ -233,6 +233,19 @@ export const COMMANDS: CommandSpec = {
       },
     },
     {
+      name: 'record',
+      summary: 'a recording proxy in front of a SOAP service: calls pass through unchanged and are written to a replay folder (secrets redacted), until SIGTERM/SIGINT',
+      options: {
+        target: { type: 'string', arg: 'URL', desc: "the service's endpoint URL, e.g. http://10.0.0.12:8080/Calculator.svc (required)" },
+        dir: { type: 'string', arg: 'DIR', desc: 'the replay folder to write (required)' },
+        listen: { type: 'string', arg: '[HOST:]PORT', desc: 'where the proxy listens (default 127.0.0.1, any free port); point the agent target or client here' },
+        'max-cases': { type: 'string', arg: 'N', desc: 'record at most N calls (default 1000); later calls still pass' },
+        'max-bytes': { type: 'string', arg: 'N', desc: 'larger messages pass but are not recorded (default 1048576)' },
+        redact: { type: 'string', multiple: true, arg: 'NAME', desc: 'an element whose text is redacted, besides Password, BinarySecurityToken, RelayAccessToken, Nonce (repeatable)' },
+        'redact-header': { type: 'string', multiple: true, arg: 'NAME', desc: 'a header never recorded, besides Authorization, ServiceBusAuthorization, Cookie, Proxy-Authorization (repeatable)' },
+      },
+    },
+    {
       name: 'replay',
       summary: 'replay recorded SOAP requests through the relay and compare the answers (exit 1 on any mismatch; JUnit and JSON reports)',
       options: {

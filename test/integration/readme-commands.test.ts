@@ -77,6 +77,8 @@ const SYNOPSES: Record<string, string[]> = {
 
 /** Long-running commands: started, awaited until ready, then stopped with SIGTERM (exit 0). */
 const SERVING = /^(npx )?relaybridge (relay|agent)\b/;
+/** The recording proxy: serving too; ready once it says where it records. */
+const RECORD = /^(npx )?relaybridge record\b/;
 /** The forwarder: serving too; ready once it names its port, then a call goes through it. */
 const FORWARD = /^(npx )?relaybridge forward\b/;
 /** The demo (`demo --nodes 3`): serving too, with its own ports and data. */
@@ -226,6 +228,8 @@ describe('the README', () => {
       if (DEMO.test(c)) {
         // Its own relays and nats-server on free ports, its data in a temporary directory; ready once its banner is out.
         r = await serveThenStop(`${command} --port 0 --data-dir ${path.join(dir, 'demo-data')}`, dir, /Press Ctrl-C to stop/);
+      } else if (RECORD.test(c)) {
+        r = await serveThenStop(command, dir, /recording calls to /);
       } else if (FORWARD.test(c)) {
         const port = Number(/--listen (?:127\.0\.0\.1:)?(\d+)/.exec(c)![1]);
         r = await serveThenStop(command, dir, /forwarding /, async () => {

@@ -30,6 +30,8 @@ const caseMetaSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   ignore: z.array(z.string()).optional(),
   ignoreValues: z.array(z.string()).optional(),
+  /** What `relaybridge record` redacted in this case (for people; not used by the replay). */
+  redacted: z.array(z.string()).optional(),
 });
 const folderMetaSchema = z.strictObject({
   ignore: z.array(z.string()).optional(),
