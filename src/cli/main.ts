@@ -272,6 +272,7 @@ async function main(argv: string[]): Promise<number> {
           token: creds.token,
           ignore: p.values.ignore as string[] | undefined,
           ignoreValues: p.values['ignore-value'] as string[] | undefined,
+          unordered: p.values.unordered as string[] | undefined,
           noDefaultIgnores: p.values['no-default-ignores'] === true,
           timeoutMs: intOption(p, 'timeout-ms'),
           reportJunit: str(p.values['report-junit']),

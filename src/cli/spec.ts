@@ -258,6 +258,7 @@ export const COMMANDS: CommandSpec = {
         token: { type: 'string', arg: 'TOKEN', desc: 'a SAS token instead of a key' },
         ignore: { type: 'string', multiple: true, arg: 'NAME', desc: 'an element or attribute to ignore in the comparison (repeatable)' },
         'ignore-value': { type: 'string', multiple: true, arg: 'REGEX', desc: 'values matching this are equal (repeatable)' },
+        unordered: { type: 'string', multiple: true, arg: 'NAME', desc: "an element whose children may come in any order (repeatable; replay.json's `operations` sets rules per SOAP action)" },
         'no-default-ignores': { type: 'boolean', desc: 'compare MessageID, timestamps and the like too' },
         'timeout-ms': { type: 'string', arg: 'N', desc: 'per request (default 30000)' },
         'report-junit': { type: 'string', arg: 'FILE', desc: 'write a JUnit XML report (one testsuite per operation) for CI' },

@@ -80,6 +80,36 @@ describe('replay through relay + agent', () => {
     expect(report.cases.find((c: { name: string }) => c.name === 'add')).toMatchObject({ outcome: 'mismatch', status: 200 });
   });
 
+  it('rules per operation (replay.json `operations`), and element order where the contract allows it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-ops-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const env = (body: string) => `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${body}</s:Body></s:Envelope>`;
+    // Two operations: Stamp's <at> differs run to run (ignored for Stamp only), List's items come in any order.
+    fs.writeFileSync(path.join(dir, 'stamp.request.xml'), env('<Stamp xmlns="urn:ops"/>'));
+    fs.writeFileSync(path.join(dir, 'stamp.response.xml'), env('<StampResponse xmlns="urn:ops"><at>1001</at></StampResponse>'));
+    fs.writeFileSync(path.join(dir, 'stamp.json'), JSON.stringify({ soapAction: 'urn:ops/Stamp' }));
+    fs.writeFileSync(path.join(dir, 'list.request.xml'), env('<List xmlns="urn:ops"/>'));
+    fs.writeFileSync(path.join(dir, 'list.response.xml'), env('<ListResponse xmlns="urn:ops"><items><i>a</i><i>b</i></items><at>7</at></ListResponse>'));
+    fs.writeFileSync(path.join(dir, 'list.json'), JSON.stringify({ soapAction: 'urn:ops/List' }));
+    const answers: Record<string, string> = {
+      'urn:ops/Stamp': env('<StampResponse xmlns="urn:ops"><at>2002</at></StampResponse>'),
+      'urn:ops/List': env('<ListResponse xmlns="urn:ops"><items><i>b</i><i>a</i></items><at>7</at></ListResponse>'),
+    };
+    const send = (_url: string, headers: Record<string, string>) => Promise.resolve({ status: 200, headers: {}, body: Buffer.from(answers[headers.SOAPAction!.replace(/"/g, '')]!) });
+    const quiet = () => undefined;
+    const run = () => runReplay({ dir, relayUrl: 'http://relay', path: 'p', send }, quiet);
+    expect((await run()).failed).toBe(2);
+    fs.writeFileSync(path.join(dir, 'replay.json'), JSON.stringify({ operations: { 'urn:ops/Stamp': { ignore: ['{urn:ops}at'] }, 'urn:ops/List': { unordered: ['{urn:ops}items'] } } }));
+    const summary = await run();
+    expect(summary.results.map((r) => [r.name, r.operation, r.outcome])).toEqual([
+      ['list', 'urn:ops/List', 'pass'],
+      ['stamp', 'urn:ops/Stamp', 'pass'],
+    ]);
+    // The Stamp rule does not reach List: a changed <at> there still fails.
+    answers['urn:ops/List'] = env('<ListResponse xmlns="urn:ops"><items><i>a</i><i>b</i></items><at>8</at></ListResponse>');
+    expect((await run()).results.find((r) => r.name === 'list')!.outcome).toBe('mismatch');
+  });
+
   it('per-call values are ignored by default and can be ignored by name', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-replay-'));
     h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -22,6 +22,7 @@ export interface ReplayCommandInput {
   token?: string;
   ignore?: string[];
   ignoreValues?: string[];
+  unordered?: string[];
   noDefaultIgnores?: boolean;
   timeoutMs?: number;
   /** Write a JUnit XML report here (CI test reporters). */
@@ -40,7 +41,7 @@ export async function replayCommand(input: ReplayCommandInput, print: (line: str
     input.token ??
     (input.keyName && input.key ? createSasToken({ resourceUri: `${relay}/${path}`, keyName: input.keyName, key: input.key, expiresInSeconds: 3600 }) : undefined);
   const summary = await runReplay(
-    { dir: input.dir!, relayUrl: relay, path, token, ignore: input.ignore, ignoreValues: input.ignoreValues, noDefaultIgnores: input.noDefaultIgnores, timeoutMs: input.timeoutMs },
+    { dir: input.dir!, relayUrl: relay, path, token, ignore: input.ignore, ignoreValues: input.ignoreValues, unordered: input.unordered, noDefaultIgnores: input.noDefaultIgnores, timeoutMs: input.timeoutMs },
     print,
   );
   const write = (file: string, text: string): void => {

@@ -7,7 +7,8 @@
  *   NAME.response.xml   the recorded response; absent = a one-way call (expects 202/200, empty)
  *   NAME.json           optional: { "soapAction": "…", "contentType": "…", "status": 500,
  *                       "path": "sub/path", "headers": {…}, "ignore": […], "ignoreValues": […] }
- *   replay.json         optional, for the whole folder: { "ignore": […], "ignoreValues": […] }
+ *   replay.json         optional, for the whole folder: { "ignore": […], "ignoreValues": […],
+ *                       "unordered": […], "operations": { "<SOAP action>": { "ignore": […], … } } }
  * Without a status, a recorded Fault expects 500, an empty or absent response 202 (or 200), else 200.
  */
 import fs from 'node:fs';
@@ -30,14 +31,23 @@ const caseMetaSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   ignore: z.array(z.string()).optional(),
   ignoreValues: z.array(z.string()).optional(),
+  unordered: z.array(z.string()).optional(),
   /** What `relaybridge record` redacted in this case (for people; not used by the replay). */
   redacted: z.array(z.string()).optional(),
 });
-const folderMetaSchema = z.strictObject({
+const rulesSchema = z.strictObject({
   ignore: z.array(z.string()).optional(),
   ignoreValues: z.array(z.string()).optional(),
-  description: z.string().optional(),
+  /** Elements whose children may come in any order (xml-compare.ts). */
+  unordered: z.array(z.string()).optional(),
 });
+const folderMetaSchema = rulesSchema.extend({
+  description: z.string().optional(),
+  /** Rules for the cases of one operation (its SOAP action), beside the folder's. */
+  operations: z.record(z.string(), rulesSchema).optional(),
+});
+
+export type CompareRules = z.output<typeof rulesSchema>;
 
 export type CaseMeta = z.output<typeof caseMetaSchema>;
 
@@ -52,6 +62,9 @@ export interface ReplayFolder {
   readonly cases: readonly ReplayCase[];
   readonly ignore: readonly string[];
   readonly ignoreValues: readonly string[];
+  readonly unordered: readonly string[];
+  /** Per operation (SOAP action): more rules for its cases. */
+  readonly operations: Readonly<Record<string, CompareRules>>;
 }
 
 function readJson<T extends z.ZodTypeAny>(file: string, schema: T): z.output<T> {
@@ -90,7 +103,7 @@ export function loadReplayFolder(dir: string): ReplayFolder {
       };
     });
   if (cases.length === 0) throw new ConfigError(`no *.request.xml files in ${dir}`);
-  return { cases, ignore: folder.ignore ?? [], ignoreValues: folder.ignoreValues ?? [] };
+  return { cases, ignore: folder.ignore ?? [], ignoreValues: folder.ignoreValues ?? [], unordered: folder.unordered ?? [], operations: folder.operations ?? {} };
 }
 
 export interface HttpResult {
@@ -127,6 +140,8 @@ export interface ReplayOptions {
   /** Extra ignore rules (added to the folder's and the defaults). */
   readonly ignore?: readonly string[];
   readonly ignoreValues?: readonly string[];
+  /** Elements whose children may come in any order. */
+  readonly unordered?: readonly string[];
   /** Drop the default ignore rules (MessageID, RelatesTo, Timestamp, GUIDs, date-times). */
   readonly noDefaultIgnores?: boolean;
   readonly timeoutMs?: number;
@@ -213,9 +228,11 @@ async function runCase(c: ReplayCase, o: ReplayOptions, folder: ReplayFolder, se
   }
   const details: string[] = [];
   if (!want.ok(res.status)) details.push(`HTTP status: recorded ${want.text}, replayed ${res.status}`);
+  const op = folder.operations[operation] ?? {};
   const compare: CompareOptions = {
-    ignore: [...(o.noDefaultIgnores ? [] : DEFAULT_IGNORE), ...folder.ignore, ...(c.meta.ignore ?? []), ...(o.ignore ?? [])],
-    ignoreValues: [...(o.noDefaultIgnores ? [] : DEFAULT_IGNORE_VALUES), ...folder.ignoreValues, ...(c.meta.ignoreValues ?? []), ...(o.ignoreValues ?? [])],
+    ignore: [...(o.noDefaultIgnores ? [] : DEFAULT_IGNORE), ...folder.ignore, ...(op.ignore ?? []), ...(c.meta.ignore ?? []), ...(o.ignore ?? [])],
+    ignoreValues: [...(o.noDefaultIgnores ? [] : DEFAULT_IGNORE_VALUES), ...folder.ignoreValues, ...(op.ignoreValues ?? []), ...(c.meta.ignoreValues ?? []), ...(o.ignoreValues ?? [])],
+    unordered: [...folder.unordered, ...(op.unordered ?? []), ...(c.meta.unordered ?? []), ...(o.unordered ?? [])],
   };
   const expectedEmpty = !c.expected || c.expected.toString('utf8').trim() === '';
   const actualEmpty = res.body.toString('utf8').trim() === '';

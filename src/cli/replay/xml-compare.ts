@@ -16,6 +16,11 @@ export interface CompareOptions {
   readonly ignore: readonly string[];
   /** Regular expressions (source text); matches in text and attribute values are masked. */
   readonly ignoreValues: readonly string[];
+  /**
+   * Elements (`Local` or `{ns}Local`) whose child elements may come in any order (a contract's
+   * collection whose order carries no meaning): their children are compared as a sorted set.
+   */
+  readonly unordered?: readonly string[];
 }
 
 export const DEFAULT_IGNORE: readonly string[] = [
@@ -59,10 +64,10 @@ export function canonicalLines(xml: Buffer | string, options: CompareOptions): s
   const matchers = options.ignore.map(parseMatcher);
   const elementIgnores = matchers.filter((m) => !m.attribute);
   const attributeIgnores = matchers.filter((m) => m.attribute);
+  const unordered = (options.unordered ?? []).map(parseMatcher);
   const masks = options.ignoreValues.map((v) => new RegExp(v, 'g'));
   const mask = (text: string) => masks.reduce((t, re, i) => t.replace(re, `{ignored:${i}}`), text);
   const root = parseXmlTree(xml, { maxInputBytes: 64 * 1024 * 1024, maxTextChars: 64 * 1024 * 1024 });
-  const lines: string[] = [];
 
   const qnameText = (el: XmlElement, text: string): string => {
     const m = /^([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)$/.exec(text);
@@ -71,7 +76,7 @@ export function canonicalLines(xml: Buffer | string, options: CompareOptions): s
     return ns ? `{${ns}}${m[2]}` : text;
   };
 
-  const walk = (el: XmlElement, depth: number): void => {
+  const walk = (el: XmlElement, depth: number, lines: string[]): void => {
     const pad = '  '.repeat(depth);
     const attrs = el.attributes
       .filter((a) => !a.isNamespaceDeclaration)
@@ -94,12 +99,25 @@ export function canonicalLines(xml: Buffer | string, options: CompareOptions): s
       return;
     }
     lines.push(head);
+    if (unordered.some((m) => matches(m, el.namespaceUri, el.localName))) {
+      // Each child's lines as one block; the blocks sorted (text children first, as they are).
+      for (const t of textKids) lines.push(`${pad}  ${mask(t.kind === 'text' ? t.value.trim() : '')}`);
+      const blocks = elementKids.map((c) => {
+        const own: string[] = [];
+        walk(c, depth + 1, own);
+        return own;
+      });
+      blocks.sort((a, b) => (a.join('\n') < b.join('\n') ? -1 : a.join('\n') > b.join('\n') ? 1 : 0));
+      for (const b of blocks) lines.push(...b);
+      return;
+    }
     for (const c of kids) {
       if (c.kind === 'text') lines.push(`${pad}  ${mask(c.value.trim())}`);
-      else if (elementKids.includes(c as XmlElement)) walk(c as XmlElement, depth + 1);
+      else if (elementKids.includes(c as XmlElement)) walk(c as XmlElement, depth + 1, lines);
     }
   };
-  walk(root, 0);
+  const lines: string[] = [];
+  walk(root, 0, lines);
   return lines;
 }
 

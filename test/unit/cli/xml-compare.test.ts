@@ -29,6 +29,17 @@ describe('canonicalLines', () => {
     expect(same(a, b)).toBe(false);
     expect(same(a, b, { ignore: ['{urn:none}Action', '@xml:lang'], ignoreValues: [] })).toBe(true);
   });
+  it('compares the children of `unordered` elements as a set, and only those', () => {
+    const a = '<r xmlns="urn:t"><tags><t>a</t><t>b</t></tags><seq><x>1</x><x>2</x></seq></r>';
+    const b = '<r xmlns="urn:t"><tags><t>b</t><t>a</t></tags><seq><x>1</x><x>2</x></seq></r>';
+    const c = '<r xmlns="urn:t"><tags><t>b</t><t>a</t></tags><seq><x>2</x><x>1</x></seq></r>';
+    const o = { ignore: [], ignoreValues: [], unordered: ['{urn:t}tags'] };
+    expect(same(a, b)).toBe(false);
+    expect(same(a, b, o)).toBe(true);
+    expect(same(a, c, o)).toBe(false); // seq keeps its order
+    // A missing member still shows.
+    expect(same(a, '<r xmlns="urn:t"><tags><t>b</t></tags><seq><x>1</x><x>2</x></seq></r>', o)).toBe(false);
+  });
 });
 
 describe('diffLines', () => {
