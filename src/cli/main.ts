@@ -275,6 +275,7 @@ async function main(argv: string[]): Promise<number> {
           unordered: p.values.unordered as string[] | undefined,
           noDefaultIgnores: p.values['no-default-ignores'] === true,
           timeoutMs: intOption(p, 'timeout-ms'),
+          against: str(p.values.against),
           reportJunit: str(p.values['report-junit']),
           reportJson: str(p.values['report-json']),
         },

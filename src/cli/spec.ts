@@ -261,6 +261,7 @@ export const COMMANDS: CommandSpec = {
         unordered: { type: 'string', multiple: true, arg: 'NAME', desc: "an element whose children may come in any order (repeatable; replay.json's `operations` sets rules per SOAP action)" },
         'no-default-ignores': { type: 'boolean', desc: 'compare MessageID, timestamps and the like too' },
         'timeout-ms': { type: 'string', arg: 'N', desc: 'per request (default 30000)' },
+        against: { type: 'string', arg: 'URL', desc: "compare with this live service's answers (the legacy endpoint, directly or on the relay) instead of the recorded ones" },
         'report-junit': { type: 'string', arg: 'FILE', desc: 'write a JUnit XML report (one testsuite per operation) for CI' },
         'report-json': { type: 'string', arg: 'FILE', desc: 'write a JSON report (totals, per operation, every case with its diff)' },
       },

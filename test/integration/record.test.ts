@@ -112,6 +112,13 @@ describe('record, then replay', () => {
     const broken: string[] = [];
     expect(await replayCommand({ dir: rec, relay: relay.url, path: 'broken', keyName: ROOT_KEY_NAME, key: ROOT_KEY }, (l) => broken.push(l))).toBe(1);
     expect(broken.join('\n')).toMatch(/FAIL {2}0001-Add[\s\S]*AddResult>5\n +\+ +<\{http:\/\/example.org\/calc\}AddResult>6/);
+
+    // Two live services: the legacy one (directly, or on the relay) answers first, the other must match it.
+    expect(await replayCommand({ dir: rec, relay: relay.url, path: 'new', keyName: ROOT_KEY_NAME, key: ROOT_KEY, against: `${legacyUrl}/calc` }, (l) => out.push(l))).toBe(0);
+    expect(await replayCommand({ dir: rec, relay: relay.url, path: 'new', keyName: ROOT_KEY_NAME, key: ROOT_KEY, against: `${relay.url}/legacy` }, (l) => out.push(l))).toBe(0);
+    const live: string[] = [];
+    expect(await replayCommand({ dir: rec, relay: relay.url, path: 'broken', keyName: ROOT_KEY_NAME, key: ROOT_KEY, against: `${legacyUrl}/calc` }, (l) => live.push(l))).toBe(1);
+    expect(live.join('\n')).toMatch(/answers compared with http:\/\/127\.0\.0\.1:\d+\/calc's[\s\S]*FAIL {2}0001-Add/);
   });
 
   it('the CLI: `relaybridge record` as a process, stopped by SIGTERM (exit 0)', async () => {

@@ -25,6 +25,8 @@ export interface ReplayCommandInput {
   unordered?: string[];
   noDefaultIgnores?: boolean;
   timeoutMs?: number;
+  /** `--against URL`: compare with this live service's answers instead of the recorded ones. */
+  against?: string;
   /** Write a JUnit XML report here (CI test reporters). */
   reportJunit?: string;
   /** Write a JSON report here. */
@@ -40,8 +42,18 @@ export async function replayCommand(input: ReplayCommandInput, print: (line: str
   const token =
     input.token ??
     (input.keyName && input.key ? createSasToken({ resourceUri: `${relay}/${path}`, keyName: input.keyName, key: input.key, expiresInSeconds: 3600 }) : undefined);
+  // A baseline on the relay gets a token for its own path (with the same key).
+  let against: { url: string; token?: string } | undefined;
+  if (input.against) {
+    const u = input.against.replace(/\/+$/, '');
+    const onRelay = u.startsWith(`${relay}/`);
+    against = {
+      url: u,
+      token: onRelay && input.keyName && input.key ? createSasToken({ resourceUri: u.split('?')[0]!, keyName: input.keyName, key: input.key, expiresInSeconds: 3600 }) : onRelay ? input.token : undefined,
+    };
+  }
   const summary = await runReplay(
-    { dir: input.dir!, relayUrl: relay, path, token, ignore: input.ignore, ignoreValues: input.ignoreValues, unordered: input.unordered, noDefaultIgnores: input.noDefaultIgnores, timeoutMs: input.timeoutMs },
+    { against, dir: input.dir!, relayUrl: relay, path, token, ignore: input.ignore, ignoreValues: input.ignoreValues, unordered: input.unordered, noDefaultIgnores: input.noDefaultIgnores, timeoutMs: input.timeoutMs },
     print,
   );
   const write = (file: string, text: string): void => {

@@ -146,6 +146,12 @@ export interface ReplayOptions {
   readonly noDefaultIgnores?: boolean;
   readonly timeoutMs?: number;
   readonly send?: Sender;
+  /**
+   * Compare two live services: each request goes first to this one (the legacy service: a full
+   * endpoint URL, with `token` when it is on the relay), and its answer is what the other must
+   * give, instead of the recorded one.
+   */
+  readonly against?: { readonly url: string; readonly token?: string };
 }
 
 export type CaseOutcome = 'pass' | 'mismatch' | 'error';
@@ -261,14 +267,31 @@ async function runCase(c: ReplayCase, o: ReplayOptions, folder: ReplayFolder, se
   return { name: c.name, operation, outcome: details.length ? 'mismatch' : 'pass', status: res.status, expectedStatus: want.text, details, ms: Date.now() - started };
 }
 
+/** A case whose expected answer comes from the baseline service, asked now. */
+async function againstCase(c: ReplayCase, o: ReplayOptions, against: { url: string; token?: string }, folder: ReplayFolder, send: Sender): Promise<CaseResult> {
+  const started = Date.now();
+  const url = c.meta.path ? `${against.url.replace(/\/+$/, '')}/${c.meta.path.replace(/^\/+/, '')}` : against.url;
+  const headers = requestHeaders(c);
+  if (against.token) headers.ServiceBusAuthorization = against.token;
+  let baseline: HttpResult;
+  try {
+    baseline = await send(url, headers, c.request, o.timeoutMs ?? 30_000);
+  } catch (err) {
+    return { name: c.name, operation: operationOf(c), outcome: 'error', expectedStatus: '(the baseline did not answer)', details: [`baseline request failed: ${(err as Error).message}`], ms: Date.now() - started };
+  }
+  const expected = baseline.body.toString('utf8').trim() === '' ? undefined : baseline.body;
+  return runCase({ ...c, expected, meta: { ...c.meta, status: baseline.status } }, o, folder, send);
+}
+
 /** Replays every case in order, printing one line per case, a diff per mismatch and a summary. */
 export async function runReplay(o: ReplayOptions, print: (line: string) => void): Promise<ReplaySummary> {
   const folder = loadReplayFolder(o.dir);
   const send = o.send ?? httpSender;
   const results: CaseResult[] = [];
   print(`replaying ${folder.cases.length} case(s) from ${o.dir} through ${o.relayUrl.replace(/\/+$/, '')}/${o.path.replace(/^\/+/, '')}`);
+  if (o.against) print(`answers compared with ${o.against.url}'s, not the recorded ones`);
   for (const c of folder.cases) {
-    const r = await runCase(c, o, folder, send);
+    const r = o.against ? await againstCase(c, o, o.against, folder, send) : await runCase(c, o, folder, send);
     results.push(r);
     const tag = r.outcome === 'pass' ? 'PASS' : r.outcome === 'mismatch' ? 'FAIL' : 'ERROR';
     print(`${tag.padEnd(5)} ${r.name} (HTTP ${r.status ?? '-'}, ${r.ms} ms)`);
