@@ -1,4 +1,4 @@
-/** Running the external programs the interop helpers need (mono, mcs, dotnet). */
+/** Finding and running the external programs the suites need (mono, mcs, dotnet, nginx, chromium…). */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,25 @@ export function onPath(cmd: string): boolean {
     }
   }
   return false;
+}
+
+/**
+ * A real peer a suite needs (nginx, chromium, tinyproxy…): the path of the first of `names` on
+ * PATH or among `paths`. Missing: undefined (the suite skips with a warning naming `install`),
+ * except under RELAYBRIDGE_REQUIRE_INTEROP=1 (.ci/run), where it throws: CI cannot skip.
+ */
+export function requirePeer(names: readonly string[], install: string, paths: readonly string[] = []): string | undefined {
+  const candidates = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).flatMap((dir) => names.map((n) => path.join(dir, n))), ...paths];
+  for (const file of candidates) {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
+  }
+  if (process.env.RELAYBRIDGE_REQUIRE_INTEROP === '1') throw new Error(`RELAYBRIDGE_REQUIRE_INTEROP=1 but ${names[0]} is not installed: ${install}`);
+  return undefined;
 }
 
 /** Runs `cmd` to its end (SIGKILL after `timeoutMs`, then a rejection with what it printed). */

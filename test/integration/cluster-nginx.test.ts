@@ -12,18 +12,16 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { NatsStore } from '../../src/store/nats-store';
-import { onPath } from '../helpers/exec';
+import { requirePeer } from '../helpers/exec';
 import { Harness, request, waitFor } from '../helpers/harness';
 import { requireNats, startNats, type NatsServer } from '../helpers/nats';
 import { freePort, makeTempDir } from '../helpers/processes';
 
 const EXAMPLE = path.join(__dirname, '../../docs/examples/nginx-relay-nodes.conf');
 
+/** Debian's nginx (in /usr/sbin, often not on a user's PATH). */
 function nginxBinary(): string | undefined {
-  if (onPath('nginx')) return 'nginx';
-  for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx']) if (fs.existsSync(p)) return p;
-  if (process.env.RELAYBRIDGE_REQUIRE_INTEROP === '1') throw new Error('RELAYBRIDGE_REQUIRE_INTEROP=1 but nginx is not installed: apt-get install nginx');
-  return undefined;
+  return requirePeer(['nginx'], 'apt-get install nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);
 }
 
 const nginx = requireNats() ? nginxBinary() : undefined;

@@ -16,16 +16,14 @@ import { sasTokenProvider } from '../../src/auth/token-provider';
 import { systemClock } from '../../src/core/clock';
 import { Forwarder, type BoundForward } from '../../src/forwarder/forwarder';
 import type { RelayServer } from '../../src/relay/relay-server';
-import { onPath } from '../helpers/exec';
+import { requirePeer } from '../helpers/exec';
 import { Harness, ROOT_KEY, ROOT_KEY_NAME, request, waitFor } from '../helpers/harness';
 import { freePort } from '../helpers/processes';
 import { memoryLogger, type LogLine } from './faults-support';
 
+/** Debian's nginx (in /usr/sbin, often not on a user's PATH). */
 function nginxBinary(): string | undefined {
-  if (onPath('nginx')) return 'nginx';
-  for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx']) if (fs.existsSync(p)) return p;
-  if (process.env.RELAYBRIDGE_REQUIRE_INTEROP === '1') throw new Error('RELAYBRIDGE_REQUIRE_INTEROP=1 but nginx is not installed: apt-get install nginx');
-  return undefined;
+  return requirePeer(['nginx'], 'apt-get install nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);
 }
 
 /** Writes `data` on a new connection to `port` and reads `expect` bytes back. */

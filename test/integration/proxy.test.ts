@@ -16,14 +16,13 @@ import { generateSelfSigned } from '../../src/cli/tls';
 import { systemClock } from '../../src/core/clock';
 import { Forwarder } from '../../src/forwarder/forwarder';
 import type { RelayServer } from '../../src/relay/relay-server';
-import { onPath } from '../helpers/exec';
+import { requirePeer } from '../helpers/exec';
 import { Harness, ROOT_KEY, ROOT_KEY_NAME, waitFor } from '../helpers/harness';
 import { freePort } from '../helpers/processes';
 import { memoryLogger, type LogLine } from './faults-support';
 
 function requireTinyproxy(): boolean {
-  if (onPath('tinyproxy')) return true;
-  if (process.env.RELAYBRIDGE_REQUIRE_INTEROP === '1') throw new Error('RELAYBRIDGE_REQUIRE_INTEROP=1 but tinyproxy is not on PATH: apt-get install tinyproxy');
+  if (requirePeer(['tinyproxy'], 'apt-get install tinyproxy')) return true;
   console.warn('proxy: SKIPPED, tinyproxy not on PATH (apt-get install tinyproxy)');
   return false;
 }
