@@ -111,7 +111,9 @@ export class AccessLog {
     this.#emit({ ...rest, id: entry.id ?? this.#o.newId(), at: startedAt });
   }
 
-  #emit(entry: AccessEntry): void {
+  #emit(raw: AccessEntry): void {
+    // A caller-controlled path (an unknown one, a Via) is kept bounded in the line and the list.
+    const entry = raw.path.length > MAX_PATH_CHARS ? { ...raw, path: `${raw.path.slice(0, MAX_PATH_CHARS)}…` } : raw;
     // Calls to the relayed paths feed the status page; its own requests, probes and listener
     // connections do not.
     if (!OPS_ENDPOINTS.has(entry.endpoint) && entry.operation !== 'listen') {
@@ -173,8 +175,10 @@ export class AccessLog {
   }
 }
 
+/** Longest path an access line keeps, characters. */
+const MAX_PATH_CHARS = 256;
+
 /** The request's path without its query, for a call that never named an entity. */
 function pathOf(url: string | undefined): string {
-  const p = (url ?? '/').split('?')[0]!;
-  return p.length > 256 ? `${p.slice(0, 256)}…` : p;
+  return (url ?? '/').split('?')[0]!;
 }

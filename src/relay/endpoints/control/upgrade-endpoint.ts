@@ -68,7 +68,7 @@ export class UpgradeEndpoint {
         case 'listen':
           return await this.#listen(req, socket, head, rest, query);
         case 'connect':
-          return await this.#connect(req, socket, head, rest, search, query);
+          return await this.#connect(req, socket, head, rest, search, query, { remote, startedAt });
         case 'accept':
           return await this.#acceptRendezvous(req, socket, head, rest, search, query);
         case 'request':
@@ -174,6 +174,8 @@ export class UpgradeEndpoint {
     rest: string,
     search: string,
     query: URLSearchParams,
+    /** The caller's address and when its upgrade came (its access line). */
+    call: { readonly remote: string; readonly startedAt: number },
   ): Promise<void> {
     const ctx = this.#ctx;
     const resolved = await ctx.access.resolveEntity(rest);
@@ -190,8 +192,7 @@ export class UpgradeEndpoint {
     }
     // The accept command must carry them all: 431 to this sender, before any listener sees it.
     assertForwardableHeaders(connectHeaders, ctx.config.limits.maxHeaderBytes);
-    const startedAt = ctx.config.clock.now();
-    const remote = ctx.guard.clientAddresses.resolve(req.socket.remoteAddress, req.headers);
+    const { remote, startedAt } = call;
     ctx.router.accept(req, socket, head, {
       onSettled: (id, result, status) =>
         ctx.accessLog.call({
@@ -355,11 +356,9 @@ export function rejectParams(search: string, query: URLSearchParams): { status: 
 /** The hybrid connection path of an upgrade's target (after /$hc/), for the access line. */
 function decodedPath(pathname: string): string {
   const rest = pathname.startsWith('/$hc/') ? pathname.slice('/$hc/'.length) : pathname;
-  let path: string;
   try {
-    path = decodeURIComponent(rest);
+    return decodeURIComponent(rest);
   } catch {
-    path = rest;
+    return rest;
   }
-  return path.length > 256 ? `${path.slice(0, 256)}…` : path;
 }

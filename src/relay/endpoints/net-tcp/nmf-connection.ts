@@ -565,18 +565,7 @@ export class NmfConnection {
   #refuseCall(session: Session, err: RelayError, action: string | undefined, messageId: string | undefined): void {
     const ctx = this.#o.ctx;
     const id = ctx.accessLog.newId();
-    ctx.accessLog.call({
-      id,
-      startedAt: ctx.config.clock.now(),
-      endpoint: 'net.tcp',
-      method: 'POST',
-      path: session.entity.path,
-      operation: ctx.router.labels.label(session.entity.path, action),
-      status: httpFormOf(err).status,
-      code: err.code,
-      ms: 0,
-      remote: this.#socket.remoteAddress,
-    });
+    this.#accessLine({ id, method: 'POST', path: session.entity.path, operation: ctx.router.labels.label(session.entity.path, action), status: httpFormOf(err).status, code: err.code });
     if (messageId !== undefined) this.#sendReply(session, errorFault(withCallId(err, id), messageId));
   }
 
@@ -674,17 +663,7 @@ export class NmfConnection {
     const name = fault.slice(fault.lastIndexOf('/') + 1);
     this.#log.debug({ fault: name, reason }, 'net.tcp framing fault');
     // The connection (or its session) refused: an access line with the framing fault's name.
-    const ctx = this.#o.ctx;
-    ctx.accessLog.call({
-      startedAt: ctx.config.clock.now(),
-      endpoint: 'net.tcp',
-      path: this.#session?.entity.path ?? viaPath(this.#preamble?.via),
-      operation: 'session',
-      status: FAULT_STATUS[name] ?? 400,
-      code: name,
-      ms: 0,
-      remote: this.#socket.remoteAddress,
-    });
+    this.#accessLine({ path: this.#session?.entity.path ?? viaPath(this.#preamble?.via), operation: 'session', status: FAULT_STATUS[name] ?? 400, code: name });
     this.#write([encodeFault(fault)]);
     this.#state.to(ConnectionState.Closing); // nothing more is read
     this.#out.end();
@@ -941,18 +920,15 @@ export class NmfConnection {
     const call = carrier.awaiting.get(messageId);
     if (!call) return;
     carrier.awaiting.delete(messageId);
+    this.#accessLine({ startedAt: call.startedAt, method: 'POST', path: session.entity.path, operation: call.operation, status, code });
+  }
+
+  /** This connection's access line for a call or refusal (started now unless said, its duration up to now). */
+  #accessLine(e: { id?: string; startedAt?: number; method?: string; path: string; operation: string; status: number; code?: string }): void {
     const ctx = this.#o.ctx;
-    ctx.accessLog.call({
-      startedAt: call.startedAt,
-      endpoint: 'net.tcp',
-      method: 'POST',
-      path: session.entity.path,
-      operation: call.operation,
-      status,
-      code,
-      ms: Math.round(ctx.config.clock.now() - call.startedAt),
-      remote: this.#socket.remoteAddress,
-    });
+    const now = ctx.config.clock.now();
+    const startedAt = e.startedAt ?? now;
+    ctx.accessLog.call({ ...e, startedAt, endpoint: 'net.tcp', ms: Math.round(now - startedAt), remote: this.#socket.remoteAddress });
   }
 
   /** Ends the carrier from this side: Ended (the client's End) or GoingAway (the client is gone). */
@@ -980,7 +956,7 @@ const FAULT_STATUS: Record<string, number> = {
 function viaPath(via: string | undefined): string {
   if (via === undefined) return '';
   try {
-    return new URL(via).pathname.replace(/^\/+/, '').slice(0, 256);
+    return new URL(via).pathname.replace(/^\/+/, '');
   } catch {
     return '';
   }
