@@ -121,6 +121,26 @@ describe('record, then replay', () => {
     expect(live.join('\n')).toMatch(/answers compared with http:\/\/127\.0\.0\.1:\d+\/calc's[\s\S]*FAIL {2}0001-Add/);
   });
 
+  it('a message over --max-bytes passes through whole, both ways, and is not recorded', async () => {
+    const svc = await h.httpService((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => res.end(Buffer.concat([Buffer.from(`got ${Buffer.concat(chunks).length} `), Buffer.alloc(3000, 'r')])));
+    });
+    const log: string[] = [];
+    const out = path.join(dir, 'bounded');
+    const rec = await startRecorder({ target: svc.url, dir: out, maxBytes: 1024 }, (l) => log.push(l));
+    try {
+      const res = await request(`${rec.url}/x`, { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: Buffer.alloc(4096, 'q') });
+      expect(res.body.subarray(0, 9).toString()).toBe('got 4096 ');
+      expect(res.body.length).toBe(9 + 3000);
+      await waitFor(() => log.some((l) => l.includes('not recorded: a message over 1024 bytes')), 5000, 'the skip');
+      expect(fs.readdirSync(out)).toEqual([]);
+    } finally {
+      await rec.stop();
+    }
+  });
+
   it('the CLI: `relaybridge record` as a process, stopped by SIGTERM (exit 0)', async () => {
     const port = await freePort();
     const out = path.join(dir, 'cli');

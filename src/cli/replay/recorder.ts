@@ -93,46 +93,33 @@ export class Recorder {
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const o = this.#o;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= o.maxMessageBytes) chunks.push(c);
-    });
-    req.on('end', () => {
-      const body = size <= o.maxMessageBytes ? Buffer.concat(chunks) : undefined;
-      const target = new URL(o.target);
-      const suffix = (req.url ?? '/') === '/' ? '' : (req.url ?? '');
-      const url = new URL(target.toString().replace(/\/+$/, '') + suffix);
-      const headers = { ...req.headers, host: url.host };
-      delete headers['content-length'];
-      const mod = url.protocol === 'https:' ? https : http;
-      const out = mod.request(url, { method: req.method, headers, agent: false }, (answer) => {
-        const got: Buffer[] = [];
-        let answerSize = 0;
-        answer.on('data', (c: Buffer) => {
-          answerSize += c.length;
-          if (answerSize <= o.maxMessageBytes) got.push(c);
-        });
-        answer.on('end', () => {
-          const whole = Buffer.concat(got);
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(answerSize <= o.maxMessageBytes ? whole : undefined);
-          if (req.method !== 'POST') return;
-          if (body === undefined || answerSize > o.maxMessageBytes) {
-            this.#skipped++;
-            o.log(`not recorded: a message over ${o.maxMessageBytes} bytes (--max-bytes)`);
-            return;
-          }
-          this.#write(req, suffix, body, answer.statusCode ?? 0, whole);
-        });
+    const suffix = (req.url ?? '/') === '/' ? '' : (req.url ?? '');
+    const url = new URL(o.target.replace(/\/+$/, '') + suffix);
+    const mod = url.protocol === 'https:' ? https : http;
+    // Both ways the message streams through whole; a copy of it is kept up to the bound.
+    const sent = keepUpTo(req, o.maxMessageBytes);
+    const out = mod.request(url, { method: req.method, headers: { ...req.headers, host: url.host }, agent: false }, (answer) => {
+      const got = keepUpTo(answer, o.maxMessageBytes);
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+      answer.on('end', () => {
+        if (req.method !== 'POST') return;
+        const body = sent();
+        const reply = got();
+        if (body === undefined || reply === undefined) {
+          this.#skipped++;
+          o.log(`not recorded: a message over ${o.maxMessageBytes} bytes (--max-bytes)`);
+          return;
+        }
+        this.#write(req, suffix, body, answer.statusCode ?? 0, reply);
       });
-      out.on('error', (err) => {
-        o.log(`the service could not be reached: ${err.message}`);
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`relaybridge record: ${err.message}\n`);
-      });
-      out.end(body ?? Buffer.alloc(0));
     });
+    out.on('error', (err) => {
+      o.log(`the service could not be reached: ${err.message}`);
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`relaybridge record: ${err.message}\n`);
+      else res.destroy();
+    });
+    req.pipe(out);
   }
 
   #write(req: http.IncomingMessage, suffix: string, body: Buffer, status: number, answer: Buffer): void {
@@ -190,4 +177,15 @@ export class Recorder {
 function headerOf(headers: http.IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** Watches `stream` and keeps what passes, up to `max` bytes: the whole of it once ended, or undefined when it was longer. */
+function keepUpTo(stream: NodeJS.ReadableStream, max: number): () => Buffer | undefined {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= max) chunks.push(c);
+  });
+  return () => (size <= max ? Buffer.concat(chunks, size) : undefined);
 }
