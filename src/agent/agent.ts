@@ -79,6 +79,8 @@ export function createAgent(options: AgentOptionsInput): Agent {
     (config.token ? staticTokenProvider(config.token) : sasTokenProvider(config.keyName!, config.key!, config.clock));
   const events = new EventEmitter<AgentEvents>();
   const channels: ListenerChannel[] = [];
+  // Every channel's User-Agent: the relay's console page names the agent by it.
+  const userAgent = `relaybridge-agent/${config.version} (${(config.name ?? os.hostname()).replace(/[^\x20-\x7e]/g, '?')})`;
   // One proxy agent for every channel and rendezvous (config.proxy; the CLI fills it from HTTPS_PROXY).
   const proxyAgent = config.proxy ? new ProxyAgent(config.proxy) : undefined;
   if (proxyAgent) log.info({ proxy: proxyAgent.display }, 'reaching the relay through an HTTP proxy');
@@ -144,7 +146,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
         controlBodyThresholdBytes: config.controlBodyThresholdBytes,
         offerControlBodyBytes: config.offerControlBodyBytes,
         proxyAgent,
-        userAgent: `relaybridge-agent/${config.version} (${(config.name ?? os.hostname()).replace(/[^\x20-\x7e]/g, '?')})`,
+        userAgent,
         maxFramePayloadBytes: config.maxFramePayloadBytes,
         ca: config.tls?.ca,
         rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,

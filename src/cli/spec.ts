@@ -47,6 +47,7 @@ const CREDS: Record<string, OptionSpec> = {
   key: { type: 'string', arg: 'KEY', desc: 'SAS rule key (env RELAYBRIDGE_KEY)' },
   ca: { type: 'string', arg: 'FILE', desc: "PEM CA or certificate to trust for an https relay (e.g. a self-signed relay's relay-cert.pem)" },
 };
+const TOKEN: OptionSpec = { type: 'string', arg: 'TOKEN', desc: 'a fixed SAS token instead of a key (env RELAYBRIDGE_TOKEN)' };
 const PROXY: OptionSpec = { type: 'string', arg: 'URL', desc: 'an HTTP proxy to the relay, http://[user:password@]host:port (default: HTTPS_PROXY/HTTP_PROXY, NO_PROXY honoured)' };
 const OUTPUT: Record<string, OptionSpec> = { output: { type: 'string', short: 'o', arg: 'FORMAT', desc: 'json (default) or table' } };
 const MANAGE = { ...CREDS, ...OUTPUT };
@@ -89,7 +90,7 @@ export const COMMANDS: CommandSpec = {
       options: {
         config: { type: 'string', short: 'c', arg: 'FILE', desc: 'agent config (YAML or JSON); flags win over env, env over the file' },
         ...CREDS,
-        token: { type: 'string', arg: 'TOKEN', desc: 'a fixed SAS token instead of a key (env RELAYBRIDGE_TOKEN)' },
+        token: TOKEN,
         expose: {
           type: 'string',
           multiple: true,
@@ -112,7 +113,7 @@ export const COMMANDS: CommandSpec = {
         path: { type: 'string', arg: 'PATH', desc: 'the hybrid connection whose agent serves a tcp (or, with --http, an http) target' },
         http: { type: 'boolean', desc: 'carry HTTP requests to an http target instead of bytes to a tcp target' },
         ...CREDS,
-        token: { type: 'string', arg: 'TOKEN', desc: 'a fixed SAS token instead of a key (env RELAYBRIDGE_TOKEN)' },
+        token: TOKEN,
         proxy: PROXY,
         'log-level': LOG_LEVEL,
         'log-format': LOG_FORMAT,

@@ -442,7 +442,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     if (err.command === 'accept') {
       const address = err.address;
       if (!address) return;
-      const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
+      const common = this.#dial;
       this.#track(rejectRendezvous(address, err.httpStatus ?? 400, e.message, common), 'reject of an invalid accept');
       return;
     }
@@ -620,7 +620,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     const target = this.#o.stream;
     const offered = headerOf(cmd.connectHeaders, 'sec-websocket-protocol');
     const protocol = offered?.split(',')[0]?.trim() || undefined;
-    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
+    const common = this.#dial;
     if (!target) {
       await rejectRendezvous(cmd.address, 404, `No WebSocket target is configured for '${this.path}'`, common).catch(() => undefined);
       return;
@@ -653,7 +653,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
    * ends the other (End for an orderly end, a dropped connection for a failure).
    */
   async #handleSession(cmd: AcceptCommand): Promise<void> {
-    const common = { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
+    const common = this.#dial;
     const log = this.#log.child({ connId: cmd.id, client: cmd.remoteEndpoint?.address });
     const target = this.#o.sessions;
     if (!target) {
@@ -737,17 +737,19 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
 
   #rendezvous(address: string, mode: 'frames' | 'messages', protocol?: string, headers?: Record<string, string>): Promise<WsEndpoint> {
     return openRendezvous(address, {
+      ...this.#dial,
       mode,
       protocol,
       headers,
       // A session carrier's binary messages arrive whole (bounded like text ones).
       assembleBinary: headers !== undefined,
-      ca: this.#o.ca,
-      rejectUnauthorized: this.#o.rejectUnauthorized,
-      timeoutMs: 20_000,
       maxFramePayloadBytes: this.#o.maxFramePayloadBytes,
-      agent: this.#o.proxyAgent?.agent,
     });
+  }
+
+  /** How every rendezvous is dialled (opened, or rejected): TLS trust, the proxy, the time allowed. */
+  get #dial(): { ca?: string; rejectUnauthorized: boolean; timeoutMs: number; agent?: ProxyAgent['agent'] } {
+    return { ca: this.#o.ca, rejectUnauthorized: this.#o.rejectUnauthorized, timeoutMs: 20_000, agent: this.#o.proxyAgent?.agent };
   }
 }
 

@@ -21,6 +21,7 @@ import { logSchema, parseSection, readConfigFile, resolveFrom } from '../config-
 import { envCredentials, resolveCredentials } from '../credentials';
 import { createCliLogger, resolveLogFormat } from '../logger';
 import { relayProxy } from '../proxy';
+import { parseListen } from '../listen';
 import { UsageError } from '../spec';
 
 export interface ForwardCommandInput {
@@ -63,14 +64,6 @@ const forwardFileSchema = z.strictObject({
   log: logSchema.optional(),
 });
 
-/** `[HOST:]PORT` → host and port (IPv6 as [::1]:PORT). */
-export function parseListen(value: string | number, where: string): { host: string; port: number } {
-  const text = String(value);
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text) ?? (/^\d+$/.test(text) ? [text, undefined, undefined, text] : null);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('invalid forward', [`${where}: expected [HOST:]PORT, got '${text}'`]);
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
-}
 
 export async function startForwarder(input: ForwardCommandInput): Promise<{ forwarder: Forwarder; bound: BoundForward[] }> {
   const file = parseSection(forwardFileSchema, input.config ? readConfigFile(input.config) : {}, 'forward config');

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_REDACT, DEFAULT_REDACT_HEADERS, Recorder } from '../replay/recorder';
-import { parseListen } from './forward';
+import { parseListen } from '../listen';
 import { UsageError } from '../spec';
 
 export interface RecordCommandInput {
