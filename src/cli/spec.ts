@@ -145,7 +145,8 @@ export const COMMANDS: CommandSpec = {
           options: {
             anonymous: { type: 'boolean', desc: 'senders need no token (requiresClientAuthorization false)' },
             metadata: { type: 'string', arg: 'TEXT', desc: 'user metadata' },
-            broadcast: { type: 'boolean', desc: 'event distribution: each HTTP message goes to every listener on every node (answered 202)' },
+            broadcast: { type: 'boolean', desc: 'event distribution: each one-way message goes to every listener on every node (answered 202)' },
+            distribution: { type: 'string', arg: 'one|broadcast', desc: 'the same as a choice: broadcast, or one listener per call (the default)' },
             ...MANAGE,
           },
         },
@@ -159,6 +160,7 @@ export const COMMANDS: CommandSpec = {
             metadata: { type: 'string', arg: 'TEXT', desc: 'user metadata' },
             broadcast: { type: 'boolean', desc: 'event distribution: every listener gets each message' },
             'no-broadcast': { type: 'boolean', desc: 'one listener per call (the default)' },
+            distribution: { type: 'string', arg: 'one|broadcast', desc: 'broadcast (every listener) or one (one listener per call)' },
             ...MANAGE,
           },
         },

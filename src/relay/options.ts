@@ -33,10 +33,18 @@ const entitySchema = z.strictObject({
   path: z.string().min(1).max(260),
   requiresClientAuthorization: z.boolean().default(true),
   userMetadata: z.string().max(1024).optional(),
-  /** Event distribution: each HTTP message goes to every listener of the path on every node (answered 202). */
+  /** Event distribution: each one-way message goes to every listener of the path on every node (answered 202). */
   broadcast: z.boolean().optional(),
+  /** The same, spelt as a choice: `broadcast` (every listener) or `one` (one listener per call, the default). */
+  distribution: z.enum(['one', 'broadcast']).optional(),
   authorizationRules: z.array(ruleSchema).max(12).default([]),
-});
+})
+  .superRefine((e, ctx) => {
+    if (e.distribution !== undefined && e.broadcast !== undefined && e.broadcast !== (e.distribution === 'broadcast')) {
+      ctx.addIssue({ code: 'custom', path: ['distribution'], message: `${e.distribution} contradicts broadcast: ${e.broadcast}; give one` });
+    }
+  })
+  .transform(({ distribution, ...e }) => (distribution === undefined ? e : { ...e, broadcast: distribution === 'broadcast' }));
 
 const limitsObject = z.strictObject({
   /** Concurrent listeners per hybrid connection (Azure: 25). */

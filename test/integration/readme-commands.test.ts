@@ -54,7 +54,13 @@ const NOT_CLI = [
   // Run as the sample prints them by test/interop/dotnet-sample.test.ts (the .NET SDK, the sample's token).
   "dotnet run --project samples/dotnet-client -- --address http://127.0.0.1:9444/calculator --token '<token>'",
   "dotnet run --project samples/dotnet-client -- --address net.tcp://127.0.0.1:9445/calculator --binding nettcp --token '<token>'",
+  // The migration walk-through: run in order, with Mono, by test/interop/migration-walkthrough.test.ts.
+  'npm run sample:legacy-calculator',
+  "mono .relaybridge/legacy-calculator/WcfClient.exe --binding basic --address http://127.0.0.1:9444/calculator --header-token '<token>' --scenario add,echo,divide,notify",
 ];
+
+/** relaybridge commands of the migration walk-through (a recording to replay, a red run first): run by test/interop/migration-walkthrough.test.ts. */
+const WALKTHROUGH = ALL.filter((c) => isCli(c) && c.includes('--dir .relaybridge/recorded'));
 
 /** Commands that need a host outside this machine even after the substitutions below: none today. */
 const SKIPPED_EXTERNAL: string[] = [];
@@ -208,6 +214,7 @@ describe('the README', () => {
     expect(notCli).toEqual(NOT_CLI);
     expect(ALL.filter((c) => isCli(c) && isSynopsis(c))).toEqual(Object.keys(SYNOPSES));
     expect(ALL.filter((c) => SKIPPED_EXTERNAL.includes(c))).toEqual(SKIPPED_EXTERNAL);
+    expect(WALKTHROUGH).toHaveLength(2);
     // After the substitutions, no command names a host beyond this machine.
     for (const c of ALL.filter(isCli).filter((x) => !SKIPPED_EXTERNAL.includes(x) && !isSynopsis(x) && !/ --config /.test(x))) {
       const s = substitute(c);
@@ -218,7 +225,7 @@ describe('the README', () => {
 
   it('runs each relaybridge command as written against the test relay (exit 0)', async () => {
     const toRun = ALL.filter(isCli)
-      .filter((c) => !SKIPPED_EXTERNAL.includes(c) && !/ --config /.test(c))
+      .filter((c) => !SKIPPED_EXTERNAL.includes(c) && !WALKTHROUGH.includes(c) && !/ --config /.test(c))
       .flatMap((c) => (isSynopsis(c) ? SYNOPSES[c]! : [c]));
     const failures: string[] = [];
     let ran = 0;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Harness, ROOT_KEY, ROOT_KEY_NAME } from '../helpers/harness';
+import { Harness, ROOT_KEY, ROOT_KEY_NAME, token } from '../helpers/harness';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { runReplay } from '../../src/cli/replay/replay';
 import { replayCommand } from '../../src/cli/commands/replay';
@@ -123,5 +123,22 @@ describe('replay through relay + agent', () => {
     const quiet = () => undefined;
     expect((await runReplay({ dir, relayUrl: 'http://relay', path: 'p', send }, quiet)).failed).toBe(1);
     expect((await runReplay({ dir, relayUrl: 'http://relay', path: 'p', send, ignore: ['AddResult'] }, quiet)).failed).toBe(0);
+  });
+
+  it('a one-way case recorded with 200 (Mono) or 202 (.NET) takes either; other recorded statuses stay exact', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-oneway-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.copyFileSync(path.join(SAMPLE_DIR, 'notify-oneway.request.xml'), path.join(dir, 'mono.request.xml'));
+    fs.writeFileSync(path.join(dir, 'mono.json'), JSON.stringify({ soapAction: 'http://example.org/calc/ICalculator/Notify', status: 200 }));
+    fs.copyFileSync(path.join(SAMPLE_DIR, 'notify-oneway.request.xml'), path.join(dir, 'odd.request.xml'));
+    fs.writeFileSync(path.join(dir, 'odd.json'), JSON.stringify({ soapAction: 'http://example.org/calc/ICalculator/Notify', status: 204 }));
+    const lines: string[] = [];
+    // Through the relay to the calculator sample, which answers 202.
+    const summary = await runReplay({ dir, relayUrl: relay.url, path: 'calculator', token: token(relay, 'calculator') }, (l) => lines.push(l));
+    expect(summary.results.map((r) => [r.name, r.outcome, r.status])).toEqual([
+      ['mono', 'pass', 202],
+      ['odd', 'mismatch', 202],
+    ]);
+    expect(lines.join('\n')).toMatch(/HTTP status: recorded 204, replayed 202/);
   });
 });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { generateSelfSigned } from '../../src/cli/tls';
 import { Harness, request, token, waitFor } from '../helpers/harness';
 import { buildDotnetProject, dotnetDescribe, runDotnetCalcClient, startSoapCoreService, type SoapCoreService } from '../helpers/dotnet';
-import { buildWcfHarness, freePort, loopbackWcfUrls, requireMono, runWcfClient, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfService } from '../helpers/mono';
+import { buildWcfHarness, freePort, loopbackWcfUrls, requireMono, runWcfClient, showFailures, startWcfService, type WcfClientArgs, type WcfResult, type WcfScenario, type WcfService } from '../helpers/mono';
 import type { RelayServer } from '../../src/relay/relay-server';
 
 const suite = requireMono() ? dotnetDescribe('dotnet-matrix') : describe.skip;
@@ -110,16 +110,22 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
   /**
    * Microsoft's client directly to Mono's net.tcp endpoint, the reference for the net.tcp cells.
    * Every scenario passed here passes directly; Mono's listener is at times slow to accept after
-   * an earlier client (a known quirk), so a run with a failure is shown and run once more.
+   * an earlier client (a known quirk), so the scenarios of a run that failed are shown and run
+   * again, up to twice.
    */
   async function directTcp(input: WcfClientArgs): Promise<WcfResult[]> {
     // A failed accept shows as an open timeout: 10 s, not 30, before the second run.
     const args = { timeoutSeconds: 10, ...input };
-    const first = await runDotnetCalcClient(args);
-    if (first.every((x) => x.ok === true)) return first;
-    console.log('Mono net.tcp directly: a failure, running once more');
-    showFailures(first);
-    return runDotnetCalcClient(args);
+    let results = await runDotnetCalcClient(args);
+    // Only the scenarios that failed run again, up to twice (each run opens new connections).
+    for (let attempt = 1; attempt <= 2 && results.some((x) => x.ok !== true); attempt++) {
+      const again = results.filter((x) => x.ok !== true).map((x) => x.scenario as WcfScenario);
+      console.log(`Mono net.tcp directly: ${again.join(', ')} failed, running those once more (${attempt})`);
+      showFailures(results);
+      const rerun = await runDotnetCalcClient({ ...args, scenario: again });
+      results = results.map((x) => (x.ok !== true ? (rerun.find((y) => y.scenario === x.scenario) ?? x) : x));
+    }
+    return results;
   }
 
   /** Runs the same client arguments directly and through the relay; both result lists. */
@@ -433,6 +439,18 @@ suite("Microsoft's WCF client: every binding and target, through the relay and d
       'calc-tcp',
     );
     expectDirectFailures(r.direct, [...FAULTS]);
-    expect(compare(r.direct, r.relayed)).toEqual(sameBut([...FAULTS]));
-  }, 120_000);
+    // After the direct clients gave up on its faults, Mono's listener may refuse or drop the
+    // agent's connections for a while (the relay then answers with a fault at once, not a
+    // timeout): those scenarios run again, up to twice, after a pause.
+    const refused = (x: WcfResult) => x.subcode === 'RELAY_ERR_TARGET_UNREACHABLE' || x.subcode === 'RELAY_ERR_LISTENER_GONE';
+    let relayed = r.relayed;
+    for (let attempt = 1; attempt <= 2 && relayed.some(refused); attempt++) {
+      const again = relayed.filter(refused).map((x) => x.scenario as WcfScenario);
+      console.log(`Mono's net.tcp listener refused the agent (${again.join(', ')}): running those once more (${attempt})`);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const rerun = await runDotnetCalcClient({ binding: 'tcp', address: `${relay.netTcp!.url}/calc-tcp`, scenario: again, timeoutSeconds: 5, tokenBehavior: token(relay, 'calc-tcp') });
+      relayed = relayed.map((x) => (refused(x) ? (rerun.find((y) => y.scenario === x.scenario) ?? x) : x));
+    }
+    expect(compare(r.direct, relayed)).toEqual(sameBut([...FAULTS]));
+  }, 180_000);
 });

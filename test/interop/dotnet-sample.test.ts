@@ -5,41 +5,15 @@
  * checkout: Microsoft's WCF client over BasicHttpBinding and NetTcpBinding, the token added by an
  * endpoint behavior, a typed fault and a one-way call through the relay.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import fs from 'node:fs';
 import { runToEnd } from '../helpers/exec';
 import { dotnetDescribe } from '../helpers/dotnet';
-
-const REPO = path.resolve(__dirname, '../..');
-const SAMPLE = path.join(REPO, 'dist', 'samples', 'calculator', 'run.js');
+import { printedCommands, startSample } from '../helpers/samples';
 
 dotnetDescribe('dotnet-sample')('the .NET client sample against the calculator sample, as the README says', () => {
   it('runs the dotnet commands the sample prints: BasicHttpBinding and NetTcpBinding', async () => {
-    if (!fs.existsSync(SAMPLE)) throw new Error(`${SAMPLE} is missing: run npm run build first`);
-    const sample = spawn(process.execPath, [SAMPLE, '--port', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    sample.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    sample.stderr.resume();
+    const sample = await startSample('calculator');
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the calculator sample did not start: ${out}`)), 60_000);
-        const tick = setInterval(() => {
-          if (!out.includes('Press Ctrl-C to stop.')) return;
-          clearInterval(tick);
-          clearTimeout(timer);
-          resolve();
-        }, 50);
-        sample.once('exit', (code) => {
-          clearInterval(tick);
-          clearTimeout(timer);
-          reject(new Error(`the calculator sample exited with ${code}: ${out}`));
-        });
-      });
-      const commands = out
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l.startsWith('dotnet run --project samples/dotnet-client'));
+      const commands = printedCommands(sample.out(), 'dotnet run --project samples/dotnet-client');
       expect(commands).toHaveLength(2);
       expect(commands[1]).toContain('--binding nettcp');
       for (const command of commands) {
@@ -51,9 +25,7 @@ dotnetDescribe('dotnet-sample')('the .NET client sample against the calculator s
         expect(text).toMatch(/one-way, seen by the service: True/);
       }
     } finally {
-      const exited = new Promise((r) => sample.once('exit', r));
-      if (sample.exitCode === null) sample.kill('SIGTERM');
-      await exited;
+      await sample.stop();
     }
   }, 400_000);
 });

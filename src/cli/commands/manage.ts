@@ -65,24 +65,25 @@ export async function runManage(kind: 'hc' | 'rule', args: string[], flags: Flag
         return client.call('GET', 'hybridconnections');
       case 'show':
         return showEntity(client, need(name, 'PATH'));
-      case 'create':
+      case 'create': {
+        const broadcast = distributionOf(flags);
         return client.call('PUT', `hybridconnections/${enc(need(name, 'PATH'))}`, {
           requiresClientAuthorization: !flags.anonymous,
           ...(typeof flags.metadata === 'string' ? { userMetadata: flags.metadata } : {}),
-          ...(flags.broadcast ? { broadcast: true } : {}),
+          ...(broadcast ? { broadcast: true } : {}),
         });
+      }
       case 'update': {
         const path = need(name, 'PATH');
         if (flags.anonymous && flags['no-anonymous']) throw new ConfigError('conflicting options', ['--anonymous and --no-anonymous: give one']);
-        if (flags.broadcast && flags['no-broadcast']) throw new ConfigError('conflicting options', ['--broadcast and --no-broadcast: give one']);
+        const broadcast = distributionOf(flags);
         const patch = {
           ...(flags.anonymous ? { requiresClientAuthorization: false } : {}),
           ...(flags['no-anonymous'] ? { requiresClientAuthorization: true } : {}),
           ...(typeof flags.metadata === 'string' ? { userMetadata: flags.metadata } : {}),
-          ...(flags.broadcast ? { broadcast: true } : {}),
-          ...(flags['no-broadcast'] ? { broadcast: false } : {}),
+          ...(broadcast !== undefined ? { broadcast } : {}),
         };
-        if (!Object.keys(patch).length) throw new ConfigError('nothing to update', ['give --anonymous, --no-anonymous, --broadcast, --no-broadcast or --metadata']);
+        if (!Object.keys(patch).length) throw new ConfigError('nothing to update', ['give --anonymous, --no-anonymous, --broadcast, --no-broadcast, --distribution or --metadata']);
         // Update never creates: a typo in PATH is an error, not a new hybrid connection.
         const current = await client.call('GET', `hybridconnections/${enc(path)}`);
         if (current.status !== 200) return current;
@@ -149,4 +150,17 @@ async function showEntity(client: ManagementClient, path: string): Promise<{ sta
 function need(v: string | undefined, what: string): string {
   if (!v) throw new ConfigError('missing argument', [`${what}: required`]);
   return v;
+}
+
+/** `--broadcast`, `--no-broadcast` or `--distribution one|broadcast`, checked for agreement: true, false, or not given. */
+function distributionOf(flags: Record<string, unknown>): boolean | undefined {
+  const given: boolean[] = [];
+  if (flags.broadcast) given.push(true);
+  if (flags['no-broadcast']) given.push(false);
+  if (flags.distribution !== undefined) {
+    if (flags.distribution !== 'one' && flags.distribution !== 'broadcast') throw new ConfigError('invalid option', [`--distribution ${String(flags.distribution)}: expected one or broadcast`]);
+    given.push(flags.distribution === 'broadcast');
+  }
+  if (given.some((g) => g !== given[0])) throw new ConfigError('conflicting options', ['--broadcast, --no-broadcast and --distribution disagree: give one']);
+  return given[0];
 }

@@ -34,6 +34,19 @@ describe('relay options', () => {
     expect(text).toMatch(/heartbeat\.intervalMs: /);
   });
 
+  it('entity distribution: `one` or `broadcast`, the same as broadcast false/true; a contradiction is named', () => {
+    const c = buildRelayConfig({ entities: [{ path: 'events', distribution: 'broadcast' }, { path: 'calls', distribution: 'one' }, { path: 'old', broadcast: true }] });
+    expect(c.entities.map((e) => [e.path, e.broadcast])).toEqual([
+      ['events', true],
+      ['calls', false],
+      ['old', true],
+    ]);
+    expect(issuesOf(() => buildRelayConfig({ entities: [{ path: 'x', distribution: 'everyone' }] } as never)).join('\n')).toMatch(/^entities\.0\.distribution: /m);
+    expect(issuesOf(() => buildRelayConfig({ entities: [{ path: 'x', distribution: 'one', broadcast: true }] }))).toEqual([
+      'entities.0.distribution: one contradicts broadcast: true; give one',
+    ]);
+  });
+
   it('gives a hint for renamed options', () => {
     expect(issuesOf(() => buildRelayConfig({ listenPort: 1 } as never))[0]).toMatch(/listenPort: not an option; use "port"/);
   });

@@ -181,6 +181,11 @@ export class SoapHttpEndpoint {
     const requestTarget = pathname + stripRelayQuery(search);
     if (entity.broadcast && body !== undefined) {
       // Event distribution: a one-way message for every listener on every node, answered 202 at once.
+      // A request that waits for a reply (a WS-Addressing MessageID: Microsoft's clients send one
+      // only on two-way operations; basicHttp carries none, so each of its messages is one-way).
+      if (info?.addressing?.messageId !== undefined) {
+        throw new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${entity.path}' is a broadcast hybrid connection: it takes one-way operations only, and this request waits for a reply.`);
+      }
       const max = ctx.config.limits.controlBodyThresholdBytes;
       if (body.length > max) throw new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `A message to a broadcast hybrid connection is at most ${max} bytes.`);
       const operation = ctx.router.labels.label(entity.path, call.action);

@@ -2,7 +2,7 @@
  * Management REST API under `/$management` (Manage right required):
  *   GET    /hybridconnections                                   list (with listener counts)
  *   GET    /hybridconnections/{path}                            one, with its listeners
- *   PUT    /hybridconnections/{path}                            create or update {requiresClientAuthorization?, userMetadata?, broadcast?}
+ *   PUT    /hybridconnections/{path}                            create or update {requiresClientAuthorization?, userMetadata?, broadcast? | distribution?: one|broadcast}
  *   DELETE /hybridconnections/{path}                            delete (its listeners are closed with 1001)
  *   PUT    /hybridconnections/{path}/authorizationrules/{name}  create/replace {rights, primaryKey?, secondaryKey?, operations?}
  *   DELETE /hybridconnections/{path}/authorizationrules/{name}
@@ -71,6 +71,7 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
     requiresClientAuthorization: e.requiresClientAuthorization,
     userMetadata: e.userMetadata,
     broadcast: e.broadcast === true,
+    distribution: e.broadcast === true ? 'broadcast' : 'one',
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     listenerCount: await ctx.router.registry.namespaceCount(e.path),
@@ -124,11 +125,17 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
       }
       case 'PUT': {
         const body = (req.body ?? {}) as Record<string, unknown>;
-        checkKeys(body, ['requiresClientAuthorization', 'userMetadata', 'broadcast', 'authorizationRules']);
+        checkKeys(body, ['requiresClientAuthorization', 'userMetadata', 'broadcast', 'distribution', 'authorizationRules']);
         const patch: { requiresClientAuthorization?: boolean; userMetadata?: string; broadcast?: boolean } = {};
         if (body.broadcast !== undefined) {
           if (typeof body.broadcast !== 'boolean') throw new ConfigError('invalid body', ['broadcast: expected a boolean']);
           patch.broadcast = body.broadcast;
+        }
+        if (body.distribution !== undefined) {
+          if (body.distribution !== 'one' && body.distribution !== 'broadcast') throw new ConfigError('invalid body', ["distribution: expected 'one' or 'broadcast'"]);
+          const broadcast = body.distribution === 'broadcast';
+          if (patch.broadcast !== undefined && patch.broadcast !== broadcast) throw new ConfigError('invalid body', [`distribution: ${body.distribution} contradicts broadcast: ${patch.broadcast}; give one`]);
+          patch.broadcast = broadcast;
         }
         if (body.requiresClientAuthorization !== undefined) {
           if (typeof body.requiresClientAuthorization !== 'boolean') throw new ConfigError('invalid body', ['requiresClientAuthorization: expected a boolean']);

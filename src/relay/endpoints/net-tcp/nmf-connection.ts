@@ -518,6 +518,7 @@ export class NmfConnection {
       this.#refuseCall(session, new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.'), action, messageId);
       return;
     }
+    if (session.entity.broadcast) return this.#broadcast(session, request, action, messageId);
     if (!session.streamed && session.carrier !== null) {
       if (session.carrier === undefined) {
         const opened = this.#openCarrier(session);
@@ -559,6 +560,50 @@ export class NmfConnection {
         if (messageId !== undefined) this.#sendReply(session, errorFault(e, messageId));
       },
     );
+  }
+
+  /**
+   * A message to a broadcast entity (event distribution): a one-way message (no MessageID) goes,
+   * as SOAP text, to every listener of the path on every node, and nothing comes back; a request
+   * that waits for a reply (a MessageID: Microsoft's clients send one only on two-way operations)
+   * gets RELAY_ERR_BROADCAST_ONE_WAY at once.
+   */
+  #broadcast(session: Session, request: ReturnType<typeof decodeRequest>, action: string | undefined, messageId: string | undefined): void {
+    const ctx = this.#o.ctx;
+    const path = session.entity.path;
+    if (messageId !== undefined) {
+      const err = new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${path}' is a broadcast hybrid connection: it takes one-way operations only, and this request waits for a reply.`);
+      return this.#refuseCall(session, err, action, messageId);
+    }
+    const id = ctx.accessLog.newId();
+    const operation = ctx.router.labels.label(path, action);
+    const line = { id, method: 'POST', path, operation };
+    const body = requestXml(request);
+    const max = ctx.config.limits.controlBodyThresholdBytes;
+    if (body.length > max) {
+      this.#log.warn({ path, bytes: body.length, max }, 'net.tcp one-way message too large for a broadcast hybrid connection: dropped');
+      return this.#accessLine({ ...line, status: 413, code: 'RELAY_ERR_BODY_TOO_LARGE' });
+    }
+    try {
+      ctx.router.broadcast(
+        {
+          path,
+          method: 'POST',
+          target: session.requestTarget,
+          headers: { Host: session.host, 'Content-Type': soap12ContentType(action), Via: `1.1 ${session.host}`, 'X-Relay-Transport': 'net.tcp' },
+          body,
+          remoteEndpoint: this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined,
+          viaHost: session.host,
+          operation,
+        },
+        body,
+      );
+      this.#accessLine({ ...line, status: 202 });
+    } catch (err) {
+      const e = toRelayError(err);
+      this.#log.debug({ path, err: e.message, code: e.code }, 'net.tcp one-way message to a broadcast hybrid connection not delivered');
+      this.#accessLine({ ...line, status: httpFormOf(e).status, code: e.code });
+    }
   }
 
   /** A call refused before it was relayed: its access line, and a fault naming its id. */
