@@ -12,6 +12,9 @@ import { Backoff } from '../core/backoff';
 import { holdProcess } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { ListenerChannel, type ChannelState, type StateDetail } from './control/listener-channel';
+import { RendezvousDialer } from './rendezvous/rendezvous-client';
+import { AcceptServer } from './serving/accept-server';
+import { RequestServer } from './serving/request-server';
 import { ProxyAgent } from '../transport/proxy-agent';
 import { AgentMetrics } from './health/agent-metrics';
 import { HealthServer, healthReport, type HealthReport } from './health/health-server';
@@ -85,6 +88,14 @@ export function createAgent(options: AgentOptionsInput): Agent {
   const proxyAgent = config.proxy ? new ProxyAgent(config.proxy) : undefined;
   if (proxyAgent) log.info({ proxy: proxyAgent.display }, 'reaching the relay through an HTTP proxy');
   const metrics = new AgentMetrics(() => channels.map((c) => c.status()));
+  // How every rendezvous is dialled (opened or refused): the relay's CA, the proxy, 20 s, frame bounds.
+  const dialer = new RendezvousDialer({
+    ca: config.tls?.ca,
+    rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,
+    timeoutMs: 20_000,
+    agent: proxyAgent?.agent,
+    maxFramePayloadBytes: config.limits.maxFramePayloadBytes,
+  });
   const proxies: ServiceProxy[] = [];
   const hubs = new Map<string, IpcHub>();
 
@@ -131,6 +142,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
           ? `${service.listenerId}-${i + 1}`
           : service.listenerId
         : randomUUID();
+      const logger = log.child({ path, listenerId });
       const channel = new ListenerChannel({
         relayWsBase: wsBase,
         fallbackRelayWsBases: (config.relayUrls ?? []).map((u) => u.replace(/\/+$/, '').replace(/^http/i, 'ws')).filter((u) => u !== wsBase),
@@ -142,20 +154,21 @@ export function createAgent(options: AgentOptionsInput): Agent {
         heartbeatIntervalMs: config.heartbeat.intervalMs,
         backoff: new Backoff({ ...config.reconnect, random: config.random }),
         authMaxMs: config.reconnect.authMaxMs,
-        maxControlMessageBytes: config.maxControlMessageBytes,
-        controlBodyThresholdBytes: config.controlBodyThresholdBytes,
-        offerControlBodyBytes: config.offerControlBodyBytes,
+        maxControlMessageBytes: config.limits.maxControlMessageBytes,
+        controlBodyThresholdBytes: config.limits.controlBodyThresholdBytes,
+        offerControlBodyBytes: config.limits.offerControlBodyBytes,
         proxyAgent,
         userAgent,
-        maxFramePayloadBytes: config.maxFramePayloadBytes,
         ca: config.tls?.ca,
         rejectUnauthorized: config.tls?.rejectUnauthorized ?? true,
-        http,
-        sessions,
-        stream,
+        serving: {
+          requests: new RequestServer({ path, http, dialer, clock: config.clock, logger, onCall: (status, ms) => metrics.call(path, status, ms) }),
+          accepts: new AcceptServer({ path, stream, sessions, dialer, logger }),
+          dialer,
+          offersSessions: sessions !== undefined,
+        },
         clock: config.clock,
-        logger: log.child({ path, listenerId }),
-        onCall: (status, ms) => metrics.call(path, status, ms),
+        logger,
       });
       channel.on('state', (from, to, detail) => {
         if (to === 'READY') metrics.connects.inc({ path });

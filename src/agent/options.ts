@@ -132,6 +132,21 @@ const serviceSchema = z.strictObject({
   target: z.discriminatedUnion('type', [httpTarget, moduleTarget, ipcTarget, netTcpTarget, tcpTarget, wsTarget]),
 });
 
+const agentLimits = z.strictObject({
+  /** Largest control-channel message accepted from the relay, bytes. */
+  maxControlMessageBytes: z.number().int().min(70_000).default(1024 * 1024),
+  /** Response bodies up to this size go back on the control channel; larger ones use rendezvous. */
+  controlBodyThresholdBytes: z.number().int().min(0).max(64 * 1024).default(64 * 1024),
+  /**
+   * Bodies up to this size may travel on the control channel when the relay is a relaybridge
+   * relay that accepts the offer (protocol/hyco/control-body.ts), bytes; 0: never offer. At
+   * most maxControlMessageBytes. Default 1 MiB.
+   */
+  offerControlBodyBytes: z.union([z.literal(0), z.number().int().min(CONTROL_BODY_OFFER_BYTES.min).max(CONTROL_BODY_OFFER_BYTES.max)]).default(1024 * 1024),
+  /** Largest frame payload on rendezvous sockets, bytes. */
+  maxFramePayloadBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+});
+
 export const agentOptionsSchema = z.strictObject({
   /** The relay's base URL: http(s):// or ws(s)://host:port. */
   relayUrl: z.string().regex(/^(https?|wss?):\/\/[^/]+\/?$/i, 'expected scheme://host[:port] (http, https, ws or wss)'),
@@ -203,18 +218,8 @@ export const agentOptionsSchema = z.strictObject({
     .optional(),
   /** TLS to the relay: a PEM CA for a self-signed relay certificate. */
   tls: z.strictObject({ ca: z.string().optional(), rejectUnauthorized: z.boolean().default(true) }).optional(),
-  /** Largest control-channel message accepted from the relay, bytes. */
-  maxControlMessageBytes: z.number().int().min(70_000).default(1024 * 1024),
-  /** Response bodies up to this size go back on the control channel; larger ones use rendezvous. */
-  controlBodyThresholdBytes: z.number().int().min(0).max(64 * 1024).default(64 * 1024),
-  /**
-   * Bodies up to this size may travel on the control channel when the relay is a relaybridge
-   * relay that accepts the offer (protocol/hyco/control-body.ts), bytes; 0: never offer. At most
-   * maxControlMessageBytes. Default 1 MiB.
-   */
-  offerControlBodyBytes: z.union([z.literal(0), z.number().int().min(CONTROL_BODY_OFFER_BYTES.min).max(CONTROL_BODY_OFFER_BYTES.max)]).default(1024 * 1024),
-  /** Largest frame payload on rendezvous sockets, bytes. */
-  maxFramePayloadBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Sizes the agent accepts and offers (as the relay's `limits`). */
+  limits: agentLimits.default(agentLimits.parse({})),
 });
 
 export type ServiceTarget = z.output<typeof serviceSchema>['target'];
@@ -256,7 +261,16 @@ export function buildAgentConfig(input: AgentOptionsInput): AgentConfig {
     if (cs.keyName) Object.assign(plain, { keyName: cs.keyName, key: cs.key });
     else plain.token = cs.sharedAccessSignature;
   }
-  const hints = renamedOptionHints(plain, { relay: 'relayUrl', paths: 'services', sasKeyName: 'keyName', sasKey: 'key' });
+  const hints = renamedOptionHints(plain, {
+    relay: 'relayUrl',
+    paths: 'services',
+    sasKeyName: 'keyName',
+    sasKey: 'key',
+    maxControlMessageBytes: 'limits.maxControlMessageBytes',
+    controlBodyThresholdBytes: 'limits.controlBodyThresholdBytes',
+    offerControlBodyBytes: 'limits.offerControlBodyBytes',
+    maxFramePayloadBytes: 'limits.maxFramePayloadBytes',
+  });
   if (hints.length) throw new ConfigError('invalid agent options', hints);
   const parsed = agentOptionsSchema.safeParse(plain);
   if (!parsed.success) throw new ConfigError('invalid agent options', formatIssues(parsed.error.issues as unknown as SchemaIssue[]));
@@ -267,8 +281,8 @@ export function buildAgentConfig(input: AgentOptionsInput): AgentConfig {
   if ((o.keyName && !o.key) || (!o.keyName && o.key)) {
     throw new ConfigError('invalid agent options', [`${o.keyName ? 'key' : 'keyName'}: keyName and key go together`]);
   }
-  if (o.offerControlBodyBytes > o.maxControlMessageBytes) {
-    throw new ConfigError('invalid agent options', ['offerControlBodyBytes: must not exceed maxControlMessageBytes']);
+  if (o.limits.offerControlBodyBytes > o.limits.maxControlMessageBytes) {
+    throw new ConfigError('invalid agent options', ['limits.offerControlBodyBytes: must not exceed limits.maxControlMessageBytes']);
   }
   if (o.reconnect.maxMs < o.reconnect.initialMs || o.reconnect.authMaxMs < o.reconnect.initialMs) {
     throw new ConfigError('invalid agent options', ['reconnect: maxMs and authMaxMs must be at least initialMs']);

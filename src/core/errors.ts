@@ -6,6 +6,13 @@
  * keeps that table and ERROR_CODES in step.
  */
 
+/**
+ * What kind of failure a code is; each kind with a class of its own has it derived here
+ * (ProtocolError, AuthError, ConfigError, ...), and a class takes only codes of its kind, so
+ * `instanceof` and the code never disagree.
+ */
+export type ErrorKind = 'internal' | 'config' | 'protocol' | 'auth' | 'not-found' | 'conflict' | 'quota' | 'timeout' | 'unavailable';
+
 export interface WireForms {
   /** HTTP status to answer with (senders, management API, handshakes). */
   httpStatus?: number;
@@ -19,49 +26,51 @@ export interface WireForms {
 
 /** The registry of stable codes, with their default wire forms. */
 export const ERROR_CODES = {
-  RELAY_ERR_INTERNAL: { httpStatus: 500, wsCloseCode: 1011, soapFaultCode: 'Receiver' },
-  RELAY_ERR_CONFIG_INVALID: {},
-  RELAY_ERR_PROTOCOL_INVALID_MESSAGE: { httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_PROTOCOL_UNKNOWN_MESSAGE: { httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE: { httpStatus: 413, wsCloseCode: 1009, soapFaultCode: 'Sender' },
-  RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE: { httpStatus: 431, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_PROTOCOL_INVALID_TARGET: { httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_PROTOCOL_WS_FRAME: { httpStatus: 400, wsCloseCode: 1002 },
-  RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME: { wsCloseCode: 1008 },
-  RELAY_ERR_SAS_MISSING: { httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_SAS_MALFORMED: { httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_SAS_EXPIRED: { httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_SAS_BAD_SIGNATURE: { httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_SAS_WRONG_AUDIENCE: { httpStatus: 403, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_AUTH_FORBIDDEN: { httpStatus: 403, wsCloseCode: 1008, soapFaultCode: 'Sender' },
-  RELAY_ERR_AUTH_OPERATION_FORBIDDEN: { httpStatus: 403, soapFaultCode: 'Sender' },
-  RELAY_ERR_ENTITY_NOT_FOUND: { httpStatus: 404, wsCloseCode: 1001, soapFaultCode: 'Sender' },
-  RELAY_ERR_ENTITY_EXISTS: { httpStatus: 409 },
-  RELAY_ERR_NO_LISTENER: { httpStatus: 502, soapFaultCode: 'Receiver' },
-  RELAY_ERR_LISTENER_TIMEOUT: { httpStatus: 504, soapFaultCode: 'Receiver' },
-  RELAY_ERR_LISTENER_BAD_STATUS: { httpStatus: 502, soapFaultCode: 'Receiver' },
-  RELAY_ERR_LISTENER_GONE: { httpStatus: 502, soapFaultCode: 'Receiver' },
-  RELAY_ERR_LISTENER_QUOTA: { httpStatus: 403 },
-  RELAY_ERR_LISTENER_PINNING: { httpStatus: 404 },
-  RELAY_ERR_RENDEZVOUS_UNKNOWN: { httpStatus: 404 },
-  RELAY_ERR_RENDEZVOUS_TIMEOUT: { httpStatus: 504 },
-  RELAY_ERR_RENDEZVOUS_UNREACHABLE: { httpStatus: 502, soapFaultCode: 'Receiver' },
-  RELAY_ERR_TOO_BUSY: { httpStatus: 503, soapFaultCode: 'Receiver' },
-  RELAY_ERR_UNAUTHENTICATED_LIMIT: { httpStatus: 429, soapFaultCode: 'Receiver' },
-  RELAY_ERR_BODY_TOO_LARGE: { httpStatus: 413, soapFaultCode: 'Sender' },
-  RELAY_ERR_BODY_TIMEOUT: { httpStatus: 408, soapFaultCode: 'Sender' },
-  RELAY_ERR_TIMEOUT: { httpStatus: 504 },
-  RELAY_ERR_STORE_IO: { httpStatus: 500 },
-  RELAY_ERR_STORE_UNAVAILABLE: { httpStatus: 503 },
-  RELAY_ERR_DRAINING: { httpStatus: 503 },
-  RELAY_ERR_TARGET_UNREACHABLE: { httpStatus: 502 },
-  RELAY_ERR_TARGET_BAD_RESPONSE: { httpStatus: 502, soapFaultCode: 'Receiver' },
-  RELAY_ERR_AGENT_CLOSED: {},
-  RELAY_ERR_NOT_ACCEPTED: { httpStatus: 410 },
-  RELAY_ERR_BROADCAST_ONE_WAY: { httpStatus: 405, soapFaultCode: 'Sender' },
-} as const satisfies Record<string, WireForms>;
+  RELAY_ERR_INTERNAL: { kind: 'internal', httpStatus: 500, wsCloseCode: 1011, soapFaultCode: 'Receiver' },
+  RELAY_ERR_CONFIG_INVALID: { kind: 'config', httpStatus: 400 },
+  RELAY_ERR_PROTOCOL_INVALID_MESSAGE: { kind: 'protocol', httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_PROTOCOL_UNKNOWN_MESSAGE: { kind: 'protocol', httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_PROTOCOL_FRAME_TOO_LARGE: { kind: 'protocol', httpStatus: 413, wsCloseCode: 1009, soapFaultCode: 'Sender' },
+  RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE: { kind: 'protocol', httpStatus: 431, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_PROTOCOL_INVALID_TARGET: { kind: 'protocol', httpStatus: 400, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_PROTOCOL_WS_FRAME: { kind: 'protocol', httpStatus: 400, wsCloseCode: 1002 },
+  RELAY_ERR_PROTOCOL_UNEXPECTED_FRAME: { kind: 'protocol', wsCloseCode: 1008 },
+  RELAY_ERR_SAS_MISSING: { kind: 'auth', httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_SAS_MALFORMED: { kind: 'auth', httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_SAS_EXPIRED: { kind: 'auth', httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_SAS_BAD_SIGNATURE: { kind: 'auth', httpStatus: 401, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_SAS_WRONG_AUDIENCE: { kind: 'auth', httpStatus: 403, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_AUTH_FORBIDDEN: { kind: 'auth', httpStatus: 403, wsCloseCode: 1008, soapFaultCode: 'Sender' },
+  RELAY_ERR_AUTH_OPERATION_FORBIDDEN: { kind: 'auth', httpStatus: 403, soapFaultCode: 'Sender' },
+  RELAY_ERR_ENTITY_NOT_FOUND: { kind: 'not-found', httpStatus: 404, wsCloseCode: 1001, soapFaultCode: 'Sender' },
+  RELAY_ERR_ENTITY_EXISTS: { kind: 'conflict', httpStatus: 409 },
+  RELAY_ERR_NO_LISTENER: { kind: 'unavailable', httpStatus: 502, soapFaultCode: 'Receiver' },
+  RELAY_ERR_LISTENER_TIMEOUT: { kind: 'timeout', httpStatus: 504, soapFaultCode: 'Receiver' },
+  RELAY_ERR_LISTENER_BAD_STATUS: { kind: 'unavailable', httpStatus: 502, soapFaultCode: 'Receiver' },
+  RELAY_ERR_LISTENER_GONE: { kind: 'unavailable', httpStatus: 502, soapFaultCode: 'Receiver' },
+  RELAY_ERR_LISTENER_QUOTA: { kind: 'quota', httpStatus: 403 },
+  RELAY_ERR_LISTENER_PINNING: { kind: 'not-found', httpStatus: 404 },
+  RELAY_ERR_RENDEZVOUS_UNKNOWN: { kind: 'not-found', httpStatus: 404 },
+  RELAY_ERR_RENDEZVOUS_TIMEOUT: { kind: 'timeout', httpStatus: 504 },
+  RELAY_ERR_RENDEZVOUS_UNREACHABLE: { kind: 'unavailable', httpStatus: 502, soapFaultCode: 'Receiver' },
+  RELAY_ERR_TOO_BUSY: { kind: 'quota', httpStatus: 503, soapFaultCode: 'Receiver' },
+  RELAY_ERR_UNAUTHENTICATED_LIMIT: { kind: 'quota', httpStatus: 429, soapFaultCode: 'Receiver' },
+  RELAY_ERR_BODY_TOO_LARGE: { kind: 'quota', httpStatus: 413, soapFaultCode: 'Sender' },
+  RELAY_ERR_BODY_TIMEOUT: { kind: 'timeout', httpStatus: 408, soapFaultCode: 'Sender' },
+  RELAY_ERR_TIMEOUT: { kind: 'timeout', httpStatus: 504 },
+  RELAY_ERR_STORE_IO: { kind: 'internal', httpStatus: 500 },
+  RELAY_ERR_STORE_UNAVAILABLE: { kind: 'unavailable', httpStatus: 503 },
+  RELAY_ERR_DRAINING: { kind: 'unavailable', httpStatus: 503 },
+  RELAY_ERR_TARGET_UNREACHABLE: { kind: 'unavailable', httpStatus: 502 },
+  RELAY_ERR_TARGET_BAD_RESPONSE: { kind: 'unavailable', httpStatus: 502, soapFaultCode: 'Receiver' },
+  RELAY_ERR_AGENT_CLOSED: { kind: 'unavailable' },
+  RELAY_ERR_NOT_ACCEPTED: { kind: 'conflict', httpStatus: 410 },
+  RELAY_ERR_BROADCAST_ONE_WAY: { kind: 'protocol', httpStatus: 405, soapFaultCode: 'Sender' },
+} as const satisfies Record<string, WireForms & { kind: ErrorKind }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+/** The codes of one kind. */
+export type CodeOfKind<K extends ErrorKind> = { [C in ErrorCode]: (typeof ERROR_CODES)[C]['kind'] extends K ? C : never }[ErrorCode];
 
 export interface RelayErrorOptions extends WireForms {
   cause?: unknown;
@@ -70,6 +79,8 @@ export interface RelayErrorOptions extends WireForms {
 /** Base class: stable `code`, optional `cause`, wire forms defaulted from the registry. */
 export class RelayError extends Error {
   readonly code: ErrorCode;
+  /** The registry's kind of its code. */
+  readonly kind: ErrorKind;
   readonly httpStatus?: number;
   readonly wsCloseCode?: number;
   readonly nmfFault?: string;
@@ -79,7 +90,8 @@ export class RelayError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    const defaults: WireForms = ERROR_CODES[code];
+    const defaults: WireForms & { kind: ErrorKind } = ERROR_CODES[code];
+    this.kind = defaults.kind;
     this.httpStatus = options.httpStatus ?? defaults.httpStatus;
     this.wsCloseCode = options.wsCloseCode ?? defaults.wsCloseCode;
     this.nmfFault = options.nmfFault ?? defaults.nmfFault;
@@ -88,9 +100,19 @@ export class RelayError extends Error {
 }
 
 /** Malformed or unexpected bytes/messages from a peer. */
-export class ProtocolError extends RelayError {}
+export class ProtocolError extends RelayError {
+  declare readonly code: CodeOfKind<'protocol'>;
+  constructor(code: CodeOfKind<'protocol'>, message: string, options: RelayErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 /** Missing, malformed, expired or insufficient credentials. */
-export class AuthError extends RelayError {}
+export class AuthError extends RelayError {
+  declare readonly code: CodeOfKind<'auth'>;
+  constructor(code: CodeOfKind<'auth'>, message: string, options: RelayErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 /** Invalid options or configuration; the message names the bad key. */
 export class ConfigError extends RelayError {
   readonly issues: readonly string[];
@@ -100,11 +122,44 @@ export class ConfigError extends RelayError {
   }
 }
 /** Something did not happen in time. */
-export class TimeoutError extends RelayError {}
+export class TimeoutError extends RelayError {
+  declare readonly code: CodeOfKind<'timeout'>;
+  constructor(code: CodeOfKind<'timeout'>, message: string, options: RelayErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 /** The path is not a known entity, or no listener can take the call. */
-export class EndpointNotFoundError extends RelayError {}
+export class EndpointNotFoundError extends RelayError {
+  declare readonly code: CodeOfKind<'not-found'>;
+  constructor(code: CodeOfKind<'not-found'>, message: string, options: RelayErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 /** A size, count or rate limit was exceeded. */
-export class QuotaExceededError extends RelayError {}
+export class QuotaExceededError extends RelayError {
+  declare readonly code: CodeOfKind<'quota'>;
+  constructor(code: CodeOfKind<'quota'>, message: string, options: RelayErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** An error of `code` as the class of its kind (ProtocolError for a protocol code, ...; RelayError where the kind has none). */
+export function relayError(code: ErrorCode, message: string, options: RelayErrorOptions = {}): RelayError {
+  switch (ERROR_CODES[code].kind) {
+    case 'protocol':
+      return new ProtocolError(code as CodeOfKind<'protocol'>, message, options);
+    case 'auth':
+      return new AuthError(code as CodeOfKind<'auth'>, message, options);
+    case 'timeout':
+      return new TimeoutError(code as CodeOfKind<'timeout'>, message, options);
+    case 'not-found':
+      return new EndpointNotFoundError(code as CodeOfKind<'not-found'>, message, options);
+    case 'quota':
+      return new QuotaExceededError(code as CodeOfKind<'quota'>, message, options);
+    default:
+      return new RelayError(code, message, options);
+  }
+}
 
 /** Wraps anything thrown into a RelayError (keeps RelayErrors as they are). */
 export function toRelayError(err: unknown): RelayError {

@@ -68,7 +68,7 @@ describe('control-channel bodies over 64 KiB between relaybridge ends', () => {
   });
 
   it('keeps the protocol threshold (64 KiB) when the agent does not offer', async () => {
-    const { relay, call } = await setUp({}, { offerControlBodyBytes: 0 });
+    const { relay, call } = await setUp({}, { limits: { offerControlBodyBytes: 0 } });
     await call(64 * 1024, 64 * 1024);
     expect(await rendezvousCount(relay)).toBe(0);
     await call(64 * 1024 + 1, 1024);

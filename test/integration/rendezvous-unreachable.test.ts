@@ -7,7 +7,7 @@
  */
 import type { Agent } from '../../src/agent/agent';
 import type { RelayServer } from '../../src/relay/relay-server';
-import { rendezvousHostPort } from '../../src/agent/control/listener-channel';
+import { rendezvousHostPort } from '../../src/agent/rendezvous/rendezvous-client';
 import { Harness, request } from '../helpers/harness';
 import { freePort } from '../helpers/processes';
 
@@ -38,7 +38,7 @@ describe('a rendezvous the agent cannot reach', () => {
       entities: [{ path: 'svc', requiresClientAuthorization: false }],
     });
     // The Hybrid Connections threshold (64 KiB), not the larger control-channel bodies our relay accepts.
-    agent = await h.agent(relay, [{ path: 'svc', target: { type: 'http', url: svc.url } }], { offerControlBodyBytes: 0 });
+    agent = await h.agent(relay, [{ path: 'svc', target: { type: 'http', url: svc.url } }], { limits: { offerControlBodyBytes: 0 } });
     await agent.whenReady();
     agent.on('state', (e) => transitions.push(`${e.from}->${e.to}`));
   });

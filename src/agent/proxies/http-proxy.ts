@@ -32,7 +32,8 @@ export interface LocalResponse {
   statusCode: number;
   statusMessage: string;
   headers: Record<string, string>;
-  body: Readable;
+  /** The answer's body: a stream from the service, or a Buffer when it is already whole (no Buffer → stream → Buffer). */
+  body: Readable | Buffer;
 }
 
 /** Headers the local hop must not see as they came (the agent frames the call itself). */

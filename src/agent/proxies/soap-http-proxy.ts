@@ -383,6 +383,7 @@ function describeAnswer(res: LocalResponse, length: number, head: Buffer): strin
 
 /** Reads and drops a body, keeping its first LOGGED_ANSWER_BYTES (for the log); at most maxBytes are read. */
 async function drain(body: LocalResponse['body'], maxBytes: number): Promise<{ length: number; head: Buffer }> {
+  if (Buffer.isBuffer(body)) return { length: body.length, head: body.subarray(0, LOGGED_ANSWER_BYTES) };
   let length = 0;
   const head: Buffer[] = [];
   let kept = 0;

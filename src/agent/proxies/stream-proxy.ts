@@ -7,6 +7,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import type { Logger } from '../../core/logger';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
+import { pump } from '../../core/pump';
 
 export interface StreamTarget {
   /** Opens the local side; resolves once it is connected. */
@@ -30,25 +31,15 @@ export function tcpTarget(host: string, port: number): StreamTarget {
           resolve({
             destroy: () => socket.destroy(),
             pipe: (ep, log) => {
-              socket.on('data', (chunk: Buffer) => {
-                if (!ep.sendBinary(chunk)) {
-                  socket.pause();
-                  ep.once('drain', () => socket.resume());
-                }
-              });
+              pump(socket, (f: (c: Buffer) => void) => socket.on('data', f), (chunk) => ep.sendBinary(chunk), ep);
               socket.on('end', () => ep.close(1000, 'local end closed'));
               socket.on('error', (err) => {
                 log.debug({ err: err.message }, 'local TCP error');
                 ep.close(1011, 'local connection failed');
               });
-              const toSocket = (data: Buffer) => {
-                if (!socket.write(data)) {
-                  ep.pause();
-                  socket.once('drain', () => ep.resume());
-                }
-              };
-              ep.on('binaryData', toSocket);
-              ep.on('text', (t) => toSocket(Buffer.from(t, 'utf8')));
+              const toSocket = (data: Buffer) => socket.write(data);
+              pump(ep, (f: (d: Buffer) => void) => ep.on('binaryData', f), toSocket, socket);
+              pump(ep, (f: (t: string) => void) => ep.on('text', f), (t) => toSocket(Buffer.from(t, 'utf8')), socket);
               ep.on('closed', () => socket.end());
             },
           });

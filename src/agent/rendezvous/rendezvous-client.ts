@@ -101,3 +101,42 @@ export function rejectRendezvous(
     req.end();
   });
 }
+
+/** How every rendezvous of one channel is dialled: TLS trust, the proxy, the time allowed, frame bounds. */
+export interface DialOptions {
+  readonly ca?: string;
+  readonly rejectUnauthorized: boolean;
+  readonly timeoutMs: number;
+  readonly agent?: http.Agent;
+  readonly maxFramePayloadBytes: number;
+}
+
+/** Opens or rejects rendezvous addresses with one channel's dial options. */
+export class RendezvousDialer {
+  readonly #o: DialOptions;
+
+  constructor(options: DialOptions) {
+    this.#o = options;
+  }
+
+  /** A rendezvous WebSocket; `headers` (a session carrier's) also make its binary messages arrive whole. */
+  open(address: string, mode: 'frames' | 'messages', protocol?: string, headers?: Record<string, string>): Promise<WsEndpoint> {
+    return openRendezvous(address, { ...this.#o, mode, protocol, headers, assembleBinary: headers !== undefined });
+  }
+
+  /** Refuses an accept on its rendezvous address with `status` and a reason; resolves with the relay's answer status. */
+  reject(address: string, status: number, description: string): Promise<number> {
+    return rejectRendezvous(address, status, description, this.#o);
+  }
+}
+
+/** `host:port` of a rendezvous address (the scheme's default port when it names none). */
+export function rendezvousHostPort(address: string): string {
+  try {
+    const url = new URL(address);
+    const port = url.port || (/^(wss|https):$/i.test(url.protocol) ? '443' : '80');
+    return `${url.hostname}:${port}`;
+  } catch {
+    return 'an invalid address';
+  }
+}

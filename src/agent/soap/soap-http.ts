@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { QuotaExceededError, RelayError, toRelayError, type ErrorCode } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { classifySoapContentType } from '../../protocol/soap/content-type';
@@ -93,9 +93,7 @@ export function xmlLimitsFor(maxBytes: number): Partial<XmlLimits> {
 }
 
 export function bufferedResponse(statusCode: number, headers: Record<string, string>, body: Buffer, statusMessage = ''): LocalResponse {
-  const stream = new PassThrough();
-  stream.end(body);
-  return { statusCode, statusMessage, headers, body: stream };
+  return { statusCode, statusMessage, headers, body };
 }
 
 /** An empty 202 Accepted: what WCF expects for a one-way operation over HTTP (wcf-wire.md §4.5). */

@@ -7,14 +7,14 @@
  */
 import { TextDecoder } from 'node:util';
 import { ByteQueue } from '../../core/byte-queue';
-import { ProtocolError, type ErrorCode } from '../../core/errors';
+import { ProtocolError, type CodeOfKind } from '../../core/errors';
 import { FaultString } from './faults';
 import { peekMultiByteInt31, type DecodedInt31 } from './multibyte-int31';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A ProtocolError carrying the NMF fault string to answer with. */
-export function nmfError(message: string, nmfFault: FaultString, code: ErrorCode = 'RELAY_ERR_PROTOCOL_INVALID_MESSAGE'): ProtocolError {
+export function nmfError(message: string, nmfFault: FaultString, code: CodeOfKind<'protocol'> = 'RELAY_ERR_PROTOCOL_INVALID_MESSAGE'): ProtocolError {
   return new ProtocolError(code, `[MC-NMF] ${message}`, { nmfFault });
 }
 

@@ -2,7 +2,7 @@
  * Header and query handling for relayed HTTP requests (hybrid-connections.md §1, §2.1, §2.4, §3.2).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { QuotaExceededError } from '../../core/errors';
+import { ProtocolError } from '../../core/errors';
 import { HYCO_LIMITS } from '../../protocol/hyco';
 
 /** Hop-by-hop headers (RFC 7230 §6.1) plus those the relay answers itself. */
@@ -67,7 +67,7 @@ export function listenerRequestHeaders(
  * caller gets 431 and the listener never sees the request (as nginx's large_client_header_buffers
  * and HAProxy's tune.http.maxhdr answer the caller, not the backend).
  *
- * @throws QuotaExceededError RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE (HTTP 431)
+ * @throws ProtocolError RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE (HTTP 431)
  */
 export function assertForwardableHeaders(headers: Record<string, string>, maxHeaderBytes: number = HYCO_LIMITS.maxHeaderBytes): void {
   const maxBytes = Math.min(maxHeaderBytes, HYCO_LIMITS.maxHeaderBytes);
@@ -78,10 +78,10 @@ export function assertForwardableHeaders(headers: Record<string, string>, maxHea
     bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   }
   if (count > HYCO_LIMITS.maxHeaderCount) {
-    throw new QuotaExceededError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `Request Header Fields Too Large: ${count} headers to forward, at most ${HYCO_LIMITS.maxHeaderCount} are allowed.`);
+    throw new ProtocolError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `Request Header Fields Too Large: ${count} headers to forward, at most ${HYCO_LIMITS.maxHeaderCount} are allowed.`);
   }
   if (bytes > maxBytes) {
-    throw new QuotaExceededError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `Request Header Fields Too Large: ${bytes} bytes of headers to forward, at most ${maxBytes} are allowed.`);
+    throw new ProtocolError('RELAY_ERR_PROTOCOL_HEADERS_TOO_LARGE', `Request Header Fields Too Large: ${bytes} bytes of headers to forward, at most ${maxBytes} are allowed.`);
   }
 }
 

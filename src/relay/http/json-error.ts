@@ -1,6 +1,6 @@
 /** The relay's own errors for plain HTTP callers: Azure's JSON error body. */
 import type { ServerResponse } from 'node:http';
-import { AuthError, RelayError } from '../../core/errors';
+import { RelayError } from '../../core/errors';
 import { correlationIdOf, noteCall } from './access-log';
 
 /** How a relay-side error is written to a node:http response (JSON, or a SOAP fault). */
@@ -38,7 +38,7 @@ export const writeJsonError: ErrorWriter = (res, err) => {
 /** Maps any error to its HTTP status and a one-line message, for handshakes and plain HTTP. */
 export function httpFormOf(err: unknown): { status: number; message: string; code: string } {
   if (err instanceof RelayError) {
-    return { status: err.httpStatus ?? (err instanceof AuthError ? 401 : 500), message: err.message, code: err.code };
+    return { status: err.httpStatus ?? 500, message: err.message, code: err.code };
   }
   return { status: 500, message: 'Internal relay error.', code: 'RELAY_ERR_INTERNAL' };
 }

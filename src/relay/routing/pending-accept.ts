@@ -12,6 +12,7 @@ import { reasonPhrase } from '../../protocol/hyco';
 import { Opcode, buildServerHandshakeResponse } from '../../protocol/websocket';
 import { WsEndpoint } from '../../transport/ws-endpoint';
 import { writeHttpError } from '../http/raw-response';
+import { pump } from '../../core/pump';
 
 export interface PendingAcceptOptions {
   id: string;
@@ -104,12 +105,7 @@ function bridge(from: WsEndpoint, to: WsEndpoint, log: Logger): void {
     if (h.opcode === Opcode.Close) closeSeen = true;
     to.forwardHeader(h);
   });
-  from.on('frameData', (data) => {
-    if (!to.forwardData(data)) {
-      from.pause();
-      to.once('drain', () => from.resume());
-    }
-  });
+  pump(from, (f: (data: Buffer) => void) => from.on('frameData', f), (data) => to.forwardData(data), to);
   from.on('frameEnd', (h) => {
     // Once both directions have carried a close frame, the closing handshake is complete.
     if (h.opcode === Opcode.Close && closeSeen && to.closeSent && from.closeSent) {

@@ -19,6 +19,7 @@ import { senderResponseHeaders } from '../http/http-headers';
 import { httpFormOf } from '../http/json-error';
 import type { RegisteredListener } from './listener-registry';
 import type { ResponseHandler } from './response-handler';
+import { pump } from '../../core/pump';
 
 /** What the router needs from a listener's control channel (ControlChannel; a fake in unit tests). */
 export interface RouteListener extends RegisteredListener {
@@ -331,12 +332,7 @@ export class PendingRequest {
       this.#writeBuffered(ep, body, 0);
       return;
     }
-    body.on('data', (chunk: Buffer) => {
-      if (!ep.writeBinaryFragment(chunk)) {
-        body.pause();
-        ep.once('drain', () => body.resume());
-      }
-    });
+    pump(body, (f: (chunk: Buffer) => void) => body.on('data', f), (chunk) => ep.writeBinaryFragment(chunk), ep);
     body.on('end', () => ep.endBinaryMessage());
     body.resume();
   }

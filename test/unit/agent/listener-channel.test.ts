@@ -14,6 +14,9 @@ import { Backoff } from '../../../src/core/backoff';
 import type { Clock, TimerHandle } from '../../../src/core/clock';
 import type { Logger } from '../../../src/core/logger';
 import { ListenerChannel, type ChannelState, type StateDetail } from '../../../src/agent/control/listener-channel';
+import { RendezvousDialer } from '../../../src/agent/rendezvous/rendezvous-client';
+import { AcceptServer } from '../../../src/agent/serving/accept-server';
+import { RequestServer } from '../../../src/agent/serving/request-server';
 import type { ServiceProxy } from '../../../src/agent/proxies/service-proxy';
 import { PassThrough } from 'node:stream';
 
@@ -75,7 +78,10 @@ function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise
   });
 }
 
-function channel(url: string, clock: ManualClock, lines: LogLine[], extra: Partial<ConstructorParameters<typeof ListenerChannel>[0]> = {}): ListenerChannel {
+function channel(url: string, clock: ManualClock, lines: LogLine[], extra: Partial<ConstructorParameters<typeof ListenerChannel>[0]> & { http?: ServiceProxy } = {}): ListenerChannel {
+  const { http, ...rest } = extra;
+  const logger = captureLogger(lines);
+  const dialer = new RendezvousDialer({ rejectUnauthorized: true, timeoutMs: 20_000, maxFramePayloadBytes: 1024 * 1024 });
   return new ListenerChannel({
     relayWsBase: url,
     path: 'p',
@@ -89,11 +95,16 @@ function channel(url: string, clock: ManualClock, lines: LogLine[], extra: Parti
     maxControlMessageBytes: 1024 * 1024,
     controlBodyThresholdBytes: 64 * 1024,
     offerControlBodyBytes: 0,
-    maxFramePayloadBytes: 1024 * 1024,
     rejectUnauthorized: true,
+    serving: {
+      requests: new RequestServer({ path: 'p', http, dialer, clock: rest.clock ?? clock, logger }),
+      accepts: new AcceptServer({ path: 'p', dialer, logger }),
+      dialer,
+      offersSessions: false,
+    },
     clock,
-    logger: captureLogger(lines),
-    ...extra,
+    logger,
+    ...rest,
   });
 }
 

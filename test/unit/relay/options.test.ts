@@ -82,10 +82,12 @@ describe('agent options', () => {
     expect(issuesOf(() => buildAgentConfig({ ...base, tokenTtlSeconds: 100, renewBeforeSeconds: 200 }))[0]).toMatch(/renewBeforeSeconds/);
   });
 
-  it('keeps the control-body offer within maxControlMessageBytes', () => {
-    expect(buildAgentConfig(base).offerControlBodyBytes).toBe(1024 * 1024);
-    expect(issuesOf(() => buildAgentConfig({ ...base, maxControlMessageBytes: 100_000, offerControlBodyBytes: 200_000 }))[0]).toMatch(
-      /offerControlBodyBytes: must not exceed maxControlMessageBytes/,
+  it('keeps the control-body offer within maxControlMessageBytes (under limits, as the relay has them)', () => {
+    expect(buildAgentConfig(base).limits).toEqual({ maxControlMessageBytes: 1024 * 1024, controlBodyThresholdBytes: 64 * 1024, offerControlBodyBytes: 1024 * 1024, maxFramePayloadBytes: 64 * 1024 * 1024 });
+    expect(issuesOf(() => buildAgentConfig({ ...base, limits: { maxControlMessageBytes: 100_000, offerControlBodyBytes: 200_000 } }))[0]).toMatch(
+      /limits\.offerControlBodyBytes: must not exceed limits\.maxControlMessageBytes/,
     );
+    // The keys' old place at the top level is named, with where they went.
+    expect(issuesOf(() => buildAgentConfig({ ...base, offerControlBodyBytes: 0 } as never))).toEqual(['offerControlBodyBytes: not an option; use "limits.offerControlBodyBytes" instead']);
   });
 });

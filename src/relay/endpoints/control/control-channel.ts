@@ -12,7 +12,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { AuthError, ProtocolError, RelayError } from '../../../core/errors';
+import { ProtocolError, RelayError } from '../../../core/errors';
 import type { Clock, TimerHandle } from '../../../core/clock';
 import type { Logger } from '../../../core/logger';
 import { InvalidResponseError, parseListenerMessage, type ResponseCommand } from '../../../protocol/hyco';
@@ -222,7 +222,7 @@ export class ControlChannel implements RouteListener {
 
   #fail(err: unknown): void {
     const e = err instanceof RelayError ? err : new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', String(err));
-    const code = e instanceof AuthError ? 1008 : (e.wsCloseCode ?? 1008);
+    const code = e.wsCloseCode ?? 1008;
     this.log.info({ code: e.code, err: e.message }, 'listener protocol error; closing its control channel');
     this.close(code, e.message);
   }

@@ -223,7 +223,7 @@ export function createManagementApp(ctx: ManagementDeps): express.Express {
     const e = toRelayError(err);
     const { status, message, code } = httpFormOf(e);
     if (status >= 500) ctx.log.error({ err: message }, 'management API error');
-    res.status(e instanceof ConfigError ? 400 : status).json({ error: { code, message } });
+    res.status(status).json({ error: { code, message } });
   });
   return app;
 }

@@ -4,22 +4,25 @@
  * error body and the stable code in `x-relaybridge-error`.
  */
 import { STATUS_CODES } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { RelayError } from '../../core/errors';
 import { ONE_WAY_ACK_HEADER, serializeResponse } from '../../protocol/hyco';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import type { LocalResponse } from '../proxies/http-proxy';
+import { pump } from '../../core/pump';
 
 /** Sends `head` and then `first` + the rest of `body` over a rendezvous endpoint, then closes it. */
-export function streamResponse(ep: WsEndpoint, head: Omit<Parameters<typeof serializeResponse>[0], 'body'>, first: Buffer[], body: Readable): void {
+export function streamResponse(ep: WsEndpoint, head: Omit<Parameters<typeof serializeResponse>[0], 'body'>, first: Buffer[], body: Readable | Buffer): void {
   ep.sendText(serializeResponse({ ...head, body: true }));
   for (const c of first) ep.writeBinaryFragment(c);
-  body.on('data', (c: Buffer) => {
-    if (!ep.writeBinaryFragment(c)) {
-      body.pause();
-      ep.once('drain', () => body.resume());
-    }
-  });
+  if (Buffer.isBuffer(body)) {
+    // Whole already: the last (or only) frame of the message, then a close.
+    ep.endBinaryMessage(body);
+    ep.close(1000, 'response complete');
+    ep.start();
+    return;
+  }
+  pump(body, (f: (c: Buffer) => void) => body.on('data', f), (c) => ep.writeBinaryFragment(c), ep);
   body.on('end', () => {
     ep.endBinaryMessage();
     ep.close(1000, 'response complete');
@@ -39,8 +42,7 @@ export function headerOf(headers: Record<string, string>, name: string): string 
 export function errorResponse(err: unknown): LocalResponse {
   const e = err instanceof RelayError ? err : new RelayError('RELAY_ERR_INTERNAL', String(err));
   const status = e.httpStatus ?? 502;
-  const body = new PassThrough();
-  body.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
+  const body = Buffer.from(JSON.stringify({ error: { code: e.code, message: e.message } }), 'utf8');
   return {
     statusCode: status,
     statusMessage: STATUS_CODES[status] ?? 'Bad Gateway',
