@@ -20,14 +20,8 @@ import { AgentMetrics } from './health/agent-metrics';
 import { HealthServer, healthReport, type HealthReport } from './health/health-server';
 import { buildAgentConfig, type AgentConfig, type AgentOptionsInput } from './options';
 import { IpcHub } from './ipc/ipc-hub';
-import { HttpProxy } from './proxies/http-proxy';
-import { IpcProxy } from './proxies/ipc-proxy';
-import { createModuleProxy } from './proxies/module-proxy';
-import type { ServiceProxy, SessionTarget } from './proxies/service-proxy';
-import { SoapHttpProxy } from './proxies/soap-http-proxy';
-import { NetTcpProxy } from './proxies/net-tcp-proxy';
-import { soapVersionOption } from './soap/soap-http';
-import { tcpTarget, wsTarget, type StreamTarget } from './proxies/stream-proxy';
+import type { ServiceProxy } from './proxies/service-proxy';
+import { buildTarget } from './targets';
 
 export interface AgentStateEvent extends StateDetail {
   path: string;
@@ -101,39 +95,19 @@ export function createAgent(options: AgentOptionsInput): Agent {
 
   for (const service of config.services) {
     const path = service.path.replace(/^\/+|\/+$/g, '');
-    let http: ServiceProxy | undefined;
-    let stream: StreamTarget | undefined;
-    let sessions: SessionTarget | undefined;
-    const t = service.target;
-    const plog = log.child({ path });
-    if (t.type === 'http') {
-      http = new SoapHttpProxy(new HttpProxy(path, { url: t.url, timeoutMs: t.timeoutMs, ca: t.ca, rejectUnauthorized: t.rejectUnauthorized }), {
-        soapVersion: soapVersionOption(t.soapVersion),
-        wsdlUrl: t.wsdlUrl,
-        wsdl: t.wsdl === undefined ? undefined : readWsdlFile(t.wsdl),
-        rewriteTo: t.rewriteTo,
-        address: t.address,
-        maxMessageBytes: t.maxMessageBytes,
-        timeoutMs: t.timeoutMs,
-        ca: t.ca,
-        rejectUnauthorized: t.rejectUnauthorized,
-        logger: plog,
-      });
-    } else if (t.type === 'module') {
-      http = createModuleProxy(t, plog);
-    } else if (t.type === 'ipc') {
-      let hub = hubs.get(t.socketPath);
-      if (!hub) {
-        hub = new IpcHub(t.socketPath, log);
-        hubs.set(t.socketPath, hub);
-      }
-      http = new IpcProxy(path, hub, { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: plog });
-    } else if (t.type === 'nettcp') {
-      const proxy = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : readWsdlFile(t.wsdl), logger: plog });
-      http = proxy;
-      sessions = proxy;
-    } else if (t.type === 'tcp') stream = tcpTarget(t.host, t.port);
-    else stream = wsTarget(t.url);
+    const { http, stream, sessions } = buildTarget(service.target, {
+      path,
+      logger: log.child({ path }),
+      hubFor: (socketPath) => {
+        let hub = hubs.get(socketPath);
+        if (!hub) {
+          hub = new IpcHub(socketPath, log);
+          hubs.set(socketPath, hub);
+        }
+        return hub;
+      },
+      readWsdl: readWsdlFile,
+    });
     if (http) proxies.push(http);
 
     for (let i = 0; i < service.connections; i++) {
