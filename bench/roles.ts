@@ -2,6 +2,7 @@
  * Child-process roles for the benchmarks, so the load generator, the relay, the agent and the
  * service each get their own event loop, as they would on separate machines:
  *   node dist/bench/roles.js service            → prints {"url":…}   (HTTP echo)
+ *   node dist/bench/roles.js origin             → prints {"url":…}   (GET: 18 bytes; POST: echo)
  *   node dist/bench/roles.js soap-service       → prints {"url":…}   (node-soap calculator)
  *   node dist/bench/roles.js relay              → prints {"url":…}
  *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
@@ -42,6 +43,26 @@ async function main(): Promise<void> {
       req.on('end', () => {
         res.setHeader('Content-Type', req.headers['content-type'] ?? 'application/octet-stream');
         res.end(Buffer.concat(chunks));
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  } else if (role === 'origin') {
+    // The origin of bench:peers: an 18-byte answer to a GET, a POST echoed; keep-alive.
+    const hello = Buffer.from('hello from origin\n');
+    const server = http.createServer((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': hello.length });
+        res.end(hello);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+        res.end(body);
       });
     });
     server.keepAliveTimeout = 60_000;

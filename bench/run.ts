@@ -1,8 +1,9 @@
 /**
- * npm run bench [-- --quick] [-- --only http|soap|nettcp|sessions]: the benchmarks, printed as markdown tables
+ * npm run bench [-- --quick] [-- --only peers|http|soap|nettcp|sessions]: the benchmarks, printed as markdown tables
  * with ratios against direct calls measured in the same run (medians of rounds).
  */
 import { benchHttpRelay } from './http-relay';
+import { benchPeers } from './peers';
 import { benchSoapRelay } from './soap-relay';
 import { benchCodecs, benchNetTcp, benchNetTcpSessions } from './net-tcp';
 
@@ -10,6 +11,10 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = process.argv[process.argv.indexOf('--only') + 1];
   const opts = quick ? { durationMs: 1000, rounds: 1 } : {};
+  if (!only || only === 'peers') {
+    process.stdout.write('## Against the peers: direct, two TCP forwarders, nginx, ssh -R, relaybridge (wrk -t1)\n\n');
+    process.stdout.write(`${await benchPeers(opts)}\n\n`);
+  }
   if (!only || only === 'http') {
     process.stdout.write('## HTTP through relay + agent vs direct\n\n');
     process.stdout.write(`${await benchHttpRelay(opts)}\n\n`);

@@ -9,7 +9,8 @@
  *   /{path}/...     HTTP senders (relayed to a listener); SOAP POSTs and metadata GETs
  *                   (?wsdl, ?xsd=…) go through the SOAP endpoint first (endpoints/http-soap)
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { RandomPool } from '../core/random';
 import http from 'node:http';
 import os from 'node:os';
 import https from 'node:https';
@@ -88,6 +89,8 @@ export class RelayServer {
     const access = (this.access = new AccessControl({ config, store, describe }));
     const scheme = config.tls ? 'wss' : 'ws';
     const publicBase = config.publicUrl?.replace(/^http/i, 'ws').replace(/\/+$/, '');
+    // Rendezvous secrets (128 bits each) from a CSPRNG-filled pool: no crypto call per request.
+    const secrets = new RandomPool();
     const router = (this.router = new Router({
       limits: config.limits,
       store,
@@ -96,7 +99,7 @@ export class RelayServer {
       random: config.random,
       log: config.logger,
       newId: () => randomUUID(),
-      newSecret: () => randomBytes(16).toString('hex'),
+      newSecret: () => secrets.hex(16),
       // Several nodes: ids name the node that minted them (a misrouted rendezvous finds its node).
       nodeId: store.messaging ? config.nodeId : undefined,
       // Rendezvous addresses: publicUrl, else the Host the listener connected with.

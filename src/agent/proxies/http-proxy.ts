@@ -5,9 +5,8 @@
  * a path with `.` or `..` segments (also percent-encoded, or between backslashes) is refused
  * with 400, so `/{entity}/../admin` cannot reach the rest of the local host.
  */
-import http from 'node:http';
-import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
 import { RelayError, TimeoutError } from '../../core/errors';
 
 export interface HttpTarget {
@@ -37,7 +36,7 @@ export interface LocalResponse {
 }
 
 /** Headers the local hop must not see as they came (the agent frames the call itself). */
-const DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+const DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer', 'proxy-connection', 'expect']);
 
 /** A `.` or `..` path segment, also percent-encoded, between `/`, `\` or their escapes (WHATWG URL parsers treat `\` as `/`). */
 const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:\/|\\|%2f|%5c|$)/i;
@@ -74,10 +73,13 @@ export class HttpProxy {
   readonly #basePath: string;
   readonly #entityPath: string;
   readonly #target: HttpTarget;
-  readonly #agent: http.Agent;
-  /** http.request options shared by every call (the URL's parts, as urlToHttpOptions gives them). */
-  readonly #options: http.RequestOptions;
-  readonly #module: typeof http | typeof https;
+  /**
+   * Keep-alive connections to the service (undici: about a third less CPU per small call than
+   * node:http's Agent, measured in the agent).
+   */
+  readonly #pool: Pool;
+  /** Basic credentials from the target URL's userinfo, if any. */
+  readonly #authorization: string | undefined;
 
   constructor(entityPath: string, target: HttpTarget) {
     this.#base = new URL(target.url);
@@ -85,22 +87,19 @@ export class HttpProxy {
     this.#entityPath = entityPath.replace(/^\/+|\/+$/g, '');
     this.#target = target;
     const tls = this.#base.protocol === 'https:';
-    this.#module = tls ? https : http;
-    this.#agent = new (tls ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 256, noDelay: true });
-    const host = this.#base.hostname;
-    this.#options = {
-      protocol: this.#base.protocol,
-      hostname: host.startsWith('[') ? host.slice(1, -1) : host,
-      port: this.#base.port === '' ? undefined : Number(this.#base.port),
-      auth: this.#base.username ? `${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}` : undefined,
-      agent: this.#agent,
-      timeout: target.timeoutMs,
-      ...(tls ? { ca: target.ca, rejectUnauthorized: target.rejectUnauthorized } : {}),
-    };
+    this.#pool = new Pool(this.#base.origin, {
+      connections: 256,
+      headersTimeout: target.timeoutMs,
+      bodyTimeout: target.timeoutMs,
+      connect: { noDelay: true, timeout: target.timeoutMs, ...(tls ? { ca: target.ca, rejectUnauthorized: target.rejectUnauthorized } : {}) },
+    });
+    this.#authorization = this.#base.username
+      ? `Basic ${Buffer.from(`${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}`).toString('base64')}`
+      : undefined;
   }
 
   close(): void {
-    this.#agent.destroy();
+    void this.#pool.destroy().catch(() => undefined);
   }
 
   /** The service's base URL as configured (query dropped). */
@@ -149,34 +148,62 @@ export class HttpProxy {
       }
     }
     if (request.remoteAddress) headers['X-Forwarded-For'] = request.remoteAddress;
-    // The relay strips framing headers; frame the local hop ourselves (a DELETE or OPTIONS with
-    // a body would otherwise go out unframed).
-    if (Buffer.isBuffer(request.body)) headers['Content-Length'] = String(request.body.length);
-    else if (request.body) headers['Transfer-Encoding'] = 'chunked';
+    if (this.#authorization && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) headers.Authorization = this.#authorization;
+    // undici frames the body itself (Content-Length for a Buffer, chunked for a stream).
     const origin = this.#base.origin;
+    const timeoutMs = this.#target.timeoutMs;
+    const failure = (err: Error): RelayError => {
+      if (err instanceof RelayError) return err;
+      const code = (err as { code?: string }).code ?? '';
+      if (code.endsWith('_TIMEOUT')) return new TimeoutError('RELAY_ERR_TIMEOUT', `the local service at ${origin} did not answer in ${timeoutMs} ms`, { cause: err });
+      return new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the local service at ${origin} is unreachable: ${err.message}`, { cause: err });
+    };
     return new Promise((resolve, reject) => {
-      const req = this.#module.request({ ...this.#options, path, method: request.method, headers });
-      req.on('response', (res) => {
-        const out: Record<string, string> = {};
-        // The service's Content-Length is kept (the body is passed on unchanged): a relay that
-        // streams the body over a rendezvous gives the caller that length instead of chunked.
-        const lengthKnown = res.headers['transfer-encoding'] === undefined;
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v === undefined || (DROP.has(k) && !(k === 'content-length' && lengthKnown))) continue;
-          out[k] = Array.isArray(v) ? v.join(', ') : v;
-        }
-        resolve({ statusCode: res.statusCode ?? 502, statusMessage: res.statusMessage ?? '', headers: out, body: res });
-      });
-      req.on('timeout', () => req.destroy(new TimeoutError('RELAY_ERR_TIMEOUT', `the local service at ${origin} did not answer in ${this.#target.timeoutMs} ms`)));
-      req.on('error', (err) =>
-        reject(err instanceof RelayError ? err : new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `the local service at ${origin} is unreachable: ${err.message}`, { cause: err })),
-      );
-      const body = request.body;
-      if (body === undefined) req.end();
-      else if (Buffer.isBuffer(body)) req.end(body);
-      else {
-        body.on('error', (err) => req.destroy(err));
-        body.pipe(req);
+      let body: Readable | undefined;
+      let abort: ((err?: Error) => void) | undefined;
+      let complete = false;
+      const handler: Dispatcher.DispatchHandlers = {
+        onConnect: (a) => {
+          abort = a;
+        },
+        onHeaders: (statusCode, raw, resume, statusText) => {
+          const out: Record<string, string> = {};
+          let lengthKnown = true;
+          for (let i = 0; i + 1 < raw.length; i += 2) {
+            const k = raw[i]!.toString('latin1').toLowerCase();
+            if (k === 'transfer-encoding') lengthKnown = false;
+            const v = raw[i + 1]!.toString('latin1');
+            out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+          }
+          // The service's Content-Length is kept (the body is passed on unchanged): a relay that
+          // streams the body over a rendezvous gives the caller that length instead of chunked.
+          for (const k of Object.keys(out)) if (DROP.has(k) && !(k === 'content-length' && lengthKnown)) delete out[k];
+          body = new Readable({
+            read: () => resume(),
+            destroy: (err, cb) => {
+              if (!complete) abort?.(err ?? new Error('the response body was dropped'));
+              cb(err);
+            },
+          });
+          resolve({ statusCode, statusMessage: statusText ?? '', headers: out, body });
+          return true;
+        },
+        onData: (chunk) => body!.push(chunk),
+        onComplete: () => {
+          complete = true;
+          body?.push(null);
+        },
+        onError: (err) => {
+          if (body) body.destroy(failure(err));
+          else reject(failure(err));
+        },
+      };
+      const src = request.body;
+      if (src !== undefined && !Buffer.isBuffer(src)) src.on('error', (err) => abort?.(err));
+      try {
+        this.#pool.dispatch({ path, method: request.method as Dispatcher.HttpMethod, headers, body: src ?? null }, handler);
+      } catch (err) {
+        reject(failure(err as Error));
       }
     });
   }

@@ -1,0 +1,342 @@
+/**
+ * npm run bench:peers [-- --quick]: relaybridge against what a user would pick instead, in one
+ * run on this machine, every path to the same Node origin, driven by wrk (one thread):
+ *
+ *   direct       wrk → origin
+ *   2 forwarders wrk → TCP forwarder → TCP forwarder → origin (the floor of any two-hop path)
+ *   nginx        wrk → nginx (one reverse-proxy hop, upstream keep-alive) → origin
+ *   ssh -R       wrk → sshd (remote forward, an sshd of the benchmark's own) → ssh → origin
+ *   relaybridge  wrk → relay → agent (`http` target) → origin
+ *
+ * Workloads: an 18-byte GET and a 1 KiB POST (echoed), at 1 and 32 connections. Rounds go
+ * round-robin over the paths (the machine drifts); each figure is the median of the rounds.
+ * CPU µs per call is the hops' own CPU time (user + system from /proc) over the calls of the
+ * window: relay + agent for relaybridge, sshd + ssh for ssh -R, the nginx process, the two
+ * forwarders. Needs wrk, nginx and openssh-server (sshd) installed: a missing peer is left out
+ * of the table with a line saying so. No wall-time assertion anywhere: a benchmark is not a test.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createSasToken } from '../src/auth/sas-token';
+import { median } from './load';
+import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
+import { startRole, type Role } from './spawn';
+
+interface Path {
+  readonly name: string;
+  /** The URL wrk calls (GET; POSTs go to the same URL). */
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  /** CPU µs the hops of this path have used so far. */
+  cpuUs(): number;
+}
+
+interface WrkResult {
+  readonly requests: number;
+  readonly callsPerSecond: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly errors: number;
+}
+
+const USER_HZ = 100;
+
+/** CPU µs (user + system) of a process, NaN when it is gone. */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / USER_HZ;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pids of a process and all its descendants (sshd forks a process per connection). */
+function treeOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      /* gone */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
+/** CPU of a process tree, with what its already-exited members used (kept per pid). */
+function treeCpu(pid: number, seen: Map<number, number>): number {
+  for (const p of treeOf(pid)) {
+    const c = cpuOf(p);
+    if (!Number.isNaN(c)) seen.set(p, c);
+  }
+  let sum = 0;
+  for (const c of seen.values()) sum += c;
+  return sum;
+}
+
+function which(cmd: string, extra: string[] = []): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...extra]) {
+    const f = path.join(dir, cmd);
+    if (fs.existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port (or rejects after `ms`). */
+async function listening(port: number, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`${what} did not listen on ${port} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Parses wrk's output (with --latency). */
+export function parseWrk(out: string): WrkResult {
+  const unit = (v: string, u: string) => Number(v) * (u === 's' ? 1e6 : u === 'ms' ? 1e3 : 1);
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
+    return m ? unit(m[1]!, m[2]!) : NaN;
+  };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sock ? sock.slice(1).reduce((n, x) => n + Number(x), 0) : 0);
+  return { requests, callsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), p50Us: pct('50'), p99Us: pct('99'), errors };
+}
+
+function runWrk(wrk: string, p: Path, connections: number, seconds: number, script: string | undefined): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(p.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...(script ? ['-s', script] : []), p.url];
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('exit', () => resolve(parseWrk(out)));
+  });
+}
+
+/** An sshd of the benchmark's own (loopback port, its own keys and config) and `ssh -N -R` to it. */
+async function startSshReverse(dir: string, originPort: number): Promise<{ path: Omit<Path, 'name'>; stop(): void } | string> {
+  const sshd = which('sshd', ['/usr/sbin']);
+  const ssh = which('ssh');
+  const keygen = which('ssh-keygen');
+  if (!sshd || !ssh || !keygen) return 'ssh -R: left out, sshd/ssh not installed (Debian: openssh-server, openssh-client)';
+  for (const k of ['host_key', 'user_key']) spawnSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, k)]);
+  fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
+  const port = await freePort();
+  const remote = await freePort();
+  fs.writeFileSync(
+    path.join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${path.join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'AllowTcpForwarding yes',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true }); // privilege separation
+  const daemon = spawn(sshd, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await listening(port, 10_000, 'sshd');
+  const client = spawn(
+    ssh,
+    [
+      '-N',
+      '-i',
+      path.join(dir, 'user_key'),
+      '-p',
+      String(port),
+      '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'BatchMode=yes',
+      '-o', 'ExitOnForwardFailure=yes',
+      '-o', 'LogLevel=ERROR',
+      '-R', `127.0.0.1:${remote}:127.0.0.1:${originPort}`,
+      `${os.userInfo().username}@127.0.0.1`,
+    ],
+    // (its stderr is dropped: when the benchmark stops sshd first, it says so there)
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  await listening(remote, 10_000, 'ssh -R');
+  const seen = new Map<number, number>();
+  return {
+    path: { url: `http://127.0.0.1:${remote}/hello`, headers: {}, cpuUs: () => treeCpu(daemon.pid!, seen) + cpuOf(client.pid) },
+    stop: () => {
+      client.kill();
+      daemon.kill();
+    },
+  };
+}
+
+/** nginx as a one-hop reverse proxy with upstream keep-alive, one worker (master_process off: one process to measure). */
+async function startNginx(dir: string, originPort: number): Promise<{ path: Omit<Path, 'name'>; stop(): void } | string> {
+  const nginx = which('nginx', ['/usr/sbin']);
+  if (!nginx) return 'nginx: left out, not installed (Debian: nginx)';
+  const port = await freePort();
+  const temp = (n: string) => {
+    fs.mkdirSync(path.join(dir, n), { recursive: true });
+    return path.join(dir, n);
+  };
+  fs.writeFileSync(
+    path.join(dir, 'nginx.conf'),
+    `daemon off; master_process off; worker_processes 1; pid ${path.join(dir, 'nginx.pid')}; error_log ${path.join(dir, 'nginx-error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${temp('cb')}; proxy_temp_path ${temp('pt')}; fastcgi_temp_path ${temp('ft')}; uwsgi_temp_path ${temp('ut')}; scgi_temp_path ${temp('st')};
+  upstream origin { server 127.0.0.1:${originPort}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+`,
+  );
+  const child: ChildProcess = spawn(nginx, ['-e', path.join(dir, 'nginx-error.log'), '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await listening(port, 10_000, 'nginx');
+  return { path: { url: `http://127.0.0.1:${port}/hello`, headers: {}, cpuUs: () => cpuOf(child.pid) }, stop: () => child.kill() };
+}
+
+export async function benchPeers(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
+  const seconds = Math.max(1, Math.round((options.durationMs ?? 3000) / 1000));
+  const rounds = options.rounds ?? 3;
+  const wrk = which('wrk');
+  if (!wrk) return 'left out: wrk is not installed (Debian: wrk)';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-peers-'));
+  const notes: string[] = [];
+  const roles: Role[] = [];
+  const stops: Array<() => void> = [];
+  try {
+    const origin = await startRole(['origin']);
+    roles.push(origin);
+    const originUrl = String(origin.info.url);
+    const originPort = Number(new URL(originUrl).port);
+    const paths: Path[] = [{ name: 'direct', url: `${originUrl}/hello`, headers: {}, cpuUs: () => 0 }];
+
+    const second = await startRole(['forwarder', `${originUrl}/hello`]);
+    const first = await startRole(['forwarder', String(second.info.url)]);
+    roles.push(second, first);
+    paths.push({ name: '2 forwarders', url: String(first.info.url), headers: {}, cpuUs: () => first.cpuUs() + second.cpuUs() });
+
+    for (const [name, start] of [
+      ['nginx', startNginx],
+      ['ssh -R', startSshReverse],
+    ] as const) {
+      const peer = await start(dir, originPort);
+      if (typeof peer === 'string') notes.push(peer);
+      else {
+        stops.push(peer.stop);
+        paths.push({ name, ...peer.path });
+      }
+    }
+
+    const relay = await startRole(['relay']);
+    const agent = await startRole(['agent', String(relay.info.url), originUrl]);
+    roles.push(agent, relay);
+    const relayUrl = String(relay.info.url);
+    const token = createSasToken({ resourceUri: `${relayUrl}/bench`, keyName: BENCH_KEY_NAME, key: BENCH_KEY, expiresInSeconds: 3600 });
+    paths.push({ name: 'relaybridge', url: `${relayUrl}/bench/hello`, headers: { ServiceBusAuthorization: token }, cpuUs: () => relay.cpuUs() + agent.cpuUs() });
+
+    const post = path.join(dir, 'post.lua');
+    fs.writeFileSync(post, `wrk.method = "POST"\nwrk.body = string.rep("a", 1024)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
+    const workloads = [
+      { name: '18-byte GET', script: undefined },
+      { name: '1 KiB POST', script: post },
+    ];
+    const lines = [
+      '| workload | conns | path | calls/s | × direct | × ssh -R | p50 µs | p99 µs | added p50 µs | hops CPU µs/call |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    ];
+    for (const w of workloads) {
+      for (const connections of [1, 32]) {
+        const results = new Map<string, Array<WrkResult & { cpuPerCall: number }>>();
+        // A warm-up run per path (JIT, connection pools, TLS-free but cold caches), not counted.
+        for (const p of paths) await runWrk(wrk, p, connections, 1, w.script);
+        for (let r = 0; r < rounds; r++) {
+          for (const p of paths) {
+            const before = p.cpuUs();
+            const res = await runWrk(wrk, p, connections, seconds, w.script);
+            const cpuPerCall = (p.cpuUs() - before) / res.requests;
+            results.set(p.name, [...(results.get(p.name) ?? []), { ...res, cpuPerCall }]);
+          }
+        }
+        const med = (name: string, k: keyof WrkResult | 'cpuPerCall') => median((results.get(name) ?? []).map((x) => x[k]));
+        const direct = med('direct', 'callsPerSecond');
+        const ssh = results.has('ssh -R') ? med('ssh -R', 'callsPerSecond') : NaN;
+        for (const p of paths) {
+          const cps = med(p.name, 'callsPerSecond');
+          const errors = (results.get(p.name) ?? []).reduce((n, x) => n + x.errors, 0);
+          const cells = [
+            w.name,
+            String(connections),
+            p.name + (errors ? ` (${errors} errors)` : ''),
+            cps.toFixed(0),
+            (cps / direct).toFixed(2),
+            Number.isNaN(ssh) ? '-' : (cps / ssh).toFixed(2),
+            med(p.name, 'p50Us').toFixed(0),
+            med(p.name, 'p99Us').toFixed(0),
+            p.name === 'direct' ? '-' : (med(p.name, 'p50Us') - med('direct', 'p50Us')).toFixed(0),
+            p.name === 'direct' ? '-' : med(p.name, 'cpuPerCall').toFixed(1),
+          ];
+          lines.push(`| ${cells.join(' | ')} |`);
+        }
+      }
+    }
+    return [...lines, ...notes.map((n) => `\n${n}`)].join('\n');
+  } finally {
+    for (const s of stops) s();
+    for (const r of roles) r.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const quick = process.argv.includes('--quick');
+  benchPeers(quick ? { durationMs: 1000, rounds: 1 } : {}).then(
+    (table) => process.stdout.write(`## Against the peers (wrk -t1)\n\n${table}\n`),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}
