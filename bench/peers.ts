@@ -179,7 +179,8 @@ async function startSshReverse(dir: string, originPort: number): Promise<{ path:
     ].join('\n'),
   );
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true }); // privilege separation
-  const daemon = spawn(sshd, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // (its stderr is dropped: it logs every probe connection that closes before the key exchange)
+  const daemon = spawn(sshd, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'ignore'] });
   await listening(port, 10_000, 'sshd');
   const client = spawn(
     ssh,
