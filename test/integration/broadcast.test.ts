@@ -3,16 +3,20 @@
  * `distribution: broadcast` hands each one-way message, HTTP or SOAP over HTTP or net.tcp, to
  * every listener of its path (two agents here), answers the HTTP caller 202 at once, and refuses
  * a call that waits for a reply with RELAY_ERR_BROADCAST_ONE_WAY in the protocol's own form
- * (JSON 405, SOAP fault, net.tcp SOAP 1.2 fault). The `distribution` spelling in config, the
+ * (JSON 405, SOAP fault, net.tcp SOAP 1.2 fault): a MessageID says so, and for basicHttp the
+ * service's WSDL, read through a listener. The `distribution` spelling in config, the
  * management API and the CLI.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { parseFault } from '../../src/protocol/soap/fault';
 import type { RelayServer } from '../../src/relay/relay-server';
 import { runManage } from '../../src/cli/commands/manage';
 import { createSasToken } from '../../src/auth/sas-token';
 import { Harness, request, ROOT_KEY, ROOT_KEY_NAME, waitFor } from '../helpers/harness';
 import { NetTcpClient } from '../helpers/net-tcp-client';
+import { REPO_ROOT } from '../helpers/processes';
 
 const NS = 'urn:events';
 const ACTION = (op: string) => `${NS}/IEvents/${op}`;
@@ -33,8 +37,24 @@ describe('event distribution (broadcast) on one node', () => {
       entities: [
         { path: 'events', requiresClientAuthorization: false, distribution: 'broadcast' },
         { path: 'plain', requiresClientAuthorization: false },
+        { path: 'calc-events', requiresClientAuthorization: false, distribution: 'broadcast' },
       ],
     });
+    // Two SOAP 1.1 services with the calculator's WSDL (Notify one-way, Add request-reply).
+    const wsdl = fs.readFileSync(path.join(REPO_ROOT, 'wsdl', 'calculator.wsdl'));
+    for (const name of ['calcOne', 'calcTwo']) {
+      const svc = await h.httpService((req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (req.method === 'GET' && req.url?.endsWith('?wsdl')) return void res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' }).end(wsdl);
+        let text = '';
+        req.on('data', (c: Buffer) => (text += c.toString()));
+        req.on('end', () => {
+          got[name] = [...(got[name] ?? []), `${req.headers.soapaction} ${text}`];
+          res.writeHead(200).end();
+        });
+      });
+      const agent = await h.agent(relay, [{ path: 'calc-events', target: { type: 'http', url: `${svc.url}/calc`, soapVersion: '1.1' } }]);
+      await agent.whenReady();
+    }
     const collector = (name: string) =>
       h.httpService((req: http.IncomingMessage, res: http.ServerResponse) => {
         if (req.url?.includes('?wsdl')) return void res.writeHead(404).end();
@@ -52,8 +72,7 @@ describe('event distribution (broadcast) on one node', () => {
   });
   afterAll(() => h.close());
   beforeEach(() => {
-    got.one = [];
-    got.two = [];
+    for (const k of Object.keys(got)) got[k] = [];
   });
 
   it('net.tcp: a one-way message reaches every listener; a request waiting for a reply gets a fault; the session goes on', async () => {
@@ -101,6 +120,25 @@ describe('event distribution (broadcast) on one node', () => {
     expect(twoWay.body.toString()).toContain('<a:RelatesTo>urn:uuid:7c8e9a40-0000-4000-8000-000000000001</a:RelatesTo>');
     await new Promise((r) => setTimeout(r, 200));
     expect(got.one!.length + got.two!.length).toBe(2);
+  });
+
+  it("basicHttp (no WS-Addressing): the service's WSDL says which operations wait for a reply; those get a fault, one-way ones go to every listener", async () => {
+    const send = (op: string, body: string) =>
+      request(`${relay.url}/calc-events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"http://example.org/calc/ICalculator/${op}"` },
+        body: SOAP11(body),
+      });
+    const notify = await send('Notify', '<Notify xmlns="http://example.org/calc"><msg>shipped</msg></Notify>');
+    expect(notify.status).toBe(202);
+    await waitFor(() => (got.calcOne ?? []).length === 1 && (got.calcTwo ?? []).length === 1, 5000, 'both services to get Notify');
+    expect(got.calcOne![0]).toContain('<msg>shipped</msg>');
+    const add = await send('Add', '<Add xmlns="http://example.org/calc"><a>1</a><b>2</b></Add>');
+    expect(add.status).toBe(500);
+    expect(add.headers['relaybridge-error']).toBe('RELAY_ERR_BROADCAST_ONE_WAY');
+    expect(parseFault(add.body.toString())?.reason).toMatch(/one-way operations only/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect([...(got.calcOne ?? []), ...(got.calcTwo ?? [])]).toHaveLength(2);
   });
 
   it('`distribution` in the management API and the CLI: set, shown, contradictions refused', async () => {

@@ -27,7 +27,7 @@ import { EventEmitter } from 'node:events';
 import { Client } from 'net-ipc';
 import type { IpcCall, IpcCallReply, IpcFault, IpcOperationInfo, IpcRegister, IpcRegisterReply } from './ipc-protocol';
 import { IPC_PROTOCOL_VERSION } from './ipc-protocol';
-import { readWsdlInfo } from '../soap/wsdl-info';
+import { readWsdlInfo } from '../../protocol/soap/wsdl-info';
 import { readXsdSchema, typedValue, type XsdType } from '../soap/xsd-values';
 
 export interface OperationContext {

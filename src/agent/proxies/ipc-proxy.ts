@@ -12,7 +12,7 @@ import { parseXmlTree } from '../../protocol/xml/tree';
 import type { IpcHub, IpcRegistration } from '../ipc/ipc-hub';
 import { buildRpcFault, buildRpcReply, readRpcCall } from '../ipc/soap-rpc';
 import { acceptedResponse, actionNotSupportedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
-import { readWsdlInfo, replyActionFor, type QName, type WsdlInfo } from '../soap/wsdl-info';
+import { readWsdlInfo, replyActionFor, type QName, type WsdlInfo } from '../../protocol/soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 

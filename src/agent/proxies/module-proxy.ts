@@ -19,7 +19,7 @@ import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
 import { wrapSoapServices, type SoapServices } from '../soap/node-soap';
 import { bufferedResponse, classifyRequest, readBody, soapVersionOption } from '../soap/soap-http';
-import { readWsdlInfo } from '../soap/wsdl-info';
+import { readWsdlInfo } from '../../protocol/soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 import { SoapHttpProxy, type SoapTransport } from './soap-http-proxy';

@@ -38,7 +38,7 @@ import {
   withoutHeaders,
   xmlLimitsFor,
 } from '../soap/soap-http';
-import { chooseServiceVersion, replyActionFor, type WsdlInfo, type WsdlOperation } from '../soap/wsdl-info';
+import { chooseServiceVersion, replyActionFor, type WsdlInfo, type WsdlOperation } from '../../protocol/soap/wsdl-info';
 import { WsdlSource } from '../soap/wsdl-source';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../../core/logger';
 import type { XmlElement } from '../../protocol/xml/tree';
-import { MAX_WSDL_BYTES, parseWsdl, readWsdlInfo, wsdlImports, type WsdlInfo } from './wsdl-info';
+import { MAX_WSDL_BYTES, parseWsdl, readWsdlInfo, wsdlImports, type WsdlInfo } from '../../protocol/soap/wsdl-info';
 
 /** How long a failed WSDL read is remembered before it is tried again, ms. */
 const WSDL_RETRY_MS = 30_000;

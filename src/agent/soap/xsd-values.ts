@@ -19,7 +19,7 @@
  *   decimal and everything else                                 the text (no silent rounding)
  */
 import { childrenNamed, getAttribute, parseXmlTree, type XmlElement } from '../../protocol/xml/tree';
-import { MAX_WSDL_BYTES, qnameAttribute, qnameKey as key, WSDL_NS, type QName } from './wsdl-info';
+import { MAX_WSDL_BYTES, qnameAttribute, qnameKey as key, WSDL_NS, type QName } from '../../protocol/soap/wsdl-info';
 
 export const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
 

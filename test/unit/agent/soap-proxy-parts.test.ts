@@ -5,7 +5,7 @@ import { buildAgentConfig } from '../../../src/agent/options';
 import { checkRegister, isCallReply } from '../../../src/agent/ipc/ipc-protocol';
 import { INTERNAL_ERROR_REASON, toNodeSoapFault, wrapSoapServices } from '../../../src/agent/soap/node-soap';
 import { classifyRequest, errorJsonResponse, faultResponse, readBody } from '../../../src/agent/soap/soap-http';
-import { chooseServiceVersion, readWsdlInfo, replyActionFor } from '../../../src/agent/soap/wsdl-info';
+import { chooseServiceVersion, readWsdlInfo, replyActionFor } from '../../../src/protocol/soap/wsdl-info';
 import { RelayError } from '../../../src/core/errors';
 import { parseFault } from '../../../src/protocol/soap/fault';
 import { Readable } from 'node:stream';

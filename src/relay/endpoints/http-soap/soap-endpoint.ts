@@ -42,6 +42,7 @@ import type { MetadataEndpoint } from './metadata/metadata-endpoint';
 import { readSoapBody, type PreAuthHead } from './read-body';
 import { scanSoapHead } from './soap-head';
 import { SoapFaultContext } from './soap-faults';
+import { BroadcastContracts } from './broadcast-contract';
 import { classifySoapRequest, type SoapRequestKind } from './soap-request';
 
 /** Metrics path label for requests to no known entity (keeps label values bounded). */
@@ -53,6 +54,8 @@ export class SoapHttpEndpoint {
   readonly #log: Logger;
   readonly #xmlLimits: Partial<XmlLimits>;
   readonly #bodyIdle: { readonly ms: number; readonly clock: Clock };
+  /** Broadcast entities' WSDLs: which operations wait for a reply (basicHttp messages do not say). */
+  readonly #contracts: BroadcastContracts;
 
   constructor(ctx: EndpointDeps, metadata: MetadataEndpoint) {
     this.#ctx = ctx;
@@ -61,6 +64,7 @@ export class SoapHttpEndpoint {
     // The envelope may be as large as the body limit; only its head is tokenized.
     this.#xmlLimits = { maxInputBytes: ctx.config.limits.maxSoapEnvelopeBytes };
     this.#bodyIdle = { ms: ctx.config.limits.bodyIdleTimeoutMs, clock: ctx.config.clock };
+    this.#contracts = new BroadcastContracts({ router: ctx.router, clock: ctx.config.clock, maxDocumentBytes: ctx.config.limits.maxMetadataBytes, log: this.#log });
   }
 
   /** The request's SOAP kind, or undefined when it is not for this endpoint. */
@@ -181,9 +185,11 @@ export class SoapHttpEndpoint {
     const requestTarget = pathname + stripRelayQuery(search);
     if (entity.broadcast && body !== undefined) {
       // Event distribution: a one-way message for every listener on every node, answered 202 at once.
-      // A request that waits for a reply (a WS-Addressing MessageID: Microsoft's clients send one
-      // only on two-way operations; basicHttp carries none, so each of its messages is one-way).
-      if (info?.addressing?.messageId !== undefined) {
+      // A request that waits for a reply: a WS-Addressing MessageID (Microsoft's clients send one
+      // only on two-way operations), or, without addressing (basicHttp), an operation the
+      // service's WSDL declares request-reply; with no WSDL to read, a message is one-way.
+      const twoWay = info?.addressing?.messageId !== undefined || (!info?.addressing && (await this.#contracts.waitsForReply(entity.path, viaHost, call.action)));
+      if (twoWay) {
         throw new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${entity.path}' is a broadcast hybrid connection: it takes one-way operations only, and this request waits for a reply.`);
       }
       const max = ctx.config.limits.controlBodyThresholdBytes;

@@ -14,8 +14,8 @@
  * `{ns}/{portType}/{operation}{faultName}` for a fault (WCF names a fault
  * `{DetailType}Fault` and publishes it under that name).
  */
-import type { SoapVersion } from '../../protocol/soap/addressing';
-import { childrenNamed, getAttribute, lookupNamespace, parseXmlTree, resolveQNameText, type XmlElement } from '../../protocol/xml/tree';
+import type { SoapVersion } from './addressing';
+import { childrenNamed, getAttribute, lookupNamespace, parseXmlTree, resolveQNameText, type XmlElement } from '../xml/tree';
 
 export const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 export const WSDL_SOAP11_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
