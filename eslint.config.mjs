@@ -59,6 +59,13 @@ export default tseslint.config(
     { group: ['**/relay/**', '**/agent/**', '**/store/**', '**/cli/**'], message: 'forwarder/ never imports relay/, agent/, store/ or cli/' } ]) },
   { files: ['src/agent/**/*.ts'], rules: restrict([
     { group: ['**/relay/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports relay/, store/ or cli/' } ]) },
+  // The control connection only connects: it hands requests and accepts to serving/, never to a target itself.
+  { files: ['src/agent/control/**/*.ts'], rules: restrict([
+    { group: ['**/relay/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports relay/, store/ or cli/' },
+    { regex: '(^|/)(proxies|soap|ipc|health|targets)(/|$)', message: 'agent/control/ only connects: it reaches targets through serving/' } ]) },
+  { files: ['src/agent/serving/**/*.ts'], rules: restrict([
+    { group: ['**/relay/**', '**/store/**', '**/cli/**'], message: 'agent/ never imports relay/, store/ or cli/' },
+    { regex: '(^|/)control(/|$)', message: 'agent/serving/ never reaches back to the control connection' } ]) },
   { files: ['src/**/*.ts'], ignores: ['src/cli/**'], rules: {
     'no-restricted-properties': ['error',
       { object: 'process', property: 'env', message: 'only cli/ reads the environment' },

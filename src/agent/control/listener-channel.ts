@@ -36,10 +36,9 @@ import {
 } from '../../protocol/hyco';
 import type { TokenProvider } from '../../auth/token-provider';
 import type { RendezvousDialer } from '../rendezvous/rendezvous-client';
-import type { LocalResponse } from '../proxies/http-proxy';
 import type { AcceptServer } from '../serving/accept-server';
 import type { ControlLink, RequestServer } from '../serving/request-server';
-import { errorResponse } from '../serving/responses';
+import { errorResponse, type LocalResponse } from '../serving/responses';
 import { FailureKind, networkFailure, readRefusal, type ConnectFailure } from './connect-failure';
 import { StateMachine } from '../../core/state-machine';
 import { ChannelState, TRANSITIONS, type ChannelStatus, type StateDetail } from './channel-state';
