@@ -384,7 +384,10 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
     const uri = `${b.url.replace(/^http/, 'ws')}/$hc/events?sb-hc-action=listen`;
     const hyco = hycoHttps.createRelayedServer({ server: uri, token: () => hycoHttps.createRelayToken(uri, ROOT_KEY_NAME, ROOT_KEY) }, (req: http.IncomingMessage, res: http.ServerResponse) => {
       // (the relay asks one listener for the WSDL of a basicHttp message's service: this one has none)
-      if (req.url?.includes('?wsdl')) return void res.writeHead(404).end();
+      if (req.url?.includes('?wsdl')) {
+        res.statusCode = 404;
+        return void res.end();
+      }
       let text = '';
       req.on('data', (c: Buffer) => (text += c.toString()));
       req.on('end', () => {
