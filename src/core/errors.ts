@@ -99,20 +99,20 @@ export class RelayError extends Error {
   }
 }
 
+/** The class of one kind: it takes only codes of that kind (the compiler checks every `new`). */
+function kindClass<K extends ErrorKind>() {
+  return class extends RelayError {
+    declare readonly code: CodeOfKind<K>;
+    constructor(code: CodeOfKind<K>, message: string, options: RelayErrorOptions = {}) {
+      super(code, message, options);
+    }
+  };
+}
+
 /** Malformed or unexpected bytes/messages from a peer. */
-export class ProtocolError extends RelayError {
-  declare readonly code: CodeOfKind<'protocol'>;
-  constructor(code: CodeOfKind<'protocol'>, message: string, options: RelayErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class ProtocolError extends kindClass<'protocol'>() {}
 /** Missing, malformed, expired or insufficient credentials. */
-export class AuthError extends RelayError {
-  declare readonly code: CodeOfKind<'auth'>;
-  constructor(code: CodeOfKind<'auth'>, message: string, options: RelayErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class AuthError extends kindClass<'auth'>() {}
 /** Invalid options or configuration; the message names the bad key. */
 export class ConfigError extends RelayError {
   readonly issues: readonly string[];
@@ -122,43 +122,25 @@ export class ConfigError extends RelayError {
   }
 }
 /** Something did not happen in time. */
-export class TimeoutError extends RelayError {
-  declare readonly code: CodeOfKind<'timeout'>;
-  constructor(code: CodeOfKind<'timeout'>, message: string, options: RelayErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class TimeoutError extends kindClass<'timeout'>() {}
 /** The path is not a known entity, or no listener can take the call. */
-export class EndpointNotFoundError extends RelayError {
-  declare readonly code: CodeOfKind<'not-found'>;
-  constructor(code: CodeOfKind<'not-found'>, message: string, options: RelayErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class EndpointNotFoundError extends kindClass<'not-found'>() {}
 /** A size, count or rate limit was exceeded. */
-export class QuotaExceededError extends RelayError {
-  declare readonly code: CodeOfKind<'quota'>;
-  constructor(code: CodeOfKind<'quota'>, message: string, options: RelayErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class QuotaExceededError extends kindClass<'quota'>() {}
+
+/** The kinds with a class of their own. */
+const KIND_CLASSES: Partial<Record<ErrorKind, new (code: never, message: string, options?: RelayErrorOptions) => RelayError>> = {
+  protocol: ProtocolError,
+  auth: AuthError,
+  timeout: TimeoutError,
+  'not-found': EndpointNotFoundError,
+  quota: QuotaExceededError,
+};
 
 /** An error of `code` as the class of its kind (ProtocolError for a protocol code, ...; RelayError where the kind has none). */
 export function relayError(code: ErrorCode, message: string, options: RelayErrorOptions = {}): RelayError {
-  switch (ERROR_CODES[code].kind) {
-    case 'protocol':
-      return new ProtocolError(code as CodeOfKind<'protocol'>, message, options);
-    case 'auth':
-      return new AuthError(code as CodeOfKind<'auth'>, message, options);
-    case 'timeout':
-      return new TimeoutError(code as CodeOfKind<'timeout'>, message, options);
-    case 'not-found':
-      return new EndpointNotFoundError(code as CodeOfKind<'not-found'>, message, options);
-    case 'quota':
-      return new QuotaExceededError(code as CodeOfKind<'quota'>, message, options);
-    default:
-      return new RelayError(code, message, options);
-  }
+  const Class = KIND_CLASSES[ERROR_CODES[code].kind] ?? RelayError;
+  return new Class(code as never, message, options);
 }
 
 /** Wraps anything thrown into a RelayError (keeps RelayErrors as they are). */
