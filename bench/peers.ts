@@ -23,7 +23,9 @@ import path from 'node:path';
 import { createSasToken } from '../src/auth/sas-token';
 import { median } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
-import { startRole, type Role } from './spawn';
+import { cpuUsOf, startRole, type Role } from './spawn';
+import { requirePeer } from '../test/helpers/exec';
+import { freePort } from '../test/helpers/processes';
 
 interface Path {
   readonly name: string;
@@ -40,19 +42,6 @@ interface WrkResult {
   readonly p50Us: number;
   readonly p99Us: number;
   readonly errors: number;
-}
-
-const USER_HZ = 100;
-
-/** CPU µs (user + system) of a process, NaN when it is gone. */
-function cpuOf(pid: number | undefined): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / USER_HZ;
-  } catch {
-    return NaN;
-  }
 }
 
 /** The pids of a process and all its descendants (sshd forks a process per connection). */
@@ -80,30 +69,12 @@ function treeOf(pid: number): number[] {
 /** CPU of a process tree, with what its already-exited members used (kept per pid). */
 function treeCpu(pid: number, seen: Map<number, number>): number {
   for (const p of treeOf(pid)) {
-    const c = cpuOf(p);
+    const c = cpuUsOf(p);
     if (!Number.isNaN(c)) seen.set(p, c);
   }
   let sum = 0;
   for (const c of seen.values()) sum += c;
   return sum;
-}
-
-function which(cmd: string, extra: string[] = []): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), ...extra]) {
-    const f = path.join(dir, cmd);
-    if (fs.existsSync(f)) return f;
-  }
-  return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something accepts TCP connections on the port (or rejects after `ms`). */
@@ -152,9 +123,9 @@ function runWrk(wrk: string, p: Path, connections: number, seconds: number, scri
 
 /** An sshd of the benchmark's own (loopback port, its own keys and config) and `ssh -N -R` to it. */
 async function startSshReverse(dir: string, originPort: number): Promise<{ path: Omit<Path, 'name'>; stop(): void } | string> {
-  const sshd = which('sshd', ['/usr/sbin']);
-  const ssh = which('ssh');
-  const keygen = which('ssh-keygen');
+  const sshd = requirePeer(['sshd'], 'apt-get install openssh-server', ['/usr/sbin/sshd']);
+  const ssh = requirePeer(['ssh'], 'apt-get install openssh-client');
+  const keygen = requirePeer(['ssh-keygen'], 'apt-get install openssh-client');
   if (!sshd || !ssh || !keygen) return 'ssh -R: left out, sshd/ssh not installed (Debian: openssh-server, openssh-client)';
   for (const k of ['host_key', 'user_key']) spawnSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, k)]);
   fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
@@ -204,7 +175,7 @@ async function startSshReverse(dir: string, originPort: number): Promise<{ path:
   await listening(remote, 10_000, 'ssh -R');
   const seen = new Map<number, number>();
   return {
-    path: { url: `http://127.0.0.1:${remote}/hello`, headers: {}, cpuUs: () => treeCpu(daemon.pid!, seen) + cpuOf(client.pid) },
+    path: { url: `http://127.0.0.1:${remote}/hello`, headers: {}, cpuUs: () => treeCpu(daemon.pid!, seen) + cpuUsOf(client.pid) },
     stop: () => {
       client.kill();
       daemon.kill();
@@ -214,7 +185,7 @@ async function startSshReverse(dir: string, originPort: number): Promise<{ path:
 
 /** nginx as a one-hop reverse proxy with upstream keep-alive, one worker (master_process off: one process to measure). */
 async function startNginx(dir: string, originPort: number): Promise<{ path: Omit<Path, 'name'>; stop(): void } | string> {
-  const nginx = which('nginx', ['/usr/sbin']);
+  const nginx = requirePeer(['nginx'], 'apt-get install nginx', ['/usr/sbin/nginx']);
   if (!nginx) return 'nginx: left out, not installed (Debian: nginx)';
   const port = await freePort();
   const temp = (n: string) => {
@@ -235,13 +206,13 @@ http {
   );
   const child: ChildProcess = spawn(nginx, ['-e', path.join(dir, 'nginx-error.log'), '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await listening(port, 10_000, 'nginx');
-  return { path: { url: `http://127.0.0.1:${port}/hello`, headers: {}, cpuUs: () => cpuOf(child.pid) }, stop: () => child.kill() };
+  return { path: { url: `http://127.0.0.1:${port}/hello`, headers: {}, cpuUs: () => cpuUsOf(child.pid) }, stop: () => child.kill() };
 }
 
 export async function benchPeers(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
   const seconds = Math.max(1, Math.round((options.durationMs ?? 3000) / 1000));
   const rounds = options.rounds ?? 3;
-  const wrk = which('wrk');
+  const wrk = requirePeer(['wrk'], 'apt-get install wrk');
   if (!wrk) return 'left out: wrk is not installed (Debian: wrk)';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-peers-'));
   const notes: string[] = [];

@@ -14,7 +14,8 @@ export interface Role {
 /** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ, 100 on every common kernel). */
 const USER_HZ = 100;
 
-function cpuUsOf(pid: number | undefined): number {
+/** CPU time (user + system) a process has used so far, µs; NaN when it is gone or /proc is missing. */
+export function cpuUsOf(pid: number | undefined): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
