@@ -9,63 +9,17 @@
  *   npm run sample:legacy-calculator      (or: node dist/samples/legacy-calculator/run.js [--port 9444])
  *
  * Needs Mono (`mono`, `mcs`; the Debian packages are in test/interop/wcf/README.md). The WCF
- * service and client are compiled into .relaybridge/legacy-calculator/.
+ * service and client are the interop harness's (test/helpers/wcf-harness.ts builds them); the
+ * client is copied into .relaybridge/legacy-calculator/.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startRecorder } from '../../src/cli/commands/record';
+import { buildWcfHarness, freePort, monoAvailable, startWcfService } from '../../test/helpers/wcf-harness';
 import { repoRoot } from '../common/paths';
 import { runUntilInterrupted, sampleArgs, startSampleStack } from '../common/sample-stack';
 
-const REFERENCES = ['System.ServiceModel.dll', 'System.Runtime.Serialization.dll', 'System.Xml.dll', 'System.Core.dll', 'System.Web.Services.dll'];
 const MONO_PACKAGES = 'mono-mcs mono-runtime libmono-system-servicemodel4.0a-cil libmono-system-runtime-serialization4.0-cil libmono-system-xml4.0-cil';
-
-function compile(sourceDir: string, sources: string[], out: string): void {
-  const args = ['-nologo', '-target:exe', '-optimize+', `-out:${out}`, ...REFERENCES.map((r) => `-r:${r}`), ...sources.map((s) => path.join(sourceDir, s))];
-  const run = spawnSync('mcs', args, { encoding: 'utf8' });
-  if (run.error) throw new Error(`mcs: ${run.error.message}. Install Mono: apt-get install -y ${MONO_PACKAGES}`);
-  if (run.status !== 0) throw new Error(`mcs failed building ${path.basename(out)}:\n${run.stdout}${run.stderr}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts WcfService.exe with a BasicHttpBinding endpoint; resolves once it says READY. It exits when its stdin closes. */
-function startWcfService(exe: string, url: string): Promise<{ stop: () => Promise<void> }> {
-  const child = spawn('mono', [exe, '--basic', url, '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`[legacy service] ${d}`));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the WCF service did not start within 30 s: ${out}`)), 30_000);
-    child.once('error', (err) => reject(new Error(`mono: ${err.message}`)));
-    child.once('exit', (code) => reject(new Error(`the WCF service exited with ${code}: ${out}`)));
-    child.stdout.on('data', (d: string) => {
-      out += d;
-      if (!out.includes('READY')) return;
-      clearTimeout(timer);
-      child.stdout.resume();
-      resolve({
-        stop: async () => {
-          child.stdin.end();
-          const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-          await exited;
-          clearTimeout(kill);
-        },
-      });
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const { port } = sampleArgs(process.argv.slice(2), 9444);
@@ -73,15 +27,16 @@ async function main(): Promise<void> {
   const data = path.join(root, '.relaybridge');
   const build = path.join(data, 'legacy-calculator');
   const recorded = path.join(data, 'recorded');
-  const sources = path.join(root, 'test', 'interop', 'wcf');
+  if (!monoAvailable()) throw new Error(`needs Mono (mono, mcs): apt-get install -y ${MONO_PACKAGES}`);
+  // The interop harness's WCF calculator and client (test/interop/wcf), compiled once by source
+  // hash; the client is copied where the README's command finds it.
+  const harness = await buildWcfHarness();
   fs.mkdirSync(build, { recursive: true });
-  const serviceExe = path.join(build, 'WcfService.exe');
   const clientExe = path.join(build, 'WcfClient.exe');
-  compile(sources, ['Contract.cs', 'Json.cs', 'Service.cs'], serviceExe);
-  compile(sources, ['Contract.cs', 'Json.cs', 'Client.cs'], clientExe);
+  fs.copyFileSync(harness.clientExe, clientExe);
 
   const legacyUrl = `http://127.0.0.1:${await freePort()}/calc`;
-  const legacy = await startWcfService(serviceExe, legacyUrl);
+  const legacy = await startWcfService({ basic: legacyUrl, quiet: true });
   fs.rmSync(recorded, { recursive: true, force: true });
   const recorder = await startRecorder({ target: legacyUrl, dir: recorded, listen: '127.0.0.1:0' }, (line) => process.stdout.write(`[record] ${line}\n`));
   const stack = await startSampleStack({

@@ -1,17 +1,18 @@
 /**
- * Real WCF peers on Mono 6.8 for interop tests: builds test/interop/wcf/*.cs with mcs (cached by
+ * Real WCF peers on Mono 6.8 for interop tests and the legacy-calculator sample (no jest globals
+ * here: tsconfig.build.json compiles it for the sample; monoDescribe is in ./mono): builds test/interop/wcf/*.cs with mcs (cached by
  * source hash under test/interop/.build/), starts WcfService.exe and runs WcfClient.exe.
  * CLI, output and Mono quirks: test/interop/wcf/README.md.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { onPath, runToEnd } from './exec';
+import { freePort, REPO_ROOT } from './processes';
 
-export const WCF_SOURCE_DIR = path.resolve(__dirname, '../interop/wcf');
-export const WCF_BUILD_ROOT = path.resolve(__dirname, '../interop/.build');
+export const WCF_SOURCE_DIR = path.join(REPO_ROOT, 'test', 'interop', 'wcf');
+export const WCF_BUILD_ROOT = path.join(REPO_ROOT, 'test', 'interop', '.build');
 
 const COMMON_SOURCES = ['Contract.cs', 'Json.cs'];
 const SERVICE_SOURCES = [...COMMON_SOURCES, 'Service.cs'];
@@ -95,18 +96,7 @@ async function compile(sources: string[], out: string, extra: string[] = []): Pr
   fs.renameSync(tmp, out);
 }
 
-/** A free TCP port on 127.0.0.1 chosen by the OS (closed again before returning; fine for tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './processes';
 
 /**
  * Loopback endpoint URLs on fresh ports: basic and ws share one HTTP port (paths /calc and
@@ -404,16 +394,6 @@ export function scenarioResult(results: WcfResult[], scenario: string): WcfResul
   const r = results.find((x) => x.scenario === scenario);
   if (!r) throw new Error(`no result for scenario ${scenario} in ${JSON.stringify(results)}`);
   return r;
-}
-
-/**
- * `describe` when Mono is here, else `describe.skip` with a warning naming the suite (and a throw
- * from requireMono() when RELAYBRIDGE_REQUIRE_INTEROP=1, so CI cannot skip).
- */
-export function monoDescribe(suiteName: string): jest.Describe {
-  if (requireMono()) return describe;
-  console.warn(`${suiteName}: SKIPPED, mono/mcs not on PATH (see test/interop/wcf/README.md)`);
-  return describe.skip;
 }
 
 /** Prints every result line when any scenario failed, so a red interop test shows why. */
