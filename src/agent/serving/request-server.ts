@@ -31,6 +31,9 @@ export interface ControlLink {
   sendResponse(head: Parameters<typeof serializeResponse>[0], body: Buffer): void;
 }
 
+/** A response's head as it goes to the relay (its body flag is set where it is sent). */
+type ResponseHead = Omit<Parameters<typeof serializeResponse>[0], 'body'>;
+
 export interface RequestServerOptions {
   readonly path: string;
   /** The service proxy for relayed HTTP requests (http, module, ipc or nettcp target); none: 502. */
@@ -72,14 +75,7 @@ export class RequestServer {
     const body = res.body;
     if (Buffer.isBuffer(body)) {
       // Whole already (a SOAP reply, a fault, an error): inline when it fits, else over a rendezvous.
-      if (body.length <= threshold) return this.#sendInline(link, head, body);
-      let ep: WsEndpoint;
-      try {
-        ep = await this.#o.dialer.open(req.address, 'messages');
-      } catch (err) {
-        return this.respond(link, req, errorResponse(this.#unreachable(req.address, err, 'response')));
-      }
-      return streamResponse(ep, head, [], body);
+      return body.length <= threshold ? this.#sendInline(link, head, body) : this.#overRendezvous(link, req, head, [], body);
     }
     const buffered: Buffer[] = [];
     let size = 0;
@@ -106,19 +102,24 @@ export class RequestServer {
     // The local body broke off: never send what arrived as a complete response.
     if (failed) return this.respond(link, req, errorResponse(new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service behind this path broke off its response.', { cause: failed })));
     if (!overflow) return this.#sendInline(link, head, Buffer.concat(buffered, size));
+    return this.#overRendezvous(link, req, head, buffered, body);
+  }
+
+  /** A response too large for the control connection: its head and body over a rendezvous to the request's address. */
+  async #overRendezvous(link: ControlLink, req: RequestCommand, head: ResponseHead, first: Buffer[], body: Readable | Buffer): Promise<void> {
     let ep: WsEndpoint;
     try {
       ep = await this.#o.dialer.open(req.address, 'messages');
     } catch (err) {
-      body.destroy();
+      if (!Buffer.isBuffer(body)) body.destroy();
       // The caller would wait for the relay's timeout: answer 502 on the control connection now.
       return this.respond(link, req, errorResponse(this.#unreachable(req.address, err, 'response')));
     }
-    streamResponse(ep, head, buffered, body);
+    streamResponse(ep, head, first, body);
   }
 
   /** A whole answer on the control connection; an empty 2xx is marked as the service's one-way acknowledgement. */
-  #sendInline(link: ControlLink, head: { requestId: string; statusCode: number; statusDescription?: string; responseHeaders: Record<string, string> }, whole: Buffer): void {
+  #sendInline(link: ControlLink, head: ResponseHead, whole: Buffer): void {
     if (!link.open) return;
     const responseHeaders = whole.length === 0 ? markOneWayAck(head.statusCode, head.responseHeaders) : head.responseHeaders;
     link.sendResponse({ requestId: head.requestId, statusCode: head.statusCode, statusDescription: head.statusDescription, responseHeaders, body: whole.length > 0 }, whole);

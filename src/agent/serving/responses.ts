@@ -9,9 +9,9 @@ import { RelayError } from '../../core/errors';
 import { ONE_WAY_ACK_HEADER, serializeResponse } from '../../protocol/hyco';
 import type { WsEndpoint } from '../../transport/ws-endpoint';
 import type { LocalResponse } from '../proxies/http-proxy';
+import { pump } from '../../core/pump';
 
 export type { LocalResponse };
-import { pump } from '../../core/pump';
 
 /** Sends `head` and then `first` + the rest of `body` over a rendezvous endpoint, then closes it. */
 export function streamResponse(ep: WsEndpoint, head: Omit<Parameters<typeof serializeResponse>[0], 'body'>, first: Buffer[], body: Readable | Buffer): void {
