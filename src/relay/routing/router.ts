@@ -525,3 +525,8 @@ export class Router {
     for (const p of this.pendingAccepts.values()) p.cancel();
   }
 }
+
+/** RELAY_ERR_BROADCAST_ONE_WAY for a SOAP request to a broadcast entity that waits for a reply (HTTP or net.tcp). */
+export function broadcastTwoWayRefused(path: string): RelayError {
+  return new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${path}' is a broadcast hybrid connection: it takes one-way operations only, and this request waits for a reply.`);
+}

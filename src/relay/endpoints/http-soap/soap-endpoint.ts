@@ -38,6 +38,7 @@ import { discardRequestBody } from '../../http/discard-body';
 import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
 import { parseListenerList } from '../../routing/listener-registry';
 import { ServerResponseHandler } from '../../routing/response-handler';
+import { broadcastTwoWayRefused } from '../../routing/router';
 import type { MetadataEndpoint } from './metadata/metadata-endpoint';
 import { readSoapBody, type PreAuthHead } from './read-body';
 import { scanSoapHead } from './soap-head';
@@ -189,9 +190,7 @@ export class SoapHttpEndpoint {
       // only on two-way operations), or, without addressing (basicHttp), an operation the
       // service's WSDL declares request-reply; with no WSDL to read, a message is one-way.
       const twoWay = info?.addressing?.messageId !== undefined || (!info?.addressing && (await this.#contracts.waitsForReply(entity.path, viaHost, call.action)));
-      if (twoWay) {
-        throw new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${entity.path}' is a broadcast hybrid connection: it takes one-way operations only, and this request waits for a reply.`);
-      }
+      if (twoWay) throw broadcastTwoWayRefused(entity.path);
       const max = ctx.config.limits.controlBodyThresholdBytes;
       if (body.length > max) throw new QuotaExceededError('RELAY_ERR_BODY_TOO_LARGE', `A message to a broadcast hybrid connection is at most ${max} bytes.`);
       const operation = ctx.router.labels.label(entity.path, call.action);

@@ -85,6 +85,7 @@ import { StateMachine } from '../../../core/state-machine';
 import { CARRIER_TRANSITIONS, CONNECTION_TRANSITIONS, CarrierState, ConnectionState } from './connection-state';
 import { readEnvelopeHead } from './envelope-head';
 import { forwardRpc, type RpcCall } from './rpc-call';
+import { broadcastTwoWayRefused } from '../../routing/router';
 import {
   carriedRequestPayload,
   decodeRequest,
@@ -530,14 +531,9 @@ export class NmfConnection {
     const call = forwardRpc(this.#o.ctx, {
       entity: session.entity,
       requestTarget: session.requestTarget,
-      headers: {
-        Host: session.host,
-        'Content-Type': soap12ContentType(action),
-        Via: `1.1 ${session.host}`,
-        'X-Relay-Transport': 'net.tcp',
-      },
+      headers: relayedHeaders(session, action),
       body: requestXml(request),
-      remoteEndpoint: this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined,
+      remoteEndpoint: this.#remoteEndpoint,
       action,
     });
     // One-way calls (no MessageID) are handed over and forgotten: nothing goes back.
@@ -572,8 +568,7 @@ export class NmfConnection {
     const ctx = this.#o.ctx;
     const path = session.entity.path;
     if (messageId !== undefined) {
-      const err = new RelayError('RELAY_ERR_BROADCAST_ONE_WAY', `'${path}' is a broadcast hybrid connection: it takes one-way operations only, and this request waits for a reply.`);
-      return this.#refuseCall(session, err, action, messageId);
+      return this.#refuseCall(session, broadcastTwoWayRefused(path), action, messageId);
     }
     const id = ctx.accessLog.newId();
     const operation = ctx.router.labels.label(path, action);
@@ -590,9 +585,9 @@ export class NmfConnection {
           path,
           method: 'POST',
           target: session.requestTarget,
-          headers: { Host: session.host, 'Content-Type': soap12ContentType(action), Via: `1.1 ${session.host}`, 'X-Relay-Transport': 'net.tcp' },
+          headers: relayedHeaders(session, action),
           body,
-          remoteEndpoint: this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined,
+          remoteEndpoint: this.#remoteEndpoint,
           viaHost: session.host,
           operation,
         },
@@ -604,6 +599,11 @@ export class NmfConnection {
       this.#log.debug({ path, err: e.message, code: e.code }, 'net.tcp one-way message to a broadcast hybrid connection not delivered');
       this.#accessLine({ ...line, status: httpFormOf(e).status, code: e.code });
     }
+  }
+
+  /** The client's address, as a relayed message's remoteEndpoint. */
+  get #remoteEndpoint(): { address: string; port: number } | undefined {
+    return this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined;
   }
 
   /** A call refused before it was relayed: its access line, and a fault naming its id. */
@@ -1011,4 +1011,9 @@ function viaPath(via: string | undefined): string {
 function withCallId(err: RelayError, id: string): RelayError {
   if (err.message.includes('(id ')) return err;
   return new RelayError(err.code, `${err.message.replace(/\.?$/, '')} (id ${id}).`, { httpStatus: err.httpStatus, soapFaultCode: err.soapFaultCode, nmfFault: err.nmfFault });
+}
+
+/** The headers of a session's message relayed as SOAP 1.2 text (one call or a broadcast). */
+function relayedHeaders(session: { host: string }, action: string | undefined): Record<string, string> {
+  return { Host: session.host, 'Content-Type': soap12ContentType(action), Via: `1.1 ${session.host}`, 'X-Relay-Transport': 'net.tcp' };
 }
