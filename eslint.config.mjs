@@ -21,6 +21,14 @@ const endpointRules = endpoints.map((name) => ({
   ]),
 }));
 
+// protocol/ is I/O-free, and each of its folders imports only the folders below it.
+const protocolGroups = [
+  { group: ['**/relay/**', '**/agent/**', '**/store/**', '**/auth/**', '**/cli/**', '**/transport/**'], message: 'protocol/ is I/O-free: import core/ and protocol/ only' },
+  { group: io, message: 'no I/O or logging in codecs' },
+];
+const protocolImports = { xml: [], nmf: [], hyco: [], websocket: [], nbfx: ['xml'], soap: ['xml'], 'soap-binary': ['nbfx', 'soap', 'xml'] };
+const protocolFolders = Object.keys(protocolImports);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'stubs/**', 'test/fixtures/**'] },
   {
@@ -38,9 +46,21 @@ export default tseslint.config(
   { files: ['src/core/**/*.ts'], rules: restrict([
     { group: ['../*', '!../core/*'], message: 'core/ is a leaf: node built-ins only' },
     { group: io, message: 'core/ does no I/O' } ]) },
-  { files: ['src/protocol/**/*.ts'], rules: restrict([
-    { group: ['**/relay/**', '**/agent/**', '**/store/**', '**/auth/**', '**/cli/**'], message: 'protocol/ is I/O-free: import core/ and protocol/ only' },
-    { group: io, message: 'no I/O or logging in codecs' } ]) },
+  // Inside protocol/: the framings (nmf, hyco, websocket) and xml stand on core/ alone; nbfx and soap on xml;
+  // soap-binary (binary <-> text SOAP) on nbfx and soap.
+  ...Object.entries(protocolImports).map(([folder, allowed]) => ({
+    files: [`src/protocol/${folder}/**/*.ts`],
+    rules: restrict([
+      ...protocolGroups,
+      ...(protocolFolders.some((f) => f !== folder && !allowed.includes(f)) ? [{
+        regex: `^\\.\\./(${protocolFolders.filter((f) => f !== folder && !allowed.includes(f)).join('|')})(/|$)`,
+        message: `protocol/${folder}/ imports ${allowed.length ? allowed.map((a) => `${a}/`).join(', ') + ' and ' : ''}core/ only`,
+      }] : []),
+    ]),
+  })),
+  { files: ['src/protocol/*.ts'], rules: restrict(protocolGroups) },
+  { files: ['src/transport/**/*.ts'], rules: restrict([
+    { group: ['**/relay/**', '**/agent/**', '**/store/**', '**/auth/**', '**/cli/**', '**/forwarder/**'], message: 'transport/ imports core/ and protocol/ only' } ]) },
   { files: ['src/auth/**/*.ts'], rules: restrict([
     { group: ['**/relay/**', '**/agent/**', '**/store/**', '**/protocol/**', '**/cli/**'], message: 'auth/ imports core/ only' },
     { group: io, message: 'auth/ does no I/O' } ]) },

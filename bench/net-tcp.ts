@@ -11,11 +11,12 @@ import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { createSasToken } from '../src/auth/sas-token';
-import { SessionReader, SessionWriter, binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, readNbfx, xmlToBinary } from '../src/protocol/nbfx';
+import { SessionReader, SessionWriter, readNbfx } from '../src/protocol/nbfx';
+import { binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage, xmlToBinary } from '../src/protocol/soap-binary';
 import { encodeSizedEnvelope } from '../src/protocol/nmf';
-import { rewriteAddressingTo, scanEnvelope } from '../src/protocol/soap/envelope';
-import { carriedRequestPayload, decodeRequest, encodeReply, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
-import { readEnvelopeHead } from '../src/relay/endpoints/net-tcp/envelope-head';
+import { scanEnvelope } from '../src/protocol/soap/envelope';
+import { rewriteAddressingTo } from '../src/protocol/soap/soap-message';
+import { carriedRequestPayload, decodeRequest, encodeReply, replyHead, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
 import { parseXml } from '../src/protocol/xml/text-reader';
 import { NetTcpClient, requestEnvelope } from '../test/helpers/net-tcp-client';
 import { median, runLoad, type LoadResult } from './load';
@@ -269,14 +270,13 @@ function carrierConversionUs(body: string, durationMs: number): { text: number; 
     scanEnvelope(replyXml);
     // relay, reply: text → tokens, head read, tokens → NBFX, framed
     const tokens = parseXml(replyXml.toString('utf8'));
-    readEnvelopeHead(tokens);
-    encodeReply(tokens, relayWriter);
+    encodeReply(TokenSoapMessage.read(tokens).tokens, relayWriter);
   };
   const binaryCall = () => {
     // relay, request: decoded once (authorization), re-encoded self-contained with the service's To
     encodeSizedEnvelope(carriedRequestPayload(decodeRequest(fromClient, relayReader), to));
     // relay, reply: head read with the mirror of the service's strings, framed as it is
-    readEnvelopeHead(decodeEnvelope(fromService, { session: mirror }));
+    replyHead(decodeEnvelope(fromService, { session: mirror }));
     encodeSizedEnvelope(fromService);
   };
   const ms = Math.min(durationMs, 1000);

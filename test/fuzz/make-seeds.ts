@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { createSasToken } from '../../src/auth/sas-token';
 import { serializeAccept, serializeRenewToken, serializeRequest, serializeResponse } from '../../src/protocol/hyco';
 import { applyMask, encodeClosePayload, encodeFrameHeader } from '../../src/protocol/websocket';
-import { SessionWriter, xmlToBinary } from '../../src/protocol/nbfx';
+import { SessionWriter } from '../../src/protocol/nbfx';
+import { xmlToBinary } from '../../src/protocol/soap-binary';
 import { COMMITTED_CORPUS_DIR } from './seed';
 import { joinSessionMessages } from './targets';
 

@@ -12,11 +12,13 @@
  */
 import { AuthError, ERROR_CODES, ProtocolError, RelayError, type ErrorCode } from '../../src/core/errors';
 import { ClientDecoder, Mode, ServerDecoder, type ClientFrame, type ServerFrame } from '../../src/protocol/nmf';
-import { MAX_NBFX_DECODED_CHARS, NbfxStreamReader, SessionReader, decodeEnvelope, readNbfx, binaryToXml } from '../../src/protocol/nbfx';
+import { MAX_NBFX_DECODED_CHARS, NbfxStreamReader, SessionReader, readNbfx } from '../../src/protocol/nbfx';
+import { decodeEnvelope, binaryToXml } from '../../src/protocol/soap-binary';
 import { InvalidCommandError } from '../../src/protocol/hyco/codec';
 import { parseListenerMessage, parseServiceMessage, serializeResponse, serializeRequest, serializeAccept } from '../../src/protocol/hyco';
 import { FrameDecoder, Opcode, decodeClosePayload, type FrameEvent } from '../../src/protocol/websocket';
-import { inspectEnvelope, rewriteAddressingTo, scanEnvelope, stripRelayAccessToken, type ElementRange } from '../../src/protocol/soap/envelope';
+import { scanEnvelope, type ElementRange } from '../../src/protocol/soap/envelope';
+import { inspectEnvelope, rewriteAddressingTo, stripRelayAccessToken } from '../../src/protocol/soap/soap-message';
 import { classifySoapContentType, parseSoapActionHeader } from '../../src/protocol/soap/content-type';
 import { parseXml } from '../../src/protocol/xml/text-reader';
 import { parseXmlTree } from '../../src/protocol/xml/tree';

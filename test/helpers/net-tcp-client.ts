@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { SessionReader, SessionWriter, decodeEnvelope, xmlToBinary } from '../../src/protocol/nbfx';
-import { readEnvelopeHead } from '../../src/relay/endpoints/net-tcp/envelope-head';
+import { SessionReader, SessionWriter } from '../../src/protocol/nbfx';
+import { decodeEnvelope, TokenSoapMessage, xmlToBinary } from '../../src/protocol/soap-binary';
 import { writeXml } from '../../src/protocol/xml/text-writer';
 import {
   ClientDecoder,
@@ -131,7 +131,7 @@ export class NetTcpClient {
     if (f.type === 'end') this.endsReceived++;
     if (f.type === 'envelope') {
       const tokens = decodeEnvelope(f.payload, { session: this.#reader });
-      const relatesTo = readEnvelopeHead(tokens).relatesTo;
+      const relatesTo = TokenSoapMessage.readHead(tokens)?.addressing?.relatesTo;
       const xml = writeXml(tokens, { selfClose: false });
       const p = relatesTo !== undefined ? this.#pending.get(relatesTo) : undefined;
       if (p && relatesTo !== undefined) {

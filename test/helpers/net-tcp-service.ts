@@ -15,7 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../src/protocol/nbfx';
+import { SessionReader, SessionWriter } from '../../src/protocol/nbfx';
+import { binaryToXml, xmlToBinary } from '../../src/protocol/soap-binary';
 import { ServerDecoder, encodeEnd, encodePreambleAck, encodeSizedEnvelope } from '../../src/protocol/nmf';
 import { scanEnvelope } from '../../src/protocol/soap/envelope';
 /** What the service needs of a test harness: somewhere to register its teardown. */

@@ -7,7 +7,8 @@
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../src/protocol/nbfx';
+import { SessionReader, SessionWriter } from '../../src/protocol/nbfx';
+import { binaryToXml, xmlToBinary } from '../../src/protocol/soap-binary';
 import { ServerDecoder, encodeEnd, encodePreambleAck, encodeSizedEnvelope } from '../../src/protocol/nmf';
 import { scanEnvelope } from '../../src/protocol/soap/envelope';
 import { parseFault } from '../../src/protocol/soap/fault';

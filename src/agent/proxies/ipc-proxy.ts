@@ -6,7 +6,7 @@
  */
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/envelope';
+import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/soap-message';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import { parseXmlTree } from '../../protocol/xml/tree';
 import type { IpcHub, IpcRegistration } from '../ipc/ipc-hub';

@@ -23,12 +23,15 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
 import { classifySoapContentType, parseSoapActionHeader } from '../../protocol/soap/content-type';
-import { rewriteAddressingTo, scanEnvelope, type AddressingInfo } from '../../protocol/soap/envelope';
+import type { AddressingInfo } from '../../protocol/soap/envelope';
+import { TokenSoapMessage } from '../../protocol/soap-binary';
+import { parseXml } from '../../protocol/xml/text-reader';
 import { soap11RequestToSoap12, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
-import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody } from '../soap/soap-http';
+import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
+import type { XmlLimits } from '../../protocol/xml/limits';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import { operationOf, WsdlSource } from '../soap/wsdl-source';
-import { NetTcpSession } from './net-tcp-session';
+import { NetTcpSession, type OutgoingMessage, type SessionReply } from './net-tcp-session';
 import type { ServiceProxy, ServiceSession, SessionTarget } from './service-proxy';
 import { RelayError } from '../../core/errors';
 import { faultFromError } from '../../protocol/soap/fault';
@@ -74,9 +77,12 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
   readonly #learnedOneWay = new Set<string>();
   /** The service's WSDL (wsdl file or wsdlUrl): its one-way operations need no oneWayActions. */
   readonly #wsdl: WsdlSource;
+  /** XML limits for messages up to maxMessageBytes. */
+  readonly #limits: Partial<XmlLimits>;
   #closed = false;
 
   constructor(options: NetTcpProxyOptions) {
+    this.#limits = xmlLimitsFor(options.maxMessageBytes);
     this.#o = options;
     const wsdlUrl = options.wsdlUrl;
     this.#wsdl = new WsdlSource({
@@ -111,8 +117,11 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
     try {
       const body = await readBody(request.body, this.#o.maxMessageBytes);
       const kind = contentType ? classifySoapContentType(contentType) : undefined;
-      version = kind?.soapVersion ?? scanEnvelope(body).soapVersion;
-      let xml: Buffer;
+      // Parsed once (tokens: the version when the Content-Type does not say it, the To rewrite,
+      // and the binary encoding all work on them).
+      let message = kind?.soapVersion === undefined ? TokenSoapMessage.read(parseXml(body, this.#limits)) : undefined;
+      version = kind?.soapVersion ?? message!.soapVersion;
+      let xml: OutgoingMessage;
       let oneWay: boolean;
       if (version === 'soap11') {
         const action = parseSoapActionHeader(headerValue(request.headers, 'soapaction'));
@@ -121,15 +130,16 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
         xml = t.body;
         addressing = t.addressing;
       } else {
-        xml = rewriteAddressingTo(body, this.#address).body;
-        addressing = scanEnvelope(xml).addressing;
+        message = (message ?? TokenSoapMessage.read(parseXml(body, this.#limits))).withTo(this.#address);
+        xml = message.tokens;
+        addressing = message.addressing;
         const action = addressing?.action;
         oneWay = addressing?.messageId === undefined || (await this.#isOneWay(action));
       }
       const shared = this.#o.shareSessions === true;
       // A shared session is picked and the call placed on it in one synchronous step (see #session).
       const session = shared ? this.#session(oneWay ? undefined : addressing?.messageId) : await this.#dedicated();
-      let reply: Buffer | undefined;
+      let reply: SessionReply | undefined;
       try {
         if (oneWay) {
           await session.send(xml);
@@ -146,12 +156,11 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
         if (addressing?.action !== undefined && this.#learnedOneWay.size < 1024) this.#learnedOneWay.add(addressing.action);
         return acceptedResponse();
       }
-      const isFault = scanEnvelope(reply).isFault;
       if (version === 'soap11') {
-        const t = soap12ResponseToSoap11(reply);
+        const t = soap12ResponseToSoap11(reply.xml);
         return bufferedResponse(t.isFault ? 500 : 200, { 'content-type': t.contentType }, t.body);
       }
-      return bufferedResponse(isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply);
+      return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply.xml);
     } catch (err) {
       this.#o.logger.debug({ err: (err as Error).message }, 'net.tcp call failed');
       // The caller's own messageId: a 1.1 caller has none (its translated addressing is ours).
@@ -207,7 +216,7 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
       // Binary: the relay wrote To and left no session strings; the payload goes as it is.
       send: binary
         ? (payload) => session.sendPayload(payload)
-        : (xml) => void session.send(rewriteAddressingTo(xml, address).body).catch(() => undefined),
+        : (xml) => void session.send(TokenSoapMessage.read(parseXml(xml, this.#limits)).withTo(address).tokens).catch(() => undefined),
       end: () => session.close(),
       abort: () => session.abort(),
     };

@@ -14,9 +14,12 @@
 import net from 'node:net';
 import { RelayError, TimeoutError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../protocol/nbfx';
+import { SessionReader, SessionWriter } from '../../protocol/nbfx';
+import { createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage, xmlToBinary } from '../../protocol/soap-binary';
+import type { XmlToken } from '../../protocol/xml/tokens';
+import { writeXml } from '../../protocol/xml/text-writer';
 import { ClientDecoder, KnownEncoding, Mode, encodeEnd, encodePreamble, encodeSizedEnvelope, type ClientFrame } from '../../protocol/nmf';
-import { scanEnvelope, type AddressingInfo } from '../../protocol/soap/envelope';
+import type { AddressingInfo } from '../../protocol/soap/envelope';
 import { StateMachine, type TransitionTable } from '../../core/state-machine';
 
 export const ServiceSessionState = {
@@ -49,9 +52,20 @@ export interface NetTcpSessionOptions {
   readonly logger: Logger;
 }
 
+/** A message for the service: SOAP 1.2 text, or its tokens (already read: not parsed again). */
+export type OutgoingMessage = Buffer | readonly XmlToken[];
+
+const SOAP_POLICY = createSoapStringPolicy();
+
+/** A reply from the service: SOAP 1.2 text, and whether it is a fault (read from its tokens, not rescanned). */
+export interface SessionReply {
+  readonly xml: Buffer;
+  readonly isFault: boolean;
+}
+
 interface Waiter {
   /** The reply, or undefined when the call turned out to be one-way. */
-  resolve: (xml: Buffer | undefined) => void;
+  resolve: (reply: SessionReply | undefined) => void;
   reject: (err: RelayError) => void;
   timer: NodeJS.Timeout;
 }
@@ -163,7 +177,7 @@ export class NetTcpSession {
    * Sends a request and resolves with the reply whose RelatesTo is `messageId`, or undefined when
    * the call proved one-way (see repliesInOrder).
    */
-  call(xml: Buffer, messageId: string, timeoutMs: number): Promise<Buffer | undefined> {
+  call(xml: OutgoingMessage, messageId: string, timeoutMs: number): Promise<SessionReply | undefined> {
     if (!this.usable) return Promise.reject(this.#dead ?? this.#ending());
     // Two calls with one MessageID on a session would take each other's replies.
     if (this.#waiting.has(messageId)) {
@@ -172,7 +186,7 @@ export class NetTcpSession {
     // The call is waiting from now on (isWaiting), before the session is open: a pool that picks a
     // session for the next call sees it at once. A session that fails to open rejects it (#kill).
     let waiter!: Waiter;
-    const reply = new Promise<Buffer | undefined>((resolve, reject) => {
+    const reply = new Promise<SessionReply | undefined>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(messageId);
         reject(new TimeoutError('RELAY_ERR_TIMEOUT', `the net.tcp service at ${this.#o.url} did not answer in ${timeoutMs} ms`));
@@ -206,7 +220,7 @@ export class NetTcpSession {
   }
 
   /** Sends a one-way message (nothing comes back). */
-  async send(xml: Buffer): Promise<void> {
+  async send(xml: OutgoingMessage): Promise<void> {
     await this.#ready;
     if (!this.#state.is(ServiceSessionState.Open)) throw this.#dead ?? this.#ending();
     this.#write(xml);
@@ -246,9 +260,11 @@ export class NetTcpSession {
     this.#kill(new RelayError('RELAY_ERR_AGENT_CLOSED', 'the net.tcp session was closed'));
   }
 
-  #write(xml: Buffer): void {
+  #write(message: OutgoingMessage): void {
     // Encoding and writing happen in one synchronous step, so string-table order = wire order.
-    const parts = encodeSizedEnvelope(xmlToBinary(xml, { session: this.#writer }));
+    const parts = encodeSizedEnvelope(
+      Buffer.isBuffer(message) ? xmlToBinary(message, { session: this.#writer }) : encodeEnvelope(message, { session: this.#writer, policy: SOAP_POLICY }),
+    );
     this.#socket.cork();
     for (const p of parts) this.#socket.write(p);
     this.#socket.uncork();
@@ -292,8 +308,10 @@ export class NetTcpSession {
     let addressing: AddressingInfo | undefined;
     let isFault: boolean;
     try {
-      xml = Buffer.from(binaryToXml(payload, { session: this.#reader, selfClose: true }), 'utf8');
-      ({ addressing, isFault } = scanEnvelope(xml));
+      // Decoded once: the head is read from the tokens, then the text printed from them.
+      const message = TokenSoapMessage.read(decodeEnvelope(payload, { session: this.#reader }));
+      ({ addressing, isFault } = message);
+      xml = Buffer.from(writeXml(message.tokens, { selfClose: true }), 'utf8');
     } catch (err) {
       // WCF marks a session unusable after a decode error; so does this side.
       this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `undecodable reply from the net.tcp service: ${(err as Error).message}`, { cause: err }));
@@ -322,7 +340,7 @@ export class NetTcpSession {
     }
     this.#waiting.delete(key);
     clearTimeout(w.timer);
-    w.resolve(xml);
+    w.resolve({ xml, isFault });
   }
 
   #kill(err: RelayError): void {

@@ -21,7 +21,8 @@ import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../protocol/soap/content-type';
-import { inspectEnvelope, mayHaveAddressing, rewriteAddressingTo, type AddressingInfo, type EnvelopeInfo } from '../../protocol/soap/envelope';
+import { mayHaveAddressing, type AddressingInfo } from '../../protocol/soap/envelope';
+import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/soap-message';
 import { parseFault } from '../../protocol/soap/fault';
 import { addressSoap12Fault, soap11RequestToSoap12, soap11ResponseToSoap12, soap12RequestToSoap11, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
 import type { XmlLimits } from '../../protocol/xml/limits';
@@ -218,7 +219,7 @@ export class SoapHttpProxy implements ServiceProxy {
       return this.#translated(call.req, call.body, call.info, this.#to(call.req));
     }
     const info = call.info;
-    const out = info && this.#o.rewriteTo && info.addressing?.to !== undefined ? rewriteAddressingTo(call.body, this.#to(call.req), this.#limits).body : call.body;
+    const out = info && this.#o.rewriteTo && info.addressing?.to !== undefined ? info.message.withTo(this.#to(call.req)).bytes : call.body;
     const res = await this.#http.call({ ...call.req, body: out });
     const checked = await this.#checked(res, target);
     return target === 'soap12' && checked.kind === 'reply' && checked.res.statusCode === 500 ? this.#addressedFault(call, checked) : checked;

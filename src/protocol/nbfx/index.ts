@@ -1,4 +1,4 @@
-/** [MC-NBFX] binary XML, [MC-NBFS] static and [MC-NBFSE] session dictionaries, envelope forms. */
+/** [MC-NBFX] binary XML, [MC-NBFS] static and [MC-NBFSE] session dictionaries (the SOAP envelope forms over them are in ../soap-binary). */
 export * from './record-types';
 export * from './limits';
 export * from './hints';
@@ -7,4 +7,3 @@ export { SessionReader, SessionWriter, stringTableEntrySize, type SessionDiction
 export { readNbfx, NbfxStreamReader, type NbfxReaderOptions } from './reader';
 export { writeNbfx, type NbfxWriterOptions, type StringPolicy, type StringContext, type StringUse, type StringChoice } from './writer';
 export * from './text-values';
-export * from './envelope';

@@ -25,9 +25,9 @@ import { extractToken, type AuthorizeResult } from '../../../auth';
 import type { Clock } from '../../../core/clock';
 import { AuthError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { Logger } from '../../../core/logger';
-import { RELAY_CONNECT_NS } from '../../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../../protocol/soap/content-type';
-import { inspectEnvelope, scanEnvelope, stripRelayAccessToken, type EnvelopeInfo } from '../../../protocol/soap/envelope';
+import { scanEnvelope } from '../../../protocol/soap/envelope';
+import { inspectEnvelope, type EnvelopeInfo } from '../../../protocol/soap/soap-message';
 import { faultFromError } from '../../../protocol/soap/fault';
 import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
@@ -41,7 +41,7 @@ import { ServerResponseHandler } from '../../routing/response-handler';
 import { broadcastTwoWayRefused } from '../../routing/router';
 import type { MetadataEndpoint } from './metadata/metadata-endpoint';
 import { readSoapBody, type PreAuthHead } from './read-body';
-import { scanSoapHead } from './soap-head';
+import { scanSoapHead } from '../../../protocol/soap/soap-head';
 import { SoapFaultContext } from './soap-faults';
 import { BroadcastContracts } from './broadcast-contract';
 import { classifySoapRequest, type SoapRequestKind } from './soap-request';
@@ -171,9 +171,9 @@ export class SoapHttpEndpoint {
       fault.version = info.soapVersion;
       if (info.addressing) fault.addressing = { version: info.addressing.version, messageId: info.addressing.messageId };
       call.action = info.action;
-      if (info.headers.some((h) => h.localName === 'RelayAccessToken' && h.namespaceUri === RELAY_CONNECT_NS)) {
-        const stripped = stripRelayAccessToken(body, this.#xmlLimits);
-        body = stripped.body;
+      const stripped = info.message.withoutRelayAccessToken(); // spliced out of the scanned message, not scanned again
+      if (stripped.message !== info.message) {
+        body = stripped.message.bytes;
         if (needsAuth && !auth) auth = ctx.access.authorizeToken(entity, 'Send', stripped.token);
       }
       if (needsAuth && !auth) auth = ctx.access.authorizeToken(entity, 'Send', undefined); // RELAY_ERR_SAS_MISSING

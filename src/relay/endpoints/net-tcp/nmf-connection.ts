@@ -48,7 +48,8 @@ import type { HybridConnection } from '../../../core/entities';
 import type { Logger, ThrottledWarning } from '../../../core/logger';
 import type { TimerHandle } from '../../../core/clock';
 import type { AuthorizeResult } from '../../../auth';
-import { SessionReader, SessionWriter, decodeEnvelope } from '../../../protocol/nbfx';
+import { SessionReader, SessionWriter } from '../../../protocol/nbfx';
+import { decodeEnvelope } from '../../../protocol/soap-binary';
 import {
   FaultString,
   KnownEncoding,
@@ -83,7 +84,6 @@ import type { WsEndpoint } from '../../../transport/ws-endpoint';
 import type { CarrierLink, PendingCarrier } from '../../routing/pending-carrier';
 import { StateMachine } from '../../../core/state-machine';
 import { CARRIER_TRANSITIONS, CONNECTION_TRANSITIONS, CarrierState, ConnectionState } from './connection-state';
-import { readEnvelopeHead } from './envelope-head';
 import { forwardRpc, type RpcCall } from './rpc-call';
 import { broadcastTwoWayRefused } from '../../routing/router';
 import {
@@ -94,6 +94,7 @@ import {
   errorFault,
   peekRequestToken,
   replyFromResponse,
+  replyHead,
   requestXml,
   type DecodedRequest,
 } from './soap-messages';
@@ -156,18 +157,6 @@ interface Carrier {
 interface CarriedCall {
   readonly operation: string;
   readonly startedAt: number;
-}
-
-/** True when the envelope's Body holds a SOAP Fault. */
-function isFaultReply(tokens: readonly XmlToken[]): boolean {
-  const body = readEnvelopeHead(tokens).bodyIndex;
-  if (body === undefined) return false;
-  for (let i = body + 1; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t.kind === 'startElement') return t.localName === 'Fault';
-    if (t.kind === 'endElement') return false;
-  }
-  return false;
 }
 
 export interface NmfConnectionOptions {
@@ -639,7 +628,7 @@ export class NmfConnection {
    * with the session's outbound dictionary while the relay owns the client's dictionary, without
    * session strings while a binary carrier may own it (protocol/hyco/session-carrier.ts).
    */
-  #sendReply(session: Session, xml: Buffer | XmlToken[]): void {
+  #sendReply(session: Session, xml: Buffer | readonly XmlToken[]): void {
     if (session.closed || this.#session !== session || this.#state.is(ConnectionState.Closed)) return;
     const writer = session.streamed ? undefined : session.writer;
     // The relay's own dictionary is the client's only on a session relayed message by message
@@ -647,7 +636,7 @@ export class NmfConnection {
     // and on a binary one, the service's StringTables may build it.
     const c = session.carrier;
     const selfContained = !session.streamed && c !== null && (c === undefined || c.ep === undefined || c.binary !== undefined);
-    const encode = (x: Buffer | XmlToken[]) => (selfContained ? encodeSelfContainedReply(x) : encodeReply(x, writer));
+    const encode = (x: Buffer | readonly XmlToken[]) => (selfContained ? encodeSelfContainedReply(x) : encodeReply(x, writer));
     let parts: Buffer[];
     try {
       parts = encode(xml);
@@ -886,16 +875,14 @@ export class NmfConnection {
     if (!carrier.binary) {
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The agent sent a binary message on a text carrier.'), 'failed');
     }
-    let relatesTo: string | undefined;
-    let tokens: XmlToken[];
+    let head: ReturnType<typeof replyHead>;
     try {
-      tokens = decodeEnvelope(payload, { session: carrier.binary.serviceStrings });
-      relatesTo = readEnvelopeHead(tokens).relatesTo;
+      head = replyHead(decodeEnvelope(payload, { session: carrier.binary.serviceStrings }));
     } catch (err) {
       this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a binary session carrier');
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not a binary SOAP envelope.'), 'failed');
     }
-    if (relatesTo !== undefined) this.#carriedDone(session, carrier, relatesTo, isFaultReply(tokens) ? 500 : 200);
+    if (head.relatesTo !== undefined) this.#carriedDone(session, carrier, head.relatesTo, head.isFault ? 500 : 200);
     this.#write(encodeSizedEnvelope(payload));
   }
 
@@ -912,8 +899,8 @@ export class NmfConnection {
       this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a session carrier');
       return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not XML.'), 'failed');
     }
-    const relatesTo = readEnvelopeHead(tokens).relatesTo;
-    if (relatesTo !== undefined) this.#carriedDone(session, carrier, relatesTo, isFaultReply(tokens) ? 500 : 200);
+    const head = replyHead(tokens);
+    if (head.relatesTo !== undefined) this.#carriedDone(session, carrier, head.relatesTo, head.isFault ? 500 : 200);
     this.#sendReply(session, tokens);
   }
 

@@ -10,10 +10,11 @@
  * Action) when the reply has none.
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
-import { createSoapStringPolicy, encodeEnvelope, NbfxStreamReader, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
+import { NbfxStreamReader, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
+import { createSoapStringPolicy, encodeEnvelope, TokenSoapMessage } from '../../../protocol/soap-binary';
 import { ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
-import { SOAP12_ENVELOPE_NS, WSA10_NS, WCF_DISPATCHER_FAULT_ACTION } from '../../../protocol/soap/addressing';
+import { SOAP12_ENVELOPE_NS } from '../../../protocol/soap/addressing';
 import { classifySoapContentType } from '../../../protocol/soap/content-type';
 import { buildFault, faultFromError, RELAYBRIDGE_FAULT_NS } from '../../../protocol/soap/fault';
 import { soap11ResponseToSoap12 } from '../../../protocol/soap/translate';
@@ -21,22 +22,19 @@ import { parseXml } from '../../../protocol/xml/text-reader';
 import { writeXml } from '../../../protocol/xml/text-writer';
 import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { XmlToken } from '../../../protocol/xml/tokens';
-import { readEnvelopeHead } from './envelope-head';
 import type { RpcResponse } from './rpc-call';
 
 const SOAP_POLICY = createSoapStringPolicy();
 
 export interface DecodedRequest {
-  /** The envelope's tokens, RelayAccessToken header removed (requestXml() prints them). */
-  readonly tokens: XmlToken[];
+  /** The envelope, RelayAccessToken header removed (requestXml() prints it). */
+  readonly message: TokenSoapMessage;
   readonly addressing: { readonly action?: string; readonly messageId?: string };
   /** The RelayAccessToken header's token, if the message had one. */
   readonly token: string | undefined;
-  /** Token range of the wsa:To header in `tokens` (start and end tags), if the message has one. */
-  readonly to: { readonly start: number; readonly end: number } | undefined;
 }
 
-/** Binary request payload (with the peer's session strings) -> XML text + addressing. */
+/** Binary request payload (with the peer's session strings) -> the envelope's tokens, read once. */
 export function decodeRequest(payload: Buffer, session: SessionReader | undefined): DecodedRequest {
   // msbinsession1 payloads start with the string table; msbin1 (streamed) ones have none.
   const offset = session ? session.readStringTable(payload) : 0;
@@ -48,20 +46,18 @@ export function decodeRequest(payload: Buffer, session: SessionReader | undefine
     if (session && err instanceof ProtocolError) session.poison(err);
     throw err;
   }
-  const head = readEnvelopeHead(tokens);
-  if (head.envelopeNamespace !== SOAP12_ENVELOPE_NS) {
+  let message: TokenSoapMessage | undefined;
+  try {
+    message = TokenSoapMessage.read(tokens);
+  } catch {
+    message = undefined;
+  }
+  if (message?.envelopeNamespace !== SOAP12_ENVELOPE_NS) {
     throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'net.tcp carries SOAP 1.2 envelopes only.');
   }
-  let token: string | undefined;
-  let to = head.to;
-  if (head.relayToken) {
-    const t = head.relayToken;
-    token = t.base64 ? Buffer.from(t.text, 'base64').toString('utf8') : t.text;
-    const removed = t.end - t.start + 1;
-    tokens.splice(t.start, removed); // relay credentials never reach the service
-    if (to && to.start > t.end) to = { start: to.start - removed, end: to.end - removed };
-  }
-  return { tokens, addressing: { action: head.action, messageId: head.messageId }, token, to };
+  const token = message.relayToken;
+  message = message.withoutRelayAccessToken(); // relay credentials never reach the service
+  return { message, addressing: { action: message.addressing?.action, messageId: message.addressing?.messageId }, token };
 }
 
 /**
@@ -74,19 +70,27 @@ export function peekRequestToken(prefix: Buffer, session: SessionReader | undefi
   try {
     const reader = session?.fork();
     const offset = reader ? reader.readStringTable(prefix) : 0;
-    const tokens = new NbfxStreamReader({ session: reader, hints: false }).push(prefix.subarray(offset));
-    const head = readEnvelopeHead(tokens);
-    if (head.bodyIndex === undefined || head.envelopeNamespace !== SOAP12_ENVELOPE_NS) return { complete: false };
-    const t = head.relayToken;
-    return { complete: true, token: t && (t.base64 ? Buffer.from(t.text, 'base64').toString('utf8') : t.text) };
+    const head = TokenSoapMessage.readHead(new NbfxStreamReader({ session: reader, hints: false }).push(prefix.subarray(offset)));
+    if (!head || head.envelopeNamespace !== SOAP12_ENVELOPE_NS) return { complete: false };
+    return { complete: true, token: head.relayToken };
   } catch {
     return { complete: false };
   }
 }
 
+/** RelatesTo and the fault flag of a message from a service; none when it is not a SOAP envelope. */
+export function replyHead(tokens: readonly XmlToken[]): { readonly relatesTo?: string; readonly isFault: boolean } {
+  try {
+    const head = TokenSoapMessage.readHead(tokens);
+    return { relatesTo: head?.addressing?.relatesTo, isFault: head?.isFault ?? false };
+  } catch {
+    return { isFault: false };
+  }
+}
+
 /** A decoded request as SOAP 1.2 XML text (for a listener, or a text carrier). */
 export function requestXml(request: DecodedRequest): Buffer {
-  return Buffer.from(writeXml(request.tokens), 'utf8');
+  return Buffer.from(writeXml(request.message.tokens), 'utf8');
 }
 
 /** An empty msbinsession1 StringTable (MB31 size 0): a payload that adds no session strings. */
@@ -99,14 +103,7 @@ const NO_SESSION_STRINGS = Buffer.from([0]);
  * client's dictionary holds.
  */
 export function carriedRequestPayload(request: DecodedRequest, serviceTo: string): Buffer {
-  let tokens: XmlToken[] = request.tokens;
-  const to = request.to;
-  if (to) {
-    let content = to.start + 1;
-    while (tokens[content]?.kind === 'attribute') content++;
-    tokens = [...tokens.slice(0, content), { kind: 'text', value: serviceTo }, ...tokens.slice(to.end)];
-  }
-  return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(tokens, { policy: SOAP_POLICY })]);
+  return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(request.message.withTo(serviceTo).tokens, { policy: SOAP_POLICY })]);
 }
 
 /**
@@ -114,8 +111,8 @@ export function carriedRequestPayload(request: DecodedRequest, serviceTo: string
  * (a binary carrier passes the service's StringTables through): a Sized Envelope with an empty
  * StringTable and no session strings.
  */
-export function encodeSelfContainedReply(reply: Buffer | string | XmlToken[]): Buffer[] {
-  const tokens = Array.isArray(reply) ? reply : parseXml(reply);
+export function encodeSelfContainedReply(reply: Buffer | string | readonly XmlToken[]): Buffer[] {
+  const tokens = typeof reply === 'string' || Buffer.isBuffer(reply) ? parseXml(reply) : reply;
   return encodeSizedEnvelope(Buffer.concat([NO_SESSION_STRINGS, writeNbfx(tokens, { policy: SOAP_POLICY })]));
 }
 
@@ -123,8 +120,8 @@ export function encodeSelfContainedReply(reply: Buffer | string | XmlToken[]): B
  * A SOAP 1.2 reply (XML text or tokens) -> NMF record parts: a Sized Envelope written with our
  * session strings (duplex), or without a session an Unsized Envelope of plain binary (streamed).
  */
-export function encodeReply(reply: Buffer | string | XmlToken[], session: SessionWriter | undefined): Buffer[] {
-  const tokens = Array.isArray(reply) ? reply : parseXml(reply);
+export function encodeReply(reply: Buffer | string | readonly XmlToken[], session: SessionWriter | undefined): Buffer[] {
+  const tokens = typeof reply === 'string' || Buffer.isBuffer(reply) ? parseXml(reply) : reply;
   const payload = encodeEnvelope(tokens, { session, policy: SOAP_POLICY });
   return session ? encodeSizedEnvelope(payload) : encodeUnsizedEnvelope(payload);
 }
@@ -141,7 +138,7 @@ export function errorFault(err: RelayError, messageId: string | undefined): Buff
  * Non-SOAP responses, and an unmarked empty 2xx to a message that expects a reply, become faults.
  * `limits`: the XML limits for the reply (the relay's net.tcp message size).
  */
-export function replyFromResponse(res: RpcResponse, request: { action?: string; messageId?: string }, limits?: Partial<XmlLimits>): XmlToken[] | undefined {
+export function replyFromResponse(res: RpcResponse, request: { action?: string; messageId?: string }, limits?: Partial<XmlLimits>): readonly XmlToken[] | undefined {
   const contentType = res.headers['content-type'];
   const empty = res.body.length === 0 || res.statusCode === 202 || res.statusCode === 204;
   // Only a success may go back as nothing, and only when it is known to be a one-way
@@ -158,9 +155,11 @@ export function replyFromResponse(res: RpcResponse, request: { action?: string; 
     if (version === 'soap11') return parseXml(soap11ResponseToSoap12(res.body, { request, limits }).body, limits);
     if (version === 'soap12' || /xml/i.test(contentType ?? 'xml')) {
       const tokens = parseXml(res.body, limits);
-      const head = readEnvelopeHead(tokens);
-      if (head.envelopeNamespace === SOAP12_ENVELOPE_NS) return ensureAddressing(tokens, head, request);
-      if (head.envelopeNamespace !== undefined) return parseXml(soap11ResponseToSoap12(res.body, { request, limits }).body, limits);
+      if (tokens.find((t) => t.kind === 'startElement')?.localName === 'Envelope') {
+        const reply = TokenSoapMessage.read(tokens);
+        if (reply.envelopeNamespace === SOAP12_ENVELOPE_NS) return reply.withReplyAddressing(request).tokens;
+        return parseXml(soap11ResponseToSoap12(res.body, { request, limits }).body, limits);
+      }
     }
   } catch (err) {
     return parseXml(
@@ -230,34 +229,4 @@ function agentErrorFault(res: RpcResponse, code: string, messageId: string | und
   }
   const known = Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'RELAY_ERR_TARGET_UNREACHABLE';
   return errorFault(new RelayError(known, message, { soapFaultCode: 'Receiver' }), messageId);
-}
-
-function wsaHeader(localName: string, value: string): XmlToken[] {
-  return [
-    { kind: 'startElement', prefix: '', localName },
-    { kind: 'attribute', prefix: '', localName: 'xmlns', value: WSA10_NS, isNamespaceDeclaration: true },
-    { kind: 'text', value },
-    { kind: 'endElement' },
-  ];
-}
-
-/** Adds RelatesTo (and Action) to SOAP 1.2 reply tokens that lack them. */
-function ensureAddressing(
-  tokens: XmlToken[],
-  head: ReturnType<typeof readEnvelopeHead>,
-  request: { action?: string; messageId?: string },
-): XmlToken[] {
-  const extra: XmlToken[] = [];
-  if (head.action === undefined) {
-    const isFault = head.bodyIndex !== undefined && tokens.slice(head.bodyIndex + 1).find((t) => t.kind === 'startElement')?.localName === 'Fault';
-    const action = isFault ? WCF_DISPATCHER_FAULT_ACTION : request.action !== undefined ? `${request.action}Response` : undefined;
-    if (action !== undefined) extra.push(...wsaHeader('Action', action));
-  }
-  if (head.relatesTo === undefined && request.messageId !== undefined) extra.push(...wsaHeader('RelatesTo', request.messageId));
-  if (extra.length === 0) return tokens;
-  if (head.headerContentIndex !== undefined) tokens.splice(head.headerContentIndex, 0, ...extra);
-  else if (head.bodyIndex !== undefined) {
-    tokens.splice(head.bodyIndex, 0, { kind: 'startElement', prefix: head.envelopePrefix, localName: 'Header' }, ...extra, { kind: 'endElement' });
-  }
-  return tokens;
 }

@@ -3,7 +3,8 @@
  * nmf-server target bounds the text a decoded envelope expands to), one test each.
  */
 import { ProtocolError } from '../../../../src/core/errors';
-import { NbfxStreamReader, SessionReader, binaryToXml, decodeEnvelope, readNbfx } from '../../../../src/protocol/nbfx';
+import { NbfxStreamReader, SessionReader, readNbfx } from '../../../../src/protocol/nbfx';
+import { binaryToXml, decodeEnvelope } from '../../../../src/protocol/soap-binary';
 
 /** MB31 encoding (values < 2^14 here). */
 const mb31 = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);

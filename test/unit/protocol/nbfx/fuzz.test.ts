@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/core/errors';
 import { mutatedBytes } from '../../../helpers/mutate';
-import { NbfxStreamReader, SessionReader, binaryToXml, decodeEnvelope, encodeEnvelope, readNbfx, SessionWriter } from '../../../../src/protocol/nbfx';
+import { NbfxStreamReader, SessionReader, readNbfx, SessionWriter } from '../../../../src/protocol/nbfx';
+import { binaryToXml, decodeEnvelope, encodeEnvelope } from '../../../../src/protocol/soap-binary';
 import { ServerDecoder } from '../../../../src/protocol/nmf';
 import { loadCaptures } from '../nmf/fixtures';
 

@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  NbfxStreamReader,
-  readNbfx,
-  SessionReader,
-  SessionWriter,
-  binaryToXml,
-  createSoapStringPolicy,
-  decodeEnvelope,
-  encodeEnvelope,
-  xmlToBinary,
-} from '../../../../src/protocol/nbfx';
+import { NbfxStreamReader, readNbfx, SessionReader, SessionWriter } from '../../../../src/protocol/nbfx';
+import { binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, xmlToBinary } from '../../../../src/protocol/soap-binary';
 import { ClientDecoder, KnownEncoding, Mode, ServerDecoder, encodeEnd, encodePreamble, encodeUnsizedEnvelope } from '../../../../src/protocol/nmf';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';
 import { feedAllWays } from '../../../helpers/feed';

@@ -1,16 +1,7 @@
 /** Round-trip properties on generated documents (fast-check). */
 import fc from 'fast-check';
-import {
-  NbfxStreamReader,
-  SessionReader,
-  SessionWriter,
-  decodeEnvelope,
-  encodeEnvelope,
-  formatDouble,
-  formatFloat,
-  readNbfx,
-  writeNbfx,
-} from '../../../../src/protocol/nbfx';
+import { NbfxStreamReader, SessionReader, SessionWriter, formatDouble, formatFloat, readNbfx, writeNbfx } from '../../../../src/protocol/nbfx';
+import { decodeEnvelope, encodeEnvelope } from '../../../../src/protocol/soap-binary';
 import type { XmlToken } from '../../../../src/protocol/xml/tokens';
 import { parseXml } from '../../../../src/protocol/xml/text-reader';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';

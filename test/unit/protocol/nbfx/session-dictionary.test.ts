@@ -1,17 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProtocolError } from '../../../../src/core/errors';
-import {
-  MAX_SESSION_BYTES,
-  STATIC_DICTIONARY,
-  SessionReader,
-  SessionWriter,
-  decodeEnvelope,
-  encodeEnvelope,
-  staticKey,
-  staticString,
-  stringTableEntrySize,
-} from '../../../../src/protocol/nbfx';
+import { MAX_SESSION_BYTES, STATIC_DICTIONARY, SessionReader, SessionWriter, staticKey, staticString, stringTableEntrySize } from '../../../../src/protocol/nbfx';
+import { decodeEnvelope, encodeEnvelope } from '../../../../src/protocol/soap-binary';
 import type { XmlToken } from '../../../../src/protocol/xml/tokens';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');

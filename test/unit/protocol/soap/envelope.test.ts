@@ -1,7 +1,8 @@
 import { ProtocolError } from '../../../../src/core/errors';
 import { RELAY_CONNECT_NS, WSA10_NS, WSA200408_NS } from '../../../../src/protocol/soap/addressing';
 import { classifySoapContentType, parseContentType, parseSoapActionHeader } from '../../../../src/protocol/soap/content-type';
-import { inspectEnvelope, mayHaveAddressing, rewriteAddressingTo, scanEnvelope, stripRelayAccessToken } from '../../../../src/protocol/soap/envelope';
+import { mayHaveAddressing, scanEnvelope } from '../../../../src/protocol/soap/envelope';
+import { inspectEnvelope, rewriteAddressingTo, stripRelayAccessToken } from '../../../../src/protocol/soap/soap-message';
 import { caseNames, loadCase } from './fixtures';
 
 const S11 = 'http://schemas.xmlsoap.org/soap/envelope/';

@@ -1,6 +1,6 @@
 import { ProtocolError, RelayError } from '../../../../src/core/errors';
 import { WCF_DISPATCHER_FAULT_ACTION, WCF_DISPATCHER_NS, WSA10_NS } from '../../../../src/protocol/soap/addressing';
-import { inspectEnvelope } from '../../../../src/protocol/soap/envelope';
+import { inspectEnvelope } from '../../../../src/protocol/soap/soap-message';
 import { buildFault, faultFromError, parseFault, RELAYBRIDGE_FAULT_NS } from '../../../../src/protocol/soap/fault';
 import { elementText } from '../../../../src/protocol/xml/tree';
 import { parseXml } from '../../../../src/protocol/xml/text-reader';

@@ -1,6 +1,7 @@
 import { ProtocolError } from '../../../../src/core/errors';
 import { WCF_DISPATCHER_FAULT_ACTION } from '../../../../src/protocol/soap/addressing';
-import { inspectEnvelope, scanEnvelope } from '../../../../src/protocol/soap/envelope';
+import { scanEnvelope } from '../../../../src/protocol/soap/envelope';
+import { inspectEnvelope } from '../../../../src/protocol/soap/soap-message';
 import { parseFault } from '../../../../src/protocol/soap/fault';
 import {
   addressSoap12Fault,

@@ -2,7 +2,8 @@
 import { parseFault } from '../../../../src/protocol/soap/fault';
 import { scanEnvelope } from '../../../../src/protocol/soap/envelope';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';
-import { SessionReader, SessionWriter, binaryToXml, xmlToBinary } from '../../../../src/protocol/nbfx';
+import { SessionReader, SessionWriter } from '../../../../src/protocol/nbfx';
+import { binaryToXml, xmlToBinary } from '../../../../src/protocol/soap-binary';
 import { carriedRequestPayload, decodeRequest, replyFromResponse, requestXml } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
 import { requestEnvelope } from '../../../helpers/net-tcp-client';
 

@@ -15,17 +15,11 @@
  * differently, only token-level re-encoding (decode -> tokens with hints -> encode) is exact.
  */
 import { ProtocolError } from '../../core/errors';
+import { readNbfx, staticKey, writeNbfx, type NbfxLimits, type NbfxWriterOptions, type SessionReader, type SessionWriter, type StringPolicy } from '../nbfx';
+import { SOAP12_ENVELOPE_NS as SOAP12_NAMESPACE, WSA10_NS as WSA10_NAMESPACE } from '../soap/addressing';
 import { parseXml } from '../xml/text-reader';
 import { writeXml } from '../xml/text-writer';
 import type { XmlToken } from '../xml/tokens';
-import type { NbfxLimits } from './limits';
-import { readNbfx } from './reader';
-import type { SessionReader, SessionWriter } from './session-dictionary';
-import { staticKey } from './static-dictionary';
-import { writeNbfx, type NbfxWriterOptions, type StringPolicy } from './writer';
-
-export const SOAP12_NAMESPACE = 'http://www.w3.org/2003/05/soap-envelope';
-export const WSA10_NAMESPACE = 'http://www.w3.org/2005/08/addressing';
 
 export interface DecodeEnvelopeOptions {
   /** The peer's session strings (msbinsession1); absent = msbin1 payload without a StringTable. */

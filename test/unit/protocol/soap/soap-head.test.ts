@@ -1,4 +1,4 @@
-import { scanSoapHead } from '../../../../src/relay/endpoints/http-soap/soap-head';
+import { scanSoapHead } from '../../../../src/protocol/soap/soap-head';
 
 const S11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 const CONNECT = 'http://schemas.microsoft.com/netservices/2009/05/servicebus/connect';
