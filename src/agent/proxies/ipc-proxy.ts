@@ -11,7 +11,7 @@ import type { XmlLimits } from '../../protocol/xml/limits';
 import { parseXmlTree } from '../../protocol/xml/tree';
 import type { IpcHub, IpcRegistration } from '../ipc/ipc-hub';
 import { buildRpcFault, buildRpcReply, readRpcCall } from '../ipc/soap-rpc';
-import { acceptedResponse, actionNotSupportedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
+import { acceptedResponse, actionNotSupportedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, isWholeWsdl, readBody, xmlLimitsFor } from '../soap/soap-http';
 import { readWsdlInfo, replyActionFor, type QName, type WsdlInfo } from '../../protocol/soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
@@ -46,7 +46,7 @@ export class IpcProxy implements ServiceProxy {
     const kind = classifyRequest(req);
     if (kind.kind === 'metadata') {
       const wsdl = this.#hub.registered(this.#path).find((r) => r.wsdl)?.wsdl;
-      if (wsdl && /^(wsdl|singlewsdl)$/i.test(kind.query)) return bufferedResponse(200, { 'content-type': 'text/xml; charset=utf-8' }, Buffer.from(wsdl, 'utf8'), 'OK');
+      if (wsdl && isWholeWsdl(kind.query)) return bufferedResponse(200, { 'content-type': 'text/xml; charset=utf-8' }, Buffer.from(wsdl, 'utf8'), 'OK');
       return text(404, 'Not Found', `No WSDL was registered for '${this.#path}'.\n`);
     }
     if (kind.kind !== 'soap') {

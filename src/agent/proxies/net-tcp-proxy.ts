@@ -27,7 +27,8 @@ import type { AddressingInfo } from '../../protocol/soap/envelope';
 import { TokenSoapMessage } from '../../protocol/soap-binary';
 import { parseXml } from '../../protocol/xml/text-reader';
 import { soap11RequestToSoap12, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
-import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, readBody, xmlLimitsFor } from '../soap/soap-http';
+import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, isWholeWsdl, readBody, xmlLimitsFor } from '../soap/soap-http';
+import type { MetadataQuery } from '../../protocol/soap/http-request';
 import type { XmlLimits } from '../../protocol/xml/limits';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import { operationOf, WsdlSource } from '../soap/wsdl-source';
@@ -169,11 +170,11 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
   }
 
   /** WSDL/XSD for the relay's metadata endpoint: from wsdlUrl (same query) or the configured file. */
-  async #metadata(query: string): Promise<LocalResponse> {
+  async #metadata(query: MetadataQuery): Promise<LocalResponse> {
     const xml = { 'content-type': 'text/xml; charset=utf-8' };
     if (this.#o.wsdlUrl) {
       const url = new URL(this.#o.wsdlUrl);
-      url.search = `?${query}`;
+      url.search = `?${query.key}`;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(this.#o.timeoutMs) });
         const body = Buffer.from(await res.arrayBuffer());
@@ -182,7 +183,7 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
         return bufferedResponse(502, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from(`metadata unavailable: ${(err as Error).message}\n`), 'Bad Gateway');
       }
     }
-    if (this.#o.wsdl !== undefined && /^(wsdl|singlewsdl)$/i.test(query)) return bufferedResponse(200, xml, Buffer.from(this.#o.wsdl, 'utf8'), 'OK');
+    if (this.#o.wsdl !== undefined && isWholeWsdl(query)) return bufferedResponse(200, xml, Buffer.from(this.#o.wsdl, 'utf8'), 'OK');
     return bufferedResponse(404, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from('No metadata is configured for this net.tcp service (wsdlUrl or wsdl).\n'), 'Not Found');
   }
 

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
-import { classifySoapContentType } from '../../protocol/soap/content-type';
+import { soapVersionOfContentType } from '../../protocol/soap/http-request';
 import { mayHaveAddressing, type AddressingInfo } from '../../protocol/soap/envelope';
 import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/soap-message';
 import { parseFault } from '../../protocol/soap/fault';
@@ -31,6 +31,7 @@ import {
   actionNotSupportedResponse,
   bufferedResponse,
   classifyRequest,
+  isWholeWsdl,
   errorJsonResponse,
   faultResponse,
   TargetAnswerError,
@@ -131,7 +132,7 @@ export class SoapHttpProxy implements ServiceProxy {
 
   async call(req: LocalRequest): Promise<LocalResponse> {
     const kind = classifyRequest(req);
-    if (kind.kind === 'metadata' && this.#o.wsdl && /^(wsdl|singlewsdl)$/i.test(kind.query)) {
+    if (kind.kind === 'metadata' && this.#o.wsdl && isWholeWsdl(kind.query)) {
       return bufferedResponse(200, { 'content-type': 'text/xml; charset=utf-8' }, Buffer.from(this.#o.wsdl, 'utf8'), 'OK');
     }
     if (kind.kind !== 'soap') return this.#passThrough(req);
@@ -361,13 +362,8 @@ function label(v: SoapVersion): string {
 }
 
 function soapVersionOf(contentType: string | undefined): SoapVersion | undefined {
-  if (contentType === undefined) return undefined;
-  try {
-    const ct = classifySoapContentType(contentType);
-    return ct.mtom ? undefined : ct.soapVersion;
-  } catch {
-    return undefined;
-  }
+  const ct = soapVersionOfContentType(contentType);
+  return ct && !ct.mtom ? ct.version : undefined;
 }
 
 function badResponse(statusCode: number, detail: string): RelayError {

@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { QuotaExceededError, RelayError, toRelayError, type ErrorCode } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { classifySoapContentType } from '../../protocol/soap/content-type';
+import { classifySoapHttpRequest, type MetadataQuery } from '../../protocol/soap/http-request';
 import type { AddressingInfo } from '../../protocol/soap/envelope';
 import { buildFault, faultFromError } from '../../protocol/soap/fault';
 import { WCF_ADDRESSING_NONE_NS, type SoapVersion } from '../../protocol/soap/addressing';
@@ -36,30 +36,26 @@ export function withoutHeaders(headers: Record<string, string>, names: readonly 
 
 export type RequestKind =
   | { readonly kind: 'soap'; readonly soapVersion: SoapVersion }
-  | { readonly kind: 'metadata'; readonly query: string }
+  | { readonly kind: 'metadata'; readonly query: MetadataQuery }
   | { readonly kind: 'other' };
 
-const METADATA_QUERY = /^(wsdl|singlewsdl|xsd|disco)(=|&|$)/i;
-
 /**
- * A POST with a SOAP Content-Type (text/xml or application/soap+xml, not MTOM) is a SOAP call; a
- * GET for `?wsdl`, `?singleWsdl`, `?wsdl=N`, `?xsd=N` or `?disco` is a metadata request.
+ * The protocol's classifier (classifySoapHttpRequest, the relay's too), read the agent's way: a
+ * text/xml POST without SOAPAction is taken as SOAP 1.1 (its body decides later), MTOM is not
+ * the SOAP front's to read, a metadata GET names its document.
  */
 export function classifyRequest(req: Pick<LocalRequest, 'method' | 'requestTarget' | 'headers'>): RequestKind {
-  const method = req.method.toUpperCase();
-  if (method === 'GET') {
-    const q = req.requestTarget.indexOf('?');
-    const query = q < 0 ? '' : req.requestTarget.slice(q + 1);
-    return METADATA_QUERY.test(query) ? { kind: 'metadata', query } : { kind: 'other' };
-  }
-  if (method !== 'POST') return { kind: 'other' };
-  try {
-    const ct = classifySoapContentType(headerValue(req.headers, 'content-type'));
-    if (ct.mtom || ct.soapVersion === undefined) return { kind: 'other' };
-    return { kind: 'soap', soapVersion: ct.soapVersion };
-  } catch {
-    return { kind: 'other' };
-  }
+  const q = req.requestTarget.indexOf('?');
+  const c = classifySoapHttpRequest(req.method, q < 0 ? '' : req.requestTarget.slice(q), (name) => headerValue(req.headers, name));
+  if (c === undefined) return { kind: 'other' };
+  if (c.kind === 'metadata') return c;
+  if (c.kind === 'xml') return { kind: 'soap', soapVersion: 'soap11' };
+  return c.mtom ? { kind: 'other' } : { kind: 'soap', soapVersion: c.version };
+}
+
+/** `?wsdl` or `?singleWsdl`: the whole WSDL document (a configured one can answer it). */
+export function isWholeWsdl(query: MetadataQuery): boolean {
+  return query.name !== 'xsd' && query.value === '';
 }
 
 /** Reads a whole body (Buffer or stream), refusing more than maxBytes. */

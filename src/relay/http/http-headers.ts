@@ -151,6 +151,11 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Removes a header from a plain record, whatever the case of its name. */
+export function dropHeader(headers: Record<string, string>, lowerName: string): void {
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === lowerName) delete headers[k];
+}
+
 /** A hybrid connection path as a URL path: each segment percent-encoded, slashes kept. */
 export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');

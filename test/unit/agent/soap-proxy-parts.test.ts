@@ -20,9 +20,11 @@ describe('classifyRequest', () => {
     [req('POST', '/p', 'multipart/related; type="application/xop+xml"; start-info="text/xml"'), { kind: 'other' }],
     [req('POST', '/p'), { kind: 'other' }],
     [req('PUT', '/p', 'text/xml'), { kind: 'other' }],
-    [req('GET', '/p?wsdl'), { kind: 'metadata', query: 'wsdl' }],
-    [req('GET', '/p?singleWsdl'), { kind: 'metadata', query: 'singleWsdl' }],
-    [req('GET', '/p?xsd=xsd0'), { kind: 'metadata', query: 'xsd=xsd0' }],
+    [req('GET', '/p?wsdl'), { kind: 'metadata', query: { name: 'wsdl', value: '', key: 'wsdl' } }],
+    [req('GET', '/p?singleWsdl'), { kind: 'metadata', query: { name: 'singlewsdl', value: '', key: 'singlewsdl' } }],
+    [req('GET', '/p?xsd=xsd0'), { kind: 'metadata', query: { name: 'xsd', value: 'xsd0', key: 'xsd=xsd0' } }],
+    // The same classifier as the relay's: a SOAPAction names SOAP 1.1 whatever the Content-Type.
+    [{ ...req('POST', '/p', 'application/json'), headers: { 'content-type': 'application/json', SOAPAction: '"a"' } }, { kind: 'soap', soapVersion: 'soap11' }],
     [req('GET', '/p?wsdlx'), { kind: 'other' }],
     [req('GET', '/p/items?id=1'), { kind: 'other' }],
   ])('%j', (r, expected) => expect(classifyRequest(r)).toEqual(expected));

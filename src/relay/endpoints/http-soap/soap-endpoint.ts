@@ -1,6 +1,6 @@
 /**
  * The SOAP-over-HTTP endpoint (basicHttpRelay / wsHttpRelay style): POSTs to `/{path}` that are
- * SOAP 1.1 or 1.2 (soap-request.ts), and metadata GETs (metadata/). For each SOAP call:
+ * SOAP 1.1 or 1.2 (protocol/soap/http-request.ts), and metadata GETs (metadata/). For each SOAP call:
  *   1. resolve the entity (unknown path: fault);
  *   2. check a transport token (ServiceBusAuthorization, Authorization, sb-hc-token) at once, so
  *      a bad token costs no body read;
@@ -35,7 +35,7 @@ import type { EndpointDeps } from '../../deps';
 import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
 import { correlationIdOf, noteCall } from '../../http/access-log';
 import { discardRequestBody } from '../../http/discard-body';
-import { headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
+import { dropHeader, headerValue, listenerRequestHeaders, splitTarget, stripRelayQuery } from '../../http/http-headers';
 import { parseListenerList } from '../../routing/listener-registry';
 import { ServerResponseHandler } from '../../routing/response-handler';
 import { broadcastTwoWayRefused } from '../../routing/router';
@@ -44,7 +44,7 @@ import { readSoapBody, type PreAuthHead } from './read-body';
 import { scanSoapHead } from '../../../protocol/soap/soap-head';
 import { SoapFaultContext } from './soap-faults';
 import { BroadcastContracts } from './broadcast-contract';
-import { classifySoapRequest, type SoapRequestKind } from './soap-request';
+import { classifySoapHttpRequest, type SoapHttpRequest } from '../../../protocol/soap/http-request';
 
 /** Metrics path label for requests to no known entity (keeps label values bounded). */
 const UNKNOWN_PATH = '(unknown)';
@@ -70,7 +70,9 @@ export class SoapHttpEndpoint {
 
   /** The request's SOAP kind, or undefined when it is not for this endpoint. */
   claims(req: IncomingMessage): SoapRequestKind | undefined {
-    return classifySoapRequest(req.method, splitTarget(req.url ?? '/').search, req.headers);
+    const kind = classifySoapHttpRequest(req.method, splitTarget(req.url ?? '/').search, (name) => headerValue(req.headers, name));
+    // A text/xml POST without SOAPAction is REST/XML as likely as SOAP: relayed as plain HTTP.
+    return kind?.kind === 'xml' ? undefined : kind;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, kind: SoapRequestKind): Promise<void> {
@@ -294,6 +296,9 @@ export class SoapHttpEndpoint {
   }
 }
 
+/** What this endpoint takes: SOAP POSTs and metadata GETs. */
+type SoapRequestKind = Exclude<SoapHttpRequest, { kind: 'xml' }>;
+
 interface CallState {
   path: string;
   action: string | undefined;
@@ -326,7 +331,3 @@ function overLimitResponse(fault: SoapFaultContext, err: RelayError): Buffer {
 
 /** Largest body read only to find the MessageID of a request refused before its body, bytes. */
 const PEEK_BYTES = 64 * 1024;
-
-function dropHeader(headers: Record<string, string>, lowerName: string): void {
-  for (const k of Object.keys(headers)) if (k.toLowerCase() === lowerName) delete headers[k];
-}

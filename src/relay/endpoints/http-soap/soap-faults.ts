@@ -13,13 +13,14 @@
  * travels in the `Relaybridge-Status` header, and the code in `Relaybridge-Error`, for proxies
  * and logs. RelatesTo carries the request's MessageID when it had one.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayError } from '../../../core/errors';
 import type { AddressingVersion, SoapVersion } from '../../../protocol/soap/addressing';
 import { faultFromError } from '../../../protocol/soap/fault';
 import { CORRELATION_HEADER, noteCall } from '../../http/access-log';
 import { httpFormOf } from '../../http/json-error';
-import { soapVersionOfContentType } from './soap-request';
+import { soapVersionOfHeaders } from '../../../protocol/soap/http-request';
+import { headerValue } from '../../http/http-headers';
 
 /** HTTP status of every relay-side SOAP fault (see the file header). */
 export const SOAP_FAULT_HTTP_STATUS = 500;
@@ -53,17 +54,10 @@ export class SoapFaultContext {
   };
 }
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
  * The SOAP fault version for a request that looks like SOAP by its headers (SOAP Content-Type or
  * a SOAPAction header); undefined for other requests (they keep JSON errors).
  */
 export function soapVersionOfRequest(req: IncomingMessage): SoapVersion | undefined {
-  const ct = soapVersionOfContentType(header(req.headers, 'content-type'));
-  if (ct) return ct.version;
-  return header(req.headers, 'soapaction') !== undefined ? 'soap11' : undefined;
+  return soapVersionOfHeaders((name) => headerValue(req.headers, name));
 }

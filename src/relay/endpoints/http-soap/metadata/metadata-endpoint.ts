@@ -18,7 +18,7 @@ import { writeJsonError } from '../../../http/json-error';
 import { parseListenerList } from '../../../routing/listener-registry';
 import { BufferingHandler } from '../../../routing/response-handler';
 import { formatBase, publicBase } from '../public-url';
-import type { MetadataQuery } from '../soap-request';
+import type { MetadataQuery } from '../../../../protocol/soap/http-request';
 import { MetadataCache, type CachedDocument } from './metadata-cache';
 import { rewriteMetadata } from './rewrite';
 

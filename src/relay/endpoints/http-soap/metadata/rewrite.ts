@@ -20,6 +20,7 @@
 import { scanXml } from '../../../../protocol/xml/text-reader';
 import { escapeAttribute, escapeText } from '../../../../protocol/xml/text-writer';
 import type { XmlLimits } from '../../../../protocol/xml/limits';
+import { parseMetadataQuery } from '../../../../protocol/soap/http-request';
 
 export const WSDL11_NS = 'http://schemas.xmlsoap.org/wsdl/';
 export const WSDL_SOAP11_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
@@ -57,8 +58,6 @@ interface Site {
   attribute?: string;
   value: string;
 }
-
-const METADATA_QUERY_RE = /^\?(wsdl|xsd|singlewsdl)(=|&|$)/i;
 
 function isAddressElement(ns: string, local: string): boolean {
   return local === 'address' && (ns === WSDL_SOAP11_NS || ns === WSDL_SOAP12_NS || ns === WSDL_HTTP_NS);
@@ -133,7 +132,7 @@ function isUnder(path: string, base: string): boolean {
 }
 
 function withLinkQuery(search: string, linkQuery: string | undefined): string {
-  if (!linkQuery || !METADATA_QUERY_RE.test(search)) return search;
+  if (!linkQuery || parseMetadataQuery(search) === undefined) return search;
   return `${search}&${linkQuery}`;
 }
 
@@ -155,7 +154,7 @@ export function rewriteMetadata(doc: Buffer, options: RewriteOptions): RewriteRe
       origins.add(u.origin);
       const p = u.pathname.replace(/\/+$/, '');
       if (shortestAddress === undefined || p.length < shortestAddress.length) shortestAddress = p;
-    } else if (s.kind === 'link' && METADATA_QUERY_RE.test(u.search)) {
+    } else if (s.kind === 'link' && parseMetadataQuery(u.search) !== undefined) {
       origins.add(u.origin);
       docPath ??= u.pathname.replace(/\/+$/, '');
     }

@@ -1,21 +1,22 @@
 /**
- * Which requests the SOAP endpoint takes (wcf-wire.md §4.5, §7), decided from the request line
- * and headers only:
+ * The one classifier of an HTTP request that may carry SOAP (wcf-wire.md §4.5, §7), for the relay's
+ * SOAP endpoint and the agent's SOAP front alike, decided from the request line and headers only:
  *   - POST with `Content-Type: application/soap+xml` (SOAP 1.2; action= optional),
  *   - POST with a `SOAPAction` header (SOAP 1.1: quoted, unquoted or `""`; WCF always sends it),
  *     whatever its Content-Type (a wrong one gets a fault, not a plain relay),
- *   - POST of MTOM (`multipart/related; type="application/xop+xml"`): relayed as a stream,
- *     uninspected, with SOAP faults for relay-side errors,
+ *   - POST of MTOM (`multipart/related; type="application/xop+xml"`),
+ *   - POST `text/xml` without `SOAPAction`: 'xml', SOAP 1.1 or REST/XML (WebHttpBinding): the relay
+ *     relays it as plain HTTP, the agent looks at the body,
  *   - GET/HEAD with a metadata query: `?wsdl`, `?wsdl=N`, `?singleWsdl`, `?xsd=N` (any case).
- * A `text/xml` POST without `SOAPAction` is plain HTTP (REST/XML, WebHttpBinding) and is relayed
- * as a stream; its relay-side errors are still written as SOAP 1.1 faults (errorWriterFor).
+ * Pure: headers come through a getter (Node's lower-cased headers, or a case-insensitive record).
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import type { SoapVersion } from '../../../protocol/soap/addressing';
-import { parseContentType } from '../../../protocol/soap/content-type';
+import type { SoapVersion } from './addressing';
+import { parseContentType } from './content-type';
 
-export type SoapRequestKind =
+export type SoapHttpRequest =
   | { readonly kind: 'soap'; readonly version: SoapVersion; readonly mtom: boolean }
+  /** A text/xml POST without SOAPAction: SOAP 1.1 or plain XML, only the body can tell. */
+  | { readonly kind: 'xml' }
   | { readonly kind: 'metadata'; readonly query: MetadataQuery };
 
 /** A normalised metadata query: `wsdl`, `wsdl=wsdl0`, `singlewsdl`, `xsd=xsd0`. */
@@ -27,10 +28,8 @@ export interface MetadataQuery {
   readonly key: string;
 }
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+/** A header by its lower-case name (first value). */
+export type HeaderOf = (lowerCaseName: string) => string | undefined;
 
 /** The SOAP version a Content-Type names; undefined when it names none (or is malformed). */
 export function soapVersionOfContentType(contentType: string | undefined): { version: SoapVersion; mtom: boolean } | undefined {
@@ -79,16 +78,28 @@ export function parseMetadataQuery(search: string): MetadataQuery | undefined {
   return found;
 }
 
-/** Classifies a request for the SOAP endpoint; undefined leaves it to the plain HTTP sender. */
-export function classifySoapRequest(method: string | undefined, search: string, headers: IncomingHttpHeaders): SoapRequestKind | undefined {
-  if (method === 'GET' || method === 'HEAD') {
+/** A metadata GET's query, from a request target (`/path?wsdl`) or a query string. */
+export function metadataQueryOfTarget(requestTarget: string): MetadataQuery | undefined {
+  const q = requestTarget.indexOf('?');
+  return q < 0 ? undefined : parseMetadataQuery(requestTarget.slice(q));
+}
+
+/** Classifies a request; undefined when it is not SOAP by its line and headers. */
+export function classifySoapHttpRequest(method: string | undefined, search: string, header: HeaderOf): SoapHttpRequest | undefined {
+  const m = method?.toUpperCase();
+  if (m === 'GET' || m === 'HEAD') {
     const query = parseMetadataQuery(search);
     return query ? { kind: 'metadata', query } : undefined;
   }
-  if (method !== 'POST') return undefined;
-  const ct = soapVersionOfContentType(header(headers, 'content-type'));
+  if (m !== 'POST') return undefined;
+  const ct = soapVersionOfContentType(header('content-type'));
   if (ct?.mtom) return { kind: 'soap', version: ct.version, mtom: true };
   if (ct?.version === 'soap12') return { kind: 'soap', version: 'soap12', mtom: false };
-  if (header(headers, 'soapaction') !== undefined) return { kind: 'soap', version: 'soap11', mtom: false };
-  return undefined;
+  if (header('soapaction') !== undefined) return { kind: 'soap', version: 'soap11', mtom: false };
+  return ct ? { kind: 'xml' } : undefined;
+}
+
+/** The SOAP fault version for a request that looks like SOAP by its headers; undefined for others. */
+export function soapVersionOfHeaders(header: HeaderOf): SoapVersion | undefined {
+  return soapVersionOfContentType(header('content-type'))?.version ?? (header('soapaction') !== undefined ? 'soap11' : undefined);
 }

@@ -1,5 +1,10 @@
 /** Which requests the SOAP endpoint takes (src/relay/endpoints/http-soap/soap-request.ts). */
-import { classifySoapRequest, parseMetadataQuery } from '../../../../src/relay/endpoints/http-soap/soap-request';
+import { classifySoapHttpRequest, parseMetadataQuery } from '../../../../src/protocol/soap/http-request';
+
+const classifySoapRequest = (method: string, search: string, headers: Record<string, string>) => {
+  const kind = classifySoapHttpRequest(method, search, (name) => headers[name]);
+  return kind?.kind === 'xml' ? undefined : kind;
+};
 import { MetadataCache } from '../../../../src/relay/endpoints/http-soap/metadata/metadata-cache';
 
 describe('classifySoapRequest', () => {
