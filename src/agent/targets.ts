@@ -52,8 +52,17 @@ const TARGETS: Builders = {
   module: (t, ctx) => ({ http: createModuleProxy(t, ctx.logger) }),
   ipc: (t, ctx) => ({ http: new IpcProxy(ctx.path, ctx.hubFor(t.socketPath), { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: ctx.logger }) }),
   nettcp: (t, ctx) => {
-    const proxy = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : ctx.readWsdl(t.wsdl), logger: ctx.logger });
-    return { http: proxy, sessions: proxy };
+    const backend = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : ctx.readWsdl(t.wsdl), logger: ctx.logger });
+    // The same SOAP front as http: net.tcp takes SOAP 1.2, so SOAP 1.1 callers are translated.
+    const front = new SoapHttpProxy(backend, {
+      soapVersion: 'soap12',
+      rewriteTo: true,
+      address: t.address ?? t.url,
+      maxMessageBytes: t.maxMessageBytes,
+      timeoutMs: t.timeoutMs,
+      logger: ctx.logger,
+    });
+    return { http: front, sessions: backend };
   },
   tcp: (t) => ({ stream: tcpTarget(t.host, t.port) }),
   ws: (t) => ({ stream: wsTarget(t.url) }),

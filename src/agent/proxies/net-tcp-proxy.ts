@@ -1,11 +1,10 @@
 /**
- * The `nettcp` service proxy: relayed SOAP calls to a local WCF service over net.tcp
- * ([MC-NMF] duplex + binary XML with session dictionaries; security None).
+ * The `nettcp` back-end: relayed SOAP calls to a local WCF service over net.tcp ([MC-NMF] duplex
+ * + binary XML with session dictionaries; security None), behind the same SOAP front as every
+ * target (soap-http-proxy.ts, declared SOAP 1.2: the front rewrites wsa:To, translates SOAP 1.1
+ * callers (basicHttp clients: binding bridging) and their replies, and answers failures as
+ * faults in the caller's version).
  *
- * - SOAP 1.2 requests (what the relay's net.tcp endpoint and SOAP 1.2 HTTP clients send) go as
- *   they are, with wsa:To rewritten to the service's address (WCF drops messages whose To does
- *   not match, wcf-wire.md §4.2). SOAP 1.1 requests (basicHttp clients: binding bridging) are
- *   translated to SOAP 1.2 + WS-Addressing and their replies back.
  * - A relayed net.tcp client session (a session carrier, protocol/hyco/session-carrier.ts) gets a
  *   service session of its own for its whole life (openSession): WCF's default PerSession
  *   instancing keeps per-client state there, and callbacks flow back on it. At most
@@ -17,25 +16,20 @@
  *   opened while every session is busy and the pool is below maxSessions.
  * - One-way requests (no MessageID; an operation the WSDL marks one-way, from the `wsdl` file or
  *   `wsdlUrl`; an action listed in oneWayActions) are answered 202 as soon as they are written.
- * - Failures (service down, timeout, NMF fault) become SOAP faults in the caller's version.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/logger';
-import type { SoapVersion } from '../../protocol/soap/addressing';
-import { classifySoapContentType, parseSoapActionHeader } from '../../protocol/soap/content-type';
-import type { AddressingInfo } from '../../protocol/soap/envelope';
+import { ProtocolError, RelayError } from '../../core/errors';
 import { TokenSoapMessage } from '../../protocol/soap-binary';
-import { parseXml } from '../../protocol/xml/text-reader';
-import { soap11RequestToSoap12, soap12ResponseToSoap11 } from '../../protocol/soap/translate';
-import { acceptedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, isWholeWsdl, readBody, xmlLimitsFor } from '../soap/soap-http';
-import type { MetadataQuery } from '../../protocol/soap/http-request';
-import type { XmlLimits } from '../../protocol/xml/limits';
-import type { LocalRequest, LocalResponse } from './http-proxy';
-import { operationOf, WsdlSource } from '../soap/wsdl-source';
-import { NetTcpSession, type OutgoingMessage, type SessionReply } from './net-tcp-session';
-import type { ServiceProxy, ServiceSession, SessionTarget } from './service-proxy';
-import { RelayError } from '../../core/errors';
 import { faultFromError } from '../../protocol/soap/fault';
+import { metadataQueryOfTarget, type MetadataQuery } from '../../protocol/soap/http-request';
+import type { XmlLimits } from '../../protocol/xml/limits';
+import { parseXml } from '../../protocol/xml/text-reader';
+import { acceptedResponse, bufferedResponse, isWholeWsdl, readBody, xmlLimitsFor } from '../soap/soap-http';
+import { operationOf, WsdlSource } from '../soap/wsdl-source';
+import type { LocalRequest, LocalResponse } from './http-proxy';
+import { NetTcpSession, type SessionReply } from './net-tcp-session';
+import type { ServiceSession, SessionTarget } from './service-proxy';
+import type { SoapTransport } from './soap-http-proxy';
 
 const SOAP12_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
@@ -69,7 +63,7 @@ export interface NetTcpProxyOptions {
   readonly logger: Logger;
 }
 
-export class NetTcpProxy implements ServiceProxy, SessionTarget {
+export class NetTcpProxy implements SoapTransport, SessionTarget {
   readonly #o: NetTcpProxyOptions;
   readonly #sessions = new Set<NetTcpSession>();
   /** Service sessions of relayed client sessions (one each, never pooled). */
@@ -106,67 +100,60 @@ export class NetTcpProxy implements ServiceProxy, SessionTarget {
     return this.#sessions.size;
   }
 
+  /**
+   * A call from the SOAP front (soap-http-proxy.ts): SOAP 1.2 text with `To` already the
+   * service's (the front translated a SOAP 1.1 caller's message, and translates the reply back),
+   * or a metadata GET. The envelope is parsed once: its addressing and its binary encoding come
+   * from the same tokens. Failures are thrown: the front answers them as faults in the caller's version.
+   */
   async call(request: LocalRequest): Promise<LocalResponse> {
-    const kind = classifyRequest(request);
-    if (kind.kind === 'metadata') return this.#metadata(kind.query);
-    if (request.method.toUpperCase() !== 'POST') {
+    const method = request.method.toUpperCase();
+    const query = method === 'GET' ? metadataQueryOfTarget(request.requestTarget) : undefined;
+    if (query) return this.#metadata(query);
+    if (method !== 'POST') {
       return bufferedResponse(404, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from('A net.tcp service takes SOAP POSTs only.\n'), 'Not Found');
     }
-    const contentType = headerValue(request.headers, 'content-type');
-    let version: SoapVersion = 'soap12';
-    let addressing: AddressingInfo | undefined;
+    const body = await readBody(request.body, this.#o.maxMessageBytes);
+    const message = TokenSoapMessage.read(parseXml(body, this.#limits));
+    if (message.soapVersion !== 'soap12') throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'a net.tcp service takes SOAP 1.2 envelopes only');
+    const addressing = message.addressing;
+    const oneWay = addressing?.messageId === undefined || (await this.#isOneWay(addressing.action));
+    const shared = this.#o.shareSessions === true;
+    // A shared session is picked and the call placed on it in one synchronous step (see #session).
+    const session = shared ? this.#session(oneWay ? undefined : addressing?.messageId) : await this.#dedicated();
+    let reply: SessionReply | undefined;
     try {
-      const body = await readBody(request.body, this.#o.maxMessageBytes);
-      const kind = contentType ? classifySoapContentType(contentType) : undefined;
-      // Parsed once (tokens: the version when the Content-Type does not say it, the To rewrite,
-      // and the binary encoding all work on them).
-      let message = kind?.soapVersion === undefined ? TokenSoapMessage.read(parseXml(body, this.#limits)) : undefined;
-      version = kind?.soapVersion ?? message!.soapVersion;
-      let xml: OutgoingMessage;
-      let oneWay: boolean;
-      if (version === 'soap11') {
-        const action = parseSoapActionHeader(headerValue(request.headers, 'soapaction'));
-        oneWay = await this.#isOneWay(action);
-        const t = soap11RequestToSoap12(body, { action, to: this.#address, newMessageId: () => `urn:uuid:${randomUUID()}`, oneWay });
-        xml = t.body;
-        addressing = t.addressing;
-      } else {
-        message = (message ?? TokenSoapMessage.read(parseXml(body, this.#limits))).withTo(this.#address);
-        xml = message.tokens;
-        addressing = message.addressing;
-        const action = addressing?.action;
-        oneWay = addressing?.messageId === undefined || (await this.#isOneWay(action));
-      }
-      const shared = this.#o.shareSessions === true;
-      // A shared session is picked and the call placed on it in one synchronous step (see #session).
-      const session = shared ? this.#session(oneWay ? undefined : addressing?.messageId) : await this.#dedicated();
-      let reply: SessionReply | undefined;
-      try {
-        if (oneWay) {
-          await session.send(xml);
-          return acceptedResponse();
-        }
-        reply = await session.call(xml, addressing!.messageId!, this.#o.timeoutMs);
-      } finally {
-        // A session of its own: ended once its one call is over (the service drops its instance).
-        if (!shared) void session.close().catch(() => undefined);
-      }
-      if (reply === undefined) {
-        // Later calls were answered and this one was not: the operation is one-way; remember it
-        // so its next calls are answered at once (bounded: one entry per action).
-        if (addressing?.action !== undefined && this.#learnedOneWay.size < 1024) this.#learnedOneWay.add(addressing.action);
+      if (oneWay) {
+        await session.send(message.tokens);
         return acceptedResponse();
       }
-      if (version === 'soap11') {
-        const t = soap12ResponseToSoap11(reply.xml);
-        return bufferedResponse(t.isFault ? 500 : 200, { 'content-type': t.contentType }, t.body);
-      }
-      return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply.xml);
-    } catch (err) {
-      this.#o.logger.debug({ err: (err as Error).message }, 'net.tcp call failed');
-      // The caller's own messageId: a 1.1 caller has none (its translated addressing is ours).
-      return faultResponse(err, version, version === 'soap12' ? addressing : undefined, this.#o.logger, { id: request.id });
+      reply = await session.call(message.tokens, addressing!.messageId!, this.#o.timeoutMs);
+    } finally {
+      // A session of its own: ended once its one call is over (the service drops its instance).
+      if (!shared) void session.close().catch(() => undefined);
     }
+    if (reply === undefined) {
+      // Later calls were answered and this one was not: the operation is one-way; remember it
+      // so its next calls are answered at once (bounded: one entry per action).
+      if (addressing?.action !== undefined && this.#learnedOneWay.size < 1024) this.#learnedOneWay.add(addressing.action);
+      return acceptedResponse();
+    }
+    return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply.xml);
+  }
+
+  /** The service's address: what the front writes into `To`. */
+  localUrl(): URL {
+    return new URL(this.#address);
+  }
+
+  /** A net.tcp service has no `{url}?wsdl` over HTTP: its WSDL is wsdlUrl's or the configured file. */
+  serviceUrl(): URL | undefined {
+    return undefined;
+  }
+
+  /** The service's WSDL, for the front to share (one read per target). */
+  get wsdl(): WsdlSource {
+    return this.#wsdl;
   }
 
   /** WSDL/XSD for the relay's metadata endpoint: from wsdlUrl (same query) or the configured file. */

@@ -45,13 +45,20 @@ import { WsdlSource } from '../soap/wsdl-source';
 import type { LocalRequest, LocalResponse } from './http-proxy';
 import type { ServiceProxy } from './service-proxy';
 
-/** Where calls go after the SOAP layer: a local HTTP service (HttpProxy) or an in-process SOAP server. */
+/**
+ * A back-end: where calls go after the SOAP front. A local HTTP service (HttpProxy), an
+ * in-process `soap` server (module), or a WCF service over net.tcp (NetTcpProxy, declared SOAP
+ * 1.2). It gets the message in the version the front chose, `To` rewritten, and answers with the
+ * service's reply, an empty 2xx for a one-way call, or a thrown error.
+ */
 export interface SoapTransport {
   call(request: LocalRequest): Promise<LocalResponse>;
   /** The local URL a relayed request target maps to (for wsa:To). */
   localUrl(requestTarget: string): URL;
-  /** The service's base URL as configured (its WSDL is at `{url}?wsdl`). */
-  serviceUrl(): URL;
+  /** The service's base URL as configured (its WSDL is at `{url}?wsdl`); undefined when it has none over HTTP. */
+  serviceUrl(): URL | undefined;
+  /** The back-end's own reader of the service's WSDL, shared with the front (one read per target). */
+  readonly wsdl?: WsdlSource;
   close(): void | Promise<void>;
 }
 
@@ -115,15 +122,18 @@ export class SoapHttpProxy implements ServiceProxy {
     this.#limits = xmlLimitsFor(options.maxMessageBytes);
     this.#newMessageId = options.newMessageId ?? (() => `urn:uuid:${randomUUID()}`);
     this.#declared = options.soapVersion ? [options.soapVersion] : undefined;
-    this.#wsdl = new WsdlSource({
-      text: options.wsdl,
-      // `{url}?wsdl`: with the service's own path, never `{url}/?wsdl` (Mono answers that 500).
-      url: () => new URL(options.wsdlUrl ?? `${stripQuery(httpProxy.serviceUrl().href)}?wsdl`),
-      timeoutMs: options.timeoutMs,
-      ca: options.ca,
-      rejectUnauthorized: options.rejectUnauthorized,
-      logger: options.logger,
-    });
+    const serviceUrl = httpProxy.serviceUrl();
+    this.#wsdl =
+      httpProxy.wsdl ??
+      new WsdlSource({
+        text: options.wsdl,
+        // `{url}?wsdl`: with the service's own path, never `{url}/?wsdl` (Mono answers that 500).
+        url: options.wsdlUrl !== undefined || serviceUrl ? () => new URL(options.wsdlUrl ?? `${stripQuery(serviceUrl!.href)}?wsdl`) : undefined,
+        timeoutMs: options.timeoutMs,
+        ca: options.ca,
+        rejectUnauthorized: options.rejectUnauthorized,
+        logger: options.logger,
+      });
   }
 
   close(): void | Promise<void> {
