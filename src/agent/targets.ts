@@ -50,7 +50,15 @@ const TARGETS: Builders = {
     }),
   }),
   module: (t, ctx) => ({ http: createModuleProxy(t, ctx.logger) }),
-  ipc: (t, ctx) => ({ http: new IpcProxy(ctx.path, ctx.hubFor(t.socketPath), { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: ctx.logger }) }),
+  ipc: (t, ctx) => ({
+    // The same SOAP front, with no version of its own (the processes take either) and no To to rewrite.
+    http: new SoapHttpProxy(new IpcProxy(ctx.path, ctx.hubFor(t.socketPath), { timeoutMs: t.timeoutMs, maxMessageBytes: t.maxMessageBytes, logger: ctx.logger }), {
+      rewriteTo: false,
+      maxMessageBytes: t.maxMessageBytes,
+      timeoutMs: t.timeoutMs,
+      logger: ctx.logger,
+    }),
+  }),
   nettcp: (t, ctx) => {
     const backend = new NetTcpProxy({ ...t, wsdl: t.wsdl === undefined ? undefined : ctx.readWsdl(t.wsdl), logger: ctx.logger });
     // The same SOAP front as http: net.tcp takes SOAP 1.2, so SOAP 1.1 callers are translated.

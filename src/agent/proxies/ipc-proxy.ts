@@ -1,8 +1,10 @@
 /**
- * The `ipc` service proxy: SOAP calls on a path are served by local Node processes that
- * registered operations with the agent over net-ipc (ipc/ipc-hub.ts), with no HTTP hop. The
- * agent reads the envelope (either SOAP version), calls the operation with plain arguments, and
- * writes the reply or fault in the caller's SOAP version.
+ * The `ipc` back-end: SOAP calls on a path are served by local Node processes that registered
+ * operations with the agent over net-ipc (ipc/ipc-hub.ts), with no HTTP hop. It sits behind the
+ * same SOAP front as every target (soap-http-proxy.ts), which classifies, reads the body and the
+ * envelope once and hands that reading over (wantsEnvelope); here the call is dispatched by its
+ * Body element (or action) with plain arguments, and the reply or fault is written in the
+ * caller's SOAP version (the front never translates: the processes take either version).
  */
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
@@ -14,7 +16,7 @@ import { buildRpcFault, buildRpcReply, readRpcCall } from '../ipc/soap-rpc';
 import { acceptedResponse, actionNotSupportedResponse, bufferedResponse, classifyRequest, faultResponse, headerValue, isWholeWsdl, readBody, xmlLimitsFor } from '../soap/soap-http';
 import { readWsdlInfo, replyActionFor, type QName, type WsdlInfo } from '../../protocol/soap/wsdl-info';
 import type { LocalRequest, LocalResponse } from './http-proxy';
-import type { ServiceProxy } from './service-proxy';
+import type { SoapTransport } from './soap-http-proxy';
 
 export interface IpcProxyOptions {
   timeoutMs: number;
@@ -22,7 +24,7 @@ export interface IpcProxyOptions {
   logger: Logger;
 }
 
-export class IpcProxy implements ServiceProxy {
+export class IpcProxy implements SoapTransport {
   readonly #path: string;
   readonly #hub: IpcHub;
   readonly #o: IpcProxyOptions;
@@ -42,7 +44,23 @@ export class IpcProxy implements ServiceProxy {
     /* the hub is closed by the agent */
   }
 
-  async call(req: LocalRequest): Promise<LocalResponse> {
+  /** The front reads every envelope for this back-end. */
+  readonly wantsEnvelope = true;
+
+  /**
+   * A SOAP call with the front's reading of its envelope; without one, a metadata GET, another
+   * request (405), or a SOAP POST whose body the front could not read as an envelope (a fault).
+   * Failures are faults in the caller's version with their message: the caller's own processes
+   * answer, nothing private is behind them.
+   */
+  async call(req: LocalRequest, envelope?: EnvelopeInfo): Promise<LocalResponse> {
+    if (envelope && Buffer.isBuffer(req.body)) {
+      try {
+        return await this.#dispatch(req.body, envelope);
+      } catch (err) {
+        return faultResponse(err, envelope.soapVersion, envelope.addressing, this.#o.logger, { expose: true, id: req.id });
+      }
+    }
     const kind = classifyRequest(req);
     if (kind.kind === 'metadata') {
       const wsdl = this.#hub.registered(this.#path).find((r) => r.wsdl)?.wsdl;
@@ -53,14 +71,22 @@ export class IpcProxy implements ServiceProxy {
       if (req.body && !Buffer.isBuffer(req.body)) req.body.resume();
       return text(405, 'Method Not Allowed', `'${this.#path}' serves SOAP calls (POST text/xml or application/soap+xml).\n`);
     }
-    let info: EnvelopeInfo | undefined;
     try {
       const body = await readBody(req.body, this.#o.maxMessageBytes);
-      info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
-      return await this.#dispatch(body, info);
+      return await this.#dispatch(body, inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits));
     } catch (err) {
-      return faultResponse(err, info?.soapVersion ?? kind.soapVersion, info?.addressing, this.#o.logger, { expose: true, id: req.id });
+      return faultResponse(err, kind.soapVersion, undefined, this.#o.logger, { expose: true, id: req.id });
     }
+  }
+
+  /** Only the path matters (the front keys what it learns by it). */
+  localUrl(requestTarget: string): URL {
+    return new URL(requestTarget, 'http://localhost');
+  }
+
+  /** The processes register their WSDL with the hub: there is none to fetch. */
+  serviceUrl(): URL | undefined {
+    return undefined;
   }
 
   async #dispatch(body: Buffer, info: EnvelopeInfo): Promise<LocalResponse> {

@@ -52,7 +52,13 @@ import type { ServiceProxy } from './service-proxy';
  * service's reply, an empty 2xx for a one-way call, or a thrown error.
  */
 export interface SoapTransport {
-  call(request: LocalRequest): Promise<LocalResponse>;
+  /**
+   * One call. `envelope` is the front's reading of the message when the front read it and sends
+   * it unchanged (a back-end that needs the envelope does not scan it again).
+   */
+  call(request: LocalRequest, envelope?: EnvelopeInfo): Promise<LocalResponse>;
+  /** The back-end works on the envelope (ipc: dispatch by its Body): the front always reads it. */
+  readonly wantsEnvelope?: boolean;
   /** The local URL a relayed request target maps to (for wsa:To). */
   localUrl(requestTarget: string): URL;
   /** The service's base URL as configured (its WSDL is at `{url}?wsdl`); undefined when it has none over HTTP. */
@@ -164,7 +170,7 @@ export class SoapHttpProxy implements ServiceProxy {
     const call: Call = { req, body, soapVersion: kind.soapVersion, info: undefined, localPath };
     // The version the service takes and no WS-Addressing (a plain basicHttp call): nothing to
     // rewrite or translate, so the envelope goes on unscanned.
-    if (!this.#o.knownActionsOnly && !mayHaveAddressing(body) && (await this.#targetVersion(call)) === kind.soapVersion) return this.#attempts(call);
+    if (!this.#o.knownActionsOnly && !this.#http.wantsEnvelope && !mayHaveAddressing(body) && (await this.#targetVersion(call)) === kind.soapVersion) return this.#attempts(call);
     try {
       call.info = inspectEnvelope(body, headerValue(req.headers, 'content-type'), headerValue(req.headers, 'soapaction'), this.#limits);
     } catch {
@@ -231,7 +237,7 @@ export class SoapHttpProxy implements ServiceProxy {
     }
     const info = call.info;
     const out = info && this.#o.rewriteTo && info.addressing?.to !== undefined ? info.message.withTo(this.#to(call.req)).bytes : call.body;
-    const res = await this.#http.call({ ...call.req, body: out });
+    const res = await this.#http.call({ ...call.req, body: out }, out === call.body ? info : undefined);
     const checked = await this.#checked(res, target);
     return target === 'soap12' && checked.kind === 'reply' && checked.res.statusCode === 500 ? this.#addressedFault(call, checked) : checked;
   }
