@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { RelayError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
-import { soapVersionOfContentType } from '../../protocol/soap/http-request';
+import { envelopeVersionOfContentType as soapVersionOf } from '../../protocol/soap/http-request';
 import { mayHaveAddressing, type AddressingInfo } from '../../protocol/soap/envelope';
 import { inspectEnvelope, type EnvelopeInfo } from '../../protocol/soap/soap-message';
 import { parseFault } from '../../protocol/soap/fault';
@@ -377,10 +377,6 @@ function label(v: SoapVersion): string {
   return v === 'soap11' ? '1.1' : '1.2';
 }
 
-function soapVersionOf(contentType: string | undefined): SoapVersion | undefined {
-  const ct = soapVersionOfContentType(contentType);
-  return ct && !ct.mtom ? ct.version : undefined;
-}
 
 function badResponse(statusCode: number, detail: string): RelayError {
   return new TargetAnswerError(statusCode, detail);

@@ -113,9 +113,21 @@ export class RequestServer {
     } catch (err) {
       if (!Buffer.isBuffer(body)) body.destroy();
       // The caller would wait for the relay's timeout: answer 502 on the control connection now.
-      return this.respond(link, req, errorResponse(this.#unreachable(req.address, err, 'response')));
+      return this.#sendError(link, req, this.#unreachable(req.address, err, 'response'));
     }
     streamResponse(ep, head, first, body);
+  }
+
+  /**
+   * An error answered on the control connection whatever its limit: never over a rendezvous (the
+   * one that failed is why it is sent), its JSON body left out if the connection's limit is
+   * smaller (the status and the code header still say it).
+   */
+  #sendError(link: ControlLink, req: RequestCommand, err: RelayError): void {
+    const r = errorResponse(err);
+    const body = r.body as Buffer;
+    const head = { requestId: req.id, statusCode: r.statusCode, statusDescription: r.statusMessage || undefined, responseHeaders: r.headers };
+    this.#sendInline(link, head, body.length <= link.controlBodyLimit ? body : Buffer.alloc(0));
   }
 
   /** A whole answer on the control connection; an empty 2xx is marked as the service's one-way acknowledgement. */
@@ -134,7 +146,7 @@ export class RequestServer {
       // The request itself is out of reach, but its id is not: the relay takes a control-channel
       // response for it (the request went out on this channel), so the caller gets 502 now
       // instead of the relay's timeout.
-      return this.respond(link, cmd, errorResponse(this.#unreachable(cmd.address, err, 'request')));
+      return this.#sendError(link, cmd, this.#unreachable(cmd.address, err, 'request'));
     }
     const bodyStream = new PassThrough();
     let started = false;

@@ -78,6 +78,12 @@ export function parseMetadataQuery(search: string): MetadataQuery | undefined {
   return found;
 }
 
+/** The SOAP version of a reply's Content-Type when it is a plain envelope (not MTOM); undefined otherwise. */
+export function envelopeVersionOfContentType(contentType: string | undefined): SoapVersion | undefined {
+  const ct = soapVersionOfContentType(contentType);
+  return ct && !ct.mtom ? ct.version : undefined;
+}
+
 /** A metadata GET's query, from a request target (`/path?wsdl`) or a query string. */
 export function metadataQueryOfTarget(requestTarget: string): MetadataQuery | undefined {
   const q = requestTarget.indexOf('?');

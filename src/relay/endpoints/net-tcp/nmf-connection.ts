@@ -43,13 +43,9 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { AuthError, ProtocolError, RelayError, toRelayError } from '../../../core/errors';
-import type { HybridConnection } from '../../../core/entities';
+import { ProtocolError } from '../../../core/errors';
 import type { Logger, ThrottledWarning } from '../../../core/logger';
 import type { TimerHandle } from '../../../core/clock';
-import type { AuthorizeResult } from '../../../auth';
-import { SessionReader, SessionWriter } from '../../../protocol/nbfx';
-import { decodeEnvelope } from '../../../protocol/soap-binary';
 import {
   FaultString,
   KnownEncoding,
@@ -59,105 +55,17 @@ import {
   encodeEnd,
   encodeFault,
   encodePreambleAck,
-  encodeSizedEnvelope,
   encodeUpgradeResponse,
   type ServerFrame,
 } from '../../../protocol/nmf';
-import { soap12ContentType } from '../../../protocol/soap/content-type';
-import type { XmlToken } from '../../../protocol/xml/tokens';
-import { httpFormOf } from '../../http/json-error';
 import type { EndpointDeps } from '../../deps';
 import type { PreAuthSlot } from '../../guard/pre-auth-slots';
-import type { RelayConfig } from '../../options';
-import { assertOperationAllowed, signingRule } from '../../access/operation-rules';
-import {
-  BINARY_CARRIER,
-  NET_TCP_SESSION,
-  SESSION_ENCODINGS_HEADER,
-  SESSION_KIND_HEADER,
-  SESSION_TARGET_HEADER,
-  SessionCloseCode,
-} from '../../../protocol/hyco';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from '../../../protocol/xml/limits';
-import { parseXml } from '../../../protocol/xml/text-reader';
-import type { WsEndpoint } from '../../../transport/ws-endpoint';
-import type { CarrierLink, PendingCarrier } from '../../routing/pending-carrier';
 import { StateMachine } from '../../../core/state-machine';
-import { CARRIER_TRANSITIONS, CONNECTION_TRANSITIONS, CarrierState, ConnectionState } from './connection-state';
-import { forwardRpc, type RpcCall } from './rpc-call';
-import { broadcastTwoWayRefused } from '../../routing/router';
-import {
-  carriedRequestPayload,
-  decodeRequest,
-  encodeReply,
-  encodeSelfContainedReply,
-  errorFault,
-  peekRequestToken,
-  replyFromResponse,
-  replyHead,
-  requestXml,
-  type DecodedRequest,
-} from './soap-messages';
+import { CONNECTION_TRANSITIONS, ConnectionState } from './connection-state';
+import { ClientSession, VIA_TOKEN_PARAM, type AccessEntry, type NetTcpConfig, type SessionConnection, type SessionSlots } from './client-session';
 
-export type NetTcpConfig = NonNullable<RelayConfig['netTcp']>;
-
-/** Query parameter that may carry a SAS token in the Via. */
-const VIA_TOKEN_PARAM = 'sb-hc-token';
-
-interface Session {
-  readonly id: number;
-  readonly entity: HybridConnection;
-  readonly requestTarget: string;
-  readonly host: string;
-  readonly reader: SessionReader;
-  readonly writer: SessionWriter;
-  /** Request/reply calls waiting for their reply (one-way calls are not tracked). */
-  readonly calls: Set<RpcCall>;
-  /** The last token that authorized a message on this session. */
-  token: string | undefined;
-  /** The session is over (ended or its connection closed): late replies are dropped. */
-  closed: boolean;
-  /**
-   * Singleton-unsized (TransferMode.Streamed): one request per preamble, as Unsized Envelope
-   * chunks, binary without session dictionary (msbin1); the reply likewise, then End.
-   */
-  readonly streamed: boolean;
-  chunks: Buffer[];
-  /** Streamed: a reply is still to come. */
-  awaitingReply: boolean;
-  /**
-   * Duplex sessions to a listener that carries sessions: the session's carrier to the agent
-   * (protocol/hyco/session-carrier.ts). undefined until the first message; null when the path's
-   * listeners do not carry sessions (then every message is its own relayed request).
-   */
-  carrier: Carrier | null | undefined;
-}
-
-/** #openCarrier's answer when the path holds netTcp.maxSessionsPerPath sessions (the client got ServerTooBusy). */
-const TOO_BUSY = Symbol('too busy');
-
-/** One client session's carrier (CARRIER_TRANSITIONS: OPENING, messages queue; OPEN; OVER). */
-interface Carrier {
-  readonly state: StateMachine<CarrierState>;
-  pending: PendingCarrier;
-  ep: WsEndpoint | undefined;
-  /**
-   * Binary carrier: the service's address (`To` of what goes to it) and a mirror of the
-   * service's session strings (to read RelatesTo of what comes back); undefined for text.
-   */
-  binary: { readonly to: string; readonly serviceStrings: SessionReader } | undefined;
-  /** Messages that came while the carrier was opening. */
-  readonly queue: Array<{ request: DecodedRequest; messageId: string | undefined }>;
-  /** Client requests not answered yet, by MessageID: faulted if the carrier fails; an access line each. */
-  readonly awaiting: Map<string, CarriedCall>;
-  readonly startedAt: number;
-}
-
-/** A call on a carried session waiting for its reply. */
-interface CarriedCall {
-  readonly operation: string;
-  readonly startedAt: number;
-}
+export type { NetTcpConfig, SessionSlots } from './client-session';
 
 export interface NmfConnectionOptions {
   readonly ctx: EndpointDeps;
@@ -179,11 +87,6 @@ export interface NmfConnectionOptions {
 }
 
 /** Counts carried sessions per hybrid connection path. */
-export interface SessionSlots {
-  /** False when the path holds netTcp.maxSessionsPerPath sessions already. */
-  acquire(path: string): boolean;
-  release(path: string): void;
-}
 
 /** Time a connection without an unauthenticated slot has to authenticate by its preamble, ms. */
 const OVER_CAP_GRACE_MS = 5000;
@@ -195,7 +98,7 @@ export class NmfConnection {
   readonly #decoder: ServerDecoder;
   /** Where bytes go: the socket, or the TLS socket after an ssl-tls upgrade. */
   #out: Duplex;
-  #session: Session | undefined;
+  #session: ClientSession | undefined;
   #sessionCount = 0;
   readonly #state = new StateMachine<ConnectionState>('net.tcp connection', ConnectionState.Preamble, CONNECTION_TRANSITIONS);
   #preamble: Extract<ServerFrame, { type: 'preamble' }> | undefined;
@@ -309,7 +212,7 @@ export class NmfConnection {
     const whole = frames.find((f) => f.type === 'envelope');
     const prefix = whole ? whole.payload.subarray(0, allowance) : this.#decoder.partialEnvelope(allowance);
     if (!prefix) return false;
-    const { complete, token } = peekRequestToken(prefix, session.reader);
+    const { complete, token } = session.peekToken(prefix);
     if (!complete || token === undefined) return false;
     try {
       this.#o.ctx.access.authorizeToken(session.entity, 'Send', token);
@@ -443,7 +346,7 @@ export class NmfConnection {
   }
 
   /** Via -> hybrid connection; undefined after a fault was sent. */
-  async #route(via: string): Promise<Session | undefined> {
+  async #route(via: string): Promise<ClientSession | undefined> {
     const ctx = this.#o.ctx;
     let url: URL;
     try {
@@ -468,191 +371,56 @@ export class NmfConnection {
       }
     }
     const encoded = entity.path.split('/').map(encodeURIComponent).join('/');
-    return {
+    return new ClientSession({
       id: ++this.#sessionCount,
       entity,
       requestTarget: `/${encoded}${suffix ? `/${suffix.split('/').map(encodeURIComponent).join('/')}` : ''}`,
       host: url.host,
-      reader: new SessionReader(),
-      writer: new SessionWriter({ maxSessionBytes: this.#o.config.maxSessionBytes }),
-      calls: new Set(),
       token: viaToken,
-      closed: false,
       streamed: this.#preamble?.mode === Mode.SingletonUnsized,
-      chunks: [],
-      awaitingReply: false,
-      carrier: undefined,
-    };
+      ctx,
+      config: this.#o.config,
+      log: this.#log,
+      slots: this.#o.sessionSlots,
+      xmlLimits: this.#xmlLimits,
+      connection: this.#link,
+    });
   }
 
   #onEnvelope(payload: Buffer): void {
     const session = this.#session;
     if (!session) return this.#fault(FaultString.InvalidRecordSequence, 'envelope outside a session');
-    let request: ReturnType<typeof decodeRequest>;
-    try {
-      request = decodeRequest(payload, session.streamed ? undefined : session.reader);
-    } catch (err) {
-      // WCF marks the session unusable after any decode error; so do we (wcf-wire.md §3.2).
-      this.#protocolFailure(err);
-      return;
-    }
-    const { messageId, action } = request.addressing;
-    try {
-      this.#authorize(session, request.token, action);
-    } catch (err) {
-      this.#log.debug({ err: (err as Error).message }, 'net.tcp message not authorized');
-      this.#refuseCall(session, toRelayError(err), action, messageId);
-      return;
-    }
-    if (session.calls.size >= this.#o.config.maxPendingCallsPerSession) {
-      this.#refuseCall(session, new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.'), action, messageId);
-      return;
-    }
-    if (session.entity.broadcast) return this.#broadcast(session, request, action, messageId);
-    if (!session.streamed && session.carrier !== null) {
-      if (session.carrier === undefined) {
-        const opened = this.#openCarrier(session);
-        if (opened === TOO_BUSY) return; // the connection got ServerTooBusy
-        session.carrier = opened;
-      }
-      if (session.carrier) return this.#carry(session, session.carrier, request, messageId);
-    }
-    const call = forwardRpc(this.#o.ctx, {
-      entity: session.entity,
-      requestTarget: session.requestTarget,
-      headers: relayedHeaders(session, action),
-      body: requestXml(request),
-      remoteEndpoint: this.#remoteEndpoint,
-      action,
-    });
-    // One-way calls (no MessageID) are handed over and forgotten: nothing goes back.
-    if (messageId !== undefined) session.calls.add(call);
-    if (session.streamed) session.awaitingReply = messageId !== undefined;
-    call.promise.then(
-      (res) => {
-        session.calls.delete(call);
-        if (messageId === undefined) return;
-        const reply = replyFromResponse(res, { action, messageId }, this.#xmlLimits);
-        // An empty answer (202, or Mono's empty 200) means a one-way operation: WCF clients may
-        // still send MessageID on those (Mono does), so nothing goes back.
-        if (reply) this.#sendReply(session, reply);
-        else this.#streamedDone(session);
-      },
-      (err: unknown) => {
-        session.calls.delete(call);
-        const e = withCallId(toRelayError(err), call.id);
-        this.#log.debug({ err: e.message, code: e.code }, 'net.tcp call failed at the relay');
-        if (messageId !== undefined) this.#sendReply(session, errorFault(e, messageId));
-      },
-    );
+    session.onEnvelope(payload);
   }
 
-  /**
-   * A message to a broadcast entity (event distribution): a one-way message (no MessageID) goes,
-   * as SOAP text, to every listener of the path on every node, and nothing comes back; a request
-   * that waits for a reply (a MessageID: Microsoft's clients send one only on two-way operations)
-   * gets RELAY_ERR_BROADCAST_ONE_WAY at once.
-   */
-  #broadcast(session: Session, request: ReturnType<typeof decodeRequest>, action: string | undefined, messageId: string | undefined): void {
+  /** What a session may ask of its connection. */
+  readonly #link: SessionConnection = {
+    write: (parts) => this.#write(parts),
+    fault: (fault, reason) => this.#fault(fault, reason),
+    accessLine: (e) => this.#accessLine(e),
+    authenticated: () => this.#authenticate(),
+    protocolFailure: (err) => this.#protocolFailure(err),
+    isCurrent: (session) => this.#session === session && !this.#state.is(ConnectionState.Closed),
+    replySettled: () => {
+      if (this.#state.is(ConnectionState.Ending)) this.#endSession(ConnectionState.Preamble);
+    },
+    serviceEnded: (session) => {
+      if (this.#session === session) this.#endSession(ConnectionState.ServerEnded);
+    },
+    remote: () => this.#remoteEndpoint,
+  };
+
+  /** This connection's access line for a call or refusal (started now unless said, its duration up to now). */
+  #accessLine(e: AccessEntry): void {
     const ctx = this.#o.ctx;
-    const path = session.entity.path;
-    if (messageId !== undefined) {
-      return this.#refuseCall(session, broadcastTwoWayRefused(path), action, messageId);
-    }
-    const id = ctx.accessLog.newId();
-    const operation = ctx.router.labels.label(path, action);
-    const line = { id, method: 'POST', path, operation };
-    const body = requestXml(request);
-    const max = ctx.config.limits.controlBodyThresholdBytes;
-    if (body.length > max) {
-      this.#log.warn({ path, bytes: body.length, max }, 'net.tcp one-way message too large for a broadcast hybrid connection: dropped');
-      return this.#accessLine({ ...line, status: 413, code: 'RELAY_ERR_BODY_TOO_LARGE' });
-    }
-    try {
-      ctx.router.broadcast(
-        {
-          path,
-          method: 'POST',
-          target: session.requestTarget,
-          headers: relayedHeaders(session, action),
-          body,
-          remoteEndpoint: this.#remoteEndpoint,
-          viaHost: session.host,
-          operation,
-        },
-        body,
-      );
-      this.#accessLine({ ...line, status: 202 });
-    } catch (err) {
-      const e = toRelayError(err);
-      this.#log.debug({ path, err: e.message, code: e.code }, 'net.tcp one-way message to a broadcast hybrid connection not delivered');
-      this.#accessLine({ ...line, status: httpFormOf(e).status, code: e.code });
-    }
+    const now = ctx.config.clock.now();
+    const startedAt = e.startedAt ?? now;
+    ctx.accessLog.call({ ...e, startedAt, endpoint: 'net.tcp', ms: Math.round(now - startedAt), remote: this.#socket.remoteAddress });
   }
 
   /** The client's address, as a relayed message's remoteEndpoint. */
   get #remoteEndpoint(): { address: string; port: number } | undefined {
     return this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined;
-  }
-
-  /** A call refused before it was relayed: its access line, and a fault naming its id. */
-  #refuseCall(session: Session, err: RelayError, action: string | undefined, messageId: string | undefined): void {
-    const ctx = this.#o.ctx;
-    const id = ctx.accessLog.newId();
-    this.#accessLine({ id, method: 'POST', path: session.entity.path, operation: ctx.router.labels.label(session.entity.path, action), status: httpFormOf(err).status, code: err.code });
-    if (messageId !== undefined) this.#sendReply(session, errorFault(withCallId(err, id), messageId));
-  }
-
-  #authorize(session: Session, token: string | undefined, action: string | undefined): void {
-    const { entity } = session;
-    const ctx = this.#o.ctx;
-    let result: AuthorizeResult | undefined;
-    if (token !== undefined || entity.requiresClientAuthorization) {
-      const candidate = token ?? session.token;
-      if (candidate === undefined) {
-        throw new AuthError(
-          'RELAY_ERR_SAS_MISSING',
-          'MissingToken: this hybrid connection requires a SharedAccessSignature token: send it in a RelayAccessToken SOAP header ' +
-            `or in the Via query (${VIA_TOKEN_PARAM}).`,
-        );
-      }
-      result = ctx.access.authorizeToken(entity, 'Send', candidate);
-      session.token = candidate;
-    }
-    this.#authenticate();
-    assertOperationAllowed(signingRule(entity, ctx.access.namespaceRules, result), action, entity.path);
-  }
-
-  /**
-   * Encodes a SOAP 1.2 reply the relay writes (a listener's answer, a relay fault) and frames it:
-   * with the session's outbound dictionary while the relay owns the client's dictionary, without
-   * session strings while a binary carrier may own it (protocol/hyco/session-carrier.ts).
-   */
-  #sendReply(session: Session, xml: Buffer | readonly XmlToken[]): void {
-    if (session.closed || this.#session !== session || this.#state.is(ConnectionState.Closed)) return;
-    const writer = session.streamed ? undefined : session.writer;
-    // The relay's own dictionary is the client's only on a session relayed message by message
-    // (carrier null) or carried as text (opened without binary); before the carrier is known,
-    // and on a binary one, the service's StringTables may build it.
-    const c = session.carrier;
-    const selfContained = !session.streamed && c !== null && (c === undefined || c.ep === undefined || c.binary !== undefined);
-    const encode = (x: Buffer | readonly XmlToken[]) => (selfContained ? encodeSelfContainedReply(x) : encodeReply(x, writer));
-    let parts: Buffer[];
-    try {
-      parts = encode(xml);
-    } catch (err) {
-      this.#log.info({ err: (err as Error).message }, 'net.tcp reply could not be encoded');
-      parts = encode(errorFault(toRelayError(err), undefined));
-    }
-    this.#write(parts);
-    this.#streamedDone(session);
-  }
-
-  /** Streamed: the reply (or its absence) is settled; End follows once the client sent its End. */
-  #streamedDone(session: Session): void {
-    if (!session.streamed || this.#session !== session) return;
-    session.awaitingReply = false;
-    if (this.#state.is(ConnectionState.Ending)) this.#endSession(ConnectionState.Preamble);
   }
 
   #onEnd(): void {
@@ -661,7 +429,7 @@ export class NmfConnection {
     const session = this.#session;
     // The decoder admits End only after a preamble; the Via may still be routing (held) or refused.
     if (!session || !this.#state.is(ConnectionState.Open)) return this.#fault(FaultString.InvalidRecordSequence, 'End outside a session');
-    if (session.carrier) this.#closeCarrier(session, session.carrier, SessionCloseCode.Ended, 'client');
+    session.clientEnded();
     if (session.streamed && session.awaitingReply) return void this.#state.to(ConnectionState.Ending); // our End goes after the reply
     this.#endSession(ConnectionState.Preamble);
   }
@@ -753,226 +521,11 @@ export class NmfConnection {
     clock.clearTimeout(this.#idleTimer);
     clock.clearTimeout(this.#initTimer);
     this.#o.slot?.release();
-    if (this.#session) {
-      this.#session.closed = true;
-      // Calls with a reply pending are abandoned; one-way calls already handed over complete.
-      for (const c of this.#session.calls) c.cancel();
-      // A carried session is dropped at the service too (not ended: the client went away).
-      if (this.#session.carrier) this.#closeCarrier(this.#session, this.#session.carrier, SessionCloseCode.GoingAway, 'client');
-    }
+    // A carried session is dropped at the service too (not ended: the client went away).
+    this.#session?.connectionClosed();
     this.#session = undefined;
   }
 
-  /**
-   * Asks for a carrier for this session (its first message): a Carrier while the path's
-   * listeners carry sessions, null when they do not (message-by-message relaying), TOO_BUSY
-   * when the path holds netTcp.maxSessionsPerPath sessions (the client got ServerTooBusy).
-   */
-  #openCarrier(session: Session): Carrier | null | typeof TOO_BUSY {
-    const ctx = this.#o.ctx;
-    const remote = this.#socket.remoteAddress ? { address: this.#socket.remoteAddress, port: this.#socket.remotePort ?? 0 } : undefined;
-    if (!this.#o.sessionSlots.acquire(session.entity.path)) {
-      this.#log.info({ path: session.entity.path, max: this.#o.config.maxSessionsPerPath }, 'net.tcp session refused: too many sessions on this path');
-      this.#fault(FaultString.ServerTooBusy, `more than netTcp.maxSessionsPerPath (${this.#o.config.maxSessionsPerPath}) sessions on this path`);
-      return TOO_BUSY;
-    }
-    const pending = ctx.router.openCarrier({
-      path: session.entity.path,
-      kind: NET_TCP_SESSION,
-      rest: session.requestTarget,
-      connectHeaders: {
-        [SESSION_KIND_HEADER]: NET_TCP_SESSION,
-        [SESSION_TARGET_HEADER]: session.requestTarget,
-        [SESSION_ENCODINGS_HEADER]: BINARY_CARRIER,
-        Host: session.host,
-      },
-      remoteEndpoint: remote,
-      // Binary XML decoded to text can grow: the carrier takes a few times the binary limit.
-      maxMessageBytes: this.#o.config.maxMessageBytes * 4,
-    });
-    if (!pending) {
-      this.#o.sessionSlots.release(session.entity.path);
-      return null;
-    }
-    const carrier: Carrier = { state: new StateMachine('net.tcp session carrier', CarrierState.Opening, CARRIER_TRANSITIONS), pending, binary: undefined, ep: undefined, queue: [], awaiting: new Map(), startedAt: ctx.config.clock.now() };
-    pending.carrier.then(
-      (link) => this.#carrierOpen(session, carrier, link),
-      (err: unknown) => this.#carrierFailed(session, carrier, toRelayError(err), 'refused'),
-    );
-    return carrier;
-  }
-
-  /** A client message on a carried session: sent, or queued while the carrier opens. */
-  #carry(session: Session, carrier: Carrier, request: DecodedRequest, messageId: string | undefined): void {
-    if (carrier.state.is(CarrierState.Over)) {
-      if (messageId !== undefined) this.#sendReply(session, errorFault(new RelayError('RELAY_ERR_LISTENER_GONE', 'The session to the service is over.'), messageId));
-      return;
-    }
-    if (messageId !== undefined) {
-      const operation = this.#o.ctx.router.labels.label(session.entity.path, request.addressing.action);
-      carrier.awaiting.set(messageId, { operation, startedAt: this.#o.ctx.config.clock.now() });
-      // One-way calls with a MessageID (Mono) are never answered: keep the newest ids only.
-      if (carrier.awaiting.size > this.#o.config.maxPendingCallsPerSession) carrier.awaiting.delete(carrier.awaiting.keys().next().value!);
-    }
-    if (carrier.state.is(CarrierState.Opening)) return void carrier.queue.push({ request, messageId });
-    const ep = carrier.ep!;
-    // The agent's end may be gone before its close reached us: fail now (the caller gets a fault), never drop.
-    if (ep.isClosed || ep.socket.destroyed || !ep.socket.writable) {
-      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_LISTENER_GONE', 'The session to the service was lost.'), 'failed');
-    }
-    this.#toService(carrier, ep, request);
-  }
-
-  /** One client message onto an open carrier: a self-contained binary payload, or SOAP 1.2 text. */
-  #toService(carrier: Carrier, ep: WsEndpoint, request: DecodedRequest): void {
-    if (carrier.binary) ep.sendBinary(carriedRequestPayload(request, carrier.binary.to));
-    else ep.sendText(requestXml(request).toString('utf8'));
-  }
-
-  #carrierOpen(session: Session, carrier: Carrier, link: CarrierLink): void {
-    const { ep } = link;
-    if (!carrier.state.is(CarrierState.Opening) || session.closed) {
-      ep.close(SessionCloseCode.GoingAway, 'the client went away');
-      return;
-    }
-    carrier.state.to(CarrierState.Open);
-    carrier.ep = ep;
-    if (link.binaryTo !== undefined) carrier.binary = { to: link.binaryTo, serviceStrings: new SessionReader() };
-    const ctx = this.#o.ctx;
-    const path = session.entity.path;
-    ctx.metrics.netTcpSessions.inc({ path });
-    this.#log.info({ path, session: session.id, client: this.#socket.remoteAddress, binary: carrier.binary !== undefined }, 'net.tcp session carried to the agent');
-    let peerCode: number | undefined;
-    let peerReason = '';
-    ep.on('text', (text) => this.#fromService(session, carrier, text));
-    ep.on('binary', (payload) => this.#fromServiceBinary(session, carrier, payload));
-    ep.on('closeFrame', (code, reason) => {
-      peerCode = code;
-      peerReason = reason;
-    });
-    ep.on('closed', () => {
-      if (carrier.state.is(CarrierState.Over)) return;
-      if (peerCode === SessionCloseCode.Ended) {
-        // The service ended the session (an IsTerminating operation, or the service closing its channel).
-        this.#closeCarrier(session, carrier, SessionCloseCode.Ended, 'service');
-        this.#faultAwaiting(session, carrier, new RelayError('RELAY_ERR_TARGET_UNREACHABLE', 'The service ended the session before it answered.'));
-        if (this.#session === session) this.#endSession(ConnectionState.ServerEnded);
-        return;
-      }
-      const why = peerCode === SessionCloseCode.TooBusy ? 'too busy' : peerReason || `carrier closed (${peerCode ?? 'no close frame'})`;
-      this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_LISTENER_GONE', `The session to the service failed: ${why}.`), 'failed');
-    });
-    ep.start();
-    for (const m of carrier.queue.splice(0)) this.#toService(carrier, ep, m.request);
-  }
-
-  /**
-   * A service payload on a binary carrier (reply, callback, fault): its head read with the
-   * mirror of the service's session strings (RelatesTo), then framed to the client as it is.
-   */
-  #fromServiceBinary(session: Session, carrier: Carrier, payload: Buffer): void {
-    if (!carrier.state.is(CarrierState.Open) || session.closed || this.#session !== session) return;
-    if (!carrier.binary) {
-      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The agent sent a binary message on a text carrier.'), 'failed');
-    }
-    let head: ReturnType<typeof replyHead>;
-    try {
-      head = replyHead(decodeEnvelope(payload, { session: carrier.binary.serviceStrings }));
-    } catch (err) {
-      this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a binary session carrier');
-      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not a binary SOAP envelope.'), 'failed');
-    }
-    if (head.relatesTo !== undefined) this.#carriedDone(session, carrier, head.relatesTo, head.isFault ? 500 : 200);
-    this.#write(encodeSizedEnvelope(payload));
-  }
-
-  /** A message from the service (reply, callback, fault): encoded with the session's writer and framed. */
-  #fromService(session: Session, carrier: Carrier, text: string): void {
-    if (!carrier.state.is(CarrierState.Open) || session.closed) return;
-    if (carrier.binary) {
-      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The agent sent a text message on a binary carrier.'), 'failed');
-    }
-    let tokens: XmlToken[];
-    try {
-      tokens = parseXml(text, this.#xmlLimits);
-    } catch (err) {
-      this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a session carrier');
-      return this.#carrierFailed(session, carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not XML.'), 'failed');
-    }
-    const head = replyHead(tokens);
-    if (head.relatesTo !== undefined) this.#carriedDone(session, carrier, head.relatesTo, head.isFault ? 500 : 200);
-    this.#sendReply(session, tokens);
-  }
-
-  /**
-   * The carrier could not open or broke: calls waiting for a reply get a fault, and the client's
-   * connection is closed so its channel faults (as it would if the service's connection dropped).
-   */
-  #carrierFailed(session: Session, carrier: Carrier, err: RelayError, end: 'failed' | 'refused'): void {
-    if (this.#endCarrier(session, carrier) === undefined) return;
-    this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path: session.entity.path, end });
-    carrier.ep?.terminate();
-    this.#log.info({ path: session.entity.path, session: session.id, err: err.message }, 'net.tcp session failed');
-    if (session.closed || this.#session !== session) return;
-    if (err.code === 'RELAY_ERR_TOO_BUSY') return this.#fault(FaultString.ServerTooBusy, err.message);
-    for (const m of carrier.queue.splice(0)) {
-      if (m.messageId !== undefined && !carrier.awaiting.has(m.messageId)) {
-        const operation = this.#o.ctx.router.labels.label(session.entity.path, m.request.addressing.action);
-        carrier.awaiting.set(m.messageId, { operation, startedAt: this.#o.ctx.config.clock.now() });
-      }
-    }
-    this.#faultAwaiting(session, carrier, err);
-    // Then an NMF Fault record kills the session ([MC-NMF] §2.2.3.9): a WCF client faults its
-    // channel on it at once, even with no call waiting (a bare FIN may go unnoticed until its
-    // next call waits out the SendTimeout).
-    this.#fault(FaultString.EndpointUnavailable, `the session to the service failed: ${err.message}`);
-  }
-
-  /**
-   * Marks the carrier over, once: its place on the path goes back and an open one leaves the
-   * sessions gauge. Undefined when it was over already, else whether it had opened.
-   */
-  #endCarrier(session: Session, carrier: Carrier): boolean | undefined {
-    if (carrier.state.is(CarrierState.Over)) return undefined;
-    const wasOpen = carrier.state.to(CarrierState.Over) === CarrierState.Open;
-    this.#o.sessionSlots.release(session.entity.path);
-    if (wasOpen) this.#o.ctx.metrics.netTcpSessions.dec({ path: session.entity.path });
-    return wasOpen;
-  }
-
-  #faultAwaiting(session: Session, carrier: Carrier, err: RelayError): void {
-    for (const id of [...carrier.awaiting.keys()]) {
-      this.#sendReply(session, errorFault(err, id));
-      this.#carriedDone(session, carrier, id, 500, err.code);
-    }
-  }
-
-  /** A call on a carried session was answered (or faulted here): its access line. */
-  #carriedDone(session: Session, carrier: Carrier, messageId: string, status: number, code?: string): void {
-    const call = carrier.awaiting.get(messageId);
-    if (!call) return;
-    carrier.awaiting.delete(messageId);
-    this.#accessLine({ startedAt: call.startedAt, method: 'POST', path: session.entity.path, operation: call.operation, status, code });
-  }
-
-  /** This connection's access line for a call or refusal (started now unless said, its duration up to now). */
-  #accessLine(e: { id?: string; startedAt?: number; method?: string; path: string; operation: string; status: number; code?: string }): void {
-    const ctx = this.#o.ctx;
-    const now = ctx.config.clock.now();
-    const startedAt = e.startedAt ?? now;
-    ctx.accessLog.call({ ...e, startedAt, endpoint: 'net.tcp', ms: Math.round(now - startedAt), remote: this.#socket.remoteAddress });
-  }
-
-  /** Ends the carrier from this side: Ended (the client's End) or GoingAway (the client is gone). */
-  #closeCarrier(session: Session, carrier: Carrier, code: number, by: 'client' | 'service'): void {
-    const wasOpen = this.#endCarrier(session, carrier);
-    if (wasOpen === undefined) return;
-    if (!wasOpen) return carrier.pending.cancel();
-    const path = session.entity.path;
-    this.#o.ctx.metrics.netTcpSessionsTotal.inc({ path, end: by });
-    this.#log.info({ path, session: session.id, by, ms: this.#o.ctx.config.clock.now() - carrier.startedAt }, 'net.tcp session ended');
-    if (by === 'client') carrier.ep!.close(code, code === SessionCloseCode.Ended ? 'client ended the session' : 'client went away');
-  }
 }
 
 /** The HTTP status an access line gives a framing fault ([MC-NMF] fault names). */
@@ -992,15 +545,4 @@ function viaPath(via: string | undefined): string {
   } catch {
     return '';
   }
-}
-
-/** `err` with the call's correlation id at the end of its message (the fault's Reason names it). */
-function withCallId(err: RelayError, id: string): RelayError {
-  if (err.message.includes('(id ')) return err;
-  return new RelayError(err.code, `${err.message.replace(/\.?$/, '')} (id ${id}).`, { httpStatus: err.httpStatus, soapFaultCode: err.soapFaultCode, nmfFault: err.nmfFault });
-}
-
-/** The headers of a session's message relayed as SOAP 1.2 text (one call or a broadcast). */
-function relayedHeaders(session: { host: string }, action: string | undefined): Record<string, string> {
-  return { Host: session.host, 'Content-Type': soap12ContentType(action), Via: `1.1 ${session.host}`, 'X-Relay-Transport': 'net.tcp' };
 }

@@ -15,7 +15,7 @@ import { createSoapStringPolicy, encodeEnvelope, TokenSoapMessage } from '../../
 import { ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS } from '../../../protocol/soap/addressing';
-import { soapVersionOfContentType } from '../../../protocol/soap/http-request';
+import { envelopeVersionOfContentType as soapVersionOf } from '../../../protocol/soap/http-request';
 import { buildFault, faultFromError, RELAYBRIDGE_FAULT_NS } from '../../../protocol/soap/fault';
 import { soap11ResponseToSoap12 } from '../../../protocol/soap/translate';
 import { parseXml } from '../../../protocol/xml/text-reader';
@@ -209,10 +209,6 @@ function nonSoapFault(res: RpcResponse, contentType: string | undefined, message
   );
 }
 
-function soapVersionOf(contentType: string | undefined): 'soap11' | 'soap12' | undefined {
-  const ct = soapVersionOfContentType(contentType);
-  return ct && !ct.mtom ? ct.version : undefined;
-}
 
 /** The agent's JSON error ({error:{code,message}}) as a fault. */
 function agentErrorFault(res: RpcResponse, code: string, messageId: string | undefined): Buffer {
