@@ -172,15 +172,21 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
   const service = await startRole(['nettcp-service']);
   const relay = await startRole(['nettcp-relay']);
   const agent = await startRole(['nettcp-session-agent', String(relay.info.url), String(service.info.url)]);
+  // The same relay's basicHttp path to a SOAP 1.1 echo service (`http` target), for the ratio in the same run.
+  const soapEcho = await startRole(['soap-echo']);
+  const httpAgent = await startRole(['nettcp-agent', String(relay.info.url), String(soapEcho.info.url)]);
   const serviceVia = String(service.info.url);
   const servicePort = Number(new URL(serviceVia.replace(/^net\.tcp:/, 'http:')).port);
   const url = String(relay.info.url);
   const netTcp = String(relay.info.netTcp);
   const port = Number(new URL(netTcp.replace(/^net\.tcp:/, 'http:')).port);
   const lines = [
-    '| conns | net.tcp direct calls/s | carried, binary calls/s | carried, text calls/s | binary / text | binary / direct | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / binary / text / per call / shared | relay + agent CPU µs per call, binary / text |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| conns | net.tcp direct calls/s | carried, binary calls/s | carried, text calls/s | binary / text | binary / direct | basicHttp relayed (`http` target) calls/s | binary / basicHttp | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / binary / text / basicHttp / per call / shared | relay + agent CPU µs per call, binary / text |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const basicBody = soap11Echo(1024);
+  const basicToken = createSasToken({ resourceUri: `${url}/bench11`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
+  const basicHeaders = { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${ECHO_ACTION}"`, 'Content-Length': String(basicBody.length), ServiceBusAuthorization: basicToken };
   const body = echoBody(1024);
   // Each call its own MessageID (as WCF clients send), so calls on a shared session never collide.
   const soap12 = (path: string) => ({
@@ -203,23 +209,27 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       const text: Carried[] = [];
       const perCall: LoadResult[] = [];
       const shared: LoadResult[] = [];
+      const basic: LoadResult[] = [];
       for (let r = 0; r < rounds; r++) {
         direct.push(await runNetTcpLoad({ port: servicePort, via: serviceVia, body, connections, durationMs }));
         binary.push(await carriedRun('bench-session', connections));
         text.push(await carriedRun('bench-session-text', connections));
+        basic.push(await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs }));
         perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
         shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));
       }
       const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
-      const [d, b, t, p, s] = [direct, binary, text, perCall, shared].map((x) => m(x, 'callsPerSecond')) as [number, number, number, number, number];
+      const [d, b, t, p, s, h] = [direct, binary, text, perCall, shared, basic].map((x) => m(x, 'callsPerSecond')) as [number, number, number, number, number, number];
       const cpu = [binary, text].map((xs) => median(xs.map((x) => x.cpuUs)).toFixed(0)).join(' / ');
       lines.push(
-        `| ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(b / t).toFixed(2)} | ${(b / d).toFixed(2)} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(p / s).toFixed(2)} | ${[direct, binary, text, perCall, shared].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} | ${cpu} |`,
+        `| ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(b / t).toFixed(2)} | ${(b / d).toFixed(2)} | ${h.toFixed(0)} | ${(b / h).toFixed(2)} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(p / s).toFixed(2)} | ${[direct, binary, text, basic, perCall, shared].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} | ${cpu} |`,
       );
-      const errors = [...direct, ...binary, ...text, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
+      const errors = [...direct, ...binary, ...text, ...basic, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
       if (errors) lines.push(`  (errors: ${errors})`);
     }
   } finally {
+    httpAgent.stop();
+    soapEcho.stop();
     agent.stop();
     relay.stop();
     service.stop();

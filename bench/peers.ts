@@ -8,15 +8,20 @@
  *   ssh -R       wrk → sshd (remote forward, an sshd of the benchmark's own) → ssh → origin
  *   relaybridge  wrk → relay → agent (`http` target) → origin
  *
- * Workloads: an 18-byte GET and a 1 KiB POST (echoed), at 1 and 32 connections. Rounds go
+ * Workloads: an 18-byte GET, 1 KiB and 64 KiB POSTs (echoed), at 1 and 32 connections. Rounds go
  * round-robin over the paths (the machine drifts); each figure is the median of the rounds.
  * CPU µs per call is the hops' own CPU time (user + system from /proc) over the calls of the
  * window: relay + agent for relaybridge, sshd + ssh for ssh -R, the nginx process, the two
- * forwarders. Needs wrk, nginx and openssh-server (sshd) installed: a missing peer is left out
- * of the table with a line saying so. No wall-time assertion anywhere: a benchmark is not a test.
+ * forwarders; RSS is theirs at the end of the workload. Then, per path, one 100 MB body streamed
+ * up to the origin (MB/s, the hops' RSS growth), and idle keep-alive connections held at the
+ * relay (and at the origin alone, for Node's own share): RSS per connection, and whether a fresh
+ * call is still answered. Needs wrk, nginx and openssh-server (sshd) installed: a missing peer is
+ * left out of the table with a line saying so. No wall-time assertion anywhere: a benchmark is
+ * not a test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +39,99 @@ interface Path {
   readonly headers: Record<string, string>;
   /** CPU µs the hops of this path have used so far. */
   cpuUs(): number;
+  /** The hops' resident memory now, KiB (0 for none). */
+  rssKiB(): number;
+  /** Where a streamed POST goes (the origin's sink through this path). */
+  readonly sinkUrl: string;
+}
+
+/** Resident memory of processes, KiB (VmRSS; 0 for one that is gone). */
+function rssKiBOf(...pids: Array<number | undefined>): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
+  }
+  return sum;
+}
+
+/**
+ * One body of `bytes` POSTed through a path as a stream (64 KiB writes with back-pressure), its
+ * answer read: MB/s over the whole exchange, and the largest growth of the hops' RSS while it ran.
+ */
+async function streamedUpload(p: Path, bytes: number): Promise<{ mbPerSecond: number; rssGrowthKiB: number; arrived: number }> {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const before = p.rssKiB();
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, p.rssKiB())), 20);
+  const started = process.hrtime.bigint();
+  try {
+    const arrived = await new Promise<number>((resolve, reject) => {
+      const req = http.request(p.sinkUrl, { method: 'POST', headers: { ...p.headers, 'Content-Type': 'application/octet-stream', 'Content-Length': bytes } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve(Number((JSON.parse(text) as { bytes?: number }).bytes ?? NaN));
+          } catch {
+            reject(new Error(`${p.name}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+          }
+        });
+      });
+      req.on('error', reject);
+      let sent = 0;
+      const write = () => {
+        while (sent < bytes) {
+          const n = Math.min(chunk.length, bytes - sent);
+          sent += n;
+          if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', write);
+        }
+        req.end();
+      };
+      write();
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { mbPerSecond: bytes / 1e6 / seconds, rssGrowthKiB: peak - before, arrived };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/**
+ * `count` keep-alive connections to `url`, each after one GET answered (100 at a time), held
+ * open: the server's RSS growth per connection once they are all idle, and whether a call on a
+ * fresh connection is still answered while they are held.
+ */
+async function idleConnections(url: string, headers: Record<string, string>, count: number, rssKiB: () => number): Promise<{ held: number; perConnectionKiB: number; fresh: number }> {
+  const u = new URL(url);
+  const request = Buffer.from(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  const sockets: net.Socket[] = [];
+  await new Promise((r) => setTimeout(r, 500));
+  const before = rssKiB();
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const s = net.connect(Number(u.port), u.hostname);
+      sockets.push(s);
+      s.on('error', () => resolve());
+      s.once('data', () => resolve()); // the answer's first bytes: the request was served, the connection stays
+      s.write(request);
+    });
+  for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, one));
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssKiB();
+  const held = sockets.filter((s) => !s.destroyed).length;
+  const fresh = await new Promise<number>((resolve) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+  });
+  for (const s of sockets) s.destroy();
+  return { held, perConnectionKiB: (after - before) / count, fresh };
 }
 
 interface WrkResult {
@@ -175,7 +273,13 @@ async function startSshReverse(dir: string, originPort: number): Promise<{ path:
   await listening(remote, 10_000, 'ssh -R');
   const seen = new Map<number, number>();
   return {
-    path: { url: `http://127.0.0.1:${remote}/hello`, headers: {}, cpuUs: () => treeCpu(daemon.pid!, seen) + cpuUsOf(client.pid) },
+    path: {
+      url: `http://127.0.0.1:${remote}/hello`,
+      headers: {},
+      cpuUs: () => treeCpu(daemon.pid!, seen) + cpuUsOf(client.pid),
+      rssKiB: () => rssKiBOf(...treeOf(daemon.pid!), client.pid),
+      sinkUrl: `http://127.0.0.1:${remote}/sink`,
+    },
     stop: () => {
       client.kill();
       daemon.kill();
@@ -200,16 +304,19 @@ http {
   access_log off;
   client_body_temp_path ${temp('cb')}; proxy_temp_path ${temp('pt')}; fastcgi_temp_path ${temp('ft')}; uwsgi_temp_path ${temp('ut')}; scgi_temp_path ${temp('st')};
   upstream origin { server 127.0.0.1:${originPort}; keepalive 64; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:${port}; client_max_body_size 0; proxy_request_buffering off; location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 }
 `,
   );
   const child: ChildProcess = spawn(nginx, ['-e', path.join(dir, 'nginx-error.log'), '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await listening(port, 10_000, 'nginx');
-  return { path: { url: `http://127.0.0.1:${port}/hello`, headers: {}, cpuUs: () => cpuUsOf(child.pid) }, stop: () => child.kill() };
+  return {
+    path: { url: `http://127.0.0.1:${port}/hello`, headers: {}, cpuUs: () => cpuUsOf(child.pid), rssKiB: () => rssKiBOf(child.pid), sinkUrl: `http://127.0.0.1:${port}/sink` },
+    stop: () => child.kill(),
+  };
 }
 
-export async function benchPeers(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
+export async function benchPeers(options: { durationMs?: number; rounds?: number; streamBytes?: number; idleConnections?: number } = {}): Promise<string> {
   const seconds = Math.max(1, Math.round((options.durationMs ?? 3000) / 1000));
   const rounds = options.rounds ?? 3;
   const wrk = requirePeer(['wrk'], 'apt-get install wrk');
@@ -223,12 +330,19 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
     roles.push(origin);
     const originUrl = String(origin.info.url);
     const originPort = Number(new URL(originUrl).port);
-    const paths: Path[] = [{ name: 'direct', url: `${originUrl}/hello`, headers: {}, cpuUs: () => 0 }];
+    const paths: Path[] = [{ name: 'direct', url: `${originUrl}/hello`, headers: {}, cpuUs: () => 0, rssKiB: () => 0, sinkUrl: `${originUrl}/sink` }];
 
     const second = await startRole(['forwarder', `${originUrl}/hello`]);
     const first = await startRole(['forwarder', String(second.info.url)]);
     roles.push(second, first);
-    paths.push({ name: '2 forwarders', url: String(first.info.url), headers: {}, cpuUs: () => first.cpuUs() + second.cpuUs() });
+    paths.push({
+      name: '2 forwarders',
+      url: String(first.info.url),
+      headers: {},
+      cpuUs: () => first.cpuUs() + second.cpuUs(),
+      rssKiB: () => rssKiBOf(first.child.pid, second.child.pid),
+      sinkUrl: new URL('/sink', String(first.info.url)).href,
+    });
 
     for (const [name, start] of [
       ['nginx', startNginx],
@@ -247,17 +361,27 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
     roles.push(agent, relay);
     const relayUrl = String(relay.info.url);
     const token = createSasToken({ resourceUri: `${relayUrl}/bench`, keyName: BENCH_KEY_NAME, key: BENCH_KEY, expiresInSeconds: 3600 });
-    paths.push({ name: 'relaybridge', url: `${relayUrl}/bench/hello`, headers: { ServiceBusAuthorization: token }, cpuUs: () => relay.cpuUs() + agent.cpuUs() });
+    paths.push({
+      name: 'relaybridge',
+      url: `${relayUrl}/bench/hello`,
+      headers: { ServiceBusAuthorization: token },
+      cpuUs: () => relay.cpuUs() + agent.cpuUs(),
+      rssKiB: () => rssKiBOf(relay.child.pid, agent.child.pid),
+      sinkUrl: `${relayUrl}/bench/sink`,
+    });
 
     const post = path.join(dir, 'post.lua');
     fs.writeFileSync(post, `wrk.method = "POST"\nwrk.body = string.rep("a", 1024)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
+    const post64 = path.join(dir, 'post64.lua');
+    fs.writeFileSync(post64, `wrk.method = "POST"\nwrk.body = string.rep("a", 65536)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
     const workloads = [
       { name: '18-byte GET', script: undefined },
       { name: '1 KiB POST', script: post },
+      { name: '64 KiB POST', script: post64 },
     ];
     const lines = [
-      '| workload | conns | path | calls/s | × direct | × ssh -R | p50 µs | p99 µs | added p50 µs | hops CPU µs/call |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| workload | conns | path | calls/s | × direct | × ssh -R | p50 µs | p99 µs | added p50 µs | hops CPU µs/call | hops RSS MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
     ];
     for (const w of workloads) {
       for (const connections of [1, 32]) {
@@ -289,12 +413,42 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
             med(p.name, 'p99Us').toFixed(0),
             p.name === 'direct' ? '-' : (med(p.name, 'p50Us') - med('direct', 'p50Us')).toFixed(0),
             p.name === 'direct' ? '-' : med(p.name, 'cpuPerCall').toFixed(1),
+            p.name === 'direct' ? '-' : (p.rssKiB() / 1024).toFixed(0),
           ];
           lines.push(`| ${cells.join(' | ')} |`);
         }
       }
     }
-    return [...lines, ...notes.map((n) => `\n${n}`)].join('\n');
+    // One 100 MB body streamed up through each path (the origin counts and drops it).
+    const bytes = options.streamBytes ?? 100 * 1000 * 1000;
+    const streamed = ['', `| ${(bytes / 1e6).toFixed(0)} MB streamed up | MB/s | × direct | × ssh -R | hops RSS growth MiB |`, '|---|---|---|---|---|'];
+    const rates = new Map<string, { mbPerSecond: number; rssGrowthKiB: number }>();
+    for (const p of paths) {
+      try {
+        const r = await streamedUpload(p, bytes);
+        if (r.arrived !== bytes) notes.push(`${p.name}: the origin counted ${r.arrived} of ${bytes} streamed bytes`);
+        rates.set(p.name, r);
+      } catch (err) {
+        notes.push(`${p.name}: streamed upload failed: ${(err as Error).message}`);
+      }
+    }
+    const directRate = rates.get('direct')?.mbPerSecond ?? NaN;
+    const sshRate = rates.get('ssh -R')?.mbPerSecond ?? NaN;
+    for (const [name, r] of rates) {
+      streamed.push(`| ${name} | ${r.mbPerSecond.toFixed(0)} | ${(r.mbPerSecond / directRate).toFixed(2)} | ${Number.isNaN(sshRate) ? '-' : (r.mbPerSecond / sshRate).toFixed(2)} | ${name === 'direct' ? '-' : (r.rssGrowthKiB / 1024).toFixed(1)} |`);
+    }
+
+    // Idle keep-alive connections: at the relay, and at the origin alone (Node's own share of one).
+    const count = options.idleConnections ?? 10_000;
+    const idle = ['', `| ${count} idle keep-alive connections at | held | RSS KiB per connection | a fresh call while held |`, '|---|---|---|---|'];
+    for (const [name, url, headers, rss] of [
+      ['relaybridge relay', `${relayUrl}/bench/hello`, { ServiceBusAuthorization: token }, () => rssKiBOf(relay.child.pid)],
+      ['the Node origin alone', `${originUrl}/hello`, {}, () => rssKiBOf(origin.child.pid)],
+    ] as const) {
+      const r = await idleConnections(url, headers, count, rss);
+      idle.push(`| ${name} | ${r.held} | ${r.perConnectionKiB.toFixed(1)} | ${r.fresh === 200 ? 'answered 200' : `failed (${r.fresh})`} |`);
+    }
+    return [...lines, ...streamed, ...idle, ...notes.map((n) => `\n${n}`)].join('\n');
   } finally {
     for (const s of stops) s();
     for (const r of roles) r.stop();
@@ -304,7 +458,7 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
 
 if (require.main === module) {
   const quick = process.argv.includes('--quick');
-  benchPeers(quick ? { durationMs: 1000, rounds: 1 } : {}).then(
+  benchPeers(quick ? { durationMs: 1000, rounds: 1, streamBytes: 20 * 1000 * 1000, idleConnections: 1000 } : {}).then(
     (table) => process.stdout.write(`## Against the peers (wrk -t1)\n\n${table}\n`),
     (err: unknown) => {
       process.stderr.write(`${(err as Error).stack}\n`);

@@ -2,7 +2,7 @@
  * Child-process roles for the benchmarks, so the load generator, the relay, the agent and the
  * service each get their own event loop, as they would on separate machines:
  *   node dist/bench/roles.js service            → prints {"url":…}   (HTTP echo)
- *   node dist/bench/roles.js origin             → prints {"url":…}   (GET: 18 bytes; POST: echo)
+ *   node dist/bench/roles.js origin             → prints {"url":…}   (GET: 18 bytes; POST: echo; POST …/sink: counted, dropped)
  *   node dist/bench/roles.js soap-service       → prints {"url":…}   (node-soap calculator)
  *   node dist/bench/roles.js relay              → prints {"url":…}
  *   node dist/bench/roles.js agent RELAY SERVICE → prints {"ready":true}
@@ -55,6 +55,17 @@ async function main(): Promise<void> {
       if (req.method === 'GET') {
         res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': hello.length });
         res.end(hello);
+        return;
+      }
+      if (req.url?.endsWith('/sink')) {
+        // A streamed body, counted and dropped: the answer says how many bytes arrived.
+        let bytes = 0;
+        req.on('data', (c: Buffer) => (bytes += c.length));
+        req.on('end', () => {
+          const body = Buffer.from(JSON.stringify({ bytes }));
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+          res.end(body);
+        });
         return;
       }
       const chunks: Buffer[] = [];
