@@ -21,10 +21,10 @@
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
-import fs from 'node:fs';
 import { createSasToken } from '../src/auth/sas-token';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
+import { procStats } from '../test/helpers/processes';
 
 /** Source addresses attackers spread over (127.1.N.1): under the relay's per-address cap at 5,000. */
 const SOURCE_ADDRESSES = 100;
@@ -163,12 +163,7 @@ export async function runVictims(url: string, token: string, seconds: number): P
 }
 
 function rssMiB(pid: number | undefined): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
+  return pid === undefined ? NaN : procStats(pid).rssKiB / 1024;
 }
 
 interface Phase {

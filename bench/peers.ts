@@ -30,7 +30,7 @@ import { median } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { cpuUsOf, startRole, type Role } from './spawn';
 import { requirePeer } from '../test/helpers/exec';
-import { freePort } from '../test/helpers/processes';
+import { freePort, procStats } from '../test/helpers/processes';
 
 interface Path {
   readonly name: string;
@@ -45,15 +45,12 @@ interface Path {
   readonly sinkUrl: string;
 }
 
-/** Resident memory of processes, KiB (VmRSS; 0 for one that is gone). */
+/** Resident memory of processes together, KiB (procStats; one that is gone counts 0). */
 function rssKiBOf(...pids: Array<number | undefined>): number {
   let sum = 0;
   for (const pid of pids) {
-    try {
-      sum += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      /* gone */
-    }
+    const rss = pid === undefined ? NaN : procStats(pid).rssKiB;
+    if (!Number.isNaN(rss)) sum += rss;
   }
   return sum;
 }

@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { QuotaExceededError, RelayError, toRelayError, type ErrorCode } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { classifySoapHttpRequest, type MetadataQuery } from '../../protocol/soap/http-request';
+import { classifySoapHttpRequest, searchOf, type MetadataQuery } from '../../protocol/soap/http-request';
 import type { AddressingInfo } from '../../protocol/soap/envelope';
 import { buildFault, faultFromError } from '../../protocol/soap/fault';
 import { WCF_ADDRESSING_NONE_NS, type SoapVersion } from '../../protocol/soap/addressing';
@@ -45,8 +45,7 @@ export type RequestKind =
  * the SOAP front's to read, a metadata GET names its document.
  */
 export function classifyRequest(req: Pick<LocalRequest, 'method' | 'requestTarget' | 'headers'>): RequestKind {
-  const q = req.requestTarget.indexOf('?');
-  const c = classifySoapHttpRequest(req.method, q < 0 ? '' : req.requestTarget.slice(q), (name) => headerValue(req.headers, name));
+  const c = classifySoapHttpRequest(req.method, searchOf(req.requestTarget), (name) => headerValue(req.headers, name));
   if (c === undefined) return { kind: 'other' };
   if (c.kind === 'metadata') return c;
   if (c.kind === 'xml') return { kind: 'soap', soapVersion: 'soap11' };

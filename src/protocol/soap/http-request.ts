@@ -84,10 +84,15 @@ export function envelopeVersionOfContentType(contentType: string | undefined): S
   return ct && !ct.mtom ? ct.version : undefined;
 }
 
-/** A metadata GET's query, from a request target (`/path?wsdl`) or a query string. */
-export function metadataQueryOfTarget(requestTarget: string): MetadataQuery | undefined {
+/** The query part of a request target (`/path?wsdl` → `?wsdl`), '' without one. */
+export function searchOf(requestTarget: string): string {
   const q = requestTarget.indexOf('?');
-  return q < 0 ? undefined : parseMetadataQuery(requestTarget.slice(q));
+  return q < 0 ? '' : requestTarget.slice(q);
+}
+
+/** A metadata GET's query, from a request target (`/path?wsdl`). */
+export function metadataQueryOfTarget(requestTarget: string): MetadataQuery | undefined {
+  return parseMetadataQuery(searchOf(requestTarget));
 }
 
 /** Classifies a request; undefined when it is not SOAP by its line and headers. */
