@@ -6,6 +6,7 @@
  *   2 forwarders wrk → TCP forwarder → TCP forwarder → origin (the floor of any two-hop path)
  *   nginx        wrk → nginx (one reverse-proxy hop, upstream keep-alive) → origin
  *   ssh -R       wrk → sshd (remote forward, an sshd of the benchmark's own) → ssh → origin
+ *   Node floor   wrk → a relay + agent of the same libraries with no features (bench/floor.ts) → origin
  *   relaybridge  wrk → relay → agent (`http` target) → origin
  *
  * Workloads: an 18-byte GET, 1 KiB and 64 KiB POSTs (echoed), at 1 and 32 connections. Rounds go
@@ -41,8 +42,8 @@ interface Path {
   cpuUs(): number;
   /** The hops' resident memory now, KiB (0 for none). */
   rssKiB(): number;
-  /** Where a streamed POST goes (the origin's sink through this path). */
-  readonly sinkUrl: string;
+  /** Where a streamed POST goes (the origin's sink through this path); none for a path that buffers whole bodies. */
+  readonly sinkUrl?: string;
 }
 
 /** Resident memory of processes together, KiB (procStats; one that is gone counts 0). */
@@ -67,7 +68,7 @@ async function streamedUpload(p: Path, bytes: number): Promise<{ mbPerSecond: nu
   const started = process.hrtime.bigint();
   try {
     const arrived = await new Promise<number>((resolve, reject) => {
-      const req = http.request(p.sinkUrl, { method: 'POST', headers: { ...p.headers, 'Content-Type': 'application/octet-stream', 'Content-Length': bytes } }, (res) => {
+      const req = http.request(p.sinkUrl!, { method: 'POST', headers: { ...p.headers, 'Content-Type': 'application/octet-stream', 'Content-Length': bytes } }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => {
@@ -102,12 +103,23 @@ async function streamedUpload(p: Path, bytes: number): Promise<{ mbPerSecond: nu
  * open: the server's RSS growth per connection once they are all idle, and whether a call on a
  * fresh connection is still answered while they are held.
  */
-async function idleConnections(url: string, headers: Record<string, string>, count: number, rssKiB: () => number): Promise<{ held: number; perConnectionKiB: number; fresh: number }> {
+async function idleConnections(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+  server: Role,
+): Promise<{ held: number; perConnectionKiB: number; fresh: number }> {
   const u = new URL(url);
   const request = Buffer.from(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
   const sockets: net.Socket[] = [];
+  // RSS after a full collection, before and after: the connections' own memory, not the garbage
+  // of the calls that opened them (or of the workloads before).
+  const rssKiB = async () => {
+    await server.collect();
+    return rssKiBOf(server.child.pid);
+  };
   await new Promise((r) => setTimeout(r, 500));
-  const before = rssKiB();
+  const before = await rssKiB();
   const one = () =>
     new Promise<void>((resolve) => {
       const s = net.connect(Number(u.port), u.hostname);
@@ -118,7 +130,7 @@ async function idleConnections(url: string, headers: Record<string, string>, cou
     });
   for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, one));
   await new Promise((r) => setTimeout(r, 1000));
-  const after = rssKiB();
+  const after = await rssKiB();
   const held = sockets.filter((s) => !s.destroyed).length;
   const fresh = await new Promise<number>((resolve) => {
     const req = http.get(url, { headers, agent: false }, (res) => {
@@ -316,6 +328,7 @@ http {
 export async function benchPeers(options: { durationMs?: number; rounds?: number; streamBytes?: number; idleConnections?: number } = {}): Promise<string> {
   const seconds = Math.max(1, Math.round((options.durationMs ?? 3000) / 1000));
   const rounds = options.rounds ?? 3;
+  const warmUpSeconds = seconds > 1 ? 3 : 1;
   const wrk = requirePeer(['wrk'], 'apt-get install wrk');
   if (!wrk) return 'left out: wrk is not installed (Debian: wrk)';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-peers-'));
@@ -353,6 +366,18 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
       }
     }
 
+    // The floor of a relay + agent in Node: the same libraries (Node's HTTP server, ws, undici), none of the features.
+    const floorRelay = await startRole(['floor-relay']);
+    const floorAgent = await startRole(['floor-agent', String(floorRelay.info.url), originUrl]);
+    roles.push(floorAgent, floorRelay);
+    paths.push({
+      name: 'Node floor',
+      url: `${String(floorRelay.info.url)}/hello`,
+      headers: {},
+      cpuUs: () => floorRelay.cpuUs() + floorAgent.cpuUs(),
+      rssKiB: () => rssKiBOf(floorRelay.child.pid, floorAgent.child.pid),
+    });
+
     const relay = await startRole(['relay']);
     const agent = await startRole(['agent', String(relay.info.url), originUrl]);
     roles.push(agent, relay);
@@ -383,8 +408,9 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
     for (const w of workloads) {
       for (const connections of [1, 32]) {
         const results = new Map<string, Array<WrkResult & { cpuPerCall: number }>>();
-        // A warm-up run per path (JIT, connection pools, TLS-free but cold caches), not counted.
-        for (const p of paths) await runWrk(wrk, p, connections, 1, w.script);
+        // A warm-up run per path (JIT, connection pools, cold caches), not counted: Node paths keep
+        // getting faster well past their first second.
+        for (const p of paths) await runWrk(wrk, p, connections, warmUpSeconds, w.script);
         for (let r = 0; r < rounds; r++) {
           for (const p of paths) {
             const before = p.cpuUs();
@@ -421,6 +447,7 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
     const streamed = ['', `| ${(bytes / 1e6).toFixed(0)} MB streamed up | MB/s | × direct | × ssh -R | hops RSS growth MiB |`, '|---|---|---|---|---|'];
     const rates = new Map<string, { mbPerSecond: number; rssGrowthKiB: number }>();
     for (const p of paths) {
+      if (!p.sinkUrl) continue;
       try {
         const r = await streamedUpload(p, bytes);
         if (r.arrived !== bytes) notes.push(`${p.name}: the origin counted ${r.arrived} of ${bytes} streamed bytes`);
@@ -438,11 +465,11 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
     // Idle keep-alive connections: at the relay, and at the origin alone (Node's own share of one).
     const count = options.idleConnections ?? 10_000;
     const idle = ['', `| ${count} idle keep-alive connections at | held | RSS KiB per connection | a fresh call while held |`, '|---|---|---|---|'];
-    for (const [name, url, headers, rss] of [
-      ['relaybridge relay', `${relayUrl}/bench/hello`, { ServiceBusAuthorization: token }, () => rssKiBOf(relay.child.pid)],
-      ['the Node origin alone', `${originUrl}/hello`, {}, () => rssKiBOf(origin.child.pid)],
+    for (const [name, url, headers, server] of [
+      ['relaybridge relay', `${relayUrl}/bench/hello`, { ServiceBusAuthorization: token }, relay],
+      ['the Node origin alone', `${originUrl}/hello`, {}, origin],
     ] as const) {
-      const r = await idleConnections(url, headers, count, rss);
+      const r = await idleConnections(url, headers, count, server);
       idle.push(`| ${name} | ${r.held} | ${r.perConnectionKiB.toFixed(1)} | ${r.fresh === 200 ? 'answered 200' : `failed (${r.fresh})`} |`);
     }
     return [...lines, ...streamed, ...idle, ...notes.map((n) => `\n${n}`)].join('\n');

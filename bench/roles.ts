@@ -16,9 +16,14 @@
  *   node dist/bench/roles.js victims RELAY TOKEN SECONDS → prints the victims' latencies when done
  *   node dist/bench/roles.js nettcp-service     → prints {"url":…} (net.tcp://…: a sessionful net.tcp Echo service)
  *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-session-text, bench-shared)
+ *   node dist/bench/roles.js floor-relay        → prints {"url":…} (bench/floor.ts: Node HTTP → ws, no features)
+ *   node dist/bench/roles.js floor-agent RELAY ORIGIN → prints {"ready":true} (ws → undici, no features)
+ *   node dist/bench/roles.js ws-listener RELAY  → prints {"ready":true} (hyco-ws echo listener on path bench-ws)
+ *   node dist/bench/roles.js ws-senders RELAY COUNT → prints {"held":n,"echoed":n} once COUNT senders hold open
+ *   node dist/bench/roles.js holders URL COUNT HEADERS_JSON → prints {"held":n} once COUNT keep-alive connections hold open
  *   node dist/bench/roles.js forwarder TARGET   → prints {"url":…} (a TCP byte forwarder to TARGET's
  *                                                 host:port: the cheapest possible hop, for a floor)
- * Each exits when its stdin closes.
+ * Each exits when its stdin closes, and answers a `gc` line on stdin with a full collection.
  */
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -28,14 +33,29 @@ import { createAgent } from '../src/agent/agent';
 import { service as calculator, wsdl as calculatorWsdl } from '../samples/calculator/service';
 import { createRelayServer } from '../src/relay/relay-server';
 
+/** The ws 1.x socket hyco-ws hands its listener. */
+interface LegacyWs {
+  on(e: 'message', f: (data: unknown, flags?: { binary?: boolean }) => void): void;
+  on(e: 'error', f: () => void): void;
+  send(data: unknown, opts?: { binary: boolean }): void;
+}
+
 export const BENCH_KEY_NAME = 'bench';
 export const BENCH_KEY = 'YmVuY2gta2V5LW5vdC1zZWNyZXQ=';
 
 async function main(): Promise<void> {
   const [role, a, b] = process.argv.slice(2);
   process.stdin.on('end', () => process.exit(0));
-  process.stdin.resume();
   const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  // `gc` on stdin: a full collection (roles run with --expose-gc), answered {"gc":true}, so a
+  // memory figure leaves out the garbage of the calls that came before it.
+  process.stdin.on('data', (d: Buffer) => {
+    if (!d.toString().includes('gc\n')) return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    say({ gc: gc !== undefined });
+  });
   if (role === 'service') {
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -97,6 +117,7 @@ async function main(): Promise<void> {
       entities: [
         { path: 'bench', requiresClientAuthorization: true },
         { path: 'bench-module', requiresClientAuthorization: true },
+        { path: 'bench-ws', requiresClientAuthorization: true },
       ],
     });
     const { url } = await relay.listen();
@@ -219,6 +240,32 @@ async function main(): Promise<void> {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     say({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}` });
+  } else if (role === 'floor-relay') {
+    const { floorRelay } = await import('./floor');
+    say({ url: await floorRelay() });
+  } else if (role === 'floor-agent') {
+    const { floorAgent } = await import('./floor');
+    await floorAgent(a!, b!);
+    say({ ready: true });
+  } else if (role === 'ws-listener') {
+    // Microsoft's hyco-ws as the listener of path bench-ws: echoes every message of every sender.
+    const hycoWs = require('hyco-ws');
+    const uri = `${a!.replace(/^http/, 'ws')}/$hc/bench-ws?sb-hc-action=listen`;
+    const server = hycoWs.createRelayedServer({ server: uri, token: () => hycoWs.createRelayToken(uri, BENCH_KEY_NAME, BENCH_KEY) }, (ws: LegacyWs) => {
+      ws.on('message', (data: unknown, flags?: { binary?: boolean }) => ws.send(data, { binary: !!flags?.binary }));
+      ws.on('error', () => undefined);
+    });
+    server.on('error', () => undefined);
+    server.on('listening', () => say({ ready: true }));
+  } else if (role === 'ws-senders') {
+    // `ws-senders RELAY COUNT`: COUNT WebSocket senders on path bench-ws (100 dialling at a time),
+    // each sends one message and waits for its echo, then stays open: prints {"held":n,"echoed":n}.
+    const { holdWsSenders } = await import('./scale');
+    say(await holdWsSenders(a!, Number(b)));
+  } else if (role === 'holders') {
+    // `holders URL COUNT HEADERS_JSON`: COUNT keep-alive connections, one GET answered on each, held.
+    const { holdKeepAlive } = await import('./scale');
+    say(await holdKeepAlive(a!, Number(b), JSON.parse(process.argv[5] ?? '{}') as Record<string, string>));
   } else throw new Error(`unknown role ${role}`);
 }
 

@@ -9,6 +9,8 @@ export interface Role {
   stop(): void;
   /** CPU time (user + system, all threads) the role has used so far, µs; NaN where /proc is missing. */
   cpuUs(): number;
+  /** A full garbage collection in the role, done when it resolves. */
+  collect(): Promise<void>;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ, 100 on every common kernel). */
@@ -29,7 +31,11 @@ export function cpuUsOf(pid: number | undefined): number {
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export function startRole(args: string[]): Promise<Role> {
-  const child = spawn(process.execPath, [...NODE_ARGS, path.join(__dirname, 'roles.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Through sh, to raise the soft limit on open descriptors to the hard one first (Node cannot):
+  // the scale bench holds tens of thousands of connections.
+  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'role', process.execPath, '--expose-gc', ...NODE_ARGS, path.join(__dirname, 'roles.js'), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (c: Buffer) => {
@@ -37,9 +43,24 @@ export function startRole(args: string[]): Promise<Role> {
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
       child.stdout!.off('data', onData);
-      resolve({ child, info: JSON.parse(buf.slice(0, nl)), stop: () => child.stdin!.end(), cpuUs: () => cpuUsOf(child.pid) });
+      resolve({ child, info: JSON.parse(buf.slice(0, nl)), stop: () => child.stdin!.end(), cpuUs: () => cpuUsOf(child.pid), collect: () => collect(child) });
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
+  });
+}
+
+/** Asks a role for a full collection and waits for its answer line. */
+function collect(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString();
+      if (!buf.includes('"gc":')) return;
+      child.stdout!.off('data', onData);
+      resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stdin!.write('gc\n');
   });
 }
