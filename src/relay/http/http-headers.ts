@@ -106,6 +106,7 @@ export function stripRelayQuery(search: string): string {
 
 /** A dot segment as a listener's server might read it: `.`/`..`, percent-encoded (once or twice), with `;params`. */
 const DOT_SEGMENT = /^(?:\.|%2e|%252e){1,2}$/i;
+const MAY_HAVE_PROBLEM = /[.%]/;
 
 /**
  * Why a request path must not be routed, or undefined when it may (RFC 3986 §3.3, §5.2.4).
@@ -117,6 +118,8 @@ const DOT_SEGMENT = /^(?:\.|%2e|%252e){1,2}$/i;
  * carry them; refusing (where nginx normalises) keeps every accepted target forwarded byte for byte.
  */
 export function targetPathProblem(pathname: string): string | undefined {
+  // Without a dot or a percent-escape there is neither a dot segment nor an escape to decode.
+  if (!MAY_HAVE_PROBLEM.test(pathname)) return undefined;
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -156,7 +159,12 @@ export function dropHeader(headers: Record<string, string>, lowerName: string): 
   for (const k of Object.keys(headers)) if (k.toLowerCase() === lowerName) delete headers[k];
 }
 
+/** What encodeURIComponent leaves alone, plus the slash. */
+const PLAIN_PATH = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+
 /** A hybrid connection path as a URL path: each segment percent-encoded, slashes kept. */
 export function encodePath(path: string): string {
+  // Unreserved characters and slashes only (the usual path): nothing to encode.
+  if (PLAIN_PATH.test(path)) return path;
   return path.split('/').map(encodeURIComponent).join('/');
 }
