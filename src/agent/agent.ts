@@ -140,6 +140,7 @@ export function createAgent(options: AgentOptionsInput): Agent {
           accepts: new AcceptServer({ path, stream, sessions, dialer, logger }),
           dialer,
           offersSessions: sessions !== undefined,
+          offersSoapBinary: http?.takesBinarySoap === true,
         },
         clock: config.clock,
         logger,

@@ -93,8 +93,9 @@ const netTcpTarget = z.strictObject({
    */
   maxClientSessions: z.number().int().min(1).max(100_000).default(100),
   /**
-   * How relayed client sessions travel between relay and agent: `binary` (the client's and the
-   * service's binary envelopes, passed through; the relay offers it) or `text` (SOAP 1.2 XML).
+   * How relayed net.tcp clients' messages travel between relay and agent: `binary` (binary XML
+   * both ways: a carried session's envelopes passed through, and calls relayed one per envelope
+   * as application/soap+msbin1; the relay offers or takes it) or `text` (SOAP 1.2 XML).
    * Default binary; text costs more CPU per call (bench:nettcp) and suits debugging.
    */
   carrier: z.enum(['binary', 'text']).default('binary'),

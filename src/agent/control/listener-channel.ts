@@ -28,6 +28,8 @@ import {
   InvalidCommandError,
   NET_TCP_SESSION,
   SESSION_OFFER_HEADER,
+  SOAP_BINARY_ENCODING,
+  SOAP_BINARY_OFFER_HEADER,
   parseControlBodyOffer,
   parseServiceMessage,
   serializeRenewToken,
@@ -85,6 +87,8 @@ export interface ChannelServing {
   readonly dialer: Pick<RendezvousDialer, 'reject'>;
   /** The path has a net.tcp session target: the channel offers session carriers to the relay. */
   readonly offersSessions: boolean;
+  /** The path takes SOAP calls as binary XML (protocol/hyco/binary-soap.ts): offered with x-relaybridge-soap-binary. */
+  readonly offersSoapBinary?: boolean;
 }
 
 export interface ListenerChannelEvents {
@@ -221,6 +225,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
     if (o.offerControlBodyBytes > 0) headers[CONTROL_BODY_HEADER] = String(o.offerControlBodyBytes);
     // A relaybridge relay then carries each net.tcp client session on a WebSocket of its own.
     if (o.serving.offersSessions) headers[SESSION_OFFER_HEADER] = NET_TCP_SESSION;
+    if (o.serving.offersSoapBinary) headers[SOAP_BINARY_OFFER_HEADER] = SOAP_BINARY_ENCODING;
     const ws = new WebSocket(url, {
       headers,
       perMessageDeflate: false,

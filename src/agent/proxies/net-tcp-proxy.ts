@@ -19,7 +19,9 @@
  */
 import type { Logger } from '../../core/logger';
 import { ProtocolError, RelayError } from '../../core/errors';
-import { TokenSoapMessage } from '../../protocol/soap-binary';
+import { writeNbfx } from '../../protocol/nbfx';
+import { SOAP_BINARY_CONTENT_TYPE } from '../../protocol/hyco';
+import { createSoapStringPolicy, decodeEnvelope, TokenSoapMessage } from '../../protocol/soap-binary';
 import { faultFromError } from '../../protocol/soap/fault';
 import { metadataQueryOfTarget, type MetadataQuery } from '../../protocol/soap/http-request';
 import type { XmlLimits } from '../../protocol/xml/limits';
@@ -32,6 +34,7 @@ import type { ServiceSession, SessionTarget } from './service-proxy';
 import type { SoapTransport } from './soap-http-proxy';
 
 const SOAP12_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+const SOAP_POLICY = createSoapStringPolicy();
 
 export interface NetTcpProxyOptions {
   /** net.tcp://host:port/path of the local service. */
@@ -114,7 +117,30 @@ export class NetTcpProxy implements SoapTransport, SessionTarget {
       return bufferedResponse(404, { 'content-type': 'text/plain; charset=utf-8' }, Buffer.from('A net.tcp service takes SOAP POSTs only.\n'), 'Not Found');
     }
     const body = await readBody(request.body, this.#o.maxMessageBytes);
-    const message = TokenSoapMessage.read(parseXml(body, this.#limits));
+    const reply = await this.#place(TokenSoapMessage.read(parseXml(body, this.#limits)));
+    if (reply === undefined) return acceptedResponse();
+    return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply.xml);
+  }
+
+  /** Relayed net.tcp clients' calls are taken as binary XML (protocol/hyco/binary-soap.ts) unless the carrier is text. */
+  get takesBinarySoap(): boolean {
+    return this.#o.carrier !== 'text';
+  }
+
+  /**
+   * A call in binary XML without session strings (protocol/hyco/binary-soap.ts), `To` not set
+   * yet: decoded, placed on a service session like call()'s, and answered in binary XML. No
+   * text is printed or parsed. Failures are thrown (the front answers them as SOAP 1.2 faults).
+   */
+  async callBinary(request: LocalRequest): Promise<LocalResponse> {
+    const body = await readBody(request.body, this.#o.maxMessageBytes);
+    const reply = await this.#place(TokenSoapMessage.read(decodeEnvelope(body, { limits: this.#limits })).withTo(this.#address));
+    if (reply === undefined) return acceptedResponse();
+    return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP_BINARY_CONTENT_TYPE }, writeNbfx(reply.tokens, { policy: SOAP_POLICY }));
+  }
+
+  /** Places a SOAP 1.2 message (`To` set) on a service session: its reply, or undefined for a one-way call. */
+  async #place(message: TokenSoapMessage): Promise<SessionReply | undefined> {
     if (message.soapVersion !== 'soap12') throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'a net.tcp service takes SOAP 1.2 envelopes only');
     const addressing = message.addressing;
     const oneWay = addressing?.messageId === undefined || (await this.#isOneWay(addressing.action));
@@ -125,7 +151,7 @@ export class NetTcpProxy implements SoapTransport, SessionTarget {
     try {
       if (oneWay) {
         await session.send(message.tokens);
-        return acceptedResponse();
+        return undefined;
       }
       reply = await session.call(message.tokens, addressing!.messageId!, this.#o.timeoutMs);
     } finally {
@@ -136,9 +162,8 @@ export class NetTcpProxy implements SoapTransport, SessionTarget {
       // Later calls were answered and this one was not: the operation is one-way; remember it
       // so its next calls are answered at once (bounded: one entry per action).
       if (addressing?.action !== undefined && this.#learnedOneWay.size < 1024) this.#learnedOneWay.add(addressing.action);
-      return acceptedResponse();
     }
-    return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP12_CONTENT_TYPE }, reply.xml);
+    return reply;
   }
 
   /** The service's address: what the front writes into `To`. */

@@ -57,10 +57,24 @@ export type OutgoingMessage = Buffer | readonly XmlToken[];
 
 const SOAP_POLICY = createSoapStringPolicy();
 
-/** A reply from the service: SOAP 1.2 text, and whether it is a fault (read from its tokens, not rescanned). */
+/** A reply from the service: its tokens, whether it is a fault (read from them, not rescanned), and its text. */
 export interface SessionReply {
-  readonly xml: Buffer;
+  readonly tokens: readonly XmlToken[];
   readonly isFault: boolean;
+  /** As SOAP 1.2 text, printed when first asked for (a binary caller never asks). */
+  readonly xml: Buffer;
+}
+
+/** A SessionReply that prints its text once, on first use. */
+class DecodedReply implements SessionReply {
+  #xml: Buffer | undefined;
+  constructor(
+    readonly tokens: readonly XmlToken[],
+    readonly isFault: boolean,
+  ) {}
+  get xml(): Buffer {
+    return (this.#xml ??= Buffer.from(writeXml(this.tokens, { selfClose: true }), 'utf8'));
+  }
 }
 
 interface Waiter {
@@ -304,20 +318,20 @@ export class NetTcpSession {
 
   #onEnvelope(payload: Buffer): void {
     if (this.onPayload) return this.onPayload(payload);
-    let xml: Buffer;
+    let reply: DecodedReply;
     let addressing: AddressingInfo | undefined;
     let isFault: boolean;
     try {
-      // Decoded once: the head is read from the tokens, then the text printed from them.
+      // Decoded once: the head is read from the tokens; text is printed only for who asks for it.
       const message = TokenSoapMessage.read(decodeEnvelope(payload, { session: this.#reader }));
       ({ addressing, isFault } = message);
-      xml = Buffer.from(writeXml(message.tokens, { selfClose: true }), 'utf8');
+      reply = new DecodedReply(message.tokens, isFault);
     } catch (err) {
       // WCF marks a session unusable after a decode error; so does this side.
       this.#kill(new RelayError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `undecodable reply from the net.tcp service: ${(err as Error).message}`, { cause: err }));
       return;
     }
-    if (this.onMessage) return this.onMessage(xml);
+    if (this.onMessage) return this.onMessage(reply.xml);
     const relatesTo = addressing?.relatesTo;
     // WCF correlates by RelatesTo. Mono's service leaves it out of faults; its calls on a session
     // are answered in order, so a fault without RelatesTo (and without a MessageID of its own)
@@ -326,7 +340,7 @@ export class NetTcpSession {
     const key = relatesTo ?? (orphanFault ? this.#waiting.keys().next().value : undefined);
     const w = key !== undefined ? this.#waiting.get(key) : undefined;
     if (!w || key === undefined) {
-      if (relatesTo === undefined && !orphanFault && this.onUnsolicited) return this.onUnsolicited(xml, addressing);
+      if (relatesTo === undefined && !orphanFault && this.onUnsolicited) return this.onUnsolicited(reply.xml, addressing);
       this.#o.logger.debug({ relatesTo, action: addressing?.action }, 'net.tcp message with no waiting call (late reply or callback); dropped');
       return;
     }
@@ -340,7 +354,7 @@ export class NetTcpSession {
     }
     this.#waiting.delete(key);
     clearTimeout(w.timer);
-    w.resolve({ xml, isFault });
+    w.resolve(reply);
   }
 
   #kill(err: RelayError): void {

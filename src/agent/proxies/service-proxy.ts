@@ -8,6 +8,8 @@ import type { LocalRequest, LocalResponse } from './http-proxy';
 export interface ServiceProxy {
   call(request: LocalRequest): Promise<LocalResponse>;
   close(): void | Promise<void>;
+  /** Takes SOAP calls as binary XML (protocol/hyco/binary-soap.ts): the agent offers it on the control channel. */
+  readonly takesBinarySoap?: boolean;
 }
 
 /**

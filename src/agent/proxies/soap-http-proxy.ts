@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RelayError } from '../../core/errors';
+import { isBinarySoapContentType } from '../../protocol/hyco';
 import type { Logger } from '../../core/logger';
 import type { SoapVersion } from '../../protocol/soap/addressing';
 import { envelopeVersionOfContentType as soapVersionOf } from '../../protocol/soap/http-request';
@@ -59,6 +60,12 @@ export interface SoapTransport {
   call(request: LocalRequest, envelope?: EnvelopeInfo): Promise<LocalResponse>;
   /** The back-end works on the envelope (ipc: dispatch by its Body): the front always reads it. */
   readonly wantsEnvelope?: boolean;
+  /**
+   * A call in binary XML (protocol/hyco/binary-soap.ts), answered in binary XML; failures thrown.
+   * Offered to the relay while takesBinarySoap says so.
+   */
+  callBinary?(request: LocalRequest): Promise<LocalResponse>;
+  readonly takesBinarySoap?: boolean;
   /** The local URL a relayed request target maps to (for wsa:To). */
   localUrl(requestTarget: string): URL;
   /** The service's base URL as configured (its WSDL is at `{url}?wsdl`); undefined when it has none over HTTP. */
@@ -146,7 +153,16 @@ export class SoapHttpProxy implements ServiceProxy {
     return this.#http.close();
   }
 
+  /**
+   * Binary SOAP calls go straight to a back-end that takes them (nettcp): nothing to translate or
+   * rewrite in text. Not with knownActionsOnly, whose check reads the text envelope.
+   */
+  get takesBinarySoap(): boolean {
+    return this.#http.callBinary !== undefined && this.#http.takesBinarySoap === true && !this.#o.knownActionsOnly;
+  }
+
   async call(req: LocalRequest): Promise<LocalResponse> {
+    if (this.takesBinarySoap && isBinarySoapContentType(headerValue(req.headers, 'content-type'))) return this.#binary(req);
     const kind = classifyRequest(req);
     if (kind.kind === 'metadata' && this.#o.wsdl && isWholeWsdl(kind.query)) {
       return bufferedResponse(200, { 'content-type': 'text/xml; charset=utf-8' }, Buffer.from(this.#o.wsdl, 'utf8'), 'OK');
@@ -183,6 +199,15 @@ export class SoapHttpProxy implements ServiceProxy {
       if (unknown) return actionNotSupportedResponse(call.info.soapVersion, call.info.action, call.info.addressing, "The service's WSDL has no operation for it.");
     }
     return this.#attempts(call);
+  }
+
+  /** A binary SOAP 1.2 call (protocol/hyco/binary-soap.ts); a failure is a SOAP 1.2 fault in text. */
+  async #binary(req: LocalRequest): Promise<LocalResponse> {
+    try {
+      return await this.#http.callBinary!(req);
+    } catch (err) {
+      return faultResponse(err, 'soap12', undefined, this.#log, { id: req.id });
+    }
   }
 
   /** A request that is not a SOAP call: as it is; a failure is a JSON error with a correlation id. */

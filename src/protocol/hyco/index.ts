@@ -25,6 +25,7 @@ export {
 export { reasonPhrase } from './status';
 export { CONTROL_BODY_HEADER, CONTROL_BODY_OFFER_BYTES, parseControlBodyOffer } from './control-body';
 export { ONE_WAY_ACK_HEADER } from './one-way';
+export { isBinarySoapContentType, offersBinarySoap, SOAP_BINARY_CONTENT_TYPE, SOAP_BINARY_ENCODING, SOAP_BINARY_OFFER_HEADER } from './binary-soap';
 export {
   BINARY_CARRIER,
   NET_TCP_SESSION,

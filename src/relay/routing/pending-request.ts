@@ -42,6 +42,8 @@ export interface RouteListener extends RegisteredListener {
   readonly controlBodyLimit: number;
   /** Session kinds the listener can carry (protocol/hyco/session-carrier.ts); empty for other listeners. */
   readonly sessionKinds: readonly string[];
+  /** Takes SOAP calls as binary XML (protocol/hyco/binary-soap.ts): a relaybridge agent's `nettcp` path. */
+  readonly soapBinary?: boolean;
   /** Bytes written to the channel that its socket has not sent yet (a slow listener's backlog). */
   readonly bufferedBytes?: number;
   /** Ids of requests routed to this channel and not answered yet. */
@@ -88,6 +90,22 @@ export interface RelayedRequest {
   readonly disallowedListeners?: readonly string[];
   /** The `operation` metrics label (the HTTP method, `GET ?wsdl`, a SOAP action). */
   readonly operation: string;
+  /**
+   * The same SOAP 1.2 call as binary XML (protocol/hyco/binary-soap.ts), for a listener that takes
+   * it (RouteListener.soapBinary) instead of `headers` and `body`; made when first asked for.
+   */
+  readonly binary?: () => RequestForm;
+}
+
+/** What a request carries to the listener besides its target and method: headers and a whole body. */
+export interface RequestForm {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** The headers and body `listener` gets: the binary form when both sides have it, else the request's own. */
+export function requestFormFor(r: RelayedRequest, listener: Pick<RouteListener, 'soapBinary'>): { readonly headers: Readonly<Record<string, string>>; readonly body: Buffer | RequestBodySource } {
+  return r.binary !== undefined && listener.soapBinary === true ? r.binary() : r;
 }
 
 /**
@@ -100,8 +118,8 @@ function isSoapCall(method: string, headers: Readonly<Record<string, string>>): 
   if (/^\s*application\/soap\+xml\s*(;|$)/i.test(ct)) return true;
   return /^\s*text\/xml\s*(;|$)/i.test(ct) && headerOf(headers, 'soapaction') !== undefined;
 }
-/** A response a SOAP caller can read: SOAP 1.1/1.2, MTOM, or other XML (the envelope decides). */
-const SOAP_RESPONSE_TYPE = /^\s*(text\/xml|application\/soap\+xml|multipart\/related|application\/(?:[\w.+-]+\+)?xml)\s*(;|$)/i;
+/** A response a SOAP caller can read: SOAP 1.1/1.2, MTOM, binary SOAP (protocol/hyco/binary-soap.ts), or other XML (the envelope decides). */
+const SOAP_RESPONSE_TYPE = /^\s*(text\/xml|application\/soap\+xml|application\/soap\+msbin1|multipart\/related|application\/(?:[\w.+-]+\+)?xml)\s*(;|$)/i;
 
 /**
  * A listener answered a SOAP call with something that is not a SOAP message (an empty error
@@ -120,7 +138,7 @@ export class ListenerAnswerError extends RelayError {
 export function inlineRequestJson(
   id: string,
   address: string,
-  r: Pick<RelayedRequest, 'target' | 'method' | 'remoteEndpoint' | 'headers'>,
+  r: Pick<RelayedRequest, 'target' | 'method' | 'remoteEndpoint'> & { readonly headers: Readonly<Record<string, string>> },
   hasBody: boolean,
 ): string {
   return serializeRequest({
@@ -212,10 +230,11 @@ export class PendingRequest {
   send(channel: RouteListener, address: string, inline: boolean): boolean {
     if (this.#done) return true;
     const r = this.request;
+    const form = requestFormFor(r, channel);
     let ok: boolean;
-    if (inline && Buffer.isBuffer(r.body)) {
-      const body = r.body;
-      const json = inlineRequestJson(this.id, address, r, body.length > 0);
+    if (inline && Buffer.isBuffer(form.body)) {
+      const body = form.body;
+      const json = inlineRequestJson(this.id, address, { target: r.target, method: r.method, remoteEndpoint: r.remoteEndpoint, headers: form.headers }, body.length > 0);
       ok = channel.sendRequest(json, body.length > 0 ? body : undefined, this.id);
       if (ok) this.#requestDelivered = true;
     } else {
@@ -316,6 +335,8 @@ export class PendingRequest {
   #deliverOverRendezvous(ep: WsEndpoint): void {
     this.#requestDelivered = true;
     const r = this.request;
+    // The form of the listener the address went to (set by send()).
+    const form = requestFormFor(r, this.#channel ?? {});
     ep.sendText(
       serializeRequest({
         id: this.id,
@@ -323,11 +344,11 @@ export class PendingRequest {
         requestTarget: r.target,
         method: r.method,
         remoteEndpoint: r.remoteEndpoint,
-        requestHeaders: r.headers as Record<string, string>,
+        requestHeaders: form.headers as Record<string, string>,
         body: true,
       }),
     );
-    const body = r.body;
+    const body = form.body;
     if (Buffer.isBuffer(body)) {
       this.#writeBuffered(ep, body, 0);
       return;

@@ -36,7 +36,7 @@ import { ListenerRegistry } from './listener-registry';
 import { OperationLabels } from './operation-labels';
 import { PendingAccept } from './pending-accept';
 import { PendingCarrier } from './pending-carrier';
-import { inlineRequestJson, PendingRequest, type RelayedRequest, type RouteListener } from './pending-request';
+import { inlineRequestJson, PendingRequest, requestFormFor, type RelayedRequest, type RouteListener } from './pending-request';
 import type { ResponseHandler } from './response-handler';
 
 export interface RouterOptions {
@@ -197,14 +197,14 @@ export class Router {
       // Headers the control message cannot carry fail this caller (431, or a SOAP fault), never the listener.
       assertForwardableHeaders(request.headers as Record<string, string>, o.limits.maxHeaderBytes);
       const headersFit = headerBytes(request.headers as Record<string, string>) <= o.limits.maxHeaderBytes;
-      const body = request.body;
       const path = `${encodePath(request.path)}`;
       this.#dispatch(request.path, request, 'request', (listener) => {
         if (listener.pending.size >= o.limits.maxPendingRequestsPerListener) {
           throw new RelayError('RELAY_ERR_TOO_BUSY', 'The listener has too many requests in flight; retry later.');
         }
         const address = `${(listener.rendezvousBase ?? o.rendezvousBase(listener.hostHeader))}/$hc/${path}?sb-hc-action=request&sb-hc-id=${capability}`;
-        const inline = headersFit && Buffer.isBuffer(body) && body.length <= listener.controlBodyLimit;
+        const form = requestFormFor(request, listener);
+        const inline = headersFit && Buffer.isBuffer(form.body) && form.body.length <= listener.controlBodyLimit;
         const sent = pending.send(listener, address, inline);
         if (sent) observer.onListener?.(listener.listenerId);
         return sent;

@@ -42,6 +42,8 @@ export interface ControlChannelOptions {
   controlBodyLimit: number;
   /** Session kinds the listener offered to carry (x-relaybridge-sessions); empty for other listeners. */
   sessionKinds?: readonly string[];
+  /** The listener takes SOAP calls as binary XML (x-relaybridge-soap-binary, protocol/hyco/binary-soap.ts). */
+  soapBinary?: boolean;
   tokenExpiresAt: number;
   tokenGraceSeconds: number;
   heartbeatIntervalMs: number;
@@ -59,6 +61,7 @@ export class ControlChannel implements RouteListener {
   readonly hostHeader: string | undefined;
   readonly controlBodyLimit: number;
   readonly sessionKinds: readonly string[];
+  readonly soapBinary: boolean;
   readonly log: Logger;
   /** Requests routed to this channel and not answered yet (id set), for failover accounting. */
   readonly pending = new Set<string>();
@@ -91,6 +94,7 @@ export class ControlChannel implements RouteListener {
     this.hostHeader = options.hostHeader;
     this.controlBodyLimit = options.controlBodyLimit;
     this.sessionKinds = options.sessionKinds ?? [];
+    this.soapBinary = options.soapBinary ?? false;
     this.log = options.logger;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => this.#alive());

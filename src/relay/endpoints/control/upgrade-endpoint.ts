@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { CONTROL_BODY_HEADER, NET_TCP_SESSION, SESSION_OFFER_HEADER, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
+import { CONTROL_BODY_HEADER, NET_TCP_SESSION, SESSION_OFFER_HEADER, SOAP_BINARY_OFFER_HEADER, offersBinarySoap, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import type { EndpointDeps } from '../../deps';
@@ -152,6 +152,7 @@ export class UpgradeEndpoint {
           hostHeader: req.headers.host,
           controlBodyLimit: this.#controlBodyLimit(req) ?? ctx.config.limits.controlBodyThresholdBytes,
           sessionKinds: sessionKindsOffered(req),
+          soapBinary: offersBinarySoap(req.headers[SOAP_BINARY_OFFER_HEADER]),
           tokenExpiresAt: result?.expiresAt ?? Number.MAX_SAFE_INTEGER,
           tokenGraceSeconds: ctx.config.tokenGraceSeconds,
           heartbeatIntervalMs: ctx.config.heartbeat.intervalMs,

@@ -21,6 +21,7 @@ import {
   SESSION_KIND_HEADER,
   SESSION_TARGET_HEADER,
   SessionCloseCode,
+  SOAP_BINARY_CONTENT_TYPE,
 } from '../../../protocol/hyco';
 import { soap12ContentType } from '../../../protocol/soap/content-type';
 import type { XmlLimits } from '../../../protocol/xml/limits';
@@ -37,6 +38,7 @@ import { broadcastTwoWayRefused } from '../../routing/router';
 import { CARRIER_TRANSITIONS, CarrierState } from './connection-state';
 import { forwardRpc, type RpcCall } from './rpc-call';
 import {
+  binaryRequestBody,
   carriedRequestPayload,
   decodeRequest,
   encodeReply,
@@ -251,6 +253,8 @@ export class ClientSession {
       requestTarget: this.requestTarget,
       headers: relayedHeaders(this, action),
       body: requestXml(request),
+      // To a relaybridge agent's nettcp path: binary XML, never printed as text on the way.
+      binary: () => ({ headers: relayedHeaders(this, action, SOAP_BINARY_CONTENT_TYPE), body: binaryRequestBody(request, this.streamed ? payload : undefined) }),
       remoteEndpoint: this.#conn.remote(),
       action,
     });
@@ -583,6 +587,6 @@ function withCallId(err: RelayError, id: string): RelayError {
 }
 
 /** The headers of a session's message relayed as SOAP 1.2 text (one call or a broadcast). */
-function relayedHeaders(session: { host: string }, action: string | undefined): Record<string, string> {
-  return { Host: session.host, 'Content-Type': soap12ContentType(action), Via: `1.1 ${session.host}`, 'X-Relay-Transport': 'net.tcp' };
+function relayedHeaders(session: { host: string }, action: string | undefined, contentType = soap12ContentType(action)): Record<string, string> {
+  return { Host: session.host, 'Content-Type': contentType, Via: `1.1 ${session.host}`, 'X-Relay-Transport': 'net.tcp' };
 }

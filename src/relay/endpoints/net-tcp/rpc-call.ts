@@ -6,6 +6,7 @@
 import type { HybridConnection } from '../../../core/entities';
 import { lazyChild } from '../../../core/logger';
 import type { EndpointDeps } from '../../deps';
+import type { RequestForm } from '../../routing/pending-request';
 import { BufferingHandler } from '../../routing/response-handler';
 import { describeNonSoapAnswer, CORRELATION_HEADER } from './soap-messages';
 
@@ -15,6 +16,8 @@ export interface RpcRequest {
   readonly requestTarget: string;
   readonly headers: Record<string, string>;
   readonly body: Buffer;
+  /** The same call as binary XML, for a listener that takes it (RelayedRequest.binary). */
+  readonly binary?: () => RequestForm;
   readonly remoteEndpoint?: { address: string; port: number };
   /** The SOAP action (metrics label and log line; bounded per path like the SOAP endpoint's). */
   readonly action: string | undefined;
@@ -55,6 +58,7 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
       target: request.requestTarget,
       headers: request.headers,
       body: request.body,
+      binary: request.binary && once(request.binary),
       remoteEndpoint: request.remoteEndpoint,
       viaHost: 'relaybridge',
       // A net.tcp call counts under its SOAP action, like the same call over HTTP.
@@ -93,4 +97,10 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
     return { ...res, headers: { ...res.headers, [CORRELATION_HEADER]: correlationId } };
   });
   return { id: call.id, promise, cancel: () => call.cancel() };
+}
+
+/** `make`, called at most once (a failover asks again for the same form). */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }

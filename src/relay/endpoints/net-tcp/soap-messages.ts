@@ -11,8 +11,8 @@
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
 import { NbfxStreamReader, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
-import { createSoapStringPolicy, encodeEnvelope, TokenSoapMessage } from '../../../protocol/soap-binary';
-import { ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
+import { createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage } from '../../../protocol/soap-binary';
+import { isBinarySoapContentType, ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS } from '../../../protocol/soap/addressing';
 import { envelopeVersionOfContentType as soapVersionOf } from '../../../protocol/soap/http-request';
@@ -93,6 +93,15 @@ export function requestXml(request: DecodedRequest): Buffer {
   return Buffer.from(writeXml(request.message.tokens), 'utf8');
 }
 
+/**
+ * A decoded request as binary XML without session strings (application/soap+msbin1,
+ * protocol/hyco/binary-soap.ts) for a listener that takes SOAP calls so. `plain`: the client's own
+ * payload when it is already that (a streamed session's message, nothing removed from it).
+ */
+export function binaryRequestBody(request: DecodedRequest, plain?: Buffer): Buffer {
+  return plain !== undefined && request.token === undefined ? plain : writeNbfx(request.message.tokens, { policy: SOAP_POLICY });
+}
+
 /** An empty msbinsession1 StringTable (MB31 size 0): a payload that adds no session strings. */
 const NO_SESSION_STRINGS = Buffer.from([0]);
 
@@ -149,6 +158,12 @@ export function replyFromResponse(res: RpcResponse, request: { action?: string; 
   if (empty) return nonSoapFault(res, contentType, request.messageId);
   const relayCode = res.headers['x-relaybridge-error'];
   try {
+    // A relaybridge agent's answer to a binary call (protocol/hyco/binary-soap.ts): no text on the way.
+    if (isBinarySoapContentType(contentType)) {
+      const reply = TokenSoapMessage.read(decodeEnvelope(res.body, { limits }));
+      if (reply.envelopeNamespace !== SOAP12_ENVELOPE_NS) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'a binary answer must be a SOAP 1.2 envelope');
+      return reply.withReplyAddressing(request).tokens;
+    }
     // The content type decides; without one (or a generic XML type) the envelope namespace does.
     const version = soapVersionOf(contentType);
     if (version === undefined && relayCode !== undefined) return parseXml(agentErrorFault(res, relayCode, request.messageId));
@@ -189,7 +204,7 @@ export function describeNonSoapAnswer(res: RpcResponse): string | undefined {
   if (res.headers['x-relaybridge-error'] !== undefined) return undefined;
   const ct = res.headers['content-type'];
   if (res.body.length === 0) return res.statusCode < 300 && res.headers[ONE_WAY_ACK_HEADER] !== undefined ? undefined : `HTTP ${res.statusCode} with no body`;
-  if (soapVersionOf(ct) !== undefined) return undefined;
+  if (soapVersionOf(ct) !== undefined || isBinarySoapContentType(ct)) return undefined;
   if (/xml/i.test(ct ?? 'xml') && ENVELOPE_START.test(res.body.subarray(0, 4096).toString('utf8'))) return undefined;
   return `HTTP ${res.statusCode} with ${ct ?? 'no content type'} (${res.body.length} bytes: ${JSON.stringify(res.body.subarray(0, 256).toString('utf8'))})`;
 }

@@ -4,7 +4,7 @@ import { scanEnvelope } from '../../../../src/protocol/soap/envelope';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';
 import { SessionReader, SessionWriter } from '../../../../src/protocol/nbfx';
 import { binaryToXml, xmlToBinary } from '../../../../src/protocol/soap-binary';
-import { carriedRequestPayload, decodeRequest, replyFromResponse, requestXml } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
+import { binaryRequestBody, carriedRequestPayload, decodeRequest, replyFromResponse, requestXml } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
 import { requestEnvelope } from '../../../helpers/net-tcp-client';
 
 const req = { action: 'urn:calc/Add', messageId: 'urn:uuid:1' };
@@ -51,6 +51,45 @@ describe('replyFromResponse', () => {
     expect(parseFault(html)?.reason).toContain('HTTP 404');
     const broken = xml(replyFromResponse(res(200, 'application/soap+xml', '<s:Envelope'), req));
     expect(parseFault(broken)?.subcodes[0]?.localName).toBe('RELAY_ERR_PROTOCOL_INVALID_MESSAGE');
+  });
+});
+
+describe('binary SOAP between relay and agent (application/soap+msbin1)', () => {
+  const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
+  const binaryRes = (statusCode: number, envelope: string) => ({
+    statusCode,
+    headers: { 'content-type': 'application/soap+msbin1' },
+    body: Buffer.concat(xmlToBinary(envelope)),
+  });
+
+  it('a binary reply is read from its tokens, with RelatesTo and Action added when it has none', () => {
+    const out = xml(replyFromResponse(binaryRes(200, `<s:Envelope xmlns:s="${SOAP12}"><s:Body><R xmlns="urn:calc">7</R></s:Body></s:Envelope>`), req));
+    expect(scanEnvelope(out).addressing).toMatchObject({ action: 'urn:calc/AddResponse', relatesTo: 'urn:uuid:1' });
+    expect(out).toContain('<R xmlns="urn:calc">7</R>');
+  });
+
+  it('a binary fault stays the service fault; an undecodable or SOAP 1.1 binary answer is a Receiver fault', () => {
+    const fault = `<s:Envelope xmlns:s="${SOAP12}"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en">Fail: boom</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>`;
+    expect(parseFault(xml(replyFromResponse(binaryRes(500, fault), req)))).toMatchObject({ code: { localName: 'Sender' }, reason: 'Fail: boom', relatesTo: 'urn:uuid:1' });
+    const garbage = { statusCode: 200, headers: { 'content-type': 'application/soap+msbin1' }, body: Buffer.from([0x56, 0xff, 0xff]) };
+    expect(parseFault(xml(replyFromResponse(garbage, req)))?.subcodes[0]?.localName).toBe('RELAY_ERR_PROTOCOL_INVALID_MESSAGE');
+    const soap11 = binaryRes(200, '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><R/></s:Body></s:Envelope>');
+    expect(parseFault(xml(replyFromResponse(soap11, req)))?.subcodes[0]?.localName).toBe('RELAY_ERR_PROTOCOL_INVALID_MESSAGE');
+  });
+
+  it('the request body: plain binary without session strings or the relay token; a streamed payload without a token goes as it came', () => {
+    const env = requestEnvelope({ action: 'urn:calc/Add', to: 'net.tcp://r/calc', messageId: 'urn:uuid:3', body: '<Add xmlns="urn:calc"><a>1</a></Add>', token: 'SharedAccessSignature sr=x' });
+    const withSession = decodeRequest(Buffer.concat(xmlToBinary(env, { session: new SessionWriter() })), new SessionReader());
+    const body = binaryRequestBody(withSession);
+    const text = binaryToXml(body);
+    expect(text).toContain('<a:MessageID>urn:uuid:3</a:MessageID>');
+    expect(text).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
+    expect(text).not.toContain('RelayAccessToken');
+    // Streamed, with a token: re-encoded without it; without one: the payload itself.
+    const tokened = Buffer.concat(xmlToBinary(env));
+    expect(binaryToXml(binaryRequestBody(decodeRequest(tokened, undefined), tokened))).not.toContain('RelayAccessToken');
+    const plain = Buffer.concat(xmlToBinary(requestEnvelope({ action: 'urn:calc/Add', to: 'net.tcp://r/calc', messageId: 'urn:uuid:4', body: '<Add xmlns="urn:calc"/>' })));
+    expect(binaryRequestBody(decodeRequest(plain, undefined), plain)).toBe(plain);
   });
 });
 
