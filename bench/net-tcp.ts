@@ -13,7 +13,7 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { createSasToken } from '../src/auth/sas-token';
 import { SessionReader, SessionWriter, readNbfx } from '../src/protocol/nbfx';
 import { binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage, xmlToBinary } from '../src/protocol/soap-binary';
-import { encodeSizedEnvelope } from '../src/protocol/nmf';
+import { encodeSizedEnvelope, KnownEncoding, Mode } from '../src/protocol/nmf';
 import { scanEnvelope } from '../src/protocol/soap/envelope';
 import { rewriteAddressingTo } from '../src/protocol/soap/soap-message';
 import { carriedRequestPayload, decodeRequest, encodeReply, replyHead, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
@@ -71,14 +71,16 @@ interface NetTcpLoadOptions {
   connections: number;
   durationMs: number;
   warmupMs?: number;
+  /** TransferMode.Streamed clients: a preamble per call on a pooled connection (singleton-unsized, msbin1). */
+  streamed?: boolean;
 }
 
 /** Closed-loop net.tcp load: one session per connection, next call when the reply arrived. */
 async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
   const clients = await Promise.all(
     Array.from({ length: o.connections }, async () => {
-      const c = await NetTcpClient.connect({ port: o.port });
-      await c.open(o.via);
+      const c = await NetTcpClient.connect({ port: o.port, ...(o.streamed ? { mode: Mode.SingletonUnsized } : {}) });
+      if (!o.streamed) await c.open(o.via);
       return c;
     }),
   );
@@ -88,8 +90,13 @@ async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
       const messageId = `urn:uuid:${randomUUID()}`;
       let ok = true;
       try {
-        const reply = await c.call(requestEnvelope({ action: ECHO_ACTION, to: o.via, body: o.body, messageId }), messageId);
-        ok = reply.includes('EchoResult');
+        const envelope = requestEnvelope({ action: ECHO_ACTION, to: o.via, body: o.body, messageId });
+        let reply: string | undefined;
+        if (o.streamed) {
+          await c.open(o.via, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary });
+          reply = await c.streamed(envelope, 64 * 1024);
+        } else reply = await c.call(envelope, messageId);
+        ok = reply?.includes('EchoResult') === true;
       } catch {
         ok = false;
       }
@@ -107,7 +114,7 @@ async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
   const start = Date.now();
   await Promise.all(clients.map((c) => loop(c, start + o.durationMs, lat, counts)));
   const elapsed = (Date.now() - start) / 1000;
-  await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  if (!o.streamed) await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   for (const c of clients) c.destroy();
   lat.sort((a, b) => a - b);
   const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
@@ -197,11 +204,18 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
   });
   type Carried = LoadResult & { cpuUs: number };
   /** A carried run, with the relay's and the agent's CPU over the whole run (warm-up and session set-up included) per measured call: an upper bound. */
-  const carriedRun = async (path: string, connections: number): Promise<Carried> => {
+  const carriedRun = async (path: string, connections: number, streamed = false): Promise<Carried> => {
     const cpu0 = relay.cpuUs() + agent.cpuUs();
-    const r = await runNetTcpLoad({ port, via: `${netTcp}/${path}`, body, connections, durationMs });
+    const r = await runNetTcpLoad({ port, via: `${netTcp}/${path}`, body, connections, durationMs, streamed });
     return { ...r, cpuUs: (relay.cpuUs() + agent.cpuUs() - cpu0) / r.calls };
   };
+  // Streamed clients (a preamble per call, relayed one request per envelope) to the pooled paths:
+  // binary XML between relay and agent (protocol/hyco/binary-soap.ts) against text.
+  const streamedLines = [
+    '',
+    '| conns | streamed, binary calls/s | streamed, text calls/s | binary / text | p50 µs binary / text | relay + agent CPU µs per call, binary / text |',
+    '|---|---|---|---|---|---|',
+  ];
   try {
     for (const connections of [1, 32]) {
       const direct: LoadResult[] = [];
@@ -210,6 +224,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       const perCall: LoadResult[] = [];
       const shared: LoadResult[] = [];
       const basic: LoadResult[] = [];
+      const streamedBinary: Carried[] = [];
+      const streamedText: Carried[] = [];
       for (let r = 0; r < rounds; r++) {
         direct.push(await runNetTcpLoad({ port: servicePort, via: serviceVia, body, connections, durationMs }));
         binary.push(await carriedRun('bench-session', connections));
@@ -217,6 +233,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
         basic.push(await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs }));
         perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
         shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));
+        streamedBinary.push(await carriedRun('bench-shared', connections, true));
+        streamedText.push(await carriedRun('bench-shared-text', connections, true));
       }
       const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
       const [d, b, t, p, s, h] = [direct, binary, text, perCall, shared, basic].map((x) => m(x, 'callsPerSecond')) as [number, number, number, number, number, number];
@@ -226,6 +244,12 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       );
       const errors = [...direct, ...binary, ...text, ...basic, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
       if (errors) lines.push(`  (errors: ${errors})`);
+      const [sb, st] = [streamedBinary, streamedText].map((x) => m(x, 'callsPerSecond')) as [number, number];
+      streamedLines.push(
+        `| ${connections} | ${sb.toFixed(0)} | ${st.toFixed(0)} | ${(sb / st).toFixed(2)} | ${[streamedBinary, streamedText].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} | ${[streamedBinary, streamedText].map((xs) => median(xs.map((x) => x.cpuUs)).toFixed(0)).join(' / ')} |`,
+      );
+      const streamedErrors = [...streamedBinary, ...streamedText].reduce((n, x) => n + x.errors, 0);
+      if (streamedErrors) streamedLines.push(`  (errors: ${streamedErrors})`);
     }
   } finally {
     httpAgent.stop();
@@ -234,6 +258,7 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
     relay.stop();
     service.stop();
   }
+  lines.push(...streamedLines);
   const conv = carrierConversionUs(body, durationMs);
   lines.push(
     '',

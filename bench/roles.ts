@@ -15,7 +15,7 @@
  *   node dist/bench/roles.js attackers RELAY NETTCP COUNT RECONNECT_MS [KINDS] → prints {"started":N}, then {"open":n} each second
  *   node dist/bench/roles.js victims RELAY TOKEN SECONDS → prints the victims' latencies when done
  *   node dist/bench/roles.js nettcp-service     → prints {"url":…} (net.tcp://…: a sessionful net.tcp Echo service)
- *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-session-text, bench-shared)
+ *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-session-text, bench-shared, bench-shared-text)
  *   node dist/bench/roles.js floor-relay        → prints {"url":…} (bench/floor.ts: Node HTTP → ws, no features)
  *   node dist/bench/roles.js floor-agent RELAY ORIGIN → prints {"ready":true} (ws → undici, no features)
  *   node dist/bench/roles.js ws-listener RELAY  → prints {"ready":true} (hyco-ws echo listener on path bench-ws)
@@ -191,6 +191,7 @@ async function main(): Promise<void> {
         { path: 'bench-session', requiresClientAuthorization: false },
         { path: 'bench-session-text', requiresClientAuthorization: false },
         { path: 'bench-shared', requiresClientAuthorization: false },
+        { path: 'bench-shared-text', requiresClientAuthorization: false },
       ],
     });
     const { url } = await relay.listen();
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
         { path: 'bench-session', target: { type: 'nettcp', url: b! } },
         { path: 'bench-session-text', target: { type: 'nettcp', url: b!, carrier: 'text' } },
         { path: 'bench-shared', target: { type: 'nettcp', url: b!, shareSessions: true, maxSessions: 32 } },
+        { path: 'bench-shared-text', target: { type: 'nettcp', url: b!, shareSessions: true, maxSessions: 32, carrier: 'text' } },
       ],
     });
     agent.start();

@@ -252,7 +252,8 @@ export class ClientSession {
       entity: this.entity,
       requestTarget: this.requestTarget,
       headers: relayedHeaders(this, action),
-      body: requestXml(request),
+      body: () => requestXml(request),
+      bytesIn: payload.length,
       // To a relaybridge agent's nettcp path: binary XML, never printed as text on the way.
       binary: () => ({ headers: relayedHeaders(this, action, SOAP_BINARY_CONTENT_TYPE), body: binaryRequestBody(request, this.streamed ? payload : undefined) }),
       remoteEndpoint: this.#conn.remote(),

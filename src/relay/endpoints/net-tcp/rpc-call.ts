@@ -15,7 +15,10 @@ export interface RpcRequest {
   /** /{entity path}[/suffix] as the listener should see it. */
   readonly requestTarget: string;
   readonly headers: Record<string, string>;
-  readonly body: Buffer;
+  /** The SOAP 1.2 text, made when first needed (a listener that takes binary never needs it). */
+  readonly body: () => Buffer;
+  /** The size of the envelope as the client sent it (the access line's bytesIn). */
+  readonly bytesIn: number;
   /** The same call as binary XML, for a listener that takes it (RelayedRequest.binary). */
   readonly binary?: () => RequestForm;
   readonly remoteEndpoint?: { address: string; port: number };
@@ -50,6 +53,7 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
   const startedAt = ctx.config.clock.now();
   const operation = ctx.router.labels.label(entity.path, request.action);
   let listener: string | undefined;
+  const text = once(request.body);
   const call = ctx.router.request(
     {
       id,
@@ -57,7 +61,10 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
       method: 'POST',
       target: request.requestTarget,
       headers: request.headers,
-      body: request.body,
+      // Printed only when a listener that takes text (or a failure path) reads it.
+      get body() {
+        return text();
+      },
       binary: request.binary && once(request.binary),
       remoteEndpoint: request.remoteEndpoint,
       viaHost: 'relaybridge',
@@ -78,7 +85,7 @@ export function forwardRpc(ctx: EndpointDeps, request: RpcRequest): RpcCall {
           operation,
           status,
           ms: Math.round(ms),
-          bytesIn: request.body.length,
+          bytesIn: request.bytesIn,
           bytesOut: handler.bytes,
           listener,
           remote: request.remoteEndpoint?.address,
