@@ -9,16 +9,17 @@
  */
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { createSasToken } from '../src/auth/sas-token';
 import { SessionReader, SessionWriter, readNbfx } from '../src/protocol/nbfx';
 import { binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage, xmlToBinary } from '../src/protocol/soap-binary';
-import { encodeSizedEnvelope, KnownEncoding, Mode } from '../src/protocol/nmf';
+import { ClientDecoder, encodeEnd, encodePreamble, encodeSizedEnvelope, encodeUnsizedEnvelope, KnownEncoding, Mode } from '../src/protocol/nmf';
 import { scanEnvelope } from '../src/protocol/soap/envelope';
 import { rewriteAddressingTo } from '../src/protocol/soap/soap-message';
 import { carriedRequestPayload, decodeRequest, encodeReply, replyHead, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
 import { parseXml } from '../src/protocol/xml/text-reader';
-import { NetTcpClient, requestEnvelope } from '../test/helpers/net-tcp-client';
+import { requestEnvelope } from '../test/helpers/net-tcp-client';
 import { median, runLoad, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole } from './spawn';
@@ -75,31 +76,21 @@ interface NetTcpLoadOptions {
   streamed?: boolean;
 }
 
-/** Closed-loop net.tcp load: one session per connection, next call when the reply arrived. */
+/**
+ * Closed-loop net.tcp load, next call when the reply arrived: one duplex session per connection,
+ * or (streamed) a preamble per call on each connection, as WCF's streamed transfer mode pools them.
+ *
+ * A load generator must not take the CPU it measures, so each connection encodes its request once
+ * (after the first call has defined its session strings) and per call only writes a fresh
+ * MessageID into a copy of those bytes; a reply is checked by the MessageID it relates to (its
+ * bytes in the payload), and the first reply of each connection is decoded whole and checked.
+ */
 async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
-  const clients = await Promise.all(
-    Array.from({ length: o.connections }, async () => {
-      const c = await NetTcpClient.connect({ port: o.port, ...(o.streamed ? { mode: Mode.SingletonUnsized } : {}) });
-      if (!o.streamed) await c.open(o.via);
-      return c;
-    }),
-  );
-  const loop = async (c: NetTcpClient, until: number, lat: number[] | undefined, counts: { calls: number; errors: number }) => {
+  const clients = await Promise.all(Array.from({ length: o.connections }, () => LeanNetTcpClient.connect(o)));
+  const loop = async (c: LeanNetTcpClient, until: number, lat: number[] | undefined, counts: { calls: number; errors: number }) => {
     while (Date.now() < until) {
       const t0 = process.hrtime.bigint();
-      const messageId = `urn:uuid:${randomUUID()}`;
-      let ok = true;
-      try {
-        const envelope = requestEnvelope({ action: ECHO_ACTION, to: o.via, body: o.body, messageId });
-        let reply: string | undefined;
-        if (o.streamed) {
-          await c.open(o.via, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary });
-          reply = await c.streamed(envelope, 64 * 1024);
-        } else reply = await c.call(envelope, messageId);
-        ok = reply?.includes('EchoResult') === true;
-      } catch {
-        ok = false;
-      }
+      const ok = await c.call().catch(() => false);
       if (!lat) continue;
       if (ok) {
         counts.calls++;
@@ -114,11 +105,138 @@ async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
   const start = Date.now();
   await Promise.all(clients.map((c) => loop(c, start + o.durationMs, lat, counts)));
   const elapsed = (Date.now() - start) / 1000;
-  if (!o.streamed) await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-  for (const c of clients) c.destroy();
+  for (const c of clients) c.close();
   lat.sort((a, b) => a - b);
   const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
   return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99) };
+}
+
+/** `urn:uuid:…` as binary XML writes it (UniqueIdText, [MC-NBFX] 2.2.3.29: a GUID's 16 bytes, its first three fields little-endian). */
+function uniqueIdBytes(id: string): Buffer {
+  const hex = id.slice('urn:uuid:'.length).replace(/-/g, '');
+  const b = Buffer.from(hex, 'hex');
+  return Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+}
+
+/** One connection of runNetTcpLoad: its request encoded once, a fresh MessageID written per call. */
+class LeanNetTcpClient {
+  readonly #socket: net.Socket;
+  readonly #o: NetTcpLoadOptions;
+  readonly #decoder: ClientDecoder;
+  readonly #writer = new SessionWriter();
+  readonly #reader = new SessionReader();
+  /** The request's payload once its session strings are defined, and where its MessageID sits. */
+  #template: Buffer | undefined;
+  #idAt = -1;
+  #first = true;
+  #chunks: Buffer[] = [];
+  #waiting: { id: string; bytes: Buffer; resolve: (ok: boolean) => void } | undefined;
+
+  private constructor(socket: net.Socket, o: NetTcpLoadOptions) {
+    this.#socket = socket;
+    this.#o = o;
+    this.#decoder = new ClientDecoder({ mode: o.streamed ? Mode.SingletonUnsized : Mode.Duplex });
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.#settle(false));
+  }
+
+  static async connect(o: NetTcpLoadOptions): Promise<LeanNetTcpClient> {
+    const socket = net.connect(o.port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const c = new LeanNetTcpClient(socket, o);
+    socket.on('data', (chunk: Buffer) => c.#onData(chunk));
+    if (!o.streamed) await c.#preamble();
+    return c;
+  }
+
+  #acked: (() => void) | undefined;
+  #preamble(): Promise<void> {
+    const acked = new Promise<void>((resolve) => (this.#acked = resolve));
+    const streamed = this.#o.streamed === true;
+    this.#socket.write(
+      encodePreamble({ mode: streamed ? Mode.SingletonUnsized : Mode.Duplex, via: this.#o.via, encoding: streamed ? KnownEncoding.Soap12Binary : KnownEncoding.Soap12BinarySession }),
+    );
+    return acked;
+  }
+
+  /** One call: resolves true when its reply came, relating to its MessageID. */
+  async call(): Promise<boolean> {
+    const id = `urn:uuid:${randomUUID()}`;
+    const payload = this.#payload(id);
+    if (this.#o.streamed) await this.#preamble();
+    const replied = new Promise<boolean>((resolve) => (this.#waiting = { id, bytes: uniqueIdBytes(id), resolve }));
+    this.#socket.write(Buffer.concat(this.#o.streamed ? [...encodeUnsizedEnvelope([payload]), encodeEnd()] : encodeSizedEnvelope(payload)));
+    return replied;
+  }
+
+  /** The request's payload with `id` as its MessageID: encoded the first time, patched afterwards. */
+  #payload(id: string): Buffer {
+    const session = this.#o.streamed ? undefined : this.#writer;
+    const encode = () => Buffer.concat(xmlToBinary(requestEnvelope({ action: ECHO_ACTION, to: this.#o.via, body: this.#o.body, messageId: id }), { session }));
+    if (this.#first) return encode();
+    if (!this.#template) {
+      // The second message: its session strings were defined by the first, so these bytes recur.
+      this.#template = encode();
+      this.#idAt = this.#template.indexOf(uniqueIdBytes(id));
+      return Buffer.from(this.#template);
+    }
+    if (this.#idAt < 0) return encode(); // the MessageID is not written as a UniqueId: encode each time
+    const out = Buffer.from(this.#template);
+    uniqueIdBytes(id).copy(out, this.#idAt);
+    return out;
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames;
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch {
+      this.#socket.destroy();
+      return;
+    }
+    for (const f of frames) {
+      if (f.type === 'preambleAck') this.#acked?.();
+      else if (f.type === 'envelope') this.#reply(f.payload);
+      else if (f.type === 'envelopeStart') this.#chunks = [];
+      else if (f.type === 'envelopeData') this.#chunks.push(f.data);
+      else if (f.type === 'envelopeEnd') this.#reply(Buffer.concat(this.#chunks));
+      // Streamed: the call is over with the server's End (the next preamble may follow).
+      else if (f.type === 'end') this.#settle(this.#streamedOk ?? false);
+      else if (f.type === 'fault') this.#settle(false);
+    }
+  }
+
+  /** Streamed: the reply's verdict, given when the server's End arrives. */
+  #streamedOk: boolean | undefined;
+
+  #reply(payload: Buffer): void {
+    const w = this.#waiting;
+    if (!w) return;
+    let ok: boolean;
+    if (this.#first) {
+      // Decoded whole once: it is the Echo's answer (and the session's strings are read).
+      this.#first = false;
+      const tokens = decodeEnvelope(payload, { session: this.#o.streamed ? undefined : this.#reader });
+      ok = TokenSoapMessage.read(tokens).addressing?.relatesTo === w.id && tokens.some((t) => t.kind === 'startElement' && t.localName === 'EchoResult');
+    } else ok = payload.includes(w.bytes);
+    if (this.#o.streamed) this.#streamedOk = ok;
+    else this.#settle(ok);
+  }
+
+  #settle(ok: boolean): void {
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    this.#streamedOk = undefined;
+    w?.resolve(ok);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
 }
 
 export async function benchNetTcp(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
@@ -188,8 +306,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
   const netTcp = String(relay.info.netTcp);
   const port = Number(new URL(netTcp.replace(/^net\.tcp:/, 'http:')).port);
   const lines = [
-    '| conns | net.tcp direct calls/s | carried, binary calls/s | carried, text calls/s | binary / text | binary / direct | basicHttp relayed (`http` target) calls/s | binary / basicHttp | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / binary / text / basicHttp / per call / shared | relay + agent CPU µs per call, binary / text |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| conns | net.tcp direct calls/s | carried, binary calls/s | carried, text calls/s | binary / text | binary / direct | basicHttp relayed (`http` target) calls/s | binary / basicHttp | HTTP, session per call calls/s | HTTP, shared pool calls/s | per call / shared | p50 µs direct / binary / text / basicHttp / per call / shared | relay + agent CPU µs per call, binary / text / basicHttp | basicHttp CPU / binary CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const basicBody = soap11Echo(1024);
   const basicToken = createSasToken({ resourceUri: `${url}/bench11`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
@@ -223,14 +341,16 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       const text: Carried[] = [];
       const perCall: LoadResult[] = [];
       const shared: LoadResult[] = [];
-      const basic: LoadResult[] = [];
+      const basic: Carried[] = [];
       const streamedBinary: Carried[] = [];
       const streamedText: Carried[] = [];
       for (let r = 0; r < rounds; r++) {
         direct.push(await runNetTcpLoad({ port: servicePort, via: serviceVia, body, connections, durationMs }));
         binary.push(await carriedRun('bench-session', connections));
         text.push(await carriedRun('bench-session-text', connections));
-        basic.push(await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs }));
+        const basicCpu0 = relay.cpuUs() + httpAgent.cpuUs();
+        const b11 = await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs });
+        basic.push({ ...b11, cpuUs: (relay.cpuUs() + httpAgent.cpuUs() - basicCpu0) / b11.calls });
         perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
         shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));
         streamedBinary.push(await carriedRun('bench-shared', connections, true));
@@ -238,7 +358,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       }
       const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
       const [d, b, t, p, s, h] = [direct, binary, text, perCall, shared, basic].map((x) => m(x, 'callsPerSecond')) as [number, number, number, number, number, number];
-      const cpu = [binary, text].map((xs) => median(xs.map((x) => x.cpuUs)).toFixed(0)).join(' / ');
+      const cpus = [binary, text, basic].map((xs) => median(xs.map((x) => x.cpuUs)));
+      const cpu = `${cpus.map((c) => c.toFixed(0)).join(' / ')} | ${(cpus[2]! / cpus[0]!).toFixed(2)}`;
       lines.push(
         `| ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(b / t).toFixed(2)} | ${(b / d).toFixed(2)} | ${h.toFixed(0)} | ${(b / h).toFixed(2)} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(p / s).toFixed(2)} | ${[direct, binary, text, basic, perCall, shared].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} | ${cpu} |`,
       );

@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- --quick] [-- --only peers|http|soap|nettcp|sessions]: the benchmarks, printed as markdown tables
+ * npm run bench [-- --quick] [-- --only peers|scale|http|soap|nettcp|sessions]: the benchmarks, printed as markdown tables
  * with ratios against direct calls measured in the same run (medians of rounds).
  */
 import { benchHttpRelay } from './http-relay';
 import { benchPeers } from './peers';
+import { benchScale } from './scale';
 import { benchSoapRelay } from './soap-relay';
 import { benchCodecs, benchNetTcp, benchNetTcpSessions } from './net-tcp';
 
@@ -14,6 +15,10 @@ async function main(): Promise<void> {
   if (!only || only === 'peers') {
     process.stdout.write('## Against the peers: direct, two TCP forwarders, nginx, ssh -R, relaybridge (wrk -t1)\n\n');
     process.stdout.write(`${await benchPeers(opts)}\n\n`);
+  }
+  if (!only || only === 'scale') {
+    process.stdout.write('## One relay holding many connections: WebSocket senders and idle HTTP keep-alive connections at once\n\n');
+    process.stdout.write(`${await benchScale(quick ? { count: 1000 } : {})}\n\n`);
   }
   if (!only || only === 'http') {
     process.stdout.write('## HTTP through relay + agent vs direct\n\n');
