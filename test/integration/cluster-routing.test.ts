@@ -13,7 +13,8 @@ import { Harness, request, ROOT_KEY, ROOT_KEY_NAME, token, waitFor } from '../he
 
 const hycoHttps = require('hyco-https');
 const hycoWs = require('hyco-ws');
-import { NetTcpClient } from '../helpers/net-tcp-client';
+import { KnownEncoding, Mode } from '../../src/protocol/nmf';
+import { NetTcpClient, requestEnvelope } from '../helpers/net-tcp-client';
 import { SESSION_NS, sessionAction, sessionService, textOf } from '../helpers/net-tcp-service';
 import { natsDescribe, startNats, type NatsServer } from '../helpers/nats';
 
@@ -172,6 +173,20 @@ natsDescribe('cluster-routing')('cross-node routing: senders on one node, listen
       await client.open(`${a.netTcp!.url}/sessions`);
       const inc = () => client.request(sessionAction('Increment'), `<Increment xmlns="${SESSION_NS}"/>`).then((x) => Number(textOf(x, 'IncrementResult')));
       expect([await inc(), await inc(), await inc()]).toEqual([1, 2, 3]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('net.tcp streamed: a call on A to the nettcp target behind B travels as binary XML across nodes too', async () => {
+    const remote = a.router.registry.list('sessions').find((l) => l.remote);
+    expect(remote?.soapBinary).toBe(true);
+    const client = await NetTcpClient.connect({ port: a.netTcp!.port, mode: Mode.SingletonUnsized });
+    try {
+      const via = `${a.netTcp!.url}/sessions`;
+      await client.open(via, { mode: Mode.SingletonUnsized, encoding: KnownEncoding.Soap12Binary });
+      const reply = await client.streamed(requestEnvelope({ action: sessionAction('Echo'), to: via, body: `<Echo xmlns="${SESSION_NS}"><text>across</text></Echo>`, messageId: 'urn:uuid:5e5e5e5e-0000-0000-0000-000000000001' }));
+      expect(textOf(reply!, 'EchoResult')).toBe('across');
     } finally {
       client.destroy();
     }

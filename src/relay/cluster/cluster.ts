@@ -60,6 +60,8 @@ interface ListenerInfo {
   readonly path: string;
   readonly bodyLimit: number;
   readonly kinds: readonly string[];
+  /** Takes SOAP calls as binary XML (RouteListener.soapBinary); absent from older nodes: text. */
+  readonly sb?: boolean;
 }
 
 type ClusterMessage =
@@ -129,6 +131,8 @@ export class RemoteListener implements RouteListener {
   #gone = false;
   /** Its node is draining: no new calls, the ones in flight finish. */
   draining = false;
+  /** Takes SOAP calls as binary XML (its node said so). */
+  soapBinary = false;
 
   constructor(
     readonly listenerId: string,
@@ -266,7 +270,7 @@ export class Cluster {
   }
 
   #info(l: RouteListener): ListenerInfo {
-    return { id: l.listenerId, path: l.path, bodyLimit: l.controlBodyLimit, kinds: [...l.sessionKinds] };
+    return { id: l.listenerId, path: l.path, bodyLimit: l.controlBodyLimit, kinds: [...l.sessionKinds], ...(l.soapBinary ? { sb: true } : {}) };
   }
 
   #local(): RouteListener[] {
@@ -441,6 +445,7 @@ export class Cluster {
       this.#o.nodeId,
     );
     l.draining = n.draining;
+    l.soapBinary = info.sb === true;
     n.listeners.set(info.id, l);
     this.#o.router.addRemoteListener(l);
   }
