@@ -1,9 +1,9 @@
 /**
- * net.tcp through the relay versus basicHttp through the relay versus direct calls, in one run,
- * plus codec throughput (NBFX decode/encode against fast-xml-parser and our text XML reader on
- * the same envelopes). Each party (service, relay, agent) runs in its own process; this process
- * generates the load: HTTP with bench/load.ts, net.tcp with our own client
- * (test/helpers/net-tcp-client.ts, built from the codecs in src/protocol).
+ * net.tcp through the relay versus basicHttp (SOAP 1.1) and SOAP 1.2 + WS-Addressing through the
+ * relay versus direct calls, in one run, plus codec throughput (NBFX decode/encode against
+ * fast-xml-parser and our text XML reader on the same envelopes). Each party (service, relay,
+ * agent) runs in its own process; this process generates the load: HTTP with bench/load.ts,
+ * net.tcp with a lean client built from the codecs in src/protocol (LeanNetTcpClient below).
  *
  *   npm run bench:nettcp [-- --quick]
  */
@@ -251,8 +251,8 @@ export async function benchNetTcp(options: { durationMs?: number; rounds?: numbe
   const port = Number(new URL(netTcp.replace(/^net\.tcp:/, 'http:')).port);
   const token = createSasToken({ resourceUri: `${url}/bench11`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
   const lines = [
-    '| body | conns | direct calls/s | basicHttp relayed calls/s | net.tcp relayed calls/s | net.tcp / basicHttp | net.tcp / direct | p50 µs direct / basicHttp / net.tcp | p99 µs direct / basicHttp / net.tcp |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| body | conns | direct calls/s | basicHttp relayed calls/s | net.tcp relayed calls/s | net.tcp / basicHttp | net.tcp / direct | p50 µs direct / basicHttp / net.tcp | p99 µs direct / basicHttp / net.tcp | SOAP 1.2 + WS-Addressing direct / relayed calls/s | SOAP 1.2 relayed / direct |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   try {
     for (const size of [1024, 64 * 1024]) {
@@ -262,18 +262,30 @@ export async function benchNetTcp(options: { durationMs?: number; rounds?: numbe
         const direct: LoadResult[] = [];
         const basic: LoadResult[] = [];
         const tcp: LoadResult[] = [];
+        const direct12: LoadResult[] = [];
+        const relayed12: LoadResult[] = [];
+        // SOAP 1.2 with WS-Addressing (as a wsHttp client sends), each call its own MessageID.
+        const soap12 = (target: string) => ({
+          url: target,
+          method: 'POST',
+          bodyFor: () => Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: target, body: echoBody(size), messageId: `urn:uuid:${randomUUID()}` })),
+          headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
+        });
         for (let r = 0; r < rounds; r++) {
           direct.push(await runLoad({ url: serviceUrl, method: 'POST', body, headers, connections, durationMs }));
           basic.push(await runLoad({ url: `${url}/bench11`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token }, connections, durationMs }));
           tcp.push(await runNetTcpLoad({ port, via: `${netTcp}/bench12`, body: echoBody(size), connections, durationMs }));
+          direct12.push(await runLoad({ ...soap12(serviceUrl), connections, durationMs }));
+          relayed12.push(await runLoad({ ...soap12(`${url}/bench12`), connections, durationMs }));
         }
         const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
         const [d, b, t] = [m(direct, 'callsPerSecond'), m(basic, 'callsPerSecond'), m(tcp, 'callsPerSecond')];
+        const [d12, r12] = [m(direct12, 'callsPerSecond'), m(relayed12, 'callsPerSecond')];
         const us = (k: keyof LoadResult) => [direct, basic, tcp].map((x) => m(x, k).toFixed(0)).join(' / ');
         lines.push(
-          `| ${size / 1024} KiB | ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(t / b).toFixed(2)} | ${(t / d).toFixed(2)} | ${us('p50Us')} | ${us('p99Us')} |`,
+          `| ${size / 1024} KiB | ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(t / b).toFixed(2)} | ${(t / d).toFixed(2)} | ${us('p50Us')} | ${us('p99Us')} | ${d12.toFixed(0)} / ${r12.toFixed(0)} | ${(r12 / d12).toFixed(2)} |`,
         );
-        const errors = [...direct, ...basic, ...tcp].reduce((n, x) => n + x.errors, 0);
+        const errors = [...direct, ...basic, ...tcp, ...direct12, ...relayed12].reduce((n, x) => n + x.errors, 0);
         if (errors) lines.push(`  (errors: ${errors})`);
       }
     }
