@@ -227,7 +227,10 @@ export class WsEndpoint extends EventEmitter<WsEndpointEvents> {
   #write(buffers: Buffer[]): boolean {
     if (this.#closed || this.socket.destroyed || !this.socket.writable) return false;
     let ok = true;
+    // A frame's header and payload in one write (writev): one syscall, and the peer wakes once.
+    this.socket.cork();
     for (const b of buffers) if (b.length) ok = this.socket.write(b);
+    this.socket.uncork();
     return ok;
   }
 
