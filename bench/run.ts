@@ -10,10 +10,12 @@ import { benchCodecs, benchNetTcp, benchNetTcpSessions } from './net-tcp';
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const only = process.argv[process.argv.indexOf('--only') + 1];
+  // Without --only every section runs (indexOf's -1 would otherwise pick argv[0], the node binary).
+  const at = process.argv.indexOf('--only');
+  const only = at >= 0 ? process.argv[at + 1] : undefined;
   const opts = quick ? { durationMs: 1000, rounds: 1 } : {};
   if (!only || only === 'peers') {
-    process.stdout.write('## Against the peers: direct, two TCP forwarders, nginx, ssh -R, relaybridge (wrk -t1)\n\n');
+    process.stdout.write('## Against the peers: direct, two TCP forwarders, nginx, ssh -R, the Node floor, relaybridge (wrk -t1)\n\n');
     process.stdout.write(`${await benchPeers(opts)}\n\n`);
   }
   if (!only || only === 'scale') {
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${await benchNetTcpSessions(opts)}\n\n`);
   }
   if (!only || only === 'nettcp') {
-    process.stdout.write('## net.tcp (our TS client) vs basicHttp through relay + agent vs direct (SOAP echo service)\n\n');
+    process.stdout.write('## net.tcp (our lean client) vs basicHttp and SOAP 1.2 through relay + agent vs direct (SOAP echo service)\n\n');
     process.stdout.write(`${await benchNetTcp(opts)}\n\n`);
     process.stdout.write('## Codec throughput on the same envelopes (MB/s of XML text)\n\n');
     process.stdout.write(`${benchCodecs({ durationMs: quick ? 300 : 1000 })}\n\n`);
