@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { createSasToken } from '../src/auth/sas-token';
-import { SessionReader, SessionWriter, readNbfx } from '../src/protocol/nbfx';
-import { binaryToXml, createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage, xmlToBinary } from '../src/protocol/soap-binary';
+import { parseGuid, SessionReader, SessionWriter, readNbfx, UNIQUE_ID_PREFIX } from '../src/protocol/nbfx';
+import { binaryToXml, decodeEnvelope, encodeEnvelope, SOAP_STRING_POLICY, TokenSoapMessage, xmlToBinary } from '../src/protocol/soap-binary';
 import { ClientDecoder, encodeEnd, encodePreamble, encodeSizedEnvelope, encodeUnsizedEnvelope, KnownEncoding, Mode } from '../src/protocol/nmf';
 import { scanEnvelope } from '../src/protocol/soap/envelope';
 import { rewriteAddressingTo } from '../src/protocol/soap/soap-message';
@@ -111,11 +111,9 @@ async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
   return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99) };
 }
 
-/** `urn:uuid:…` as binary XML writes it (UniqueIdText, [MC-NBFX] 2.2.3.29: a GUID's 16 bytes, its first three fields little-endian). */
+/** `urn:uuid:…` as binary XML writes it (UniqueIdText: the GUID's 16 bytes, [MC-NBFX] §2.3.23 order). */
 function uniqueIdBytes(id: string): Buffer {
-  const hex = id.slice('urn:uuid:'.length).replace(/-/g, '');
-  const b = Buffer.from(hex, 'hex');
-  return Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+  return parseGuid(id.slice(UNIQUE_ID_PREFIX.length))!;
 }
 
 /** One connection of runNetTcpLoad: its request encoded once, a fresh MessageID written per call. */
@@ -484,7 +482,7 @@ export function benchCodecs(options: { durationMs?: number } = {}): string {
   const ms = options.durationMs ?? 1000;
   const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false });
   const builder = new XMLBuilder({ ignoreAttributes: false });
-  const policy = createSoapStringPolicy();
+  const policy = SOAP_STRING_POLICY;
   const lines = [
     '| envelope | XML bytes | NBFX bytes | NBFX decode MB/s | text parseXml MB/s | fast-xml-parser parse MB/s | NBFX encode MB/s | fast-xml-parser build MB/s | decode vs fxp | encode vs fxp |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -29,6 +29,7 @@ import path from 'node:path';
 import { createSasToken } from '../src/auth/sas-token';
 import { median } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
+import { openKeepAlive } from './scale';
 import { cpuUsOf, startRole, type Role } from './spawn';
 import { requirePeer } from '../test/helpers/exec';
 import { freePort, procStats } from '../test/helpers/processes';
@@ -99,9 +100,9 @@ async function streamedUpload(p: Path, bytes: number): Promise<{ mbPerSecond: nu
 }
 
 /**
- * `count` keep-alive connections to `url`, each after one GET answered (100 at a time), held
- * open: the server's RSS growth per connection once they are all idle, and whether a call on a
- * fresh connection is still answered while they are held.
+ * `count` keep-alive connections to `url`, each after one GET answered (bench/scale.ts
+ * openKeepAlive), held open: the server's RSS growth per connection once they are all idle, and
+ * whether a call on a fresh connection is still answered while they are held.
  */
 async function idleConnections(
   url: string,
@@ -109,9 +110,6 @@ async function idleConnections(
   count: number,
   server: Role,
 ): Promise<{ held: number; perConnectionKiB: number; fresh: number }> {
-  const u = new URL(url);
-  const request = Buffer.from(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
-  const sockets: net.Socket[] = [];
   // RSS after a full collection, before and after: the connections' own memory, not the garbage
   // of the calls that opened them (or of the workloads before).
   const rssKiB = async () => {
@@ -120,15 +118,7 @@ async function idleConnections(
   };
   await new Promise((r) => setTimeout(r, 500));
   const before = await rssKiB();
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const s = net.connect(Number(u.port), u.hostname);
-      sockets.push(s);
-      s.on('error', () => resolve());
-      s.once('data', () => resolve()); // the answer's first bytes: the request was served, the connection stays
-      s.write(request);
-    });
-  for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, one));
+  const sockets = await openKeepAlive(url, count, headers);
   await new Promise((r) => setTimeout(r, 1000));
   const after = await rssKiB();
   const held = sockets.filter((s) => !s.destroyed).length;

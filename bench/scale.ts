@@ -63,6 +63,16 @@ export async function holdWsSenders(relayUrl: string, count: number): Promise<{ 
 
 /** `count` keep-alive connections to `url`, one GET answered on each, held (the `holders` role). */
 export async function holdKeepAlive(url: string, count: number, headers: Record<string, string>): Promise<{ held: number }> {
+  const sockets = await openKeepAlive(url, count, headers);
+  await new Promise((r) => setTimeout(r, 500));
+  return { held: sockets.filter((s) => !s.destroyed).length };
+}
+
+/**
+ * `count` keep-alive connections to `url` (DIAL_BATCH dialling at a time), each once its one GET
+ * was answered; a connection whose answer is not a 200 is closed (not counted as held).
+ */
+export async function openKeepAlive(url: string, count: number, headers: Record<string, string>): Promise<net.Socket[]> {
   const u = new URL(url);
   const request = Buffer.from(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
   const sockets: net.Socket[] = [];
@@ -78,8 +88,7 @@ export async function holdKeepAlive(url: string, count: number, headers: Record<
       s.write(request);
     });
   for (let i = 0; i < count; i += DIAL_BATCH) await Promise.all(Array.from({ length: Math.min(DIAL_BATCH, count - i) }, one));
-  await new Promise((r) => setTimeout(r, 500));
-  return { held: sockets.filter((s) => !s.destroyed).length };
+  return sockets;
 }
 
 /** The soft and hard limits on open descriptors of a process (Max open files in /proc/PID/limits). */

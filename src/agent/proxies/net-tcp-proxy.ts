@@ -21,7 +21,7 @@ import type { Logger } from '../../core/logger';
 import { ProtocolError, RelayError } from '../../core/errors';
 import { writeNbfx } from '../../protocol/nbfx';
 import { SOAP_BINARY_CONTENT_TYPE } from '../../protocol/hyco';
-import { createSoapStringPolicy, decodeEnvelope, TokenSoapMessage } from '../../protocol/soap-binary';
+import { decodeEnvelope, SOAP_STRING_POLICY, TokenSoapMessage } from '../../protocol/soap-binary';
 import { faultFromError } from '../../protocol/soap/fault';
 import { metadataQueryOfTarget, type MetadataQuery } from '../../protocol/soap/http-request';
 import type { XmlLimits } from '../../protocol/xml/limits';
@@ -34,7 +34,6 @@ import type { ServiceSession, SessionTarget } from './service-proxy';
 import type { SoapTransport } from './soap-http-proxy';
 
 const SOAP12_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
-const SOAP_POLICY = createSoapStringPolicy();
 
 export interface NetTcpProxyOptions {
   /** net.tcp://host:port/path of the local service. */
@@ -136,7 +135,7 @@ export class NetTcpProxy implements SoapTransport, SessionTarget {
     const body = await readBody(request.body, this.#o.maxMessageBytes);
     const reply = await this.#place(TokenSoapMessage.read(decodeEnvelope(body, { limits: this.#limits })).withTo(this.#address));
     if (reply === undefined) return acceptedResponse();
-    return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP_BINARY_CONTENT_TYPE }, writeNbfx(reply.tokens, { policy: SOAP_POLICY }));
+    return bufferedResponse(reply.isFault ? 500 : 200, { 'content-type': SOAP_BINARY_CONTENT_TYPE }, writeNbfx(reply.tokens, { policy: SOAP_STRING_POLICY }));
   }
 
   /** Places a SOAP 1.2 message (`To` set) on a service session: its reply, or undefined for a one-way call. */

@@ -15,7 +15,7 @@ import net from 'node:net';
 import { RelayError, TimeoutError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { SessionReader, SessionWriter } from '../../protocol/nbfx';
-import { createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage, xmlToBinary } from '../../protocol/soap-binary';
+import { decodeEnvelope, encodeEnvelope, SOAP_STRING_POLICY, TokenSoapMessage, xmlToBinary } from '../../protocol/soap-binary';
 import type { XmlToken } from '../../protocol/xml/tokens';
 import { writeXml } from '../../protocol/xml/text-writer';
 import { ClientDecoder, KnownEncoding, Mode, encodeEnd, encodePreamble, encodeSizedEnvelope, type ClientFrame } from '../../protocol/nmf';
@@ -55,7 +55,6 @@ export interface NetTcpSessionOptions {
 /** A message for the service: SOAP 1.2 text, or its tokens (already read: not parsed again). */
 export type OutgoingMessage = Buffer | readonly XmlToken[];
 
-const SOAP_POLICY = createSoapStringPolicy();
 
 /** A reply from the service: its tokens, whether it is a fault (read from them, not rescanned), and its text. */
 export interface SessionReply {
@@ -277,7 +276,7 @@ export class NetTcpSession {
   #write(message: OutgoingMessage): void {
     // Encoding and writing happen in one synchronous step, so string-table order = wire order.
     const parts = encodeSizedEnvelope(
-      Buffer.isBuffer(message) ? xmlToBinary(message, { session: this.#writer }) : encodeEnvelope(message, { session: this.#writer, policy: SOAP_POLICY }),
+      Buffer.isBuffer(message) ? xmlToBinary(message, { session: this.#writer }) : encodeEnvelope(message, { session: this.#writer, policy: SOAP_STRING_POLICY }),
     );
     this.#socket.cork();
     for (const p of parts) this.#socket.write(p);

@@ -17,6 +17,7 @@
  *   or 500 for a fault); a failure of its own may come as SOAP 1.2 text or JSON, as for any call.
  * No XML text is printed or parsed on the way.
  */
+import { offerTokens } from './session-carrier';
 
 /** Control-channel upgrade header: this listener takes SOAP calls as binary XML (value: `msbin1`). */
 export const SOAP_BINARY_OFFER_HEADER = 'x-relaybridge-soap-binary';
@@ -34,6 +35,5 @@ export function isBinarySoapContentType(contentType: string | undefined): boolea
 
 /** The listener's control-channel upgrade offered binary SOAP (a comma list may hold other values later). */
 export function offersBinarySoap(header: string | readonly string[] | undefined): boolean {
-  const value = Array.isArray(header) ? header.join(',') : ((header as string | undefined) ?? '');
-  return value.split(',').some((v) => v.trim().toLowerCase() === SOAP_BINARY_ENCODING);
+  return offerTokens(header).includes(SOAP_BINARY_ENCODING);
 }

@@ -65,3 +65,15 @@ export const SessionCloseCode = {
   Failed: 4500,
 } as const;
 export type SessionCloseCode = (typeof SessionCloseCode)[keyof typeof SessionCloseCode];
+
+/**
+ * The values of a control-channel upgrade offer header (x-relaybridge-sessions,
+ * x-relaybridge-soap-binary): a comma list, possibly over repeated headers, lower-cased, blanks dropped.
+ */
+export function offerTokens(header: string | readonly string[] | undefined): string[] {
+  const value = typeof header === 'string' ? header : (header ?? []).join(',');
+  return value
+    .split(',')
+    .map((v) => v.trim().toLowerCase())
+    .filter((v) => v.length > 0);
+}

@@ -76,7 +76,7 @@ export function binaryToXml(payload: Uint8Array, options: BinaryToXmlOptions = {
 
 /** XML text -> binary envelope payload parts (see encodeEnvelope). */
 export function xmlToBinary(xml: string | Buffer, options: EncodeEnvelopeOptions = {}): Buffer[] {
-  return encodeEnvelope(parseXml(xml), { policy: createSoapStringPolicy(), ...options });
+  return encodeEnvelope(parseXml(xml), { policy: SOAP_STRING_POLICY, ...options });
 }
 
 export interface SoapStringPolicyOptions {
@@ -121,3 +121,6 @@ export function createSoapStringPolicy(options: SoapStringPolicyOptions = {}): S
     }
   };
 }
+
+/** The WCF writer's default choices (createSoapStringPolicy() with no options): stateless, one for every encoder. */
+export const SOAP_STRING_POLICY: StringPolicy = createSoapStringPolicy();

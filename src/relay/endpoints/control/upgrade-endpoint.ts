@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ProtocolError, QuotaExceededError, RelayError, toRelayError } from '../../../core/errors';
 import type { HybridConnection } from '../../../core/entities';
-import { CONTROL_BODY_HEADER, NET_TCP_SESSION, SESSION_OFFER_HEADER, SOAP_BINARY_OFFER_HEADER, offersBinarySoap, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
+import { CONTROL_BODY_HEADER, NET_TCP_SESSION, SESSION_OFFER_HEADER, SOAP_BINARY_OFFER_HEADER, offerTokens, offersBinarySoap, parseControlBodyOffer, reasonPhrase } from '../../../protocol/hyco';
 import { buildServerHandshakeResponse, validateClientHandshake } from '../../../protocol/websocket';
 import { WsEndpoint } from '../../../transport/ws-endpoint';
 import type { EndpointDeps } from '../../deps';
@@ -319,12 +319,7 @@ export class UpgradeEndpoint {
 
 /** The session kinds a relaybridge listener offers to carry (x-relaybridge-sessions: a comma list). */
 function sessionKindsOffered(req: IncomingMessage): string[] {
-  const raw = req.headers[SESSION_OFFER_HEADER];
-  const value = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
-  return value
-    .split(',')
-    .map((k) => k.trim().toLowerCase())
-    .filter((k) => k === NET_TCP_SESSION);
+  return offerTokens(req.headers[SESSION_OFFER_HEADER]).filter((k) => k === NET_TCP_SESSION);
 }
 
 /** 429 with Retry-After for a failing handshake over the throttle. */

@@ -11,7 +11,7 @@
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
 import { NbfxStreamReader, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
-import { createSoapStringPolicy, decodeEnvelope, encodeEnvelope, TokenSoapMessage } from '../../../protocol/soap-binary';
+import { decodeEnvelope, encodeEnvelope, SOAP_STRING_POLICY, TokenSoapMessage } from '../../../protocol/soap-binary';
 import { isBinarySoapContentType, ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS } from '../../../protocol/soap/addressing';
@@ -24,7 +24,6 @@ import type { XmlLimits } from '../../../protocol/xml/limits';
 import type { XmlToken } from '../../../protocol/xml/tokens';
 import type { RpcResponse } from './rpc-call';
 
-const SOAP_POLICY = createSoapStringPolicy();
 
 export interface DecodedRequest {
   /** The envelope, RelayAccessToken header removed (requestXml() prints it). */
@@ -99,7 +98,7 @@ export function requestXml(request: DecodedRequest): Buffer {
  * payload when it is already that (a streamed session's message, nothing removed from it).
  */
 export function binaryRequestBody(request: DecodedRequest, plain?: Buffer): Buffer {
-  return plain !== undefined && request.token === undefined ? plain : writeNbfx(request.message.tokens, { policy: SOAP_POLICY });
+  return plain !== undefined && request.token === undefined ? plain : writeNbfx(request.message.tokens, { policy: SOAP_STRING_POLICY });
 }
 
 /** An empty msbinsession1 StringTable (MB31 size 0): a payload that adds no session strings. */
@@ -112,7 +111,7 @@ const NO_SESSION_STRINGS = Buffer.from([0]);
  * client's dictionary holds.
  */
 export function carriedRequestPayload(request: DecodedRequest, serviceTo: string): Buffer {
-  return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(request.message.withTo(serviceTo).tokens, { policy: SOAP_POLICY })]);
+  return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(request.message.withTo(serviceTo).tokens, { policy: SOAP_STRING_POLICY })]);
 }
 
 /**
@@ -122,7 +121,7 @@ export function carriedRequestPayload(request: DecodedRequest, serviceTo: string
  */
 export function encodeSelfContainedReply(reply: Buffer | string | readonly XmlToken[]): Buffer[] {
   const tokens = typeof reply === 'string' || Buffer.isBuffer(reply) ? parseXml(reply) : reply;
-  return encodeSizedEnvelope(Buffer.concat([NO_SESSION_STRINGS, writeNbfx(tokens, { policy: SOAP_POLICY })]));
+  return encodeSizedEnvelope(Buffer.concat([NO_SESSION_STRINGS, writeNbfx(tokens, { policy: SOAP_STRING_POLICY })]));
 }
 
 /**
@@ -131,7 +130,7 @@ export function encodeSelfContainedReply(reply: Buffer | string | readonly XmlTo
  */
 export function encodeReply(reply: Buffer | string | readonly XmlToken[], session: SessionWriter | undefined): Buffer[] {
   const tokens = typeof reply === 'string' || Buffer.isBuffer(reply) ? parseXml(reply) : reply;
-  const payload = encodeEnvelope(tokens, { session, policy: SOAP_POLICY });
+  const payload = encodeEnvelope(tokens, { session, policy: SOAP_STRING_POLICY });
   return session ? encodeSizedEnvelope(payload) : encodeUnsizedEnvelope(payload);
 }
 
