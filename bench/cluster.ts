@@ -6,6 +6,12 @@
  * p50/p99, and the relays' CPU per call (both nodes' CPU summed for either path). The aim:
  * cross-node costs at most 1.3x same-node relay CPU and adds under 1 ms p50.
  *
+ * In the same run, the floor of the NATS hop itself: two Node processes with the same NATS
+ * client exchanging what a cross-node call exchanges (one message A→B with the request, one
+ * B→A with the response, the same sizes, each sent from its own event-loop turn at A as an HTTP
+ * request would send it), doing nothing else. Their CPU per call is the least a cross-node call
+ * can add over a same-node one with this engine and client, whatever the relay does.
+ *
  *   npm run bench:cluster [-- --quick]
  */
 import { createSasToken } from '../src/auth/sas-token';
@@ -13,6 +19,72 @@ import { median, runLoad, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
 import { startNats } from '../test/helpers/nats-server';
+
+/** Bytes a cross-node call adds around its body on the NATS hop (the command's JSON and frame). */
+const HOP_OVERHEAD_BYTES = 320;
+
+/**
+ * One side of the NATS hop floor (roles `nats-hop NATS echo|call`). `echo` answers every message
+ * on `<prefix>.hop.b` with one of the same size on `<prefix>.hop.a`. `call` waits for a line
+ * `go MS CONNS SIZE` on stdin, then keeps CONNS calls in flight for MS ms (each next call sent
+ * from a fresh turn, as a node sends one per HTTP request) and prints {"calls":n}.
+ */
+export async function natsHop(natsUrl: string, mode: string, say: (o: object) => void): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: natsUrl });
+  if (mode === 'echo') {
+    nc.subscribe('bench.hop.b', { callback: (err: Error | null, msg: { data: Uint8Array }) => (err ? undefined : nc.publish('bench.hop.a', msg.data)) });
+    await nc.flush();
+    say({ ready: true });
+    return;
+  }
+  let calls = 0;
+  let running = false;
+  let payload = new Uint8Array(0);
+  const send = () => {
+    if (running) nc.publish('bench.hop.b', payload);
+  };
+  nc.subscribe('bench.hop.a', {
+    callback: () => {
+      calls++;
+      setImmediate(send);
+    },
+  });
+  await nc.flush();
+  process.stdin.on('data', (d: Buffer) => {
+    const m = /go (\d+) (\d+) (\d+)/.exec(d.toString());
+    if (!m) return;
+    const [ms, conns, size] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    payload = new Uint8Array(size).fill(0x61);
+    calls = 0;
+    running = true;
+    for (let i = 0; i < conns; i++) setImmediate(send);
+    setTimeout(() => {
+      running = false;
+      // Let the calls in flight come back before the next round.
+      setTimeout(() => say({ calls }), 200);
+    }, ms);
+  });
+  say({ ready: true });
+}
+
+/** Runs the hop floor for one load: CPU µs of both hop processes per call. */
+async function hopFloor(echo: Role, caller: Role, size: number, connections: number, durationMs: number): Promise<number> {
+  const c0 = echo.cpuUs() + caller.cpuUs();
+  const calls = await new Promise<number>((resolve) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString();
+      const m = /"calls":(\d+)/.exec(buf);
+      if (!m) return;
+      caller.child.stdout!.off('data', onData);
+      resolve(Number(m[1]));
+    };
+    caller.child.stdout!.on('data', onData);
+    caller.child.stdin!.write(`go ${durationMs} ${connections} ${size + HOP_OVERHEAD_BYTES}\n`);
+  });
+  return (echo.cpuUs() + caller.cpuUs() - c0) / Math.max(1, calls);
+}
 
 export async function benchCluster(options: { durationMs?: number; rounds?: number } = {}): Promise<string> {
   const durationMs = options.durationMs ?? 3000;
@@ -37,16 +109,22 @@ export async function benchCluster(options: { durationMs?: number; rounds?: numb
       await new Promise((r) => setTimeout(r, 100));
     }
     const lines = [
-      '| body | conns | same-node calls/s | cross-node calls/s | ratio | p50 µs same / cross | added p50 µs | p99 µs same / cross | relay CPU µs per call same / cross | CPU ratio |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| body | conns | same-node calls/s | cross-node calls/s | ratio | p50 µs same / cross | added p50 µs | p99 µs same / cross | relay CPU µs per call same / cross | CPU ratio | NATS hop floor µs per call | floor CPU ratio |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ];
+    const echo = await startRole(['nats-hop', nats.url, 'echo']);
+    roles.push(echo);
+    const caller = await startRole(['nats-hop', nats.url, 'call']);
+    roles.push(caller);
     const cpu = () => a.cpuUs() + b.cpuUs();
     for (const size of [1024, 64 * 1024]) {
       const body = Buffer.alloc(size, 0x61);
       for (const connections of [1, 32]) {
         const same: Array<LoadResult & { cpu: number }> = [];
         const cross: Array<LoadResult & { cpu: number }> = [];
+        const hop: number[] = [];
         for (let r = 0; r < rounds; r++) {
+          hop.push(await hopFloor(echo, caller, size, connections, durationMs));
           for (const [into, node] of [
             [same, b],
             [cross, a],
@@ -66,8 +144,10 @@ export async function benchCluster(options: { durationMs?: number; rounds?: numb
         const m = (xs: Array<LoadResult & { cpu: number }>, k: keyof (LoadResult & { cpu: number })) => median(xs.map((x) => x[k]));
         const [s, c] = [m(same, 'callsPerSecond'), m(cross, 'callsPerSecond')];
         const [cs, cc] = [m(same, 'cpu'), m(cross, 'cpu')];
+        const h = median(hop);
+        // floor CPU ratio: same-node relay CPU plus the bare hop, over same-node (the least cross-node can be).
         lines.push(
-          `| ${size / 1024} KiB | ${connections} | ${s.toFixed(0)} | ${c.toFixed(0)} | ${(c / s).toFixed(2)} | ${m(same, 'p50Us').toFixed(0)} / ${m(cross, 'p50Us').toFixed(0)} | ${(m(cross, 'p50Us') - m(same, 'p50Us')).toFixed(0)} | ${m(same, 'p99Us').toFixed(0)} / ${m(cross, 'p99Us').toFixed(0)} | ${cs.toFixed(0)} / ${cc.toFixed(0)} | ${(cc / cs).toFixed(2)} |`,
+          `| ${size / 1024} KiB | ${connections} | ${s.toFixed(0)} | ${c.toFixed(0)} | ${(c / s).toFixed(2)} | ${m(same, 'p50Us').toFixed(0)} / ${m(cross, 'p50Us').toFixed(0)} | ${(m(cross, 'p50Us') - m(same, 'p50Us')).toFixed(0)} | ${m(same, 'p99Us').toFixed(0)} / ${m(cross, 'p99Us').toFixed(0)} | ${cs.toFixed(0)} / ${cc.toFixed(0)} | ${(cc / cs).toFixed(2)} | ${h.toFixed(0)} | ${((cs + h) / cs).toFixed(2)} |`,
         );
         const errors = [...same, ...cross].reduce((n, x) => n + x.errors, 0);
         if (errors) lines.push(`  (errors: ${errors})`);

@@ -9,6 +9,7 @@
  *   node dist/bench/roles.js agent-module RELAY  → prints {"ready":true} (path bench-module: the calculator in the agent, `module` target)
  *   node dist/bench/roles.js soap-echo          → prints {"url":…}   (SOAP 1.1 and 1.2 Echo, answers in the caller's version)
  *   node dist/bench/roles.js cluster-relay NATS NODE → prints {"url":…} (a node of a NATS-backed namespace, path bench)
+ *   node dist/bench/roles.js nats-hop NATS echo|call → prints {"ready":true} (bench:cluster's NATS hop floor)
  *   node dist/bench/roles.js nettcp-relay       → prints {"url":…,"netTcp":…}
  *   node dist/bench/roles.js nettcp-agent RELAY SERVICE → prints {"ready":true} (paths bench11 and bench12)
  *   node dist/bench/roles.js hostile-relay [TARPIT_MS] → prints {"url":…,"netTcp":…} (path bench, default limits)
@@ -249,6 +250,10 @@ async function main(): Promise<void> {
     const { floorAgent } = await import('./floor');
     await floorAgent(a!, b!);
     say({ ready: true });
+  } else if (role === 'nats-hop') {
+    // `nats-hop NATS echo|call`: one side of bench:cluster's NATS hop floor.
+    const { natsHop } = await import('./cluster');
+    await natsHop(a!, b!, say);
   } else if (role === 'ws-listener') {
     // Microsoft's hyco-ws as the listener of path bench-ws: echoes every message of every sender.
     const hycoWs = require('hyco-ws');
