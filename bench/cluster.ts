@@ -15,7 +15,7 @@
  *   npm run bench:cluster [-- --quick]
  */
 import { createSasToken } from '../src/auth/sas-token';
-import { median, runLoad, type LoadResult } from './load';
+import { median, runLoad, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
 import { startNats } from '../test/helpers/nats-server';
@@ -141,7 +141,7 @@ export async function benchCluster(options: { durationMs?: number; rounds?: numb
             into.push({ ...res, cpu: (cpu() - c0) / Math.max(1, res.calls) });
           }
         }
-        const m = (xs: Array<LoadResult & { cpu: number }>, k: keyof (LoadResult & { cpu: number })) => median(xs.map((x) => x[k]));
+        const m = (xs: Array<LoadResult & { cpu: number }>, k: LoadFigure | 'cpu') => median(xs.map((x) => x[k]));
         const [s, c] = [m(same, 'callsPerSecond'), m(cross, 'callsPerSecond')];
         const [cs, cc] = [m(same, 'cpu'), m(cross, 'cpu')];
         const h = median(hop);

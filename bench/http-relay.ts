@@ -3,7 +3,7 @@
  * machines are noisy). Run: npm run bench  (or node dist/bench/http-relay.js after a build).
  */
 import { createSasToken } from '../src/auth/sas-token';
-import { median, runLoad, type LoadResult } from './load';
+import { median, runLoad, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole } from './spawn';
 
@@ -32,7 +32,7 @@ export async function benchHttpRelay(options: { durationMs?: number; rounds?: nu
           await runLoad({ url: `${url}/bench/echo`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token }, connections, durationMs }),
         );
       }
-      const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
+      const m = (xs: LoadResult[], k: LoadFigure) => median(xs.map((x) => x[k]));
       const d = m(direct, 'callsPerSecond');
       const rl = m(relayed, 'callsPerSecond');
       lines.push(

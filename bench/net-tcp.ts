@@ -20,7 +20,7 @@ import { rewriteAddressingTo } from '../src/protocol/soap/soap-message';
 import { carriedRequestPayload, decodeRequest, encodeReply, replyHead, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
 import { parseXml } from '../src/protocol/xml/text-reader';
 import { requestEnvelope } from '../test/helpers/net-tcp-client';
-import { median, runLoad, type LoadResult } from './load';
+import { BODY_UUID, median, runLoad, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole } from './spawn';
 
@@ -108,7 +108,7 @@ async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
   for (const c of clients) c.close();
   lat.sort((a, b) => a - b);
   const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
-  return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99) };
+  return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99), generator: 'node' };
 }
 
 /** `urn:uuid:…` as binary XML writes it (UniqueIdText: the GUID's 16 bytes, [MC-NBFX] §2.3.23 order). */
@@ -266,7 +266,8 @@ export async function benchNetTcp(options: { durationMs?: number; rounds?: numbe
         const soap12 = (target: string) => ({
           url: target,
           method: 'POST',
-          bodyFor: () => Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: target, body: echoBody(size), messageId: `urn:uuid:${randomUUID()}` })),
+          body: Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: target, body: echoBody(size), messageId: `urn:uuid:${BODY_UUID}` })),
+          uniqueInBody: BODY_UUID,
           headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
         });
         for (let r = 0; r < rounds; r++) {
@@ -276,10 +277,10 @@ export async function benchNetTcp(options: { durationMs?: number; rounds?: numbe
           direct12.push(await runLoad({ ...soap12(serviceUrl), connections, durationMs }));
           relayed12.push(await runLoad({ ...soap12(`${url}/bench12`), connections, durationMs }));
         }
-        const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
+        const m = (xs: LoadResult[], k: LoadFigure) => median(xs.map((x) => x[k]));
         const [d, b, t] = [m(direct, 'callsPerSecond'), m(basic, 'callsPerSecond'), m(tcp, 'callsPerSecond')];
         const [d12, r12] = [m(direct12, 'callsPerSecond'), m(relayed12, 'callsPerSecond')];
-        const us = (k: keyof LoadResult) => [direct, basic, tcp].map((x) => m(x, k).toFixed(0)).join(' / ');
+        const us = (k: LoadFigure) => [direct, basic, tcp].map((x) => m(x, k).toFixed(0)).join(' / ');
         lines.push(
           `| ${size / 1024} KiB | ${connections} | ${d.toFixed(0)} | ${b.toFixed(0)} | ${t.toFixed(0)} | ${(t / b).toFixed(2)} | ${(t / d).toFixed(2)} | ${us('p50Us')} | ${us('p99Us')} | ${d12.toFixed(0)} / ${r12.toFixed(0)} | ${(r12 / d12).toFixed(2)} |`,
         );
@@ -327,7 +328,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
   const soap12 = (path: string) => ({
     url: `${url}/${path}`,
     method: 'POST',
-    bodyFor: () => Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: `${url}/${path}`, body, messageId: `urn:uuid:${randomUUID()}` })),
+    body: Buffer.from(requestEnvelope({ action: ECHO_ACTION, to: `${url}/${path}`, body, messageId: `urn:uuid:${BODY_UUID}` })),
+    uniqueInBody: BODY_UUID,
     headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
   });
   type Carried = LoadResult & { cpuUs: number };
@@ -366,7 +368,7 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
         streamedBinary.push(await carriedRun('bench-shared', connections, true));
         streamedText.push(await carriedRun('bench-shared-text', connections, true));
       }
-      const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
+      const m = (xs: LoadResult[], k: LoadFigure) => median(xs.map((x) => x[k]));
       const [d, b, t, p, s, h] = [direct, binary, text, perCall, shared, basic].map((x) => m(x, 'callsPerSecond')) as [number, number, number, number, number, number];
       const cpus = [binary, text, basic].map((xs) => median(xs.map((x) => x.cpuUs)));
       const cpu = `${cpus.map((c) => c.toFixed(0)).join(' / ')} | ${(cpus[2]! / cpus[0]!).toFixed(2)}`;

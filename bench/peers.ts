@@ -27,7 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createSasToken } from '../src/auth/sas-token';
-import { median } from './load';
+import { median, parseWrk } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { openKeepAlive } from './scale';
 import { cpuUsOf, startRole, type Role } from './spawn';
@@ -190,20 +190,6 @@ async function listening(port: number, ms: number, what: string): Promise<void> 
     if (Date.now() > until) throw new Error(`${what} did not listen on ${port} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Parses wrk's output (with --latency). */
-export function parseWrk(out: string): WrkResult {
-  const unit = (v: string, u: string) => Number(v) * (u === 's' ? 1e6 : u === 'ms' ? 1e3 : 1);
-  const pct = (p: string) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
-    return m ? unit(m[1]!, m[2]!) : NaN;
-  };
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (sock ? sock.slice(1).reduce((n, x) => n + Number(x), 0) : 0);
-  return { requests, callsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), p50Us: pct('50'), p99Us: pct('99'), errors };
 }
 
 function runWrk(wrk: string, p: Path, connections: number, seconds: number, script: string | undefined): Promise<WrkResult> {

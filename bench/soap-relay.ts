@@ -15,7 +15,7 @@
  *    noisy neighbours disturb far less than calls per second.
  */
 import { createSasToken } from '../src/auth/sas-token';
-import { median, runLoad, type LoadOptions, type LoadResult } from './load';
+import { median, runLoad, type LoadOptions, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
 
@@ -85,7 +85,7 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
           ),
         );
       }
-      const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
+      const m = (xs: LoadResult[], k: LoadFigure) => median(xs.map((x) => x[k]));
       const cpu = (i: number) => median(relayed.map((x) => x.cpuPerCall[i]!));
       const d = m(direct, 'callsPerSecond');
       const rl = m(relayed, 'callsPerSecond');
