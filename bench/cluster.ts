@@ -129,8 +129,9 @@ export async function benchCluster(options: { durationMs?: number; rounds?: numb
             [same, b],
             [cross, a],
           ] as const) {
-            const c0 = cpu();
+            let c0 = 0;
             const res = await runLoad({
+              onStart: () => (c0 = cpu()),
               url: `${urlOf(node)}/bench/echo`,
               method: 'POST',
               body,

@@ -29,6 +29,8 @@ export interface LoadOptions {
   connections: number;
   durationMs: number;
   warmupMs?: number;
+  /** Called when the measured part begins, after the warm-up (read CPU counters here). */
+  onStart?: () => void;
 }
 
 export interface LoadResult {
@@ -112,6 +114,7 @@ async function runWrkLoad(wrk: string, o: LoadOptions): Promise<LoadResult> {
     fs.writeFileSync(script, wrkScript(o));
     if ((o.warmupMs ?? 300) > 0) await wrkOnce(wrk, o, script, 1);
     const seconds = Math.max(1, Math.round(o.durationMs / 1000));
+    o.onStart?.();
     const r = parseWrk(await wrkOnce(wrk, o, script, seconds));
     if (Number.isNaN(r.requests)) throw new Error(`wrk gave no result for ${o.url}`);
     return { calls: r.requests - r.errors, errors: r.errors, callsPerSecond: (r.requests - r.errors) / seconds, p50Us: r.p50Us, p99Us: r.p99Us, generator: 'wrk' };
@@ -148,6 +151,7 @@ async function runNodeLoad(o: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: o.connections }, () => loop(Date.now() + (o.warmupMs ?? 300), false, [], warm)));
   const lat: number[] = [];
   const counts = { calls: 0, errors: 0 };
+  o.onStart?.();
   const start = Date.now();
   await Promise.all(Array.from({ length: o.connections }, () => loop(start + o.durationMs, true, lat, counts)));
   const elapsed = (Date.now() - start) / 1000;

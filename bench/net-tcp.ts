@@ -74,6 +74,8 @@ interface NetTcpLoadOptions {
   warmupMs?: number;
   /** TransferMode.Streamed clients: a preamble per call on a pooled connection (singleton-unsized, msbin1). */
   streamed?: boolean;
+  /** Called when the measured part begins, after the warm-up. */
+  onStart?: () => void;
 }
 
 /**
@@ -102,6 +104,7 @@ async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
   await Promise.all(clients.map((c) => loop(c, Date.now() + (o.warmupMs ?? 300), undefined, warm)));
   const lat: number[] = [];
   const counts = { calls: 0, errors: 0 };
+  o.onStart?.();
   const start = Date.now();
   await Promise.all(clients.map((c) => loop(c, start + o.durationMs, lat, counts)));
   const elapsed = (Date.now() - start) / 1000;
@@ -333,10 +336,10 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
     headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
   });
   type Carried = LoadResult & { cpuUs: number };
-  /** A carried run, with the relay's and the agent's CPU over the whole run (warm-up and session set-up included) per measured call: an upper bound. */
+  /** A carried run, with the relay's and the agent's CPU per call over the measured part (after warm-up and session set-up). */
   const carriedRun = async (path: string, connections: number, streamed = false): Promise<Carried> => {
-    const cpu0 = relay.cpuUs() + agent.cpuUs();
-    const r = await runNetTcpLoad({ port, via: `${netTcp}/${path}`, body, connections, durationMs, streamed });
+    let cpu0 = 0;
+    const r = await runNetTcpLoad({ port, via: `${netTcp}/${path}`, body, connections, durationMs, streamed, onStart: () => (cpu0 = relay.cpuUs() + agent.cpuUs()) });
     return { ...r, cpuUs: (relay.cpuUs() + agent.cpuUs() - cpu0) / r.calls };
   };
   // Streamed clients (a preamble per call, relayed one request per envelope) to the pooled paths:
@@ -360,8 +363,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
         direct.push(await runNetTcpLoad({ port: servicePort, via: serviceVia, body, connections, durationMs }));
         binary.push(await carriedRun('bench-session', connections));
         text.push(await carriedRun('bench-session-text', connections));
-        const basicCpu0 = relay.cpuUs() + httpAgent.cpuUs();
-        const b11 = await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs });
+        let basicCpu0 = 0;
+        const b11 = await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs, onStart: () => (basicCpu0 = relay.cpuUs() + httpAgent.cpuUs()) });
         basic.push({ ...b11, cpuUs: (relay.cpuUs() + httpAgent.cpuUs() - basicCpu0) / b11.calls });
         perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
         shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));

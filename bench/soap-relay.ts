@@ -31,8 +31,8 @@ interface Measured extends LoadResult {
 }
 
 async function measure(load: LoadOptions, watched: Role[]): Promise<Measured> {
-  const before = watched.map((r) => r.cpuUs());
-  const result = await runLoad(load);
+  let before: number[] = [];
+  const result = await runLoad({ ...load, onStart: () => (before = watched.map((r) => r.cpuUs())) });
   return { ...result, cpuPerCall: watched.map((r, i) => (r.cpuUs() - before[i]!) / Math.max(1, result.calls)) };
 }
 

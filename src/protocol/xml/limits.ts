@@ -41,13 +41,23 @@ export const DEFAULT_XML_LIMITS: XmlLimits = Object.freeze({
   maxTextChars: MAX_XML_TEXT_CHARS,
 });
 
-/** Defaults overlaid with the given overrides (undefined values keep the default). */
+/** Overrides objects already resolved: callers pass the same one on every call (hot path). */
+const resolvedOverrides = new WeakMap<Partial<XmlLimits>, XmlLimits>();
+
+/**
+ * Defaults overlaid with the given overrides (undefined values keep the default). An overrides
+ * object is read once and must not change afterwards (limits are configuration).
+ */
 export function resolveXmlLimits(overrides?: Partial<XmlLimits>): XmlLimits {
   if (!overrides) return DEFAULT_XML_LIMITS;
+  const known = resolvedOverrides.get(overrides);
+  if (known) return known;
   const out: Record<keyof XmlLimits, number> = { ...DEFAULT_XML_LIMITS };
   for (const key of Object.keys(DEFAULT_XML_LIMITS) as Array<keyof XmlLimits>) {
     const v = overrides[key];
     if (v !== undefined) out[key] = v;
   }
-  return out;
+  const frozen = Object.freeze(out);
+  resolvedOverrides.set(overrides, frozen);
+  return frozen;
 }

@@ -68,10 +68,13 @@ export class AccessControl {
     if (problem) throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_TARGET', `Bad request target: ${problem}.`);
     const decoded = decodeURIComponent(pathname);
     const segments = decoded.split('/').filter(Boolean);
+    const now = this.#config.clock.now();
     for (let n = Math.min(segments.length, 16); n > 0; n--) {
       const candidate = segments.slice(0, n).join('/');
       if (candidate.startsWith('$')) return undefined;
-      const entity = await this.getEntity(candidate);
+      // A fresh cache entry answers without a promise per candidate (hot path: every call).
+      const hit = this.#entityCache.get(candidate.toLowerCase());
+      const entity = hit && hit.until > now ? hit.entity : await this.getEntity(candidate);
       if (entity) return { entity, suffix: segments.slice(n).join('/') };
     }
     return undefined;
