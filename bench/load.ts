@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { requirePeer } from '../test/helpers/exec';
@@ -135,34 +136,141 @@ async function runNodeLoad(o: LoadOptions): Promise<LoadResult> {
       req.on('error', () => resolve(false));
       req.end(o.body && o.uniqueInBody ? Buffer.from(o.body.toString('latin1').replace(o.uniqueInBody, randomUUID()), 'latin1') : o.body);
     });
-  const loop = async (until: number, record: boolean, lat: number[], counts: { calls: number; errors: number }) => {
-    while (Date.now() < until) {
-      const t0 = process.hrtime.bigint();
-      const ok = await one();
-      const us = Number(process.hrtime.bigint() - t0) / 1000;
-      if (!record) continue;
-      if (ok) {
-        counts.calls++;
-        lat.push(us);
-      } else counts.errors++;
-    }
-  };
-  const warm = { calls: 0, errors: 0 };
-  await Promise.all(Array.from({ length: o.connections }, () => loop(Date.now() + (o.warmupMs ?? 300), false, [], warm)));
-  const lat: number[] = [];
-  const counts = { calls: 0, errors: 0 };
-  o.onStart?.();
-  const start = Date.now();
-  await Promise.all(Array.from({ length: o.connections }, () => loop(start + o.durationMs, true, lat, counts)));
-  const elapsed = (Date.now() - start) / 1000;
+  const clients = Array.from({ length: o.connections }, (): LoadClient => ({ call: one, close: () => undefined }));
+  const result = await closedLoop(clients, o);
   agent.destroy();
-  lat.sort((a, b) => a - b);
-  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
-  return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99), generator: 'node' };
+  return result;
 }
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * One keep-alive connection of runLeanHttpLoad: its request encoded once (head and body), a fresh
+ * UUID written into a copy per call when asked; an answer is read by its Content-Length (or a
+ * chunked body's last chunk). As cheap per call as the lean net.tcp client (bench/net-tcp.ts), so
+ * the two protocols can be compared with load generators of the same cost.
+ */
+class LeanHttpClient {
+  readonly #socket: net.Socket;
+  readonly #request: Buffer;
+  /** Where the UUID to replace sits in #request (-1: none). */
+  readonly #idAt: number;
+  #buf: Buffer = Buffer.alloc(0);
+  #waiting: ((ok: boolean) => void) | undefined;
+
+  private constructor(socket: net.Socket, request: Buffer, idAt: number) {
+    this.#socket = socket;
+    this.#request = request;
+    this.#idAt = idAt;
+    socket.setNoDelay(true);
+    socket.on('data', (c: Buffer) => this.#onData(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.#settle(false));
+  }
+
+  static async connect(o: LoadOptions): Promise<LeanHttpClient> {
+    const url = new URL(o.url);
+    const socket = net.connect(Number(url.port || 80), url.hostname);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const body = o.body ?? Buffer.alloc(0);
+    const headers = Object.entries(o.headers ?? {}).filter(([k]) => !/^(content-length|host|connection)$/i.test(k));
+    const head = [`${o.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...headers.map(([k, v]) => `${k}: ${v}`), `Content-Length: ${body.length}`, '', ''].join('\r\n');
+    const request = Buffer.concat([Buffer.from(head, 'latin1'), body]);
+    const idAt = o.uniqueInBody ? request.indexOf(o.uniqueInBody, Buffer.byteLength(head, 'latin1')) : -1;
+    if (o.uniqueInBody && idAt < 0) throw new Error('uniqueInBody does not occur in the body');
+    return new LeanHttpClient(socket, request, idAt);
+  }
+
+  call(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+      if (this.#idAt < 0) {
+        this.#socket.write(this.#request);
+        return;
+      }
+      const copy = Buffer.from(this.#request);
+      copy.write(randomUUID(), this.#idAt, 'latin1');
+      this.#socket.write(copy);
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    const end = this.#buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.#buf.subarray(0, end).toString('latin1');
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    let total: number;
+    if (length) total = end + 4 + Number(length[1]);
+    else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      const last = this.#buf.indexOf('\r\n0\r\n\r\n', end + 2);
+      if (last < 0) return;
+      total = last + 7;
+    } else total = end + 4;
+    if (this.#buf.length < total) return;
+    this.#buf = this.#buf.subarray(total);
+    this.#settle(status >= 200 && status < 400);
+  }
+
+  #settle(ok: boolean): void {
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.(ok);
+  }
+}
+
+/**
+ * runLoad's closed loop with lean Node clients instead of wrk: for comparing with another
+ * protocol's lean Node load generator (net.tcp), where both sides must cost the same.
+ */
+export async function runLeanHttpLoad(o: LoadOptions): Promise<LoadResult> {
+  return closedLoop(await Promise.all(Array.from({ length: o.connections }, () => LeanHttpClient.connect(o))), o);
+}
+
+/** A connection of a closed loop: one call at a time, true when it was answered well. */
+export interface LoadClient {
+  call(): Promise<boolean>;
+  close(): void;
+}
+
+/**
+ * The closed loop every Node load generator here runs: each client calls again as soon as its
+ * call is answered, for a warm-up (not counted) and then for `durationMs`.
+ */
+export async function closedLoop(clients: LoadClient[], o: Pick<LoadOptions, 'durationMs' | 'warmupMs' | 'onStart'>): Promise<LoadResult> {
+  const loop = async (c: LoadClient, until: number, lat: number[] | undefined, counts: { calls: number; errors: number }) => {
+    while (Date.now() < until) {
+      const t0 = process.hrtime.bigint();
+      const ok = await c.call().catch(() => false);
+      if (!lat) continue;
+      if (ok) {
+        counts.calls++;
+        lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+      } else counts.errors++;
+    }
+  };
+  const warm = { calls: 0, errors: 0 };
+  await Promise.all(clients.map((c) => loop(c, Date.now() + (o.warmupMs ?? 300), undefined, warm)));
+  const lat: number[] = [];
+  const counts = { calls: 0, errors: 0 };
+  o.onStart?.();
+  const start = Date.now();
+  await Promise.all(clients.map((c) => loop(c, start + o.durationMs, lat, counts)));
+  const elapsed = (Date.now() - start) / 1000;
+  for (const c of clients) c.close();
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
+  return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99), generator: 'node' };
 }

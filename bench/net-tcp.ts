@@ -20,7 +20,7 @@ import { rewriteAddressingTo } from '../src/protocol/soap/soap-message';
 import { carriedRequestPayload, decodeRequest, encodeReply, replyHead, requestXml } from '../src/relay/endpoints/net-tcp/soap-messages';
 import { parseXml } from '../src/protocol/xml/text-reader';
 import { requestEnvelope } from '../test/helpers/net-tcp-client';
-import { BODY_UUID, median, runLoad, type LoadFigure, type LoadResult } from './load';
+import { BODY_UUID, closedLoop, median, runLeanHttpLoad, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole } from './spawn';
 
@@ -88,30 +88,7 @@ interface NetTcpLoadOptions {
  * bytes in the payload), and the first reply of each connection is decoded whole and checked.
  */
 async function runNetTcpLoad(o: NetTcpLoadOptions): Promise<LoadResult> {
-  const clients = await Promise.all(Array.from({ length: o.connections }, () => LeanNetTcpClient.connect(o)));
-  const loop = async (c: LeanNetTcpClient, until: number, lat: number[] | undefined, counts: { calls: number; errors: number }) => {
-    while (Date.now() < until) {
-      const t0 = process.hrtime.bigint();
-      const ok = await c.call().catch(() => false);
-      if (!lat) continue;
-      if (ok) {
-        counts.calls++;
-        lat.push(Number(process.hrtime.bigint() - t0) / 1000);
-      } else counts.errors++;
-    }
-  };
-  const warm = { calls: 0, errors: 0 };
-  await Promise.all(clients.map((c) => loop(c, Date.now() + (o.warmupMs ?? 300), undefined, warm)));
-  const lat: number[] = [];
-  const counts = { calls: 0, errors: 0 };
-  o.onStart?.();
-  const start = Date.now();
-  await Promise.all(clients.map((c) => loop(c, start + o.durationMs, lat, counts)));
-  const elapsed = (Date.now() - start) / 1000;
-  for (const c of clients) c.close();
-  lat.sort((a, b) => a - b);
-  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! : NaN);
-  return { calls: counts.calls, errors: counts.errors, callsPerSecond: counts.calls / elapsed, p50Us: pct(50), p99Us: pct(99), generator: 'node' };
+  return closedLoop(await Promise.all(Array.from({ length: o.connections }, () => LeanNetTcpClient.connect(o))), o);
 }
 
 /** `urn:uuid:…` as binary XML writes it (UniqueIdText: the GUID's 16 bytes, [MC-NBFX] §2.3.23 order). */
@@ -274,11 +251,11 @@ export async function benchNetTcp(options: { durationMs?: number; rounds?: numbe
           headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
         });
         for (let r = 0; r < rounds; r++) {
-          direct.push(await runLoad({ url: serviceUrl, method: 'POST', body, headers, connections, durationMs }));
-          basic.push(await runLoad({ url: `${url}/bench11`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token }, connections, durationMs }));
+          direct.push(await runLeanHttpLoad({ url: serviceUrl, method: 'POST', body, headers, connections, durationMs }));
+          basic.push(await runLeanHttpLoad({ url: `${url}/bench11`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token }, connections, durationMs }));
           tcp.push(await runNetTcpLoad({ port, via: `${netTcp}/bench12`, body: echoBody(size), connections, durationMs }));
-          direct12.push(await runLoad({ ...soap12(serviceUrl), connections, durationMs }));
-          relayed12.push(await runLoad({ ...soap12(`${url}/bench12`), connections, durationMs }));
+          direct12.push(await runLeanHttpLoad({ ...soap12(serviceUrl), connections, durationMs }));
+          relayed12.push(await runLeanHttpLoad({ ...soap12(`${url}/bench12`), connections, durationMs }));
         }
         const m = (xs: LoadResult[], k: LoadFigure) => median(xs.map((x) => x[k]));
         const [d, b, t] = [m(direct, 'callsPerSecond'), m(basic, 'callsPerSecond'), m(tcp, 'callsPerSecond')];
@@ -364,10 +341,10 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
         binary.push(await carriedRun('bench-session', connections));
         text.push(await carriedRun('bench-session-text', connections));
         let basicCpu0 = 0;
-        const b11 = await runLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs, onStart: () => (basicCpu0 = relay.cpuUs() + httpAgent.cpuUs()) });
+        const b11 = await runLeanHttpLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs, onStart: () => (basicCpu0 = relay.cpuUs() + httpAgent.cpuUs()) });
         basic.push({ ...b11, cpuUs: (relay.cpuUs() + httpAgent.cpuUs() - basicCpu0) / b11.calls });
-        perCall.push(await runLoad({ ...soap12('bench-session'), connections, durationMs }));
-        shared.push(await runLoad({ ...soap12('bench-shared'), connections, durationMs }));
+        perCall.push(await runLeanHttpLoad({ ...soap12('bench-session'), connections, durationMs }));
+        shared.push(await runLeanHttpLoad({ ...soap12('bench-shared'), connections, durationMs }));
         streamedBinary.push(await carriedRun('bench-shared', connections, true));
         streamedText.push(await carriedRun('bench-shared-text', connections, true));
       }

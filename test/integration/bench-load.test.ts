@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BODY_UUID, parseWrk, runLoad, wrkScript } from '../../bench/load';
+import { BODY_UUID, parseWrk, runLeanHttpLoad, runLoad, wrkScript } from '../../bench/load';
 import { requirePeer } from '../helpers/exec';
 
 const wrk = requirePeer(['wrk'], 'apt-get install wrk');
@@ -18,14 +18,18 @@ interface Seen {
   body: Buffer;
 }
 
-async function server(status = 200): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
+async function server(status = 200, chunked = false): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
   const seen: Seen[] = [];
   const s = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (seen.length < 50_000) seen.push({ method: req.method ?? '', headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(status, { 'Content-Length': '2' }).end('ok');
+      if (chunked) {
+        res.writeHead(status, { 'Content-Type': 'text/plain' });
+        res.write('o');
+        setImmediate(() => res.end('k'));
+      } else res.writeHead(status, { 'Content-Length': '2' }).end('ok');
     });
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -103,6 +107,39 @@ maybe('bench load generator with wrk', () => {
     const s = await server(503);
     try {
       const r = await runLoad({ url: s.url, method: 'GET', connections: 1, durationMs: 1000, warmupMs: 0 });
+      expect(r.calls).toBe(0);
+      expect(r.errors).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('bench lean HTTP load generator (the net.tcp benchmarks\' HTTP side)', () => {
+  it('sends the request asked for with a fresh id per call, and reads Content-Length and chunked answers', async () => {
+    for (const chunked of [false, true]) {
+      const s = await server(200, chunked);
+      try {
+        const body = Buffer.from(`<e><MessageID>urn:uuid:${BODY_UUID}</MessageID></e>`);
+        const r = await runLeanHttpLoad({ url: s.url, method: 'POST', headers: { 'Content-Type': 'application/soap+xml' }, body, uniqueInBody: BODY_UUID, connections: 3, durationMs: 300, warmupMs: 0 });
+        expect(r.errors).toBe(0);
+        expect(r.calls).toBeGreaterThan(10);
+        expect(s.seen.length).toBeGreaterThanOrEqual(r.calls);
+        const ids = s.seen.map((x) => /urn:uuid:([0-9a-f-]{36})</.exec(x.body.toString())?.[1]);
+        expect(ids.every((id) => id !== undefined && id !== BODY_UUID)).toBe(true);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(s.seen[0]!.headers['content-type']).toBe('application/soap+xml');
+        expect(s.seen[0]!.headers['content-length']).toBe(String(body.length));
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it('counts an error answer as an error', async () => {
+    const s = await server(500);
+    try {
+      const r = await runLeanHttpLoad({ url: s.url, method: 'GET', connections: 1, durationMs: 200, warmupMs: 0 });
       expect(r.calls).toBe(0);
       expect(r.errors).toBeGreaterThan(0);
     } finally {
