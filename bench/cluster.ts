@@ -15,7 +15,7 @@
  *   npm run bench:cluster [-- --quick]
  */
 import { createSasToken } from '../src/auth/sas-token';
-import { median, runLoad, type LoadFigure, type LoadResult } from './load';
+import { median, runLoad, warmUp, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
 import { startNats } from '../test/helpers/nats-server';
@@ -118,22 +118,18 @@ export async function benchCluster(options: { durationMs?: number; rounds?: numb
     const caller = await startRole(['nats-hop', nats.url, 'call']);
     roles.push(caller);
     const cpu = () => a.cpuUs() + b.cpuUs();
-    // JIT warm-up of every path first (one measured duration each, 32 connections): V8 optimizes a
-    // cross-node path's code over its first few thousand calls (at one connection its compiler
-    // threads took ~170 µs of node A's CPU per call in a first 4 s window, ~10 µs by the third),
-    // which the measured rounds would count otherwise.
+    // JIT warm-up of every path first (load.ts warmUp; at one connection node A's compiler threads
+    // took ~170 µs of its CPU per call in a first 4 s window of cross-node calls, ~10 µs by the third).
     for (const size of [1024, 64 * 1024]) {
-      for (const node of [b, a]) {
-        await runLoad({
+      await warmUp(
+        [b, a].map((node) => ({
           url: `${urlOf(node)}/bench/echo`,
           method: 'POST',
           body: Buffer.alloc(size, 0x61),
           headers: { 'Content-Type': 'application/octet-stream', ServiceBusAuthorization: tokenFor(node) },
-          connections: 32,
-          durationMs,
-          warmupMs: 0,
-        });
-      }
+        })),
+        durationMs,
+      );
       if (size <= CROSS_NODE_INLINE_BYTES) await hopFloor(echo, caller, size, 32, durationMs);
     }
     for (const size of [1024, 64 * 1024]) {

@@ -3,7 +3,7 @@
  * machines are noisy). Run: npm run bench  (or node dist/bench/http-relay.js after a build).
  */
 import { createSasToken } from '../src/auth/sas-token';
-import { median, runLoad, type LoadFigure, type LoadResult } from './load';
+import { median, runLoad, warmUp, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole } from './spawn';
 
@@ -22,6 +22,14 @@ export async function benchHttpRelay(options: { durationMs?: number; rounds?: nu
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const size of [1024, 64 * 1024]) {
     const body = Buffer.alloc(size, 0x61);
+    const warmHeaders = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) };
+    await warmUp(
+      [
+        { url: `${serviceUrl}/echo`, method: 'POST', body, headers: warmHeaders },
+        { url: `${url}/bench/echo`, method: 'POST', body, headers: { ...warmHeaders, ServiceBusAuthorization: token } },
+      ],
+      durationMs,
+    );
     for (const connections of [1, 32]) {
       const direct: LoadResult[] = [];
       const relayed: LoadResult[] = [];

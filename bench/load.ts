@@ -44,6 +44,15 @@ export interface LoadResult {
   generator: 'wrk' | 'node';
 }
 
+/**
+ * JIT warm-up before the measured rounds: each load once, at 32 connections, for `durationMs`.
+ * V8 optimizes a path's code over its first few thousand calls, on compiler threads whose CPU
+ * the measured rounds would otherwise count (most at one connection, where few calls are made).
+ */
+export async function warmUp(loads: Array<Omit<LoadOptions, 'connections' | 'durationMs'>>, durationMs: number): Promise<void> {
+  for (const load of loads) await runLoad({ ...load, connections: 32, durationMs, warmupMs: 0 });
+}
+
 /** The figures of a LoadResult (medians are taken of these). */
 export type LoadFigure = Exclude<keyof LoadResult, 'generator'>;
 

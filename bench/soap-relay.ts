@@ -15,7 +15,7 @@
  *    noisy neighbours disturb far less than calls per second.
  */
 import { createSasToken } from '../src/auth/sas-token';
-import { median, runLoad, type LoadOptions, type LoadFigure, type LoadResult } from './load';
+import { median, runLoad, warmUp, type LoadOptions, type LoadFigure, type LoadResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { startRole, type Role } from './spawn';
 
@@ -64,6 +64,15 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
       SOAPAction: '"http://example.org/calc/ICalculator/Echo"',
       'Content-Length': String(body.length),
     };
+    await warmUp(
+      [
+        { url: serviceUrl, method: 'POST', body, headers },
+        { url: `${url}/bench`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token } },
+        { url: String(outer.info.url), method: 'POST', body, headers },
+        { url: `${url}/bench-module`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: moduleToken } },
+      ],
+      durationMs,
+    );
     for (const connections of [1, 32]) {
       const direct: Measured[] = [];
       const relayed: Measured[] = [];
