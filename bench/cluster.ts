@@ -26,7 +26,7 @@ const HOP_OVERHEAD_BYTES = 320;
 
 /**
  * One side of the NATS hop floor (roles `nats-hop NATS echo|call`). `echo` answers every message
- * on `<prefix>.hop.b` with one of the same size on `<prefix>.hop.a`. `call` waits for a line
+ * on `bench.hop.b` with one of the same size on `bench.hop.a`. `call` waits for a line
  * `go MS CONNS SIZE` on stdin, then keeps CONNS calls in flight for MS ms (each next call sent
  * from a fresh turn, as a node sends one per HTTP request) and prints {"calls":n}.
  */
@@ -72,18 +72,7 @@ export async function natsHop(natsUrl: string, mode: string, say: (o: object) =>
 /** Runs the hop floor for one load: CPU µs of both hop processes per call. */
 async function hopFloor(echo: Role, caller: Role, size: number, connections: number, durationMs: number): Promise<number> {
   const c0 = echo.cpuUs() + caller.cpuUs();
-  const calls = await new Promise<number>((resolve) => {
-    let buf = '';
-    const onData = (c: Buffer) => {
-      buf += c.toString();
-      const m = /"calls":(\d+)/.exec(buf);
-      if (!m) return;
-      caller.child.stdout!.off('data', onData);
-      resolve(Number(m[1]));
-    };
-    caller.child.stdout!.on('data', onData);
-    caller.child.stdin!.write(`go ${durationMs} ${connections} ${size + HOP_OVERHEAD_BYTES}\n`);
-  });
+  const calls = Number((await caller.ask(`go ${durationMs} ${connections} ${size + HOP_OVERHEAD_BYTES}`, /"calls":(\d+)/))[1]);
   return (echo.cpuUs() + caller.cpuUs() - c0) / Math.max(1, calls);
 }
 

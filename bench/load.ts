@@ -64,8 +64,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   return wrk ? runWrkLoad(wrk, o) : runNodeLoad(o);
 }
 
+/** What one wrk run reports. */
+export interface WrkResult {
+  readonly requests: number;
+  readonly callsPerSecond: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly errors: number;
+}
+
 /** Parses wrk's output (run with --latency). */
-export function parseWrk(out: string): { requests: number; callsPerSecond: number; p50Us: number; p99Us: number; errors: number } {
+export function parseWrk(out: string): WrkResult {
   const unit = (v: string, u: string) => Number(v) * (u === 's' ? 1e6 : u === 'ms' ? 1e3 : 1);
   const pct = (p: string) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
@@ -105,15 +114,15 @@ export function wrkScript(o: Pick<LoadOptions, 'method' | 'headers' | 'body' | '
   return `${lines.join('\n')}\n`;
 }
 
-function wrkOnce(wrk: string, o: LoadOptions, script: string, seconds: number): Promise<string> {
-  const args = ['-t1', `-c${o.connections}`, `-d${seconds}s`, '--latency', '-s', script, o.url];
+/** Runs wrk with `args` (one thread, --latency, and the caller's) and parses what it printed. */
+export function runWrk(wrk: string, args: readonly string[]): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(wrk, ['-t1', '--latency', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
-    child.once('exit', () => resolve(out));
+    child.once('exit', () => resolve(parseWrk(out)));
   });
 }
 
@@ -122,10 +131,11 @@ async function runWrkLoad(wrk: string, o: LoadOptions): Promise<LoadResult> {
   try {
     const script = path.join(dir, 'load.lua');
     fs.writeFileSync(script, wrkScript(o));
-    if ((o.warmupMs ?? 300) > 0) await wrkOnce(wrk, o, script, 1);
+    const run = (seconds: number) => runWrk(wrk, [`-c${o.connections}`, `-d${seconds}s`, '-s', script, o.url]);
+    if ((o.warmupMs ?? 300) > 0) await run(1);
     const seconds = Math.max(1, Math.round(o.durationMs / 1000));
     o.onStart?.();
-    const r = parseWrk(await wrkOnce(wrk, o, script, seconds));
+    const r = await run(seconds);
     if (Number.isNaN(r.requests)) throw new Error(`wrk gave no result for ${o.url}`);
     return { calls: r.requests - r.errors, errors: r.errors, callsPerSecond: (r.requests - r.errors) / seconds, p50Us: r.p50Us, p99Us: r.p99Us, generator: 'wrk' };
   } finally {

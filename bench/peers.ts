@@ -27,7 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createSasToken } from '../src/auth/sas-token';
-import { median, parseWrk } from './load';
+import { median, runWrk, type WrkResult } from './load';
 import { BENCH_KEY, BENCH_KEY_NAME } from './roles';
 import { openKeepAlive } from './scale';
 import { cpuUsOf, startRole, type Role } from './spawn';
@@ -133,14 +133,6 @@ async function idleConnections(
   return { held, perConnectionKiB: (after - before) / count, fresh };
 }
 
-interface WrkResult {
-  readonly requests: number;
-  readonly callsPerSecond: number;
-  readonly p50Us: number;
-  readonly p99Us: number;
-  readonly errors: number;
-}
-
 /** The pids of a process and all its descendants (sshd forks a process per connection). */
 function treeOf(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -192,16 +184,8 @@ async function listening(port: number, ms: number, what: string): Promise<void> 
   }
 }
 
-function runWrk(wrk: string, p: Path, connections: number, seconds: number, script: string | undefined): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(p.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...(script ? ['-s', script] : []), p.url];
-  return new Promise((resolve, reject) => {
-    const child = spawn(wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('error', reject);
-    child.once('exit', () => resolve(parseWrk(out)));
-  });
+function runPathWrk(wrk: string, p: Path, connections: number, seconds: number, script: string | undefined): Promise<WrkResult> {
+  return runWrk(wrk, [`-c${connections}`, `-d${seconds}s`, ...Object.entries(p.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...(script ? ['-s', script] : []), p.url]);
 }
 
 /** An sshd of the benchmark's own (loopback port, its own keys and config) and `ssh -N -R` to it. */
@@ -386,11 +370,11 @@ export async function benchPeers(options: { durationMs?: number; rounds?: number
         const results = new Map<string, Array<WrkResult & { cpuPerCall: number }>>();
         // A warm-up run per path (JIT, connection pools, cold caches), not counted: Node paths keep
         // getting faster well past their first second.
-        for (const p of paths) await runWrk(wrk, p, connections, warmUpSeconds, w.script);
+        for (const p of paths) await runPathWrk(wrk, p, connections, warmUpSeconds, w.script);
         for (let r = 0; r < rounds; r++) {
           for (const p of paths) {
             const before = p.cpuUs();
-            const res = await runWrk(wrk, p, connections, seconds, w.script);
+            const res = await runPathWrk(wrk, p, connections, seconds, w.script);
             const cpuPerCall = (p.cpuUs() - before) / res.requests;
             results.set(p.name, [...(results.get(p.name) ?? []), { ...res, cpuPerCall }]);
           }

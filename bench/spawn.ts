@@ -11,6 +11,8 @@ export interface Role {
   cpuUs(): number;
   /** A full garbage collection in the role, done when it resolves. */
   collect(): Promise<void>;
+  /** Writes `line` to the role's stdin and resolves with the first match of `answer` in what it prints next. */
+  ask(line: string, answer: RegExp): Promise<RegExpExecArray>;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ, 100 on every common kernel). */
@@ -43,24 +45,32 @@ export function startRole(args: string[]): Promise<Role> {
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
       child.stdout!.off('data', onData);
-      resolve({ child, info: JSON.parse(buf.slice(0, nl)), stop: () => child.stdin!.end(), cpuUs: () => cpuUsOf(child.pid), collect: () => collect(child) });
+      resolve({
+        child,
+        info: JSON.parse(buf.slice(0, nl)),
+        stop: () => child.stdin!.end(),
+        cpuUs: () => cpuUsOf(child.pid),
+        collect: () => ask(child, 'gc', /"gc":/).then(() => undefined),
+        ask: (line, answer) => ask(child, line, answer),
+      });
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`bench role ${args[0]} exited with ${code}`)));
   });
 }
 
-/** Asks a role for a full collection and waits for its answer line. */
-function collect(child: ChildProcess): Promise<void> {
+/** Writes a line to a role's stdin and waits for `answer` in what it prints. */
+function ask(child: ChildProcess, line: string, answer: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve) => {
     let buf = '';
     const onData = (c: Buffer) => {
       buf += c.toString();
-      if (!buf.includes('"gc":')) return;
+      const m = answer.exec(buf);
+      if (!m) return;
       child.stdout!.off('data', onData);
-      resolve();
+      resolve(m);
     };
     child.stdout!.on('data', onData);
-    child.stdin!.write('gc\n');
+    child.stdin!.write(`${line}\n`);
   });
 }
