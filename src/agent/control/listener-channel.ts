@@ -17,6 +17,7 @@
  * that is not a command at all is dropped and logged. Neither closes the channel.
  */
 import { EventEmitter } from 'node:events';
+import { TurnWrites } from '../../transport/turn-writes';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from '../../core/backoff';
@@ -240,7 +241,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
       // The socket under `ws`, corked around a response and its body so both go in one write.
       const accepted = parseControlBodyOffer(res.headers[CONTROL_BODY_HEADER]);
       const limit = accepted !== undefined && o.offerControlBodyBytes > 0 ? Math.min(accepted, o.offerControlBodyBytes) : o.controlBodyThresholdBytes;
-      this.#wsLinks.set(ws, controlLink(ws, res.socket, limit));
+      this.#wsLinks.set(ws, controlLink(ws, res.socket, limit, () => this.#inFlight.size > 1));
     });
     ws.on('open', () => this.#onOpen(ws));
     ws.on('unexpected-response', (req, res) => {
@@ -454,7 +455,7 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
   #linkOf(ws: WebSocket): ControlLink {
     let link = this.#wsLinks.get(ws);
     if (!link) {
-      link = controlLink(ws, undefined, this.#o.controlBodyThresholdBytes);
+      link = controlLink(ws, undefined, this.#o.controlBodyThresholdBytes, () => false);
       this.#wsLinks.set(ws, link);
     }
     return link;
@@ -462,17 +463,20 @@ export class ListenerChannel extends EventEmitter<ListenerChannelEvents> {
 }
 
 /** A control connection as a ControlLink: a response and its body corked into one socket write. */
-function controlLink(ws: WebSocket, socket: Duplex | undefined, controlBodyLimit: number): ControlLink {
+function controlLink(ws: WebSocket, socket: Duplex | undefined, controlBodyLimit: number, othersInFlight: () => boolean): ControlLink {
+  const turn = socket ? new TurnWrites(socket) : undefined;
   return {
     get open() {
       return ws.readyState === ws.OPEN;
     },
     controlBodyLimit,
     sendResponse(head, body) {
-      socket?.cork();
-      ws.send(serializeResponse(head));
-      if (body.length > 0) ws.send(body, { binary: true });
-      socket?.uncork();
+      const send = (): void => {
+        ws.send(serializeResponse(head));
+        if (body.length > 0) ws.send(body, { binary: true });
+      };
+      if (turn) turn.write(send, othersInFlight());
+      else send();
     },
   };
 }

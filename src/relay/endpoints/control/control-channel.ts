@@ -10,6 +10,7 @@
  * commands (ignored). Tolerated: a stray empty binary message after body:false (hyco-https),
  * pings and unsolicited pongs (.NET keepalive).
  */
+import { TurnWrites } from '../../../transport/turn-writes';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { ProtocolError, RelayError } from '../../../core/errors';
@@ -78,12 +79,12 @@ export class ControlChannel implements RouteListener {
   #expiry: TimerHandle | undefined;
   #closing = false;
 
-  /** The upgraded socket under `ws`: corked around a request and its body so both go in one write. */
-  readonly #socket: Duplex | undefined;
+  /** The upgraded socket under `ws`: a request and its body in one write, and a busy turn's requests together. */
+  readonly #turn: TurnWrites | undefined;
 
   constructor(ws: WebSocket, hooks: ControlChannelHooks, options: ControlChannelOptions, socket?: Duplex) {
     this.#ws = ws;
-    this.#socket = socket;
+    this.#turn = socket ? new TurnWrites(socket) : undefined;
     this.#hooks = hooks;
     this.#opts = options;
     this.listenerId = options.listenerId;
@@ -129,10 +130,12 @@ export class ControlChannel implements RouteListener {
   sendRequest(json: string, body: Buffer | undefined): boolean {
     if (!this.healthy) return false;
     // One write for both frames: the listener wakes once per request, not once per frame.
-    this.#socket?.cork();
-    this.#ws.send(json, { binary: false });
-    if (body !== undefined) this.#ws.send(body, { binary: true });
-    this.#socket?.uncork();
+    const send = (): void => {
+      this.#ws.send(json, { binary: false });
+      if (body !== undefined) this.#ws.send(body, { binary: true });
+    };
+    if (this.#turn) this.#turn.write(send, this.pending.size > 0);
+    else send();
     return true;
   }
 
