@@ -25,6 +25,12 @@ export interface LocalRequest {
   headers: Record<string, string>;
   body: Readable | Buffer | undefined;
   remoteAddress?: string;
+  /**
+   * An answer whose declared Content-Length is at most this many bytes comes back whole (a
+   * Buffer, read before the call resolves) instead of as a stream: one the agent would read whole
+   * anyway to send it inline on the control connection.
+   */
+  wholeUpTo?: number;
 }
 
 export interface LocalResponse {
@@ -160,6 +166,8 @@ export class HttpProxy {
     };
     return new Promise((resolve, reject) => {
       let body: Readable | undefined;
+      /** An answer read whole (request.wholeUpTo): resolved when it is complete. */
+      let whole: { statusCode: number; statusMessage: string; headers: Record<string, string>; parts: Buffer[]; size: number } | undefined;
       let abort: ((err?: Error) => void) | undefined;
       let complete = false;
       const handler: Dispatcher.DispatchHandlers = {
@@ -178,6 +186,11 @@ export class HttpProxy {
           // The service's Content-Length is kept (the body is passed on unchanged): a relay that
           // streams the body over a rendezvous gives the caller that length instead of chunked.
           for (const k of Object.keys(out)) if (DROP.has(k) && !(k === 'content-length' && lengthKnown)) delete out[k];
+          const declared = lengthKnown && out['content-length'] !== undefined ? Number(out['content-length']) : NaN;
+          if (request.wholeUpTo !== undefined && Number.isSafeInteger(declared) && declared <= request.wholeUpTo) {
+            whole = { statusCode, statusMessage: statusText ?? '', headers: out, parts: [], size: 0 };
+            return true;
+          }
           body = new Readable({
             read: () => resume(),
             destroy: (err, cb) => {
@@ -188,10 +201,16 @@ export class HttpProxy {
           resolve({ statusCode, statusMessage: statusText ?? '', headers: out, body });
           return true;
         },
-        onData: (chunk) => body!.push(chunk),
+        onData: (chunk) => {
+          if (!whole) return body!.push(chunk);
+          whole.parts.push(chunk);
+          whole.size += chunk.length;
+          return true;
+        },
         onComplete: () => {
           complete = true;
-          body?.push(null);
+          if (whole) resolve({ statusCode: whole.statusCode, statusMessage: whole.statusMessage, headers: whole.headers, body: Buffer.concat(whole.parts, whole.size) });
+          else body?.push(null);
         },
         onError: (err) => {
           if (body) body.destroy(failure(err));

@@ -58,7 +58,7 @@ export class RequestServer {
   async handle(link: ControlLink, req: RequestCommand, body: Buffer | undefined): Promise<void> {
     let res: LocalResponse;
     try {
-      res = await this.#callLocal(req, body);
+      res = await this.#callLocal(req, body, link.controlBodyLimit);
     } catch (err) {
       res = errorResponse(err);
     }
@@ -203,14 +203,14 @@ export class RequestServer {
    * relay's access line and the caller's Relaybridge-Correlation-Id name the same id), with the
    * status the service answered and the time to its answer.
    */
-  async #callLocal(req: RequestCommand, body: Readable | Buffer | undefined): Promise<LocalResponse> {
+  async #callLocal(req: RequestCommand, body: Readable | Buffer | undefined, wholeUpTo?: number): Promise<LocalResponse> {
     const { http: proxy, clock, path } = this.#o;
     const started = clock.now();
     const method = req.method ?? 'GET';
     const target = (req.requestTarget ?? `/${path}`).split('?')[0]!;
     try {
       if (!proxy) throw new RelayError('RELAY_ERR_TARGET_UNREACHABLE', `path '${path}' has no HTTP target`);
-      const res = await proxy.call({ id: req.id, method, requestTarget: req.requestTarget ?? `/${path}`, headers: req.requestHeaders ?? {}, body, remoteAddress: req.remoteEndpoint?.address });
+      const res = await proxy.call({ id: req.id, method, requestTarget: req.requestTarget ?? `/${path}`, headers: req.requestHeaders ?? {}, body, remoteAddress: req.remoteEndpoint?.address, wholeUpTo });
       const code = res.headers['x-relaybridge-error'];
       const ms = clock.now() - started;
       this.#log.info({ id: req.id, method, target, status: res.statusCode, code, ms: Math.round(ms) }, 'call');
