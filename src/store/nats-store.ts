@@ -33,6 +33,7 @@ import { type Clock, systemClock } from '../core/clock';
 import type { AuthorizationRule, HybridConnection, ListenerRecord } from '../core/entities';
 import { ConfigError, RelayError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import { TurnGate } from '../core/turn-gate';
 import { applyPatch, copyEntity, exists, key, newEntityState, notFound, parseEntityState, putRule, upsertInto, type EntityState } from './entity-state';
 import type { EntityInput, EntityPatch, Messaging, Store, StoreChange, StoredDocument } from './store';
 import { MAX_RULES_PER_ENTITY, MAX_RULES_PER_NAMESPACE, assertValid, copyRule, entityFieldIssues, ruleIssues, rulesIssues } from './validate';
@@ -98,6 +99,8 @@ export class NatsStore implements Store {
   readonly #clock: Clock;
   readonly #ttlMs: number;
   #nc: Awaited<ReturnType<typeof connect>> | undefined;
+  /** The messaging of the current connection (messaging()). */
+  #messaging: { nc: Awaited<ReturnType<typeof connect>>; messaging: Messaging } | undefined;
   #kv: KV | undefined;
   #listenersKv: KV | undefined;
   /** This node's listener records, re-written before they expire. */
@@ -513,8 +516,26 @@ export class NatsStore implements Store {
   messaging(): Messaging | undefined {
     const nc = this.#nc;
     if (!nc) return undefined;
+    // One per connection: every publish goes through the same turn gate, so their order holds.
+    const current = this.#messaging;
+    if (current && current.nc === nc) return current.messaging;
     const prefix = `relaybridge.${this.#bucket}`;
-    return {
+    // A busy turn's messages after the first go out together at its end (core/turn-gate.ts):
+    // published in one run, nats.js writes them in one socket write.
+    let held: Array<[string, Uint8Array]> = [];
+    const gate = new TurnGate(() => {
+      const out = held;
+      held = [];
+      for (const [subject, data] of out) {
+        if (nc.isClosed()) return;
+        try {
+          nc.publish(subject, data);
+        } catch {
+          return; // draining (this node is stopping): dropped, as an unreachable peer would drop it
+        }
+      }
+    });
+    const messaging: Messaging = {
       namespace: prefix,
       // The server's limit (default 1 MB); the cluster splits larger messages.
       get maxPayload(): number {
@@ -522,13 +543,18 @@ export class NatsStore implements Store {
       },
       publish: (subject, data) => {
         // A closed connection (shutdown) drops it, as an unreachable peer would.
-        if (!nc.isClosed()) nc.publish(`${prefix}.${subject}`, data);
+        if (nc.isClosed()) return;
+        // Every turn with a message is watched: the store cannot tell whether calls are in flight.
+        if (gate.admit(true) === 'now') nc.publish(`${prefix}.${subject}`, data);
+        else held.push([`${prefix}.${subject}`, data]);
       },
       subscribe: (subject, onMessage) => {
         const sub = nc.subscribe(`${prefix}.${subject}`, { callback: (err: Error | null, msg: { data: Uint8Array }) => (err ? undefined : onMessage(msg.data)) });
         return () => sub.unsubscribe();
       },
     };
+    this.#messaging = { nc, messaging };
+    return messaging;
   }
 
   // --- changes from every node -----------------------------------------------------------------

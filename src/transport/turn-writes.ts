@@ -1,47 +1,26 @@
 /**
- * Coalesces a control channel's writes within one event-loop turn. Under load one turn handles
- * many calls; writing each call's frames at once costs a syscall per call on this side and a
- * wake-up and a read per call on the peer's. Here the first write of a turn goes out at once (the
- * peer starts on it while this side handles the rest of the turn), and the writes after it in
- * the same turn are held (the socket corked) and go out together, in one write, when the turn
- * ends (setImmediate). A write while no other call is in flight on the channel goes out at once
- * and schedules nothing: one call at a time costs what it did without this.
+ * A control channel's socket writes through a TurnGate (core/turn-gate.ts): a busy turn's
+ * messages after the first are held with the socket corked and go out in one write at the turn's
+ * end. Each message's own writes (a command and its body) always go out together.
  */
 import type { Duplex } from 'node:stream';
+import { TurnGate } from '../core/turn-gate';
 
 export class TurnWrites {
   readonly #socket: Duplex;
-  /** A write went out in this turn and the end of the turn is scheduled. */
-  #wrote = false;
-  /** Writes are being held (the socket corked) for the end of the turn. */
-  #holding = false;
-  readonly #endOfTurn = (): void => {
-    this.#wrote = false;
-    if (this.#holding) {
-      this.#holding = false;
-      this.#socket.uncork();
-    }
-  };
+  readonly #gate: TurnGate;
 
   constructor(socket: Duplex) {
     this.#socket = socket;
+    this.#gate = new TurnGate(() => socket.uncork());
   }
 
-  /**
-   * Runs `write` (the socket writes of one message, e.g. a command and its body, which always go
-   * out together). `othersInFlight`: other calls are under way on the channel, so more writes may
-   * follow in this turn.
-   */
+  /** Runs `write` (the socket writes of one message). `othersInFlight`: see TurnGate.admit. */
   write(write: () => void, othersInFlight: boolean): void {
-    if (this.#holding) return write();
-    if (this.#wrote) {
-      this.#holding = true;
-      this.#socket.cork();
+    const how = this.#gate.admit(othersInFlight);
+    if (how !== 'now') {
+      if (how === 'begin') this.#socket.cork();
       return write();
-    }
-    if (othersInFlight) {
-      this.#wrote = true;
-      setImmediate(this.#endOfTurn);
     }
     this.#socket.cork();
     try {

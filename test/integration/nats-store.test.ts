@@ -54,6 +54,28 @@ natsDescribe('NatsStore')('NatsStore: several nodes on one bucket', () => {
     for (const s of opened.splice(0)) await s.close();
   });
 
+  it('messages between nodes: a busy turn\'s messages all arrive, in order, one socket write after the first', async () => {
+    const b = bucket();
+    const [a, c] = [await node(b), await node(b)];
+    const from = a.messaging()!;
+    expect(a.messaging()).toBe(from); // one per connection: every message through the same gate
+    const got: string[] = [];
+    c.messaging()!.subscribe('t', (d) => got.push(Buffer.from(d).toString()));
+    // The subscription is in place at the server before anything is published.
+    await new Promise((r) => setTimeout(r, 200));
+    const sent: string[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      // One turn: the first goes out at once, the other 49 at the turn's end.
+      for (let i = 0; i < 50; i++) {
+        sent.push(`${turn}.${i}`);
+        from.publish('t', Buffer.from(`${turn}.${i}`));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => got.length === sent.length);
+    expect(got).toEqual(sent);
+  });
+
   it('concurrent writes from two nodes lose no update (revision-checked writes)', async () => {
     const b = bucket();
     const [a, c] = [await node(b), await node(b)];
