@@ -482,7 +482,8 @@ export class Cluster {
     // The path's listeners only (this runs for every forwarded call), and never a remote one.
     const channel = this.#o.router.registry.list(path).find((l) => l.listenerId === listenerId && !l.remote);
     if (typeof requestId === 'string' && this.#forwarded.size < MAX_FORWARDED) this.#forwarded.set(requestId, { origin, listenerId, at: this.#o.clock.now() });
-    const taken = channel !== undefined && channel.sendRequest(json, body);
+    // Other forwarded calls in flight (this one is in the table already): the channel may hold this turn's writes for one.
+    const taken = channel !== undefined && channel.sendRequest(json, body, requestId, this.#forwarded.size > 1);
     if (!taken && typeof requestId === 'string') {
       this.#forwarded.delete(requestId);
       this.#sendTo(origin, { t: 'gone', from: this.#o.nodeId, listenerId, requestIds: [requestId] });

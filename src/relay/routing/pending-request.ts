@@ -52,9 +52,11 @@ export interface RouteListener extends RegisteredListener {
   /**
    * Sends a `request` and, when given, its body right after it; false when the channel cannot
    * take it. `requestId` is the request's id (a listener on another node needs it to route the
-   * answer back without parsing the command).
+   * answer back without parsing the command). `othersInFlight`: calls this channel's `pending`
+   * set does not hold are under way on it (requests forwarded by other nodes: relay/cluster), so
+   * the channel may coalesce this turn's writes (transport/turn-writes.ts).
    */
-  sendRequest(json: string, body: Buffer | undefined, requestId?: string): boolean;
+  sendRequest(json: string, body: Buffer | undefined, requestId?: string, othersInFlight?: boolean): boolean;
   /** Sends a bodyless command (`accept`, address-only `request` with its `requestId`); false when the channel cannot take it. */
   sendJson(json: string, requestId?: string): boolean;
   close(code: number, reason: string): void;

@@ -127,14 +127,14 @@ export class ControlChannel implements RouteListener {
     return this.#ws.bufferedAmount;
   }
 
-  sendRequest(json: string, body: Buffer | undefined): boolean {
+  sendRequest(json: string, body: Buffer | undefined, _requestId?: string, othersInFlight = false): boolean {
     if (!this.healthy) return false;
     // One write for both frames: the listener wakes once per request, not once per frame.
     const send = (): void => {
       this.#ws.send(json, { binary: false });
       if (body !== undefined) this.#ws.send(body, { binary: true });
     };
-    if (this.#turn) this.#turn.write(send, this.pending.size > 0);
+    if (this.#turn) this.#turn.write(send, othersInFlight || this.pending.size > 0);
     else send();
     return true;
   }
