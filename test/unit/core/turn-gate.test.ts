@@ -1,6 +1,6 @@
 import { TurnGate } from '../../../src/core/turn-gate';
+import { turnEnd } from '../../helpers/turns';
 
-const turnEnd = () => new Promise((r) => setImmediate(r));
 
 describe('TurnGate', () => {
   it('without other calls in flight every message goes now and nothing is scheduled', async () => {

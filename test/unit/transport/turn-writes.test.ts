@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { TurnWrites } from '../../../src/transport/turn-writes';
+import { countWrites, turnEnd, until } from '../../helpers/turns';
 
 /** A connected loopback pair: what the far end reads, and how many writes the near end made. */
 async function pair(): Promise<{ near: net.Socket; far: net.Socket; received: () => string; writes: () => number; close: () => void }> {
@@ -12,19 +13,11 @@ async function pair(): Promise<{ near: net.Socket; far: net.Socket; received: ()
   await once(near, 'connect');
   let got = '';
   far.on('data', (d: Buffer) => (got += d.toString()));
-  // Each chunk the socket hands to the kernel (one write or writev) passes _writeGeneric once.
-  let writes = 0;
-  const s = near as unknown as { _writeGeneric: (...a: unknown[]) => unknown };
-  const original = s._writeGeneric.bind(near);
-  s._writeGeneric = (...a: unknown[]) => {
-    writes++;
-    return original(...a);
-  };
   return {
     near,
     far,
     received: () => got,
-    writes: () => writes,
+    writes: countWrites(near),
     close: () => {
       near.destroy();
       far.destroy();
@@ -32,11 +25,6 @@ async function pair(): Promise<{ near: net.Socket; far: net.Socket; received: ()
     },
   };
 }
-
-const turnEnd = () => new Promise((r) => setImmediate(r));
-const until = async (ok: () => boolean) => {
-  while (!ok()) await new Promise((r) => setTimeout(r, 5));
-};
 
 describe('TurnWrites (a control channel\'s writes within one event-loop turn)', () => {
   it('sends a lone call at once and schedules nothing: one write, not held', async () => {

@@ -10,21 +10,16 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ControlChannel } from '../../../../src/relay/endpoints/control/control-channel';
 import { systemClock } from '../../../../src/core/clock';
 import { noopLogger } from '../../../../src/core/logger';
+import { countWrites, turnEnd, until } from '../../../helpers/turns';
 
 async function channelPair(): Promise<{ channel: ControlChannel; received: string[]; writes: () => number; close: () => Promise<void> }> {
   const server = http.createServer();
   const wss = new WebSocketServer({ noServer: true });
-  let writes = 0;
+  let writes: () => number = () => 0;
   const accepted = new Promise<ControlChannel>((resolve) =>
     server.on('upgrade', (req, socket, head) => {
-      // Each chunk the socket hands to the kernel (one write or writev) passes _writeGeneric once.
-      const s = socket as unknown as { _writeGeneric: (...a: unknown[]) => unknown };
-      const original = s._writeGeneric.bind(socket);
       wss.handleUpgrade(req, socket, head, (ws) => {
-        s._writeGeneric = (...a: unknown[]) => {
-          writes++;
-          return original(...a);
-        };
+        writes = countWrites(socket);
         resolve(
           new ControlChannel(
             ws,
@@ -57,7 +52,7 @@ async function channelPair(): Promise<{ channel: ControlChannel; received: strin
   return {
     channel,
     received,
-    writes: () => writes,
+    writes: () => writes(),
     close: async () => {
       channel.close(1000, 'done');
       client.close();
@@ -66,11 +61,6 @@ async function channelPair(): Promise<{ channel: ControlChannel; received: strin
     },
   };
 }
-
-const turnEnd = () => new Promise((r) => setImmediate(r));
-const until = async (ok: () => boolean) => {
-  while (!ok()) await new Promise((r) => setTimeout(r, 5));
-};
 
 describe('ControlChannel: a busy turn\'s requests in one write', () => {
   it('with nothing else in flight each request (and its body) goes out at once, in one write', async () => {
