@@ -11,6 +11,9 @@
  *  - a floor: the same calls through two TCP byte forwarders (the cheapest two hops a relay and an
  *    agent could ever be: no parsing, no framing), so "ratio" can be read against the best any
  *    two-hop path reaches on this machine;
+ *  - the Node floor (bench/floor.ts): the same calls through a relay and an agent made of the
+ *    libraries relaybridge uses (Node's HTTP server, one `ws` WebSocket, undici) with none of its
+ *    features, with its two processes' CPU per call: what any relay + agent built on them costs;
  *  - CPU time per call of the relay and the agent processes (user + system, from /proc), which
  *    noisy neighbours disturb far less than calls per second.
  */
@@ -45,13 +48,17 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
   const moduleAgent = await startRole(['agent-module', String(relay.info.url)]);
   const inner = await startRole(['forwarder', String(service.info.url)]);
   const outer = await startRole(['forwarder', String(inner.info.url)]);
+  const floorRelay = await startRole(['floor-relay']);
+  const floorAgent = await startRole(['floor-agent', String(floorRelay.info.url), new URL(String(service.info.url)).origin]);
+  // The floor relay passes the path on as it is: the service's own.
+  const floorUrl = `${String(floorRelay.info.url)}${new URL(String(service.info.url)).pathname}`;
   const serviceUrl = String(service.info.url);
   const url = String(relay.info.url);
   const token = createSasToken({ resourceUri: `${url}/bench`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
   const moduleToken = createSasToken({ resourceUri: `${url}/bench-module`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
   const lines = [
-    '| body | conns | direct calls/s | relayed calls/s | ratio | floor ratio | direct p50 µs | added p50 µs | floor added p50 µs | added p99 µs | relay CPU µs/call | agent CPU µs/call |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| body | conns | direct calls/s | relayed calls/s | ratio | floor ratio | Node floor ratio | direct p50 µs | added p50 µs | floor added p50 µs | Node floor added p50 µs | added p99 µs | relay CPU µs/call | agent CPU µs/call | Node floor relay, agent CPU µs/call |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const moduleLines = [
     '| body | conns | direct calls/s | relayed calls/s | ratio | added p50 µs | added p99 µs | relay CPU µs/call | agent + service CPU µs/call |',
@@ -69,6 +76,7 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
         { url: serviceUrl, method: 'POST', body, headers },
         { url: `${url}/bench`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: token } },
         { url: String(outer.info.url), method: 'POST', body, headers },
+        { url: floorUrl, method: 'POST', body, headers },
         { url: `${url}/bench-module`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: moduleToken } },
       ],
       durationMs,
@@ -77,6 +85,7 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
       const direct: Measured[] = [];
       const relayed: Measured[] = [];
       const floor: Measured[] = [];
+      const nodeFloor: Measured[] = [];
       const inAgent: Measured[] = [];
       for (let r = 0; r < rounds; r++) {
         direct.push(await measure({ url: serviceUrl, method: 'POST', body, headers, connections, durationMs }, []));
@@ -87,6 +96,7 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
           ),
         );
         floor.push(await measure({ url: String(outer.info.url), method: 'POST', body, headers, connections, durationMs }, []));
+        nodeFloor.push(await measure({ url: floorUrl, method: 'POST', body, headers, connections, durationMs }, [floorRelay, floorAgent]));
         inAgent.push(
           await measure(
             { url: `${url}/bench-module`, method: 'POST', body, headers: { ...headers, ServiceBusAuthorization: moduleToken }, connections, durationMs },
@@ -96,15 +106,17 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
       }
       const m = (xs: LoadResult[], k: LoadFigure) => median(xs.map((x) => x[k]));
       const cpu = (i: number) => median(relayed.map((x) => x.cpuPerCall[i]!));
+      const floorCpu = (i: number) => median(nodeFloor.map((x) => x.cpuPerCall[i]!));
       const d = m(direct, 'callsPerSecond');
       const rl = m(relayed, 'callsPerSecond');
       const dp50 = m(direct, 'p50Us');
       lines.push(
         `| ${size / 1024} KiB | ${connections} | ${d.toFixed(0)} | ${rl.toFixed(0)} | ${(rl / d).toFixed(2)} | ${(m(floor, 'callsPerSecond') / d).toFixed(2)} | ` +
-          `${dp50.toFixed(0)} | ${(m(relayed, 'p50Us') - dp50).toFixed(0)} | ${(m(floor, 'p50Us') - dp50).toFixed(0)} | ` +
-          `${(m(relayed, 'p99Us') - m(direct, 'p99Us')).toFixed(0)} | ${cpu(0).toFixed(0)} | ${cpu(1).toFixed(0)} |`,
+          `${(m(nodeFloor, 'callsPerSecond') / d).toFixed(2)} | ${dp50.toFixed(0)} | ${(m(relayed, 'p50Us') - dp50).toFixed(0)} | ${(m(floor, 'p50Us') - dp50).toFixed(0)} | ` +
+          `${(m(nodeFloor, 'p50Us') - dp50).toFixed(0)} | ${(m(relayed, 'p99Us') - m(direct, 'p99Us')).toFixed(0)} | ${cpu(0).toFixed(0)} | ${cpu(1).toFixed(0)} | ` +
+          `${floorCpu(0).toFixed(0)}, ${floorCpu(1).toFixed(0)} |`,
       );
-      const errors = [...direct, ...relayed, ...floor].reduce((n, x) => n + x.errors, 0);
+      const errors = [...direct, ...relayed, ...floor, ...nodeFloor].reduce((n, x) => n + x.errors, 0);
       if (errors) lines.push(`  (errors: ${errors})`);
       const mi = m(inAgent, 'callsPerSecond');
       const cpuIn = (i: number) => median(inAgent.map((x) => x.cpuPerCall[i]!));
@@ -116,7 +128,7 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
       if (moduleErrors) moduleLines.push(`  (errors: ${moduleErrors})`);
     }
   }
-  for (const role of [outer, inner, moduleAgent, agent, relay, service]) role.stop();
+  for (const role of [floorAgent, floorRelay, outer, inner, moduleAgent, agent, relay, service]) role.stop();
   return [
     'Service in its own process behind the agent (`http` target):',
     '',

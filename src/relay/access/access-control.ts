@@ -144,7 +144,7 @@ export class AccessControl {
     // and parsing are not redone on every call; failures are never cached.
     const now = this.#config.clock.now();
     const hosts = this.audienceHosts();
-    const cacheKey = token ? `${right}\n${entity.path.toLowerCase()}\n${hosts === '*' ? '*' : hosts.join(',')}\n${token}` : undefined;
+    const cacheKey = token ? `${right}\n${entity.path.toLowerCase()}\n${(this.#audienceKey ??= hosts === '*' ? '*' : hosts.join(','))}\n${token}` : undefined;
     if (cacheKey) {
       const hit = this.#authCache.get(cacheKey);
       if (hit && hit.until > now) return hit.result;
@@ -159,6 +159,8 @@ export class AccessControl {
   }
 
   #ownHosts: readonly string[] | undefined;
+  /** audienceHosts() as one string, for the verdict cache's keys (configuration only: fixed). */
+  #audienceKey: string | undefined;
 
   /**
    * Host names a token's audience (`sr`) may name, from configuration only: `audienceHosts` when

@@ -152,7 +152,12 @@ export class AccessLog {
     const end = (): void => {
       if (done) return;
       done = true;
-      marks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+      // One mark object per connection, updated in place.
+      const m = marks.get(socket);
+      if (m) {
+        m.read = socket.bytesRead;
+        m.written = socket.bytesWritten;
+      } else marks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
       this.#emit({
         id,
         at: started,

@@ -36,6 +36,8 @@ export interface PathStats {
 export class CallStats {
   readonly #paths = new Map<string, Bucket[]>();
   readonly #now: () => number;
+  /** The path of the last call recorded: the map's last key. */
+  #last: string | undefined;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -45,12 +47,16 @@ export class CallStats {
     const now = this.#now();
     const start = now - (now % BUCKET_MS);
     let buckets = this.#paths.get(path);
-    if (buckets) this.#paths.delete(path); // re-inserted: the map's order is least recently called first
-    else {
-      buckets = [];
-      if (this.#paths.size >= MAX_PATHS) this.#paths.delete(this.#paths.keys().next().value!);
+    // Re-inserted unless it is the most recent already: the map's order is least recently called first.
+    if (!buckets || path !== this.#last) {
+      if (buckets) this.#paths.delete(path);
+      else {
+        buckets = [];
+        if (this.#paths.size >= MAX_PATHS) this.#paths.delete(this.#paths.keys().next().value!);
+      }
+      this.#paths.set(path, buckets);
+      this.#last = path;
     }
-    this.#paths.set(path, buckets);
     let last = buckets[buckets.length - 1];
     if (!last || last.start !== start) {
       last = { start, calls: 0, errors: 0, durations: [] };

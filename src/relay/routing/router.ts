@@ -343,8 +343,7 @@ export class Router {
    */
   recordCall(path: string, operation: string, status: number, startedAt: number): number {
     const ms = this.#o.clock.now() - startedAt;
-    this.#o.metrics.httpRequests.inc({ path, operation, status: String(status) });
-    this.#o.metrics.httpDuration.observe({ path, operation }, ms / 1000);
+    this.#o.metrics.recordCall(path, operation, status, ms / 1000);
     return ms;
   }
 
