@@ -190,6 +190,53 @@ describe('a server whose stdout closes', () => {
   });
 });
 
+describe('log lines of a server (JSON)', () => {
+  const h = new Harness();
+  afterAll(() => h.close());
+
+  it('writes every access line, gathered, in order; what is gathered at a stop is written before exit', async () => {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-lines-'));
+    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'relay.yaml');
+    fs.writeFileSync(file, [`port: ${port}`, 'host: 127.0.0.1', 'store: { type: memory }', 'log: { level: info, format: json }', 'entities:', '  - { path: open, requiresClientAuthorization: false }', ''].join('\n'));
+    const child = spawn(process.execPath, [CLI, 'relay', '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    h.defer(() => void child.kill('SIGKILL'));
+    // Complete JSON lines only (a write may end mid-line; the banner is plain text).
+    const lines = () => stdout.split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; id?: string; status?: number });
+    const until = async (what: string, ok: () => boolean) => {
+      const started = Date.now();
+      while (!ok()) {
+        if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`${what} (exit ${child.exitCode}):\n${stdout}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // Not a per-call line: written as soon as it is logged.
+    await until('no listening line', () => lines().some((l) => l.msg !== 'access'));
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const r = await request(`http://127.0.0.1:${port}/open/x${i}`);
+      expect(r.status).toBe(502); // no listener
+      ids.push(String(r.headers['relaybridge-correlation-id']));
+    }
+    // 40 access lines are under the 4 KiB gathered before a write: they come with the periodic flush.
+    await until('the access lines did not all arrive', () => lines().filter((l) => l.msg === 'access').length === 40);
+    expect(lines().filter((l) => l.msg === 'access').map((l) => l.id)).toEqual(ids);
+    // Lines gathered when the stop signal comes are written before the process ends.
+    const last: string[] = [];
+    for (let i = 0; i < 3; i += 1) last.push(String((await request(`http://127.0.0.1:${port}/open/y${i}`)).headers['relaybridge-correlation-id']));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    const access = lines().filter((l) => l.msg === 'access');
+    expect(access.map((l) => l.id)).toEqual([...ids, ...last]);
+    expect(access.every((l) => l.status === 502)).toBe(true);
+  });
+});
+
 describe('network and TLS failures', () => {
   const h = new Harness();
   afterAll(() => h.close());
