@@ -4,10 +4,11 @@
  * one-line network and TLS errors, the agent from flags alone, flags winning over a config file,
  * connection strings and rule keys end to end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { parseConnectionString } from '../../src/auth/connection-string';
 import { COMMANDS, type CommandSpec } from '../../src/cli/spec';
 import { generateSelfSigned } from '../../src/cli/tls';
@@ -159,17 +160,23 @@ describe('conventions', () => {
   });
 });
 
+/** `relaybridge relay` on a free port with a memory store, one open entity (`open`) and the given `log:` line. */
+async function startCliRelay(h: Harness, logLine: string): Promise<{ port: number; child: ChildProcessByStdio<null, Readable, Readable> }> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-cli-relay-'));
+  h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'relay.yaml');
+  fs.writeFileSync(file, [`port: ${port}`, 'host: 127.0.0.1', 'store: { type: memory }', logLine, 'entities:', '  - { path: open, requiresClientAuthorization: false }', ''].join('\n'));
+  const child = spawn(process.execPath, [CLI, 'relay', '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { port, child };
+}
+
 describe('a server whose stdout closes', () => {
   const h = new Harness();
   afterAll(() => h.close());
 
   it('a relay keeps serving with debug logs into a closed pipe, and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-epipe-'));
-    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, 'relay.yaml');
-    fs.writeFileSync(file, [`port: ${port}`, 'host: 127.0.0.1', 'store: { type: memory }', 'log: { level: debug }', 'entities:', '  - { path: open, requiresClientAuthorization: false }', ''].join('\n'));
-    const child = spawn(process.execPath, [CLI, 'relay', '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { port, child } = await startCliRelay(h, 'log: { level: debug }');
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -195,12 +202,7 @@ describe('log lines of a server (JSON)', () => {
   afterAll(() => h.close());
 
   it('writes every access line, gathered, in order; what is gathered at a stop is written before exit', async () => {
-    const port = await freePort();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaybridge-lines-'));
-    h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, 'relay.yaml');
-    fs.writeFileSync(file, [`port: ${port}`, 'host: 127.0.0.1', 'store: { type: memory }', 'log: { level: info, format: json }', 'entities:', '  - { path: open, requiresClientAuthorization: false }', ''].join('\n'));
-    const child = spawn(process.execPath, [CLI, 'relay', '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { port, child } = await startCliRelay(h, 'log: { level: info, format: json }');
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
