@@ -48,11 +48,12 @@ export async function benchSoapRelay(options: { durationMs?: number; rounds?: nu
   const moduleAgent = await startRole(['agent-module', String(relay.info.url)]);
   const inner = await startRole(['forwarder', String(service.info.url)]);
   const outer = await startRole(['forwarder', String(inner.info.url)]);
-  const floorRelay = await startRole(['floor-relay']);
-  const floorAgent = await startRole(['floor-agent', String(floorRelay.info.url), new URL(String(service.info.url)).origin]);
-  // The floor relay passes the path on as it is: the service's own.
-  const floorUrl = `${String(floorRelay.info.url)}${new URL(String(service.info.url)).pathname}`;
   const serviceUrl = String(service.info.url);
+  const serviceAt = new URL(serviceUrl);
+  const floorRelay = await startRole(['floor-relay']);
+  const floorAgent = await startRole(['floor-agent', String(floorRelay.info.url), serviceAt.origin]);
+  // The floor relay passes the path on as it is: the service's own.
+  const floorUrl = `${String(floorRelay.info.url)}${serviceAt.pathname}`;
   const url = String(relay.info.url);
   const token = createSasToken({ resourceUri: `${url}/bench`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });
   const moduleToken = createSasToken({ resourceUri: `${url}/bench-module`, keyName: BENCH_KEY_NAME, key: BENCH_KEY });

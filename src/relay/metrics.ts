@@ -57,14 +57,9 @@ class CallTally {
 class TalliedHistogram extends Histogram<'path' | 'operation'> {
   readonly #tally: CallTally;
 
-  constructor(tally: CallTally, registry: Registry) {
-    super({
-      name: DURATION_NAME,
-      help: DURATION_HELP,
-      labelNames: ['path', 'operation'] as const,
-      buckets: [...DURATION_BUCKETS],
-      registers: [registry],
-    });
+  constructor(tally: CallTally) {
+    // Registered by its owner (RelayMetrics), never in prom-client's global registry.
+    super({ name: DURATION_NAME, help: DURATION_HELP, labelNames: ['path', 'operation'] as const, buckets: [...DURATION_BUCKETS], registers: [] });
     this.#tally = tally;
   }
 
@@ -114,7 +109,6 @@ export class RelayMetrics {
       }
     },
   });
-  readonly httpDuration: Histogram<'path' | 'operation'> = new TalliedHistogram(this.#calls, this.registry);
   readonly wsConnections = new Counter({
     name: 'relaybridge_ws_connections_total',
     help: 'WebSocket sender connections by entity path and result',
@@ -170,6 +164,9 @@ export class RelayMetrics {
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
+    // relaybridge_http_request_duration_seconds: fed only through recordCall, so it is not a
+    // field anyone could observe() into (its values come from the tally, not prom-client's map).
+    this.registry.registerMetric(new TalliedHistogram(this.#calls));
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'relaybridge_' });
   }
 }
