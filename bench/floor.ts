@@ -11,9 +11,10 @@
  *   node dist/bench/roles.js floor-agent RELAY ORIGIN → prints {"ready":true}
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
+import { ClientDecoder, encodeEnd, encodePreamble, encodePreambleAck, encodeSizedEnvelope, KnownEncoding, Mode, ServerDecoder } from '../src/protocol/nmf';
 
 interface FloorRequest {
   id: number;
@@ -111,4 +112,109 @@ export async function floorAgent(relayUrl: string, originUrl: string): Promise<v
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
+}
+
+/**
+ * The net.tcp floor relay: carried duplex sessions with nothing but the framing. A net.tcp
+ * client's connection gets its Preamble Ack at once; the relay asks the floor agent (on one
+ * control WebSocket) for a WebSocket of the session's own, as relaybridge carries a session, and
+ * passes each Sized Envelope's payload onto it as one binary message, untouched (the client's
+ * session strings and its `To` go to the service as they are), and each message back into a
+ * Sized Envelope. No authorization, no addressing read, no access line, no limits: what is left
+ * is the NMF framing, two `ws` ends per session and the sockets.
+ *
+ *   node dist/bench/roles.js floor-nettcp-relay            → prints {"url":…,"netTcp":…}
+ *   node dist/bench/roles.js floor-nettcp-agent RELAY SERVICE → prints {"ready":true}
+ */
+export async function floorNetTcpRelay(): Promise<{ url: string; netTcp: string }> {
+  let control: WebSocket | undefined;
+  let nextId = 1;
+  const sessions = new Map<number, { socket: net.Socket; ws?: WebSocket; queue: Buffer[] }>();
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  wss.on('connection', (ws, req) => {
+    const id = /^\/session\/(\d+)$/.exec(req.url ?? '')?.[1];
+    if (id === undefined) {
+      control = ws;
+      return;
+    }
+    const session = sessions.get(Number(id));
+    if (!session) return ws.close();
+    session.ws = ws;
+    for (const payload of session.queue.splice(0)) ws.send(payload);
+    ws.on('message', (data: Buffer) => writeParts(session.socket, encodeSizedEnvelope(data)));
+    ws.on('close', () => session.socket.destroy());
+  });
+  const tcp = net.createServer((socket) => {
+    const id = nextId++;
+    const session: { socket: net.Socket; ws?: WebSocket; queue: Buffer[] } = { socket, queue: [] };
+    sessions.set(id, session);
+    socket.setNoDelay(true);
+    const decoder = new ServerDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        if (f.type === 'preambleEnd') {
+          socket.write(encodePreambleAck());
+          control?.send(String(id));
+        } else if (f.type === 'envelope') {
+          if (session.ws) session.ws.send(f.payload);
+          else session.queue.push(f.payload);
+        } else if (f.type === 'end') {
+          socket.end(encodeEnd());
+        }
+      }
+    });
+    const gone = () => {
+      sessions.delete(id);
+      session.ws?.close();
+    };
+    socket.on('error', gone);
+    socket.on('close', gone);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, netTcp: `net.tcp://127.0.0.1:${(tcp.address() as AddressInfo).port}` };
+}
+
+/** The floor agent for net.tcp: per session asked for, a WebSocket to the relay and a net.tcp session to the service, payloads passed both ways. */
+export async function floorNetTcpAgent(relayUrl: string, serviceVia: string): Promise<void> {
+  const base = relayUrl.replace(/^http/, 'ws');
+  const service = new URL(serviceVia.replace(/^net\.tcp:/, 'http:'));
+  const control = new WebSocket(`${base}/control`, { perMessageDeflate: false });
+  control.on('message', (data: Buffer) => {
+    const ws = new WebSocket(`${base}/session/${data.toString()}`, { perMessageDeflate: false });
+    const socket = net.connect(Number(service.port), service.hostname);
+    socket.setNoDelay(true);
+    socket.write(encodePreamble({ mode: Mode.Duplex, via: serviceVia, encoding: KnownEncoding.Soap12BinarySession }));
+    const decoder = new ClientDecoder();
+    let acked = false;
+    const queue: Buffer[] = [];
+    ws.on('message', (payload: Buffer) => {
+      if (acked) writeParts(socket, encodeSizedEnvelope(payload));
+      else queue.push(payload);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        if (f.type === 'preambleAck') {
+          acked = true;
+          for (const payload of queue.splice(0)) writeParts(socket, encodeSizedEnvelope(payload));
+        } else if (f.type === 'envelope') ws.send(f.payload);
+      }
+    });
+    socket.on('error', () => ws.close());
+    socket.on('close', () => ws.close());
+    ws.on('close', () => socket.end(encodeEnd()));
+    ws.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    control.once('open', () => resolve());
+    control.once('error', reject);
+  });
+}
+
+/** A Sized Envelope's parts in one write. */
+function writeParts(socket: net.Socket, parts: Buffer[]): void {
+  socket.cork();
+  for (const p of parts) socket.write(p);
+  socket.uncork();
 }

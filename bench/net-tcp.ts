@@ -291,6 +291,11 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
   // The same relay's basicHttp path to a SOAP 1.1 echo service (`http` target), for the ratio in the same run.
   const soapEcho = await startRole(['soap-echo']);
   const httpAgent = await startRole(['nettcp-agent', String(relay.info.url), String(soapEcho.info.url)]);
+  // The Node floor for carried sessions (bench/floor.ts): framing only, a WebSocket per session, the same service.
+  const floorRelay = await startRole(['floor-nettcp-relay']);
+  const floorAgent = await startRole(['floor-nettcp-agent', String(floorRelay.info.url), String(service.info.url)]);
+  const floorNetTcp = String(floorRelay.info.netTcp);
+  const floorPort = Number(new URL(floorNetTcp.replace(/^net\.tcp:/, 'http:')).port);
   const serviceVia = String(service.info.url);
   const servicePort = Number(new URL(serviceVia.replace(/^net\.tcp:/, 'http:')).port);
   const url = String(relay.info.url);
@@ -312,15 +317,28 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
     uniqueInBody: BODY_UUID,
     headers: { 'Content-Type': `application/soap+xml; charset=utf-8; action="${ECHO_ACTION}"` },
   });
-  type Carried = LoadResult & { cpuUs: number };
+  type Carried = LoadResult & { cpuUs: number; relayUs: number; agentUs: number };
   /** A carried run, with the relay's and the agent's CPU per call over the measured part (after warm-up and session set-up). */
-  const carriedRun = async (path: string, connections: number, streamed = false): Promise<Carried> => {
-    let cpu0 = 0;
-    const r = await runNetTcpLoad({ port, via: `${netTcp}/${path}`, body, connections, durationMs, streamed, onStart: () => (cpu0 = relay.cpuUs() + agent.cpuUs()) });
-    return { ...r, cpuUs: (relay.cpuUs() + agent.cpuUs() - cpu0) / r.calls };
+  const carriedRun = async (path: string, connections: number, streamed = false, floor = false): Promise<Carried> => {
+    const [r1, a1] = floor ? [floorRelay, floorAgent] : [relay, agent];
+    let relay0 = 0;
+    let agent0 = 0;
+    const onStart = () => {
+      relay0 = r1.cpuUs();
+      agent0 = a1.cpuUs();
+    };
+    const r = await runNetTcpLoad({ port: floor ? floorPort : port, via: `${floor ? floorNetTcp : netTcp}/${path}`, body, connections, durationMs, streamed, onStart });
+    const relayUs = (r1.cpuUs() - relay0) / r.calls;
+    const agentUs = (a1.cpuUs() - agent0) / r.calls;
+    return { ...r, cpuUs: relayUs + agentUs, relayUs, agentUs };
   };
   // Streamed clients (a preamble per call, relayed one request per envelope) to the pooled paths:
   // binary XML between relay and agent (protocol/hyco/binary-soap.ts) against text.
+  const floorLines = [
+    '',
+    '| conns | carried, binary calls/s | Node floor carried calls/s | binary / basicHttp | Node floor / basicHttp | relay CPU µs per call, relaybridge / floor | agent CPU µs per call, relaybridge / floor |',
+    '|---|---|---|---|---|---|---|',
+  ];
   const streamedLines = [
     '',
     '| conns | streamed, binary calls/s | streamed, text calls/s | binary / text | p50 µs binary / text | relay + agent CPU µs per call, binary / text |',
@@ -333,7 +351,8 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       const text: Carried[] = [];
       const perCall: LoadResult[] = [];
       const shared: LoadResult[] = [];
-      const basic: Carried[] = [];
+      const basic: Array<LoadResult & { cpuUs: number }> = [];
+      const floor: Carried[] = [];
       const streamedBinary: Carried[] = [];
       const streamedText: Carried[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -343,6 +362,7 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
         let basicCpu0 = 0;
         const b11 = await runLeanHttpLoad({ url: `${url}/bench11`, method: 'POST', body: basicBody, headers: basicHeaders, connections, durationMs, onStart: () => (basicCpu0 = relay.cpuUs() + httpAgent.cpuUs()) });
         basic.push({ ...b11, cpuUs: (relay.cpuUs() + httpAgent.cpuUs() - basicCpu0) / b11.calls });
+        floor.push(await carriedRun('bench-session', connections, false, true));
         perCall.push(await runLeanHttpLoad({ ...soap12('bench-session'), connections, durationMs }));
         shared.push(await runLeanHttpLoad({ ...soap12('bench-shared'), connections, durationMs }));
         streamedBinary.push(await carriedRun('bench-shared', connections, true));
@@ -357,6 +377,13 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       );
       const errors = [...direct, ...binary, ...text, ...basic, ...perCall, ...shared].reduce((n, x) => n + x.errors, 0);
       if (errors) lines.push(`  (errors: ${errors})`);
+      const f = m(floor, 'callsPerSecond');
+      const us = (xs: Carried[], k: 'relayUs' | 'agentUs') => median(xs.map((x) => x[k])).toFixed(0);
+      floorLines.push(
+        `| ${connections} | ${b.toFixed(0)} | ${f.toFixed(0)} | ${(b / h).toFixed(2)} | ${(f / h).toFixed(2)} | ${us(binary, 'relayUs')} / ${us(floor, 'relayUs')} | ${us(binary, 'agentUs')} / ${us(floor, 'agentUs')} |`,
+      );
+      const floorErrors = floor.reduce((n, x) => n + x.errors, 0);
+      if (floorErrors) floorLines.push(`  (errors: ${floorErrors})`);
       const [sb, st] = [streamedBinary, streamedText].map((x) => m(x, 'callsPerSecond')) as [number, number];
       streamedLines.push(
         `| ${connections} | ${sb.toFixed(0)} | ${st.toFixed(0)} | ${(sb / st).toFixed(2)} | ${[streamedBinary, streamedText].map((x) => m(x, 'p50Us').toFixed(0)).join(' / ')} | ${[streamedBinary, streamedText].map((xs) => median(xs.map((x) => x.cpuUs)).toFixed(0)).join(' / ')} |`,
@@ -365,19 +392,21 @@ export async function benchNetTcpSessions(options: { durationMs?: number; rounds
       if (streamedErrors) streamedLines.push(`  (errors: ${streamedErrors})`);
     }
   } finally {
+    floorAgent.stop();
+    floorRelay.stop();
     httpAgent.stop();
     soapEcho.stop();
     agent.stop();
     relay.stop();
     service.stop();
   }
-  lines.push(...streamedLines);
+  lines.push(...floorLines, ...streamedLines);
   const conv = carrierConversionUs(body, durationMs);
   lines.push(
     '',
     `Envelope work per carried 1 KiB call, measured in-process with the functions relay and agent run: text carrier ${conv.text.toFixed(1)} µs ` +
       '(relay: request NBFX → XML text, reply text → tokens → NBFX; agent: To rewrite + text → NBFX, reply NBFX → text + head scan); ' +
-      `binary carrier ${conv.binary.toFixed(1)} µs (relay: request decoded once and re-encoded without session strings, To set; reply head read; agent: nothing).`,
+      `binary carrier ${conv.binary.toFixed(1)} µs (relay: request decoded once and passed on with the client's strings, token cut and To set in its bytes; reply head read; agent: nothing).`,
   );
   return lines.join('\n');
 }
@@ -421,8 +450,8 @@ function carrierConversionUs(body: string, durationMs: number): { text: number; 
     encodeReply(TokenSoapMessage.read(tokens).tokens, relayWriter);
   };
   const binaryCall = () => {
-    // relay, request: decoded once (authorization), re-encoded self-contained with the service's To
-    encodeSizedEnvelope(carriedRequestPayload(decodeRequest(fromClient, relayReader), to));
+    // relay, request: decoded once (authorization), passed on with the client's strings, To spliced in
+    encodeSizedEnvelope(carriedRequestPayload(decodeRequest(fromClient, relayReader), to, true));
     // relay, reply: head read with the mirror of the service's strings, framed as it is
     replyHead(decodeEnvelope(fromService, { session: mirror }));
     encodeSizedEnvelope(fromService);

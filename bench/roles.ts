@@ -19,6 +19,8 @@
  *   node dist/bench/roles.js nettcp-session-agent RELAY NETTCP → prints {"ready":true} (paths bench-session, bench-session-text, bench-shared, bench-shared-text)
  *   node dist/bench/roles.js floor-relay        → prints {"url":…} (bench/floor.ts: Node HTTP → ws, no features)
  *   node dist/bench/roles.js floor-agent RELAY ORIGIN → prints {"ready":true} (ws → undici, no features)
+ *   node dist/bench/roles.js floor-nettcp-relay → prints {"url":…,"netTcp":…} (bench/floor.ts: net.tcp sessions, framing only, a ws each)
+ *   node dist/bench/roles.js floor-nettcp-agent RELAY NETTCP → prints {"ready":true} (ws → the net.tcp service, payloads untouched)
  *   node dist/bench/roles.js ws-listener RELAY  → prints {"ready":true} (hyco-ws echo listener on path bench-ws)
  *   node dist/bench/roles.js ws-senders RELAY COUNT → prints {"held":n,"echoed":n} once COUNT senders hold open
  *   node dist/bench/roles.js holders URL COUNT HEADERS_JSON → prints {"held":n} once COUNT keep-alive connections hold open
@@ -249,6 +251,13 @@ async function main(): Promise<void> {
   } else if (role === 'floor-agent') {
     const { floorAgent } = await import('./floor');
     await floorAgent(a!, b!);
+    say({ ready: true });
+  } else if (role === 'floor-nettcp-relay') {
+    const { floorNetTcpRelay } = await import('./floor');
+    say(await floorNetTcpRelay());
+  } else if (role === 'floor-nettcp-agent') {
+    const { floorNetTcpAgent } = await import('./floor');
+    await floorNetTcpAgent(a!, b!);
     say({ ready: true });
   } else if (role === 'nats-hop') {
     // `nats-hop NATS echo|call`: one side of bench:cluster's NATS hop floor.

@@ -6,7 +6,8 @@
  */
 import { encodeEnd } from '../../src/protocol/nmf';
 import type { RelayServer } from '../../src/relay/relay-server';
-import { Harness, request, waitFor } from '../helpers/harness';
+import { parseFault } from '../../src/protocol/soap/fault';
+import { Harness, request, token, waitFor } from '../helpers/harness';
 import { NetTcpClient } from '../helpers/net-tcp-client';
 import { answerEnvelope, callbackAction, sessionAction, sessionService, SESSION_NS, textOf, type SessionServiceStats } from '../helpers/net-tcp-service';
 
@@ -20,11 +21,11 @@ describe.each(['binary', 'text'] as const)('net.tcp sessions through the relay (
   const clients: NetTcpClient[] = [];
 
   /** A session through the relay, or straight to the service. */
-  async function open(direct = false): Promise<NetTcpClient> {
+  async function open(direct = false, path = 'sessions'): Promise<NetTcpClient> {
     const port = direct ? Number(new URL(service.url.replace(/^net\.tcp/, 'http')).port) : relay.netTcp!.port;
     const c = await NetTcpClient.connect({ port });
     clients.push(c);
-    await c.open(direct ? service.url : `${relay.netTcp!.url}/sessions`);
+    await c.open(direct ? service.url : `${relay.netTcp!.url}/${path}`);
     return c;
   }
 
@@ -34,11 +35,13 @@ describe.each(['binary', 'text'] as const)('net.tcp sessions through the relay (
       netTcp: { port: 0, host: '127.0.0.1' },
       entities: [
         { path: 'sessions', requiresClientAuthorization: false },
+        { path: 'sessions-auth', requiresClientAuthorization: true },
         { path: 'shared', requiresClientAuthorization: false },
       ],
     });
     const agent = await h.agent(relay, [
       { path: 'sessions', target: { type: 'nettcp', url: service.url, carrier } },
+      { path: 'sessions-auth', target: { type: 'nettcp', url: service.url, carrier } },
       { path: 'shared', target: { type: 'nettcp', url: service.url, shareSessions: true } },
     ]);
     await agent.whenReady();
@@ -48,15 +51,36 @@ describe.each(['binary', 'text'] as const)('net.tcp sessions through the relay (
   });
   afterAll(() => h.close());
 
-  it(`the relay and the agent carry sessions as ${carrier} (binary: the client's envelopes reach the service self-contained)`, async () => {
-    const before = service.stats.withSessionStrings;
-    const a = await open();
-    for (let i = 0; i < 3; i++) await inc(a);
-    await sid(a);
-    // Text: the agent's writer defines session strings in its first message; binary: the relay
-    // re-encodes each client message without any, and the agent passes it through.
-    if (carrier === 'binary') expect(service.stats.withSessionStrings).toBe(before);
-    else expect(service.stats.withSessionStrings).toBeGreaterThan(before);
+  it(`the relay and the agent carry sessions as ${carrier} (binary: the client's session strings reach the service as directly)`, async () => {
+    const session = async (direct: boolean): Promise<number> => {
+      const before = service.stats.withSessionStrings;
+      const a = await open(direct);
+      for (let i = 0; i < 3; i++) await inc(a);
+      await sid(a);
+      return service.stats.withSessionStrings - before;
+    };
+    const direct = await session(true);
+    const relayed = await session(false);
+    expect(direct).toBeGreaterThan(0);
+    // Binary: the client's StringTables go on with its messages, as they are; text: the agent's
+    // writer defines strings of its own.
+    if (carrier === 'binary') expect(relayed).toBe(direct);
+    else expect(relayed).toBeGreaterThan(0);
+  });
+
+  it('a refused message (its strings never reach the service) leaves the session usable', async () => {
+    // The first message defines the client's session strings and is refused at the relay (a bad
+    // token): the service never sees them, so what follows must not lean on them.
+    const c = await open(false, 'sessions-auth');
+    const bad = `${token(relay, 'sessions-auth')}x`;
+    const refused = parseFault(await c.request(sessionAction('Increment'), `<Increment xmlns="${SESSION_NS}"/>`, { token: bad }));
+    expect(refused?.reason).toMatch(/token|signature|authoriz/i);
+    const good = token(relay, 'sessions-auth');
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      counts.push(Number(textOf(await c.request(sessionAction('Increment'), `<Increment xmlns="${SESSION_NS}"/>`, { token: good }), 'IncrementResult')));
+    }
+    expect(counts).toEqual([1, 2, 3]);
   });
 
   it.each([false, true])('two sessions interleaved keep their own counters and ids (direct: %s)', async (direct) => {

@@ -225,7 +225,7 @@ export class NetTcpProxy implements SoapTransport, SessionTarget {
       address,
       onMessage: undefined,
       onClosed: undefined,
-      // Binary: the relay wrote To and left no session strings; the payload goes as it is.
+      // Binary: the relay wrote To and removed relay credentials; the payload goes as it is.
       send: binary
         ? (payload) => session.sendPayload(payload)
         : (xml) => void session.send(TokenSoapMessage.read(parseXml(xml, this.#limits)).withTo(address).tokens).catch(() => undefined),

@@ -221,8 +221,8 @@ export class NetTcpSession {
   }
 
   /**
-   * Binary carrier mode: writes a self-contained envelope payload (empty StringTable, no session
-   * strings; To already the service's) as it is. Dropped once the session is not open (the
+   * Binary carrier mode: writes a client's envelope payload (msbinsession1, its StringTable
+   * included; To already the service's) as it is. Dropped once the session is not open (the
    * carrier is being ended by then).
    */
   sendPayload(payload: Buffer): void {

@@ -26,13 +26,18 @@
  * the accept address with `x-relaybridge-session-encoding: binary` and the service's address in
  * `x-relaybridge-session-to`. Then each binary message on the carrier is one msbinsession1
  * envelope payload ([MC-NBFSE]: StringTable, then NBFX), as net.tcp frames it:
- * - towards the agent, self-contained: an empty StringTable and no session strings, `To` already
- *   the service's address and relay credentials removed; the agent writes it to the service as is;
+ * - towards the agent, the client's payloads in order, `To` already the service's address and
+ *   relay credentials removed; the agent writes each to the service as is. While every StringTable
+ *   the client sent went on (the usual case) a payload is the client's own, its StringTable and
+ *   its bytes unchanged but for those two header blocks, so the service's dictionary is the
+ *   client's, as on a direct connection. After a client message that added strings went nowhere
+ *   (refused at the relay), or when a table holds a RelayAccessToken's text, payloads are
+ *   self-contained instead: an empty StringTable and no session strings;
  * - towards the relay, the service's own payloads as they are, in order (their StringTables build
  *   the client's dictionary exactly as on a direct connection); the relay passes them to the
  *   client as is, and whatever it writes to the client itself uses no session strings.
  * No XML text is printed or parsed on the way: the relay decodes each client message once
- * (authorization, To) and reads the head of each service message (RelatesTo).
+ * (authorization, where To and the token sit) and reads the head of each service message (RelatesTo).
  */
 
 /** Control-channel upgrade header: the session kinds this listener can carry. */

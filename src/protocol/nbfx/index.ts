@@ -5,5 +5,5 @@ export * from './hints';
 export { STATIC_DICTIONARY, staticKey, staticString } from './static-dictionary';
 export { SessionReader, SessionWriter, stringTableEntrySize, type SessionDictionaryOptions } from './session-dictionary';
 export { readNbfx, NbfxStreamReader, type NbfxReaderOptions } from './reader';
-export { writeNbfx, type NbfxWriterOptions, type StringPolicy, type StringContext, type StringUse, type StringChoice } from './writer';
+export { writeNbfx, writeCharsText, type NbfxWriterOptions, type StringPolicy, type StringContext, type StringUse, type StringChoice } from './writer';
 export * from './text-values';

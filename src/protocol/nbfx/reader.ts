@@ -29,6 +29,12 @@ export interface NbfxReaderOptions {
   readonly limits?: Partial<NbfxLimits>;
   /** Attach typed hints for exact re-encoding. Default true. */
   readonly hints?: boolean;
+  /**
+   * readNbfx only: filled with, for each token, the byte offset just past the record it came
+   * from, so a caller can edit the bytes of a token range in place (record `i` starts where the
+   * record of token `i - 1` ended, or at 0).
+   */
+  readonly recordEnds?: number[];
 }
 
 interface State {
@@ -281,8 +287,16 @@ export function readNbfx(bytes: Uint8Array, options: NbfxReaderOptions = {}): Xm
   const decoder = new RecordDecoder(options);
   const c = new ByteCursor(bytes);
   const out: XmlToken[] = [];
+  const ends = options.recordEnds;
   try {
-    while (c.remaining > 0) decoder.decode(c, out);
+    if (ends) {
+      while (c.remaining > 0) {
+        decoder.decode(c, out);
+        while (ends.length < out.length) ends.push(c.offset);
+      }
+    } else {
+      while (c.remaining > 0) decoder.decode(c, out);
+    }
   } catch (err) {
     if (err instanceof MoreDataError) throw nbfxError('document is truncated inside a record');
     throw err;

@@ -49,6 +49,31 @@ export interface NbfxWriterOptions {
   readonly foldEndElement?: boolean;
 }
 
+/**
+ * One text record of literal UTF-8 characters (Chars8/16/32Text, [MC-NBFX] §2.3.10-§2.3.12),
+ * the WithEndElement form when `withEndElement`: what a caller splicing an element's content in
+ * place writes.
+ */
+export function writeCharsText(value: string, withEndElement: boolean): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  const end = withEndElement ? 1 : 0;
+  const len = bytes.length;
+  const size = len <= 0xff ? 1 : len <= 0xffff ? 2 : 4;
+  const out = Buffer.allocUnsafe(1 + size + len);
+  if (size === 1) {
+    out[0] = RecordType.Chars8Text + end;
+    out[1] = len;
+  } else if (size === 2) {
+    out[0] = RecordType.Chars16Text + end;
+    out.writeUInt16LE(len, 1);
+  } else {
+    out[0] = RecordType.Chars32Text + end;
+    out.writeInt32LE(len, 1);
+  }
+  bytes.copy(out, 1 + size);
+  return out;
+}
+
 function invalid(message: string): ProtocolError {
   return new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', `Cannot write NBFX: ${message}`);
 }

@@ -165,6 +165,13 @@ export class ClientSession {
    * listeners do not carry sessions (then every message is its own relayed request).
    */
   carrier: Carrier | null | undefined;
+  /**
+   * Every StringTable the client sent on this session went on to the service, in order, so a
+   * binary carrier may pass the client's payloads on as they are (soap-messages.ts,
+   * carriedRequestPayload). False from the first message whose new strings did not go on (a
+   * refused call); its payloads are then re-encoded self-contained.
+   */
+  #tablesWhole = true;
 
   readonly #ctx: EndpointDeps;
   readonly #config: NetTcpConfig;
@@ -232,10 +239,12 @@ export class ClientSession {
       this.#authorize(request.token, action);
     } catch (err) {
       this.#log.debug({ err: (err as Error).message }, 'net.tcp message not authorized');
+      this.#notCarried(request);
       this.#refuseCall(toRelayError(err), action, messageId);
       return;
     }
     if (this.calls.size >= this.#config.maxPendingCallsPerSession) {
+      this.#notCarried(request);
       this.#refuseCall(new RelayError('RELAY_ERR_TOO_BUSY', 'Too many calls in flight on this net.tcp session; retry later.'), action, messageId);
       return;
     }
@@ -279,6 +288,11 @@ export class ClientSession {
         if (messageId !== undefined) this.#sendReply(errorFault(e, messageId));
       },
     );
+  }
+
+  /** A message that goes nowhere: if it added session strings, the service's dictionary can no longer be the client's. */
+  #notCarried(request: DecodedRequest): void {
+    if (request.source?.definesStrings) this.#tablesWhole = false;
   }
 
   /**
@@ -439,7 +453,7 @@ export class ClientSession {
 
   /** One client message onto an open carrier: a self-contained binary payload, or SOAP 1.2 text. */
   #toService(carrier: Carrier, ep: WsEndpoint, request: DecodedRequest): void {
-    if (carrier.binary) ep.sendBinary(carriedRequestPayload(request, carrier.binary.to));
+    if (carrier.binary) ep.sendBinary(carriedRequestPayload(request, carrier.binary.to, this.#tablesWhole));
     else ep.sendText(requestXml(request).toString('utf8'));
   }
 

@@ -10,11 +10,12 @@
  * Action) when the reply has none.
  */
 import { ProtocolError, RelayError, type ErrorCode, ERROR_CODES } from '../../../core/errors';
-import { NbfxStreamReader, readNbfx, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
+import { NbfxStreamReader, readNbfx, writeCharsText, writeNbfx, type SessionReader, type SessionWriter } from '../../../protocol/nbfx';
 import { decodeEnvelope, encodeEnvelope, SOAP_STRING_POLICY, TokenSoapMessage } from '../../../protocol/soap-binary';
 import { isBinarySoapContentType, ONE_WAY_ACK_HEADER } from '../../../protocol/hyco';
 import { encodeSizedEnvelope, encodeUnsizedEnvelope } from '../../../protocol/nmf';
 import { SOAP12_ENVELOPE_NS } from '../../../protocol/soap/addressing';
+import { isRelayTokenHeader } from '../../../protocol/soap/envelope-head';
 import { envelopeVersionOfContentType as soapVersionOf } from '../../../protocol/soap/http-request';
 import { buildFault, faultFromError, RELAYBRIDGE_FAULT_NS } from '../../../protocol/soap/fault';
 import { soap11ResponseToSoap12 } from '../../../protocol/soap/translate';
@@ -31,15 +32,34 @@ export interface DecodedRequest {
   readonly addressing: { readonly action?: string; readonly messageId?: string };
   /** The RelayAccessToken header's token, if the message had one. */
   readonly token: string | undefined;
+  /**
+   * A session message (msbinsession1) as the client sent it, for carrying it on with its own
+   * StringTable and the bytes around the edited headers (carriedRequestPayload): the payload,
+   * where its NBFX starts, each token's record end, and the envelope before any edit.
+   */
+  readonly source?: RequestSource;
+}
+
+interface RequestSource {
+  readonly payload: Buffer;
+  readonly nbfxAt: number;
+  readonly recordEnds: readonly number[];
+  readonly original: TokenSoapMessage;
+  /** The StringTable added session strings. */
+  readonly definesStrings: boolean;
+  /** A string it added is (part of) a RelayAccessToken header's text: the table must not go on. */
+  readonly tableHoldsCredential: boolean;
 }
 
 /** Binary request payload (with the peer's session strings) -> the envelope's tokens, read once. */
 export function decodeRequest(payload: Buffer, session: SessionReader | undefined): DecodedRequest {
   // msbinsession1 payloads start with the string table; msbin1 (streamed) ones have none.
+  const known = session?.size ?? 0;
   const offset = session ? session.readStringTable(payload) : 0;
+  const recordEnds: number[] | undefined = session ? [] : undefined;
   let tokens: XmlToken[];
   try {
-    tokens = readNbfx(payload.subarray(offset), { session, hints: false });
+    tokens = readNbfx(payload.subarray(offset), { session, hints: false, recordEnds });
   } catch (err) {
     // After a decode error the WCF session is unusable; so is ours (wcf-wire.md §3.2).
     if (session && err instanceof ProtocolError) session.poison(err);
@@ -55,9 +75,24 @@ export function decodeRequest(payload: Buffer, session: SessionReader | undefine
     throw new ProtocolError('RELAY_ERR_PROTOCOL_INVALID_MESSAGE', 'net.tcp carries SOAP 1.2 envelopes only.');
   }
   const token = message.relayToken;
+  const original = message;
   message = message.withoutRelayAccessToken(); // relay credentials never reach the service
-  return { message, addressing: { action: message.addressing?.action, messageId: message.addressing?.messageId }, token };
+  const addressing = { action: message.addressing?.action, messageId: message.addressing?.messageId };
+  if (!session || !recordEnds) return { message, addressing, token };
+  const definesStrings = session.size > known;
+  let tableHoldsCredential = false;
+  if (definesStrings && token !== undefined) {
+    const texts = original.headers.filter(isRelayTokenHeader).map((h) => h.text);
+    for (let id = known; id < session.size && !tableHoldsCredential; id++) {
+      const value = session.lookup(id)!;
+      tableHoldsCredential = value.length >= MIN_CREDENTIAL_CHARS && texts.some((t) => t.includes(value));
+    }
+  }
+  return { message, addressing, token, source: { payload, nbfxAt: offset, recordEnds, original, definesStrings, tableHoldsCredential } };
 }
+
+/** Shorter session strings are not taken for (part of) a token: a SAS token is far longer. */
+const MIN_CREDENTIAL_CHARS = 16;
 
 /**
  * The RelayAccessToken of an envelope of which only the first bytes have arrived, read from a copy
@@ -105,13 +140,49 @@ export function binaryRequestBody(request: DecodedRequest, plain?: Buffer): Buff
 const NO_SESSION_STRINGS = Buffer.from([0]);
 
 /**
- * A decoded request as a self-contained msbinsession1 payload for a binary carrier
- * (protocol/hyco/session-carrier.ts): `To` set to the service's address, an empty StringTable and
- * no session strings (static dictionary and literals), so the service reads it whatever the
- * client's dictionary holds.
+ * A decoded request as an msbinsession1 payload for a binary carrier
+ * (protocol/hyco/session-carrier.ts), `To` set to the service's address and RelayAccessToken
+ * headers removed:
+ * - `tablesWhole` (every StringTable of the client's session so far reached the service, in
+ *   order): the client's own payload, its StringTable and its bytes as they are except the
+ *   edited headers, so the service's dictionary is the client's, as directly. Nothing is decoded
+ *   or encoded again.
+ * - otherwise, or when the table holds a token's text: re-encoded self-contained (an empty
+ *   StringTable, static dictionary and literals only), read whatever the service's dictionary holds.
  */
-export function carriedRequestPayload(request: DecodedRequest, serviceTo: string): Buffer {
+export function carriedRequestPayload(request: DecodedRequest, serviceTo: string, tablesWhole: boolean): Buffer {
+  const src = request.source;
+  if (src && tablesWhole && !src.tableHoldsCredential) return splicedPayload(src, serviceTo);
   return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(request.message.withTo(serviceTo).tokens, { policy: SOAP_STRING_POLICY })]);
+}
+
+/**
+ * The client's payload with its edits made in its bytes: each RelayAccessToken header block cut
+ * out, and the wsa:To block's content replaced by one literal text record closing it. Token
+ * ranges map to bytes by the record ends the reader kept (a block starts a record).
+ */
+function splicedPayload(src: RequestSource, serviceTo: string): Buffer {
+  const { payload, nbfxAt, recordEnds, original } = src;
+  const at = (token: number): number => nbfxAt + (token === 0 ? 0 : recordEnds[token - 1]!);
+  const edits: Array<{ from: number; to: number; insert?: Buffer }> = [];
+  const ns = original.addressing?.namespace;
+  for (const h of original.headers) {
+    const [start, contentStart, , end] = h.span;
+    if (isRelayTokenHeader(h)) edits.push({ from: at(start), to: at(end) });
+    else if (h.localName === 'To' && h.namespaceUri === ns && edits.every((e) => e.insert === undefined)) {
+      // The element and its attributes stay; its text goes and one record writes it and closes it.
+      edits.push({ from: at(contentStart), to: at(end), insert: writeCharsText(serviceTo, true) });
+    }
+  }
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const e of edits.sort((a, b) => a.from - b.from)) {
+    parts.push(payload.subarray(from, e.from));
+    if (e.insert) parts.push(e.insert);
+    from = e.to;
+  }
+  parts.push(payload.subarray(from));
+  return Buffer.concat(parts);
 }
 
 /**

@@ -103,9 +103,10 @@ describe('decodeRequest', () => {
     expect(d.token).toBe('SharedAccessSignature sr=x');
     expect(requestXml(d).toString()).not.toContain('RelayAccessToken');
     expect(requestXml(d).toString()).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
-    // A binary carrier's payload: To is the service's, no token, no session strings (a fresh
-    // reader with an empty dictionary decodes it), whatever the client's dictionary holds.
-    const carried = carriedRequestPayload(d, 'net.tcp://10.0.0.5:808/Calc.svc');
+    // A binary carrier's payload once a table did not go on: To is the service's, no token, no
+    // session strings (a fresh reader with an empty dictionary decodes it), whatever the client's
+    // dictionary holds.
+    const carried = carriedRequestPayload(d, 'net.tcp://10.0.0.5:808/Calc.svc', false);
     expect(carried[0]).toBe(0);
     const xml = binaryToXml(carried, { session: new SessionReader() });
     expect(xml).toContain('net.tcp://10.0.0.5:808/Calc.svc</a:To>');
@@ -114,9 +115,55 @@ describe('decodeRequest', () => {
     expect(xml).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
     // A second message of the session (its strings were defined by the first) is self-contained too.
     const second = decodeRequest(Buffer.concat(xmlToBinary(env, { session: writer })), reader);
-    expect(binaryToXml(carriedRequestPayload(second, 'net.tcp://s/x'), { session: new SessionReader() })).toContain('<a:MessageID>urn:uuid:2</a:MessageID>');
+    expect(binaryToXml(carriedRequestPayload(second, 'net.tcp://s/x', false), { session: new SessionReader() })).toContain('<a:MessageID>urn:uuid:2</a:MessageID>');
     // msbin1 (streamed): no string table.
     expect(decodeRequest(Buffer.concat(xmlToBinary(env)), undefined).addressing.messageId).toBe('urn:uuid:2');
+  });
+
+  it("carries a session's payloads on with the client's StringTables, edited in place", () => {
+    const writer = new SessionWriter();
+    const relay = new SessionReader();
+    const service = new SessionReader(); // reads what the carrier delivers, in order
+    const to = 'net.tcp://10.0.0.5:808/Calc.svc';
+    const env = (id: number, token?: string) =>
+      requestEnvelope({ action: 'urn:calc/Add', to: 'net.tcp://relay.example.com/calc', messageId: `urn:uuid:${id}`, body: `<Add xmlns="urn:calc"><a>${id}</a><b>2</b></Add>`, token });
+    const sent: Buffer[] = [];
+    for (const [id, token] of [[1, 'SharedAccessSignature sr=first'], [2, undefined], [3, 'SharedAccessSignature sr=third']] as const) {
+      const payload = Buffer.concat(xmlToBinary(env(id, token), { session: writer }));
+      const d = decodeRequest(payload, relay);
+      const carried = carriedRequestPayload(d, to, true);
+      sent.push(carried);
+      // The client's StringTable goes on as it is (the first message defines the body's strings).
+      const tableSize = payload[0]!;
+      expect(carried.subarray(0, 1 + tableSize)).toEqual(payload.subarray(0, 1 + tableSize));
+      if (id === 1) expect(tableSize).toBeGreaterThan(0);
+      const xml = binaryToXml(carried, { session: service });
+      expect(xml).toContain(`<a:To s:mustUnderstand="1">${to}</a:To>`);
+      expect(xml).not.toContain('relay.example.com');
+      expect(xml).not.toContain('RelayAccessToken');
+      expect(xml).not.toContain('SharedAccessSignature');
+      expect(xml).toContain(`<a:MessageID>urn:uuid:${id}</a:MessageID>`);
+      expect(xml).toContain(`<Add xmlns="urn:calc"><a>${id}</a><b>2</b></Add>`);
+      // Everything else is the client's bytes: the same envelope as the relay's own re-encoding, as XML.
+      expect(xml).toBe(binaryToXml(carriedRequestPayload(d, to, false), { session: new SessionReader() }));
+    }
+    // Message 2 had no token: only To changed, so it is shorter by the To text's difference.
+    expect(sent[1]!.length).toBeLessThan(sent[0]!.length);
+  });
+
+  it("re-encodes a message self-contained when its StringTable holds a token's text", () => {
+    // A client that writes every string as a session string, the RelayAccessToken's text too.
+    const writer = new SessionWriter();
+    const reader = new SessionReader();
+    const env = requestEnvelope({ action: 'urn:calc/Add', to: 'net.tcp://r/calc', messageId: 'urn:uuid:9', body: '<Add xmlns="urn:calc"/>', token: 'SharedAccessSignature sr=secret-token-text' });
+    const payload = Buffer.concat(xmlToBinary(env, { session: writer, policy: () => 'session' }));
+    const text = Buffer.from(Buffer.from('SharedAccessSignature sr=secret-token-text').toString('base64'));
+    expect(payload[0]).toBeGreaterThan(0);
+    expect(payload.includes(text)).toBe(true);
+    const carried = carriedRequestPayload(decodeRequest(payload, reader), 'net.tcp://s/x', true);
+    expect(carried[0]).toBe(0);
+    expect(carried.includes(text)).toBe(false);
+    expect(binaryToXml(carried, { session: new SessionReader() })).toContain('<a:To s:mustUnderstand="1">net.tcp://s/x</a:To>');
   });
 
   it('refuses SOAP 1.1 envelopes', () => {
