@@ -25,18 +25,20 @@ export interface DecodeEnvelopeOptions {
   /** The peer's session strings (msbinsession1); absent = msbin1 payload without a StringTable. */
   readonly session?: SessionReader;
   readonly limits?: Partial<NbfxLimits>;
+  /** Typed hints for exact re-encoding (default true); false when the tokens are only read. */
+  readonly hints?: boolean;
 }
 
 /**
- * Decodes one envelope payload to tokens (with typed hints). With a session, the StringTable is
- * read first and its strings stay in the session; any error poisons the session, as in WCF.
+ * Decodes one envelope payload to tokens (with typed hints unless told). With a session, the
+ * StringTable is read first and its strings stay in the session; any error poisons the session, as in WCF.
  */
 export function decodeEnvelope(payload: Uint8Array, options: DecodeEnvelopeOptions = {}): XmlToken[] {
-  const { session, limits } = options;
-  if (!session) return readNbfx(payload, { limits });
+  const { session, limits, hints } = options;
+  if (!session) return readNbfx(payload, { limits, hints });
   const offset = session.readStringTable(payload);
   try {
-    return readNbfx(payload.subarray(offset), { session, limits });
+    return readNbfx(payload.subarray(offset), { session, limits, hints });
   } catch (err) {
     if (err instanceof ProtocolError) session.poison(err);
     throw err;

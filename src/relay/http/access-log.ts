@@ -106,9 +106,23 @@ export class AccessLog {
   }
 
   /** A call that did not come as an HTTP request on the public port (net.tcp, WebSocket). */
-  call(entry: Omit<AccessEntry, 'id' | 'at'> & { readonly id?: string; readonly startedAt: number }): void {
-    const { startedAt, ...rest } = entry;
-    this.#emit({ ...rest, id: entry.id ?? this.#o.newId(), at: startedAt });
+  call(e: Omit<AccessEntry, 'id' | 'at'> & { readonly id?: string; readonly startedAt: number }): void {
+    // One shape for every entry (no spread of what the caller passed): this runs per carried call.
+    this.#emit({
+      id: e.id ?? this.#o.newId(),
+      at: e.startedAt,
+      endpoint: e.endpoint,
+      method: e.method,
+      path: e.path,
+      operation: e.operation,
+      status: e.status,
+      code: e.code,
+      ms: e.ms,
+      bytesIn: e.bytesIn,
+      bytesOut: e.bytesOut,
+      listener: e.listener,
+      remote: e.remote,
+    });
   }
 
   #emit(raw: AccessEntry): void {

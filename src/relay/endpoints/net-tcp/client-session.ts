@@ -505,7 +505,7 @@ export class ClientSession {
     }
     let head: ReturnType<typeof replyHead>;
     try {
-      head = replyHead(decodeEnvelope(payload, { session: carrier.binary.serviceStrings }));
+      head = replyHead(decodeEnvelope(payload, { session: carrier.binary.serviceStrings, hints: false }));
     } catch (err) {
       this.#log.info({ err: (err as Error).message }, 'undecodable message from the agent on a binary session carrier');
       return this.#carrierFailed(carrier, new RelayError('RELAY_ERR_TARGET_BAD_RESPONSE', 'The service sent a message that is not a binary SOAP envelope.'), 'failed');
