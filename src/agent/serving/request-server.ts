@@ -168,20 +168,20 @@ export class RequestServer {
         } else ep.close(1008, 'invalid request');
         return;
       }
-      const head = { requestId: req.id, statusCode: 0, responseHeaders: {} as Record<string, string> };
+      const requestId = req.id;
       if (!req.body) bodyStream.end();
       this.#callLocal(req, req.body ? bodyStream : undefined).then(
         (res) =>
           streamResponse(
             ep,
             // Over a rendezvous the body is streamed: 202 and 204 are known empty before it.
-            { ...head, statusCode: res.statusCode, statusDescription: res.statusMessage || undefined, responseHeaders: res.statusCode === 202 || res.statusCode === 204 ? markOneWayAck(res.statusCode, res.headers) : res.headers },
+            { requestId, statusCode: res.statusCode, statusDescription: res.statusMessage || undefined, responseHeaders: res.statusCode === 202 || res.statusCode === 204 ? markOneWayAck(res.statusCode, res.headers) : res.headers },
             [],
             res.body,
           ),
         (err: unknown) => {
           const r = errorResponse(err);
-          streamResponse(ep, { ...head, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
+          streamResponse(ep, { requestId, statusCode: r.statusCode, statusDescription: r.statusMessage, responseHeaders: r.headers }, [], r.body);
         },
       );
     });

@@ -15,7 +15,7 @@ export type { LocalResponse };
 
 /** Sends `head` and then `first` + the rest of `body` over a rendezvous endpoint, then closes it. */
 export function streamResponse(ep: WsEndpoint, head: Omit<Parameters<typeof serializeResponse>[0], 'body'>, first: Buffer[], body: Readable | Buffer): void {
-  ep.sendText(serializeResponse({ ...head, body: true }));
+  ep.sendText(serializeResponse({ requestId: head.requestId, statusCode: head.statusCode, statusDescription: head.statusDescription, responseHeaders: head.responseHeaders, body: true }));
   for (const c of first) ep.writeBinaryFragment(c);
   if (Buffer.isBuffer(body)) {
     // Whole already: the last (or only) frame of the message, then a close.
