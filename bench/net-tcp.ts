@@ -451,7 +451,7 @@ function carrierConversionUs(body: string, durationMs: number): { text: number; 
   };
   const binaryCall = () => {
     // relay, request: decoded once (authorization), passed on with the client's strings, To spliced in
-    encodeSizedEnvelope(carriedRequestPayload(decodeRequest(fromClient, relayReader), to, true));
+    encodeSizedEnvelope(carriedRequestPayload(decodeRequest(fromClient, relayReader), to, true).payload);
     // relay, reply: head read with the mirror of the service's strings, framed as it is
     replyHead(decodeEnvelope(fromService, { session: mirror }));
     encodeSizedEnvelope(fromService);

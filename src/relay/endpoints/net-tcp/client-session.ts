@@ -169,7 +169,7 @@ export class ClientSession {
    * Every StringTable the client sent on this session went on to the service, in order, so a
    * binary carrier may pass the client's payloads on as they are (soap-messages.ts,
    * carriedRequestPayload). False from the first message whose new strings did not go on (a
-   * refused call); its payloads are then re-encoded self-contained.
+   * refused call, or one re-encoded self-contained); its payloads are then re-encoded too.
    */
   #tablesWhole = true;
 
@@ -290,7 +290,7 @@ export class ClientSession {
     );
   }
 
-  /** A message that goes nowhere: if it added session strings, the service's dictionary can no longer be the client's. */
+  /** A message whose StringTable does not reach the service: if it added strings, the service's dictionary can no longer be the client's. */
   #notCarried(request: DecodedRequest): void {
     if (request.source?.definesStrings) this.#tablesWhole = false;
   }
@@ -453,7 +453,11 @@ export class ClientSession {
 
   /** One client message onto an open carrier: a self-contained binary payload, or SOAP 1.2 text. */
   #toService(carrier: Carrier, ep: WsEndpoint, request: DecodedRequest): void {
-    if (carrier.binary) ep.sendBinary(carriedRequestPayload(request, carrier.binary.to, this.#tablesWhole));
+    if (carrier.binary) {
+      const { payload, passedOn } = carriedRequestPayload(request, carrier.binary.to, this.#tablesWhole);
+      if (!passedOn) this.#notCarried(request); // its StringTable did not go on
+      ep.sendBinary(payload);
+    }
     else ep.sendText(requestXml(request).toString('utf8'));
   }
 

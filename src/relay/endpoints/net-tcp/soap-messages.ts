@@ -142,36 +142,51 @@ const NO_SESSION_STRINGS = Buffer.from([0]);
 /**
  * A decoded request as an msbinsession1 payload for a binary carrier
  * (protocol/hyco/session-carrier.ts), `To` set to the service's address and RelayAccessToken
- * headers removed:
- * - `tablesWhole` (every StringTable of the client's session so far reached the service, in
- *   order): the client's own payload, its StringTable and its bytes as they are except the
- *   edited headers, so the service's dictionary is the client's, as directly. Nothing is decoded
- *   or encoded again.
- * - otherwise, or when the table holds a token's text: re-encoded self-contained (an empty
- *   StringTable, static dictionary and literals only), read whatever the service's dictionary holds.
+ * headers removed. `passedOn` says which of two forms it is:
+ * - true: while `tablesWhole` (every StringTable of the client's session so far reached the
+ *   service, in order), the client's own payload, its StringTable and its bytes as they are but
+ *   for the edited header blocks, so the service's dictionary is the client's, as directly.
+ *   Nothing is decoded or encoded again.
+ * - false: re-encoded self-contained (an empty StringTable, static dictionary and literals
+ *   only), read whatever the service's dictionary holds: when the tables are not whole, when
+ *   this table holds a token's text, or when an edited block does not sit on record boundaries
+ *   (an Array record). This message's strings then never reach the service: the caller stops
+ *   passing payloads on if it added any.
  */
-export function carriedRequestPayload(request: DecodedRequest, serviceTo: string, tablesWhole: boolean): Buffer {
+export function carriedRequestPayload(request: DecodedRequest, serviceTo: string, tablesWhole: boolean): { readonly payload: Buffer; readonly passedOn: boolean } {
   const src = request.source;
-  if (src && tablesWhole && !src.tableHoldsCredential) return splicedPayload(src, serviceTo);
-  return Buffer.concat([NO_SESSION_STRINGS, writeNbfx(request.message.withTo(serviceTo).tokens, { policy: SOAP_STRING_POLICY })]);
+  const spliced = src && tablesWhole && !src.tableHoldsCredential ? splicedPayload(src, serviceTo) : undefined;
+  if (spliced) return { payload: spliced, passedOn: true };
+  return { payload: Buffer.concat([NO_SESSION_STRINGS, writeNbfx(request.message.withTo(serviceTo).tokens, { policy: SOAP_STRING_POLICY })]), passedOn: false };
 }
 
 /**
  * The client's payload with its edits made in its bytes: each RelayAccessToken header block cut
  * out, and the wsa:To block's content replaced by one literal text record closing it. Token
- * ranges map to bytes by the record ends the reader kept (a block starts a record).
+ * ranges map to bytes by the record ends the reader kept; undefined when an edited range does
+ * not start and end on a record's edge.
  */
-function splicedPayload(src: RequestSource, serviceTo: string): Buffer {
+function splicedPayload(src: RequestSource, serviceTo: string): Buffer | undefined {
   const { payload, nbfxAt, recordEnds, original } = src;
+  // Token i starts a record when the token before it ended one (tokens of one record share its end).
+  const startsRecord = (i: number): boolean => i === 0 || recordEnds[i - 1]! < recordEnds[i]!;
+  const endsRecord = (i: number): boolean => i === recordEnds.length - 1 || recordEnds[i]! < recordEnds[i + 1]!;
   const at = (token: number): number => nbfxAt + (token === 0 ? 0 : recordEnds[token - 1]!);
   const edits: Array<{ from: number; to: number; insert?: Buffer }> = [];
   const ns = original.addressing?.namespace;
+  let toDone = false;
   for (const h of original.headers) {
     const [start, contentStart, , end] = h.span;
-    if (isRelayTokenHeader(h)) edits.push({ from: at(start), to: at(end) });
-    else if (h.localName === 'To' && h.namespaceUri === ns && edits.every((e) => e.insert === undefined)) {
-      // The element and its attributes stay; its text goes and one record writes it and closes it.
+    const token = isRelayTokenHeader(h);
+    const to = !token && !toDone && h.localName === 'To' && h.namespaceUri === ns;
+    if (!token && !to) continue;
+    const from = token ? start : contentStart;
+    if (!startsRecord(from) || !endsRecord(end - 1)) return undefined;
+    if (token) edits.push({ from: at(start), to: at(end) });
+    else {
+      // The element and its attributes stay; its content goes and one record writes it and closes it.
       edits.push({ from: at(contentStart), to: at(end), insert: writeCharsText(serviceTo, true) });
+      toDone = true;
     }
   }
   const parts: Buffer[] = [];

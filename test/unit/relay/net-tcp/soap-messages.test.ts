@@ -2,7 +2,7 @@
 import { parseFault } from '../../../../src/protocol/soap/fault';
 import { scanEnvelope } from '../../../../src/protocol/soap/envelope';
 import { writeXml } from '../../../../src/protocol/xml/text-writer';
-import { SessionReader, SessionWriter } from '../../../../src/protocol/nbfx';
+import { readNbfx, SessionReader, SessionWriter } from '../../../../src/protocol/nbfx';
 import { binaryToXml, xmlToBinary } from '../../../../src/protocol/soap-binary';
 import { binaryRequestBody, carriedRequestPayload, decodeRequest, replyFromResponse, requestXml } from '../../../../src/relay/endpoints/net-tcp/soap-messages';
 import { requestEnvelope } from '../../../helpers/net-tcp-client';
@@ -106,7 +106,8 @@ describe('decodeRequest', () => {
     // A binary carrier's payload once a table did not go on: To is the service's, no token, no
     // session strings (a fresh reader with an empty dictionary decodes it), whatever the client's
     // dictionary holds.
-    const carried = carriedRequestPayload(d, 'net.tcp://10.0.0.5:808/Calc.svc', false);
+    const { payload: carried, passedOn } = carriedRequestPayload(d, 'net.tcp://10.0.0.5:808/Calc.svc', false);
+    expect(passedOn).toBe(false);
     expect(carried[0]).toBe(0);
     const xml = binaryToXml(carried, { session: new SessionReader() });
     expect(xml).toContain('net.tcp://10.0.0.5:808/Calc.svc</a:To>');
@@ -115,7 +116,7 @@ describe('decodeRequest', () => {
     expect(xml).toContain('<Add xmlns="urn:calc"><a>1</a></Add>');
     // A second message of the session (its strings were defined by the first) is self-contained too.
     const second = decodeRequest(Buffer.concat(xmlToBinary(env, { session: writer })), reader);
-    expect(binaryToXml(carriedRequestPayload(second, 'net.tcp://s/x', false), { session: new SessionReader() })).toContain('<a:MessageID>urn:uuid:2</a:MessageID>');
+    expect(binaryToXml(carriedRequestPayload(second, 'net.tcp://s/x', false).payload, { session: new SessionReader() })).toContain('<a:MessageID>urn:uuid:2</a:MessageID>');
     // msbin1 (streamed): no string table.
     expect(decodeRequest(Buffer.concat(xmlToBinary(env)), undefined).addressing.messageId).toBe('urn:uuid:2');
   });
@@ -131,7 +132,8 @@ describe('decodeRequest', () => {
     for (const [id, token] of [[1, 'SharedAccessSignature sr=first'], [2, undefined], [3, 'SharedAccessSignature sr=third']] as const) {
       const payload = Buffer.concat(xmlToBinary(env(id, token), { session: writer }));
       const d = decodeRequest(payload, relay);
-      const carried = carriedRequestPayload(d, to, true);
+      const { payload: carried, passedOn } = carriedRequestPayload(d, to, true);
+      expect(passedOn).toBe(true);
       sent.push(carried);
       // The client's StringTable goes on as it is (the first message defines the body's strings).
       const tableSize = payload[0]!;
@@ -145,7 +147,7 @@ describe('decodeRequest', () => {
       expect(xml).toContain(`<a:MessageID>urn:uuid:${id}</a:MessageID>`);
       expect(xml).toContain(`<Add xmlns="urn:calc"><a>${id}</a><b>2</b></Add>`);
       // Everything else is the client's bytes: the same envelope as the relay's own re-encoding, as XML.
-      expect(xml).toBe(binaryToXml(carriedRequestPayload(d, to, false), { session: new SessionReader() }));
+      expect(xml).toBe(binaryToXml(carriedRequestPayload(d, to, false).payload, { session: new SessionReader() }));
     }
     // Message 2 had no token: only To changed, so it is shorter by the To text's difference.
     expect(sent[1]!.length).toBeLessThan(sent[0]!.length);
@@ -160,10 +162,31 @@ describe('decodeRequest', () => {
     const text = Buffer.from(Buffer.from('SharedAccessSignature sr=secret-token-text').toString('base64'));
     expect(payload[0]).toBeGreaterThan(0);
     expect(payload.includes(text)).toBe(true);
-    const carried = carriedRequestPayload(decodeRequest(payload, reader), 'net.tcp://s/x', true);
+    const { payload: carried, passedOn } = carriedRequestPayload(decodeRequest(payload, reader), 'net.tcp://s/x', true);
+    // Its table never goes on: the session must stop passing payloads on (passedOn false).
+    expect(passedOn).toBe(false);
     expect(carried[0]).toBe(0);
     expect(carried.includes(text)).toBe(false);
     expect(binaryToXml(carried, { session: new SessionReader() })).toContain('<a:To s:mustUnderstand="1">net.tcp://s/x</a:To>');
+  });
+
+  it('re-encodes a message self-contained when its To block comes from an Array record (no record edge to cut at)', () => {
+    // A first header block written as an [MC-NBFX] Array record: <a:To>7</a:To> as one Int32 item.
+    const env = requestEnvelope({ action: 'urn:calc/Add', to: 'net.tcp://r/calc', messageId: 'urn:uuid:5', body: '<Add xmlns="urn:calc"/>' });
+    const plain = Buffer.concat(xmlToBinary(env));
+    const ends: number[] = [];
+    const tokens = readNbfx(plain, { recordEnds: ends });
+    const header = tokens.findIndex((t) => t.kind === 'startElement' && t.localName === 'Header');
+    const firstBlock = header + 1; // the Header has no attributes here
+    const at = ends[firstBlock - 1]!;
+    const array = Buffer.from([0x03, 0x5e, 0x02, 0x54, 0x6f, 0x01, 0x8d, 0x01, 0x07, 0x00, 0x00, 0x00]);
+    const payload = Buffer.concat([Buffer.from([0]), plain.subarray(0, at), array, plain.subarray(at)]);
+    const d = decodeRequest(payload, new SessionReader());
+    const { payload: carried, passedOn } = carriedRequestPayload(d, 'net.tcp://s/x', true);
+    expect(passedOn).toBe(false);
+    const xml = binaryToXml(carried, { session: new SessionReader() });
+    expect(xml).toContain('<a:To>net.tcp://s/x</a:To>');
+    expect(xml).toContain('<Add xmlns="urn:calc"></Add>');
   });
 
   it('refuses SOAP 1.1 envelopes', () => {
