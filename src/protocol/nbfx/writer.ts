@@ -55,23 +55,25 @@ export interface NbfxWriterOptions {
  * place writes.
  */
 export function writeCharsText(value: string, withEndElement: boolean): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
-  const end = withEndElement ? 1 : 0;
-  const len = bytes.length;
-  const size = len <= 0xff ? 1 : len <= 0xffff ? 2 : 4;
-  const out = Buffer.allocUnsafe(1 + size + len);
-  if (size === 1) {
-    out[0] = RecordType.Chars8Text + end;
-    out[1] = len;
-  } else if (size === 2) {
-    out[0] = RecordType.Chars16Text + end;
-    out.writeUInt16LE(len, 1);
+  const o = new ByteWriter();
+  charsRecord(o, value, withEndElement ? 1 : 0);
+  return o.toBuffer();
+}
+
+/** A Chars8/16/32Text record (`end` 1: its WithEndElement form), the shortest length field that fits. */
+function charsRecord(o: ByteWriter, value: string, end: number): void {
+  const len = Buffer.byteLength(value, 'utf8');
+  if (len <= 0xff) {
+    o.uint8(RecordType.Chars8Text + end);
+    o.uint8(len);
+  } else if (len <= 0xffff) {
+    o.uint8(RecordType.Chars16Text + end);
+    o.uint16(len);
   } else {
-    out[0] = RecordType.Chars32Text + end;
-    out.writeInt32LE(len, 1);
+    o.uint8(RecordType.Chars32Text + end);
+    o.int32(len);
   }
-  bytes.copy(out, 1 + size);
-  return out;
+  o.bytes(Buffer.from(value, 'utf8'));
 }
 
 function invalid(message: string): ProtocolError {
@@ -330,18 +332,7 @@ class NbfxWriter {
       }
     }
     if (value === '') return this.#record(RecordType.EmptyText, end);
-    const len = Buffer.byteLength(value, 'utf8');
-    if (len <= 0xff) {
-      o.uint8(RecordType.Chars8Text + end);
-      o.uint8(len);
-    } else if (len <= 0xffff) {
-      o.uint8(RecordType.Chars16Text + end);
-      o.uint16(len);
-    } else {
-      o.uint8(RecordType.Chars32Text + end);
-      o.int32(len);
-    }
-    o.bytes(Buffer.from(value, 'utf8'));
+    charsRecord(o, value, end);
     return fold;
   }
 
