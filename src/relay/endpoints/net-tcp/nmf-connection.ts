@@ -107,8 +107,6 @@ export class NmfConnection {
   readonly #backlog: ServerFrame[] = [];
   #preambleTimer: TimerHandle | undefined;
   #idleTimer: TimerHandle | undefined;
-  /** When bytes last came (clock ms): the idle timer, armed once, looks at it when it fires. */
-  #lastActivity = 0;
   /** Authorized once (Via token, anonymous path, or a message): the pre-auth bounds are off. */
   #authenticated = false;
   /**
@@ -504,27 +502,15 @@ export class NmfConnection {
     this.#preambleTimer = undefined;
   }
 
-  /**
-   * Bytes came: the idle deadline moves. The timer is not re-armed per chunk; when it fires it
-   * starts again for what is left of the deadline since the last bytes.
-   */
   #armIdleTimer(): void {
-    this.#lastActivity = this.#o.ctx.config.clock.now();
-    if (this.#idleTimer === undefined) this.#startIdleTimer(this.#o.config.idleTimeoutMs);
-  }
-
-  #startIdleTimer(ms: number): void {
     const clock = this.#o.ctx.config.clock;
+    clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = clock.setTimeout(() => {
-      this.#idleTimer = undefined;
-      const timeout = this.#o.config.idleTimeoutMs;
-      const idle = clock.now() - this.#lastActivity;
-      if (idle < timeout) return this.#startIdleTimer(timeout - idle);
       // Calls relayed one by one keep it; a carried session idles on client silence (WCF's receive timeout).
       if (this.#session && this.#session.calls.size > 0) return this.#armIdleTimer();
       this.#log.debug('net.tcp idle timeout');
       this.close();
-    }, ms);
+    }, this.#o.config.idleTimeoutMs);
   }
 
   #destroySoon(): void {
@@ -544,7 +530,6 @@ export class NmfConnection {
     const clock = this.#o.ctx.config.clock;
     clock.clearTimeout(this.#preambleTimer);
     clock.clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
     clock.clearTimeout(this.#initTimer);
     this.#o.slot?.release();
     // A carried session is dropped at the service too (not ended: the client went away).

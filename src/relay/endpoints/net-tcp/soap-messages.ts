@@ -189,9 +189,10 @@ function splicedPayload(src: RequestSource, serviceTo: string): Buffer | undefin
       toDone = true;
     }
   }
+  // The blocks come in document order, so the edits do too.
   const parts: Buffer[] = [];
   let from = 0;
-  for (const e of edits.sort((a, b) => a.from - b.from)) {
+  for (const e of edits) {
     parts.push(payload.subarray(from, e.from));
     if (e.insert) parts.push(e.insert);
     from = e.to;
